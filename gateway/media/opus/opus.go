@@ -1,0 +1,147 @@
+// Package opus is the project's only door to libopus (cgo, through
+// github.com/hraban/opus). Keeping the C binding in one small package means
+// everything else stays pure Go, and the encoder settings that matter for a
+// gateway (complexity, DTX, FEC) are decided in one place.
+package opus
+
+import (
+	"errors"
+	"fmt"
+
+	hopus "github.com/hraban/opus"
+)
+
+// MaxFrameBytes is enough for any Opus frame we produce or accept (RFC 6716
+// caps a packet at 1275 bytes per frame).
+const MaxFrameBytes = 1500
+
+// ErrBadParams is returned for sample rates or channel counts libopus does
+// not accept.
+var ErrBadParams = errors.New("opus: bad parameters")
+
+// EncoderConfig tunes an encoder. The zero value is a mono VoIP encoder at
+// complexity 5 with in-band FEC on, which is what a gateway leg wants.
+type EncoderConfig struct {
+	Complexity int // 0..10; 0 means the default (5)
+	Bitrate    int // bits/s; 0 means libopus' automatic choice
+	DTX        bool
+	NoFEC      bool
+	// LossPercent tells the encoder how much loss to expect so FEC has room.
+	LossPercent int
+}
+
+// Encoder encodes 16-bit PCM to Opus. It is not safe for concurrent use.
+type Encoder struct {
+	enc      *hopus.Encoder
+	rate     int
+	channels int
+}
+
+// NewEncoder makes an encoder for PCM at rate Hz (8000, 12000, 16000, 24000
+// or 48000) with the given channel count. Input at 8 or 16 kHz is encoded
+// natively: no resampling is needed for G.711 or G.722 legs.
+func NewEncoder(rate, channels int, cfg EncoderConfig) (*Encoder, error) {
+	if !validRate(rate) || channels < 1 || channels > 2 {
+		return nil, fmt.Errorf("%w: rate %d channels %d", ErrBadParams, rate, channels)
+	}
+	enc, err := hopus.NewEncoder(rate, channels, hopus.AppVoIP)
+	if err != nil {
+		return nil, fmt.Errorf("opus: new encoder: %w", err)
+	}
+	complexity := cfg.Complexity
+	if complexity == 0 {
+		complexity = 5
+	}
+	if err := enc.SetComplexity(complexity); err != nil {
+		return nil, fmt.Errorf("opus: complexity: %w", err)
+	}
+	if cfg.Bitrate > 0 {
+		if err := enc.SetBitrate(cfg.Bitrate); err != nil {
+			return nil, fmt.Errorf("opus: bitrate: %w", err)
+		}
+	}
+	if err := enc.SetDTX(cfg.DTX); err != nil {
+		return nil, fmt.Errorf("opus: dtx: %w", err)
+	}
+	if err := enc.SetInBandFEC(!cfg.NoFEC); err != nil {
+		return nil, fmt.Errorf("opus: fec: %w", err)
+	}
+	if cfg.LossPercent > 0 {
+		if err := enc.SetPacketLossPerc(cfg.LossPercent); err != nil {
+			return nil, fmt.Errorf("opus: loss: %w", err)
+		}
+	}
+	return &Encoder{enc: enc, rate: rate, channels: channels}, nil
+}
+
+// Encode encodes one frame of interleaved PCM (for 20 ms at 8 kHz mono, 160
+// samples) into out and returns the number of bytes written.
+func (e *Encoder) Encode(pcm []int16, out []byte) (int, error) {
+	n, err := e.enc.Encode(pcm, out)
+	if err != nil {
+		return 0, fmt.Errorf("opus: encode: %w", err)
+	}
+	return n, nil
+}
+
+// SampleRate is the PCM rate the encoder takes.
+func (e *Encoder) SampleRate() int { return e.rate }
+
+// Decoder decodes Opus to 16-bit PCM at a chosen rate. It is not safe for
+// concurrent use.
+type Decoder struct {
+	dec      *hopus.Decoder
+	rate     int
+	channels int
+}
+
+// NewDecoder makes a decoder producing PCM at rate Hz with channels
+// channels; libopus resamples internally, so a 48 kHz stream can be decoded
+// straight to 8 kHz for a G.711 leg.
+func NewDecoder(rate, channels int) (*Decoder, error) {
+	if !validRate(rate) || channels < 1 || channels > 2 {
+		return nil, fmt.Errorf("%w: rate %d channels %d", ErrBadParams, rate, channels)
+	}
+	dec, err := hopus.NewDecoder(rate, channels)
+	if err != nil {
+		return nil, fmt.Errorf("opus: new decoder: %w", err)
+	}
+	return &Decoder{dec: dec, rate: rate, channels: channels}, nil
+}
+
+// Decode decodes one Opus packet into pcm and returns the samples per
+// channel written.
+func (d *Decoder) Decode(packet []byte, pcm []int16) (int, error) {
+	n, err := d.dec.Decode(packet, pcm)
+	if err != nil {
+		return 0, fmt.Errorf("opus: decode: %w", err)
+	}
+	return n, nil
+}
+
+// DecodeLost conceals one lost frame: with the next packet at hand it uses
+// that packet's in-band FEC, otherwise libopus' packet-loss concealment.
+// pcm must be exactly one frame long.
+func (d *Decoder) DecodeLost(next []byte, pcm []int16) error {
+	var err error
+	if len(next) > 0 {
+		err = d.dec.DecodeFEC(next, pcm)
+	} else {
+		err = d.dec.DecodePLC(pcm)
+	}
+	if err != nil {
+		return fmt.Errorf("opus: conceal: %w", err)
+	}
+	return nil
+}
+
+// SampleRate is the PCM rate the decoder produces.
+func (d *Decoder) SampleRate() int { return d.rate }
+
+func validRate(r int) bool {
+	switch r {
+	case 8000, 12000, 16000, 24000, 48000:
+		return true
+	}
+	return false
+}

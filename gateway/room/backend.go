@@ -1,0 +1,160 @@
+package room
+
+import (
+	"context"
+	"time"
+)
+
+// Backend is where rooms live. Join puts a participant into a room, creating
+// the room when it does not exist yet (rooms are validated by the gateway's
+// store before Join is called).
+type Backend interface {
+	Join(ctx context.Context, room string, p ParticipantInfo) (Participant, error)
+}
+
+// Directory is the administrative side of a Backend, used by the room API and
+// the admin page. Both backends implement it next to Backend.
+type Directory interface {
+	// Participants lists the visible participants of a room; an empty list
+	// (not an error) when nobody is in it.
+	Participants(ctx context.Context, room string) ([]ParticipantState, error)
+	// MuteParticipant mutes or unmutes a participant's tracks of one kind.
+	// Returns ErrParticipantNotFound when the id is not in the room.
+	MuteParticipant(ctx context.Context, room, id string, kind TrackKind, muted bool) error
+	// RemoveParticipant disconnects a participant (kick).
+	RemoveParticipant(ctx context.Context, room, id, reason string) error
+	// CloseRoom disconnects every participant of a room.
+	CloseRoom(ctx context.Context, room string) error
+}
+
+// ParticipantInfo describes who is joining.
+type ParticipantInfo struct {
+	// Identity is unique within the room; the backend generates one when empty.
+	Identity string
+	// Name is shown to other participants (display name or masked number).
+	Name string
+	Kind ParticipantKind
+	// Hidden participants (the room audio hub, recorders) are not listed by
+	// the Directory nor announced to others, and publish nothing.
+	Hidden bool
+	// Attributes are free-form key/values visible to other participants.
+	Attributes map[string]string
+}
+
+// ParticipantState is a participant as listed by Directory.Participants.
+type ParticipantState struct {
+	ID         string
+	Name       string
+	Kind       ParticipantKind
+	Tracks     []TrackState
+	AudioMuted bool
+	VideoMuted bool
+	JoinedAt   time.Time
+	Attributes map[string]string
+}
+
+// TrackState is one published track as listed by Directory.Participants.
+type TrackState struct {
+	ID    string
+	Kind  TrackKind
+	Codec string // MIME type, e.g. "audio/opus", "video/H264"
+	Muted bool
+}
+
+// Participant is one member of a room, seen from the gateway. Methods are safe
+// for concurrent use.
+type Participant interface {
+	// ID is the participant's identity in the room.
+	ID() string
+	// PublishAudio starts an audio track; frames written to it are Opus
+	// frames of the codec's frame duration (20 ms).
+	PublishAudio(codec AudioCodec) (AudioWriter, error)
+	// PublishVideo starts a video track; frames written to it are whole
+	// H.264 access units in Annex B form (or VP8 frames).
+	PublishVideo(codec VideoCodec) (VideoWriter, error)
+	// OnTrack registers the handler called for every track of another
+	// participant, already published or published later. Register it before
+	// publishing so that no track is missed; a second call replaces it.
+	OnTrack(func(RemoteTrack))
+	// RequestKeyframe asks the publisher of a remote video track for a
+	// keyframe (RTCP PLI towards WebRTC publishers).
+	RequestKeyframe(trackID string) error
+	// SetMuted mutes or unmutes this participant's own tracks of a kind; a
+	// muted track sends nothing to subscribers.
+	SetMuted(kind TrackKind, muted bool) error
+	// Events delivers room events for this participant. It is closed after
+	// Leave or after an EventRemoved. Slow readers lose events rather than
+	// stall the room.
+	Events() <-chan Event
+	// Leave removes the participant and releases everything it holds; it is
+	// idempotent and waits for the participant's goroutines to end.
+	Leave(reason string) error
+}
+
+// AudioCodec describes a published audio track.
+type AudioCodec struct {
+	MimeType      string        // "audio/opus"
+	ClockRate     uint32        // 48000 for Opus
+	Channels      uint16        // 2 in SDP for Opus, whatever is sent
+	FrameDuration time.Duration // 20 ms unless said otherwise
+}
+
+// VideoCodec describes a published video track.
+type VideoCodec struct {
+	MimeType  string // "video/H264" or "video/VP8"
+	ClockRate uint32 // 90000
+	// FmtpLine for H.264, e.g. "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f".
+	FmtpLine string
+}
+
+// AudioWriter carries one published audio track.
+type AudioWriter interface {
+	// WriteAudio sends one encoded frame lasting dur. The backend may keep
+	// no reference to frame after it returns.
+	WriteAudio(frame []byte, dur time.Duration) error
+	// Close unpublishes the track.
+	Close() error
+}
+
+// VideoWriter carries one published video track.
+type VideoWriter interface {
+	// WriteVideo sends one access unit lasting dur (the time until the next).
+	WriteVideo(accessUnit []byte, dur time.Duration) error
+	Close() error
+}
+
+// RemoteTrack is a track of another participant, received by a Participant.
+type RemoteTrack interface {
+	ID() string
+	Kind() TrackKind
+	Codec() string // MIME type
+	// ParticipantID is the publisher's identity.
+	ParticipantID() string
+	// ReadFrame reads the next Opus frame (audio) or H.264 access unit in
+	// Annex B form (video) into buf. It returns io.EOF once the track has
+	// ended (unpublished, publisher left, or the reader left) and
+	// io.ErrShortBuffer when buf cannot hold the frame.
+	ReadFrame(buf []byte) (int, FrameInfo, error)
+}
+
+// FrameInfo describes a frame read from a RemoteTrack.
+type FrameInfo struct {
+	// Timestamp in the track's clock (48 kHz for Opus, 90 kHz for video).
+	Timestamp uint32
+	// Keyframe is set on video access units that start with an IDR (or a
+	// VP8 key frame).
+	Keyframe bool
+	// Gap is set when packets were lost before this frame.
+	Gap bool
+}
+
+// Event is something that happened in a participant's room.
+type Event struct {
+	Type        EventType
+	Participant ParticipantState // for joined/left
+	Speakers    []string         // for active speakers, loudest first
+	Kind        TrackKind        // for muted
+	Muted       bool             // for muted
+	TrackID     string           // for keyframe requested
+	Reason      string           // for removed
+}

@@ -1,0 +1,104 @@
+package sfu
+
+import "github.com/pion/webrtc/v4"
+
+// The web client's signalling protocol: JSON text messages over a WebSocket
+// at /v1/rtc. Each participant uses two PeerConnections so that offers never
+// collide: on the "pub" connection the client offers (it publishes its
+// microphone and camera); on the "sub" connection the server offers (it adds
+// and removes other participants' tracks and renegotiates as it needs).
+// A remote track's MediaStream id is the publishing participant's id, so the
+// client can put each track under the right person.
+//
+// Client → server:
+//
+//	{"type":"join","room":"demo","name":"alice","token":"…"}   first message; token optional while rooms are public
+//	{"type":"offer","pc":"pub","sdp":"…"}                       publish (again, after adding/removing tracks)
+//	{"type":"answer","pc":"sub","sdp":"…"}                      answer to the server's offer
+//	{"type":"candidate","pc":"pub"|"sub","candidate":{…}}       trickle ICE (RTCIceCandidateInit)
+//	{"type":"mute","kind":"audio"|"video","muted":true}          self mute
+//	{"type":"leave"}
+//
+// Server → client:
+//
+//	{"type":"joined","participant":{…self…},"participants":[{…}],"ice_servers":[…]}
+//	{"type":"answer","pc":"pub","sdp":"…"}
+//	{"type":"offer","pc":"sub","sdp":"…"}
+//	{"type":"candidate","pc":"pub"|"sub","candidate":{…}}
+//	{"type":"participant_joined","participant":{…}}
+//	{"type":"participant_updated","participant":{…}}           tracks or mute state changed
+//	{"type":"participant_left","participant":{"id":"…"}}
+//	{"type":"active_speakers","speakers":[{"id":"…","level":0.7}]}  loudest first, level 0..1
+//	{"type":"muted","kind":"audio","muted":true}                you were muted by the room API
+//	{"type":"removed","reason":"kicked"}                        then the server closes the socket
+//	{"type":"error","error":"…"}                                then the server closes the socket
+//
+// The server sends a WebSocket ping every 10 s and ends a participant whose
+// socket is silent for 30 s.
+
+// Message types.
+const (
+	MsgJoin               = "join"
+	MsgJoined             = "joined"
+	MsgOffer              = "offer"
+	MsgAnswer             = "answer"
+	MsgCandidate          = "candidate"
+	MsgMute               = "mute"
+	MsgMuted              = "muted"
+	MsgLeave              = "leave"
+	MsgParticipantJoined  = "participant_joined"
+	MsgParticipantUpdated = "participant_updated"
+	MsgParticipantLeft    = "participant_left"
+	MsgActiveSpeakers     = "active_speakers"
+	MsgRemoved            = "removed"
+	MsgError              = "error"
+)
+
+// PeerConnection names in the "pc" field.
+const (
+	PCPub = "pub"
+	PCSub = "sub"
+)
+
+// Message is every signalling message; unused fields are omitted.
+type Message struct {
+	Type         string                   `json:"type"`
+	Room         string                   `json:"room,omitempty"`
+	Name         string                   `json:"name,omitempty"`
+	Token        string                   `json:"token,omitempty"`
+	PC           string                   `json:"pc,omitempty"`
+	SDP          string                   `json:"sdp,omitempty"`
+	Candidate    *webrtc.ICECandidateInit `json:"candidate,omitempty"`
+	Kind         string                   `json:"kind,omitempty"`
+	Muted        *bool                    `json:"muted,omitempty"`
+	Participant  *ParticipantJSON         `json:"participant,omitempty"`
+	Participants []ParticipantJSON        `json:"participants,omitempty"`
+	ICEServers   []webrtc.ICEServer       `json:"ice_servers,omitempty"`
+	Speakers     []SpeakerJSON            `json:"speakers,omitempty"`
+	Reason       string                   `json:"reason,omitempty"`
+	Error        string                   `json:"error,omitempty"`
+}
+
+// ParticipantJSON is a participant as the web client sees it.
+type ParticipantJSON struct {
+	ID         string      `json:"id"`
+	Name       string      `json:"name,omitempty"`
+	Kind       string      `json:"kind,omitempty"` // "webrtc", "sip", "bot"
+	Tracks     []TrackJSON `json:"tracks,omitempty"`
+	AudioMuted bool        `json:"audio_muted"`
+	VideoMuted bool        `json:"video_muted"`
+}
+
+// TrackJSON is one published track.
+type TrackJSON struct {
+	ID    string `json:"id"`
+	Kind  string `json:"kind"`
+	Codec string `json:"codec"`
+	Muted bool   `json:"muted"`
+}
+
+// SpeakerJSON is one entry of an active_speakers message.
+type SpeakerJSON struct {
+	ID    string  `json:"id"`
+	Level float64 `json:"level"`
+}
