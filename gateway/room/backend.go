@@ -158,3 +158,11 @@ type Event struct {
 	TrackID     string           // for keyframe requested
 	Reason      string           // for removed
 }
+
+// AudioLevelWriter is implemented by AudioWriters that can carry each
+// frame's audio level (RFC 6464: 0 is loudest, 127 is silence, in -dBov), so
+// that phone participants take part in active-speaker detection without the
+// backend decoding their audio.
+type AudioLevelWriter interface {
+	WriteAudioLevel(frame []byte, dur time.Duration, level uint8) error
+}
