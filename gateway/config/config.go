@@ -1,0 +1,147 @@
+package config
+
+import "time"
+
+// Config is the whole configuration. The yaml tags are the public contract:
+// users' files and tests rely on them.
+type Config struct {
+	Log      Log      `yaml:"log"`
+	HTTP     HTTP     `yaml:"http"`
+	SIP      SIP      `yaml:"sip"`
+	RTP      RTP      `yaml:"rtp"`
+	WebRTC   WebRTC   `yaml:"webrtc"`
+	API      API      `yaml:"api"`
+	Store    Store    `yaml:"store"`
+	Backend  string   `yaml:"backend"`
+	LiveKit  LiveKit  `yaml:"livekit"`
+	Trunks   []Trunk  `yaml:"trunks"`
+	DialIn   DialIn   `yaml:"dialin"`
+	Rooms    []Room   `yaml:"rooms"`
+	Shutdown Shutdown `yaml:"shutdown"`
+}
+
+// Log selects the log format and level.
+type Log struct {
+	Level  string `yaml:"level"`  // debug, info, warn, error
+	Format string `yaml:"format"` // text or json
+}
+
+// HTTP is the web server: room API, web client, signalling, metrics.
+type HTTP struct {
+	Listen string `yaml:"listen"`
+	// PublicURL is the base of join URLs handed out by the API; empty means
+	// http(s)://<listen>.
+	PublicURL string `yaml:"public_url"`
+	TLS       TLS    `yaml:"tls"`
+	// PublicRooms lets anyone with a room's name join it from the web page
+	// without a token. Handy for the demo; switch it off in production.
+	PublicRooms bool `yaml:"public_rooms"`
+	// TokenSecret signs join tokens; empty means a random secret per start
+	// (tokens then do not survive a restart).
+	TokenSecret string        `yaml:"token_secret"`
+	TokenTTL    time.Duration `yaml:"token_ttl"`
+}
+
+// TLS is a certificate and key pair, both files in PEM.
+type TLS struct {
+	Cert string `yaml:"cert"`
+	Key  string `yaml:"key"`
+}
+
+// SIP is the SIP side of the gateway.
+type SIP struct {
+	// Listen holds transport URLs: udp://, tcp://, tls://, ws://, wss://.
+	Listen []string `yaml:"listen"`
+	Domain string   `yaml:"domain"`
+	TLS    TLS      `yaml:"tls"`
+}
+
+// RTP is the media side of SIP legs.
+type RTP struct {
+	PortMin uint16 `yaml:"port_min"`
+	PortMax uint16 `yaml:"port_max"`
+	// ExternalIP is advertised in SDP and ICE candidates when the gateway is
+	// behind 1:1 NAT.
+	ExternalIP string `yaml:"external_ip"`
+}
+
+// WebRTC configures the embedded SFU's ICE transport.
+type WebRTC struct {
+	PortMin uint16 `yaml:"port_min"`
+	PortMax uint16 `yaml:"port_max"`
+	// IncludeLoopback offers 127.0.0.1 candidates, so a browser on the same
+	// machine (the demo, tests) can connect.
+	IncludeLoopback bool     `yaml:"include_loopback"`
+	STUNServers     []string `yaml:"stun_servers"`
+}
+
+// API configures the room API.
+type API struct {
+	// Keys are the accepted bearer tokens.
+	Keys []string `yaml:"keys"`
+}
+
+// Store selects where rooms and PINs are kept.
+type Store struct {
+	Path string `yaml:"path"`
+}
+
+// LiveKit is the external backend (backend: livekit).
+type LiveKit struct {
+	URL       string `yaml:"url"`
+	APIKey    string `yaml:"api_key"`
+	APISecret string `yaml:"api_secret"`
+}
+
+// Trunk is a SIP peer allowed to send calls.
+type Trunk struct {
+	Name  string   `yaml:"name"`
+	Allow []string `yaml:"allow"` // source CIDRs
+}
+
+// DialIn lists the numbers answered by the PIN IVR.
+type DialIn struct {
+	Numbers []string `yaml:"numbers"`
+}
+
+// Room is a room created (or updated) at start.
+type Room struct {
+	Name            string   `yaml:"name"`
+	PIN             string   `yaml:"pin"`
+	HostPIN         string   `yaml:"host_pin"`
+	Aliases         []string `yaml:"aliases"`
+	WaitForHost     bool     `yaml:"wait_for_host"`
+	PINOnDirectDial bool     `yaml:"pin_on_direct_dial"`
+}
+
+// Shutdown bounds the drain on SIGTERM.
+type Shutdown struct {
+	Grace time.Duration `yaml:"grace"`
+}
+
+// Backend names.
+const (
+	BackendEmbedded = "embedded"
+	BackendLiveKit  = "livekit"
+)
+
+// Default returns the configuration used for every key a file leaves out.
+func Default() Config {
+	return Config{
+		Log:  Log{Level: "info", Format: "text"},
+		HTTP: HTTP{Listen: "127.0.0.1:8080", PublicRooms: true, TokenTTL: time.Hour},
+		SIP: SIP{
+			Listen: []string{"udp://127.0.0.1:5060", "tcp://127.0.0.1:5060"},
+			Domain: "conf.example.com",
+		},
+		RTP:      RTP{PortMin: 20000, PortMax: 20999},
+		WebRTC:   WebRTC{PortMin: 30000, PortMax: 30999, IncludeLoopback: true},
+		API:      API{Keys: []string{"devkey-change-me"}},
+		Store:    Store{Path: "./data/roombridge.db"},
+		Backend:  BackendEmbedded,
+		LiveKit:  LiveKit{URL: "ws://127.0.0.1:7880", APIKey: "devkey", APISecret: "secret"},
+		Trunks:   []Trunk{{Name: "local", Allow: []string{"127.0.0.0/8"}}},
+		DialIn:   DialIn{Numbers: []string{"+15550100"}},
+		Shutdown: Shutdown{Grace: 30 * time.Second},
+	}
+}

@@ -1,0 +1,145 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func write(t *testing.T, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "c.yaml")
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestDefaultsAreValid(t *testing.T) {
+	c := Default()
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := Load("", nil)
+	if err != nil || cfg.HTTP.Listen != "127.0.0.1:8080" || cfg.Backend != "embedded" {
+		t.Fatalf("%+v %v", cfg.HTTP, err)
+	}
+}
+
+func TestExampleConfigLoads(t *testing.T) {
+	cfg, err := Load("../../configs/roombridge.yaml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Rooms) == 0 || cfg.Rooms[0].Name != "demo" || cfg.Rooms[0].PIN != "1234" {
+		t.Fatalf("demo room missing: %+v", cfg.Rooms)
+	}
+	if len(cfg.SIP.Listen) != 2 || cfg.SIP.Domain != "conf.example.com" {
+		t.Fatalf("sip: %+v", cfg.SIP)
+	}
+}
+
+func TestFileOverridesAndKeepsDefaults(t *testing.T) {
+	p := write(t, `
+http: { listen: 127.0.0.1:9090 }
+trunks: [ { name: carrier, allow: [192.0.2.0/24] } ]
+rooms:
+  - { name: demo, pin: "1234", host_pin: "9999", aliases: ["4711"] }
+`)
+	cfg, err := Load(p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.HTTP.Listen != "127.0.0.1:9090" || cfg.HTTP.TokenTTL != time.Hour || !cfg.HTTP.PublicRooms {
+		t.Fatalf("http: %+v", cfg.HTTP)
+	}
+	if len(cfg.Trunks) != 1 || cfg.Trunks[0].Name != "carrier" {
+		t.Fatalf("trunks replaced, not merged: %+v", cfg.Trunks)
+	}
+	if len(cfg.DialIn.Numbers) != 1 {
+		t.Fatalf("dialin default lost: %+v", cfg.DialIn)
+	}
+}
+
+func TestEnvOverrides(t *testing.T) {
+	cfg, err := Load("", []string{
+		"ROOMBRIDGE_HTTP_LISTEN=127.0.0.1:7000",
+		"ROOMBRIDGE_API_KEYS=aaaaaaaaaa, bbbbbbbbbb",
+		"ROOMBRIDGE_HTTP_TOKEN_TTL=5m",
+		"ROOMBRIDGE_RTP_PORT_MIN=40000",
+		"ROOMBRIDGE_RTP_PORT_MAX=40100",
+		"ROOMBRIDGE_HTTP_PUBLIC_ROOMS=false",
+		"OTHER=ignored",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.HTTP.Listen != "127.0.0.1:7000" || len(cfg.API.Keys) != 2 || cfg.API.Keys[1] != "bbbbbbbbbb" ||
+		cfg.HTTP.TokenTTL != 5*time.Minute || cfg.RTP.PortMin != 40000 || cfg.HTTP.PublicRooms {
+		t.Fatalf("%+v %+v %+v", cfg.HTTP, cfg.API, cfg.RTP)
+	}
+}
+
+func TestErrorsNameTheKey(t *testing.T) {
+	for _, tc := range []struct{ yaml, env, key string }{
+		{yaml: "http: { listen: nonsense }", key: "http.listen"},
+		{yaml: "http: { lisen: 1.2.3.4:80 }", key: "lisen"},
+		{yaml: "bogus: 1", key: "bogus"},
+		{yaml: "backend: janus", key: "backend"},
+		{yaml: "rtp: { port_min: 3000, port_max: 2000 }", key: "rtp.port_min"},
+		{yaml: "rtp: { external_ip: nope }", key: "rtp.external_ip"},
+		{yaml: "sip: { listen: [sctp://1.2.3.4:5060] }", key: "sip.listen[0]"},
+		{yaml: "sip: { listen: [tls://127.0.0.1:5061] }", key: "sip.tls"},
+		{yaml: "api: { keys: [] }", key: "api.keys"},
+		{yaml: "trunks: [ { name: a, allow: [300.1.1.1/8] } ]", key: "trunks[0].allow[0]"},
+		{yaml: "rooms: [ { name: Demo } ]", key: "rooms[0].name"},
+		{yaml: "rooms: [ { name: a, pin: '12' } ]", key: "rooms[0].pin"},
+		{yaml: "rooms: [ { name: a, pin: '1234' }, { name: b, host_pin: '1234' } ]", key: "rooms[1].host_pin"},
+		{yaml: "backend: livekit\nlivekit: { url: ws://x, api_key: '' }", key: "livekit.api_key"},
+		{yaml: "log: { level: loud }", key: "log.level"},
+		{env: "ROOMBRIDGE_RTP_PORT_MIN=abc", key: "rtp.port_min"},
+		{env: "ROOMBRIDGE_HTTP_TOKEN_TTL=soon", key: "http.token_ttl"},
+	} {
+		p := ""
+		if tc.yaml != "" {
+			p = write(t, tc.yaml)
+		}
+		var env []string
+		if tc.env != "" {
+			env = []string{tc.env}
+		}
+		_, err := Load(p, env)
+		if err == nil {
+			t.Errorf("%q %q: no error", tc.yaml, tc.env)
+			continue
+		}
+		if !errors.Is(err, ErrInvalid) {
+			t.Errorf("%q: %v is not ErrInvalid", tc.yaml, err)
+		}
+		if !strings.Contains(err.Error(), tc.key) {
+			t.Errorf("%q: error %q does not name %q", tc.yaml, err, tc.key)
+		}
+	}
+}
+
+func TestMissingFile(t *testing.T) {
+	if _, err := Load(filepath.Join(t.TempDir(), "none.yaml"), nil); err == nil {
+		t.Fatal("missing file accepted")
+	}
+}
+
+func FuzzLoad(f *testing.F) {
+	f.Add([]byte("http: { listen: 127.0.0.1:8080 }"))
+	f.Add([]byte("rooms: [ { name: demo, pin: '1234' } ]"))
+	f.Add([]byte("trunks: [ { name: a, allow: [10.0.0.0/8] } ]"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		cfg := Default()
+		if err := decode(data, &cfg); err != nil {
+			return
+		}
+		_ = cfg.Validate()
+	})
+}

@@ -1,0 +1,229 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+var (
+	roomNameRe = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
+	digitsRe   = regexp.MustCompile(`^[0-9]{4,12}$`)
+	numberRe   = regexp.MustCompile(`^\+?[0-9A-Za-z*#._-]{1,32}$`)
+)
+
+// Validate checks every key and returns all problems at once, each naming
+// its key.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, &KeyError{Key: key, Reason: fmt.Sprintf(format, args...)})
+	}
+
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log.level", "must be debug, info, warn or error, not %q", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		bad("log.format", "must be text or json, not %q", c.Log.Format)
+	}
+
+	if err := checkHostPort(c.HTTP.Listen); err != nil {
+		bad("http.listen", "%v", err)
+	}
+	if c.HTTP.PublicURL != "" {
+		if u, err := url.Parse(c.HTTP.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("http.public_url", "must be an http(s) URL, not %q", c.HTTP.PublicURL)
+		}
+	}
+	checkTLS("http.tls", c.HTTP.TLS, bad)
+	if c.HTTP.TokenTTL <= 0 {
+		bad("http.token_ttl", "must be positive")
+	}
+	if c.HTTP.TokenSecret != "" && len(c.HTTP.TokenSecret) < 16 {
+		bad("http.token_secret", "must be at least 16 characters (or empty for a random one)")
+	}
+
+	for i, l := range c.SIP.Listen {
+		if err := checkSIPListen(l); err != nil {
+			bad(fmt.Sprintf("sip.listen[%d]", i), "%v", err)
+		}
+		if strings.HasPrefix(l, "tls://") || strings.HasPrefix(l, "wss://") {
+			if c.SIP.TLS.Cert == "" || c.SIP.TLS.Key == "" {
+				bad("sip.tls", "%s needs sip.tls.cert and sip.tls.key", l)
+			}
+		}
+	}
+	checkTLS("sip.tls", c.SIP.TLS, bad)
+	if c.SIP.Domain == "" {
+		bad("sip.domain", "must not be empty")
+	}
+
+	checkPorts("rtp", c.RTP.PortMin, c.RTP.PortMax, bad)
+	if c.RTP.ExternalIP != "" {
+		if _, err := netip.ParseAddr(c.RTP.ExternalIP); err != nil {
+			bad("rtp.external_ip", "not an IP address: %q", c.RTP.ExternalIP)
+		}
+	}
+	if c.WebRTC.PortMin != 0 || c.WebRTC.PortMax != 0 {
+		checkPorts("webrtc", c.WebRTC.PortMin, c.WebRTC.PortMax, bad)
+		if c.RTP.PortMin <= c.WebRTC.PortMax && c.WebRTC.PortMin <= c.RTP.PortMax {
+			bad("webrtc.port_min", "range %d-%d overlaps rtp %d-%d", c.WebRTC.PortMin, c.WebRTC.PortMax, c.RTP.PortMin, c.RTP.PortMax)
+		}
+	}
+	for i, s := range c.WebRTC.STUNServers {
+		if !strings.HasPrefix(s, "stun:") && !strings.HasPrefix(s, "turn:") && !strings.HasPrefix(s, "turns:") {
+			bad(fmt.Sprintf("webrtc.stun_servers[%d]", i), "must start with stun:, turn: or turns:, not %q", s)
+		}
+	}
+
+	if len(c.API.Keys) == 0 {
+		bad("api.keys", "at least one key is needed")
+	}
+	for i, k := range c.API.Keys {
+		if len(k) < 8 {
+			bad(fmt.Sprintf("api.keys[%d]", i), "must be at least 8 characters")
+		}
+	}
+	if c.Store.Path == "" {
+		bad("store.path", "must not be empty")
+	}
+
+	switch c.Backend {
+	case BackendEmbedded:
+	case BackendLiveKit:
+		if u, err := url.Parse(c.LiveKit.URL); err != nil || (u.Scheme != "ws" && u.Scheme != "wss" && u.Scheme != "http" && u.Scheme != "https") {
+			bad("livekit.url", "must be a ws(s):// or http(s):// URL, not %q", c.LiveKit.URL)
+		}
+		if c.LiveKit.APIKey == "" {
+			bad("livekit.api_key", "must not be empty with backend: livekit")
+		}
+		if c.LiveKit.APISecret == "" {
+			bad("livekit.api_secret", "must not be empty with backend: livekit")
+		}
+	default:
+		bad("backend", "must be embedded or livekit, not %q", c.Backend)
+	}
+
+	trunkNames := map[string]bool{}
+	for i, t := range c.Trunks {
+		key := fmt.Sprintf("trunks[%d]", i)
+		if t.Name == "" {
+			bad(key+".name", "must not be empty")
+		} else if trunkNames[t.Name] {
+			bad(key+".name", "duplicate trunk %q", t.Name)
+		}
+		trunkNames[t.Name] = true
+		if len(t.Allow) == 0 {
+			bad(key+".allow", "list at least one source CIDR")
+		}
+		for j, cidr := range t.Allow {
+			if _, err := netip.ParsePrefix(cidr); err != nil {
+				if _, err2 := netip.ParseAddr(cidr); err2 != nil {
+					bad(fmt.Sprintf("%s.allow[%d]", key, j), "not a CIDR or IP: %q", cidr)
+				}
+			}
+		}
+	}
+	for i, n := range c.DialIn.Numbers {
+		if !numberRe.MatchString(n) {
+			bad(fmt.Sprintf("dialin.numbers[%d]", i), "not a dialable number: %q", n)
+		}
+	}
+	c.validateRooms(bad)
+	if c.Shutdown.Grace < 0 {
+		bad("shutdown.grace", "must not be negative")
+	}
+	return errors.Join(errs...)
+}
+
+func (c *Config) validateRooms(bad func(key, format string, args ...any)) {
+	names := map[string]bool{}
+	pins := map[string]string{}
+	usePIN := func(key, pin, owner string) {
+		if pin == "" {
+			return
+		}
+		if !digitsRe.MatchString(pin) {
+			bad(key, "must be 4 to 12 digits")
+			return
+		}
+		if other, ok := pins[pin]; ok {
+			bad(key, "PIN already used by %s", other)
+			return
+		}
+		pins[pin] = owner
+	}
+	for i, r := range c.Rooms {
+		key := fmt.Sprintf("rooms[%d]", i)
+		if !roomNameRe.MatchString(r.Name) {
+			bad(key+".name", "must be lower-case letters, digits, - or _ (at most 64), not %q", r.Name)
+		} else if names[r.Name] {
+			bad(key+".name", "duplicate room %q", r.Name)
+		}
+		names[r.Name] = true
+		usePIN(key+".pin", r.PIN, "room "+r.Name)
+		usePIN(key+".host_pin", r.HostPIN, "room "+r.Name)
+		for j, a := range r.Aliases {
+			if !numberRe.MatchString(a) {
+				bad(fmt.Sprintf("%s.aliases[%d]", key, j), "not a dialable alias: %q", a)
+			}
+		}
+	}
+}
+
+func checkHostPort(s string) error {
+	host, port, err := net.SplitHostPort(s)
+	if err != nil {
+		return fmt.Errorf("want host:port, got %q", s)
+	}
+	if host != "" {
+		if _, err := netip.ParseAddr(host); err != nil && host != "localhost" {
+			return fmt.Errorf("host %q is not an IP address", host)
+		}
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("port %q is not a number 0-65535", port)
+	}
+	return nil
+}
+
+func checkSIPListen(s string) error {
+	scheme, rest, ok := strings.Cut(s, "://")
+	if !ok {
+		return fmt.Errorf("want transport://host:port, got %q", s)
+	}
+	switch scheme {
+	case "udp", "tcp", "tls", "ws", "wss":
+	default:
+		return fmt.Errorf("transport %q is not udp, tcp, tls, ws or wss", scheme)
+	}
+	return checkHostPort(rest)
+}
+
+func checkPorts(prefix string, lo, hi uint16, bad func(key, format string, args ...any)) {
+	if lo == 0 || hi == 0 {
+		bad(prefix+".port_min", "port_min and port_max must both be set")
+		return
+	}
+	if lo > hi {
+		bad(prefix+".port_min", "%d is above port_max %d", lo, hi)
+	}
+	if lo < 1024 {
+		bad(prefix+".port_min", "%d is a privileged port", lo)
+	}
+}
+
+func checkTLS(prefix string, t TLS, bad func(key, format string, args ...any)) {
+	if (t.Cert == "") != (t.Key == "") {
+		bad(prefix, "cert and key go together")
+	}
+}
