@@ -1,0 +1,58 @@
+# Roombridge. `make run` starts the gateway with the embedded SFU and a demo
+# room; `make test` runs every test, end-to-end ones included.
+GO       ?= go
+BIN      := bin/roombridge
+CONFIG   ?= configs/roombridge.yaml
+VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -X main.version=$(VERSION)
+GOBIN    := $(shell $(GO) env GOPATH)/bin
+GOLANGCI := $(GOBIN)/golangci-lint
+GOLANGCI_VERSION := v2.15.0
+# Race-enabled test binaries of pion and sqlite are large; one package at a
+# time keeps the end-to-end tests from starving each other of the 2 cores.
+TESTFLAGS ?= -race -timeout 30m
+
+.PHONY: run build deps deps-test test test-short lint fuzz bench clean
+
+run: deps build
+	@echo "Open the demo room: http://127.0.0.1:8080/r/demo?name=you  (admin: http://127.0.0.1:8080/admin, key devkey-change-me)"
+	$(BIN) serve --config $(CONFIG)
+
+build:
+	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/roombridge
+
+deps:
+	@bash deploy/install-deps.sh run
+
+deps-test:
+	@bash deploy/install-deps.sh test
+
+test: deps-test
+	$(GO) vet ./...
+	$(GO) test $(TESTFLAGS) ./...
+
+test-short:
+	$(GO) test -short -race ./...
+
+$(GOLANGCI):
+	$(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_VERSION)
+
+lint: $(GOLANGCI)
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1)
+	$(GO) vet ./...
+	$(GOLANGCI) run --config .ci/golangci.yml ./...
+
+# Each fuzz target runs FUZZTIME (default 20s).
+FUZZTIME ?= 20s
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz'); do \
+	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./...
+
+clean:
+	rm -rf bin data

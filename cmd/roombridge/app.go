@@ -1,0 +1,232 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/roombridge/roombridge/gateway"
+	"github.com/roombridge/roombridge/gateway/api"
+	"github.com/roombridge/roombridge/gateway/config"
+	"github.com/roombridge/roombridge/gateway/store"
+	"github.com/roombridge/roombridge/sfu"
+	"github.com/roombridge/roombridge/web"
+)
+
+// app owns everything serve starts, and closes it in reverse order.
+type app struct {
+	cfg   config.Config
+	log   *slog.Logger
+	store *store.SQLite
+	sfu   *sfu.SFU
+	http  *http.Server
+	ln    net.Listener
+	ready atomic.Bool
+}
+
+func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (a *app, err error) {
+	a = &app{cfg: cfg, log: log}
+	defer func() {
+		if err != nil {
+			a.closeAll()
+		}
+	}()
+
+	a.store, err = store.OpenSQLite(ctx, cfg.Store.Path)
+	if err != nil {
+		return nil, fmt.Errorf("store.path: %w", err)
+	}
+	if err := upsertRooms(ctx, a.store, cfg.Rooms); err != nil {
+		return nil, err
+	}
+
+	reg := prometheus.NewRegistry()
+	registerProcessMetrics(reg)
+
+	if cfg.Backend != config.BackendEmbedded {
+		return nil, fmt.Errorf("backend: %q is not available in this build yet; use embedded", cfg.Backend)
+	}
+
+	tokens, err := newTokens(cfg.HTTP)
+	if err != nil {
+		return nil, err
+	}
+	admission := &gateway.WebAdmission{
+		Public: cfg.HTTP.PublicRooms,
+		Tokens: tokens,
+		RoomExists: func(ctx context.Context, name string) (bool, error) {
+			_, err := a.store.GetRoom(ctx, name)
+			if errors.Is(err, store.ErrNotFound) {
+				return false, nil
+			}
+			return err == nil, err
+		},
+	}
+
+	var ice []webrtc.ICEServer
+	if len(cfg.WebRTC.STUNServers) > 0 {
+		ice = []webrtc.ICEServer{{URLs: cfg.WebRTC.STUNServers}}
+	}
+	var external []string
+	if cfg.RTP.ExternalIP != "" {
+		external = []string{cfg.RTP.ExternalIP}
+	}
+	a.sfu, err = sfu.New(sfu.Config{
+		Logger:          log.With("component", "sfu"),
+		PortMin:         cfg.WebRTC.PortMin,
+		PortMax:         cfg.WebRTC.PortMax,
+		ExternalIPs:     external,
+		IncludeLoopback: cfg.WebRTC.IncludeLoopback,
+		ICEServers:      ice,
+		Admit:           admission.Admit,
+		Registerer:      reg,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sfu: %w", err)
+	}
+
+	a.ln, err = net.Listen("tcp", cfg.HTTP.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("http.listen: %w", err)
+	}
+	publicURL := cfg.HTTP.PublicURL
+	if publicURL == "" {
+		publicURL = listenURL(a.ln, cfg.HTTP.TLS.Cert != "")
+	}
+	apiServer, err := api.New(api.Config{
+		Keys:      cfg.API.Keys,
+		Store:     a.store,
+		Directory: a.sfu,
+		Tokens:    tokens,
+		SIPDomain: cfg.SIP.Domain,
+		PublicURL: publicURL,
+		Logger:    log.With("component", "api"),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("api: %w", err)
+	}
+
+	mux := http.NewServeMux()
+	mux.Handle("/v1/rtc", a.sfu.SignalHandler())
+	mux.Handle("/v1/", apiServer.Handler())
+	mux.Handle("/metrics", metricsHandler(reg))
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
+	mux.HandleFunc("/readyz", a.readyz)
+	mux.Handle("/", web.Handler(web.Config{Logger: log.With("component", "web")}))
+
+	a.http = &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		TLSConfig:         &tls.Config{MinVersion: tls.VersionTLS12},
+	}
+	log.Info("roombridge started", "version", version, "url", publicURL,
+		"demo", demoURL(publicURL, cfg.Rooms), "backend", cfg.Backend, "store", cfg.Store.Path)
+	return a, nil
+}
+
+func demoURL(base string, rooms []config.Room) string {
+	if len(rooms) == 0 {
+		return ""
+	}
+	return base + "/r/" + rooms[0].Name + "?name=guest"
+}
+
+func newTokens(cfg config.HTTP) (*api.Tokens, error) {
+	secret := []byte(cfg.TokenSecret)
+	if len(secret) == 0 {
+		secret = make([]byte, 32)
+		if _, err := rand.Read(secret); err != nil {
+			return nil, fmt.Errorf("http.token_secret: %w", err)
+		}
+	}
+	return api.NewTokens(secret, cfg.TokenTTL), nil
+}
+
+func upsertRooms(ctx context.Context, s store.Store, rooms []config.Room) error {
+	for i, r := range rooms {
+		_, err := s.UpsertRoom(ctx, store.Room{
+			Name:            r.Name,
+			PIN:             r.PIN,
+			HostPIN:         r.HostPIN,
+			Aliases:         r.Aliases,
+			WaitForHost:     r.WaitForHost,
+			PINOnDirectDial: r.PINOnDirectDial,
+		})
+		if err != nil {
+			return fmt.Errorf("rooms[%d] (%s): %w", i, r.Name, err)
+		}
+	}
+	return nil
+}
+
+// run serves until ctx ends, then drains: not ready at once (so a load
+// balancer stops sending), HTTP shut down within the grace period, then the
+// SFU (which ends WebSocket sessions and PeerConnections) and the store.
+func (a *app) run(ctx context.Context) error {
+	errc := make(chan error, 1)
+	go func() {
+		var err error
+		if a.cfg.HTTP.TLS.Cert != "" {
+			err = a.http.ServeTLS(a.ln, a.cfg.HTTP.TLS.Cert, a.cfg.HTTP.TLS.Key)
+		} else {
+			err = a.http.Serve(a.ln)
+		}
+		if errors.Is(err, http.ErrServerClosed) {
+			err = nil
+		}
+		errc <- err
+	}()
+	a.ready.Store(true)
+
+	var serveErr error
+	select {
+	case <-ctx.Done():
+		a.log.Info("shutting down", "cause", context.Cause(ctx))
+	case serveErr = <-errc:
+		a.log.Error("http server stopped", "err", serveErr)
+	}
+	a.ready.Store(false)
+	grace, cancel := context.WithTimeout(context.Background(), a.cfg.Shutdown.Grace)
+	defer cancel()
+	if err := a.http.Shutdown(grace); err != nil {
+		logErr(a.log, "http shutdown", err)
+	}
+	a.closeAll()
+	a.log.Info("stopped")
+	return serveErr
+}
+
+func (a *app) closeAll() {
+	if a.sfu != nil {
+		logErr(a.log, "sfu close", a.sfu.Close())
+	}
+	if a.ln != nil && a.http == nil {
+		logErr(a.log, "listener close", a.ln.Close())
+	}
+	if a.store != nil {
+		logErr(a.log, "store close", a.store.Close())
+	}
+}
+
+func (a *app) readyz(w http.ResponseWriter, r *http.Request) {
+	if !a.ready.Load() {
+		http.Error(w, "not ready: starting or draining\n", http.StatusServiceUnavailable)
+		return
+	}
+	if _, err := a.store.ListRooms(r.Context()); err != nil {
+		http.Error(w, "not ready: store: "+err.Error()+"\n", http.StatusServiceUnavailable)
+		return
+	}
+	_, _ = w.Write([]byte("ready\n"))
+}
