@@ -1,0 +1,85 @@
+package web
+
+import (
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// Config configures Handler. The zero value is usable.
+type Config struct {
+	// Logger receives template errors; nil discards them.
+	Logger *slog.Logger
+	// Title is the product name shown in page titles and headers;
+	// empty means "Roombridge".
+	Title string
+}
+
+// Handler returns the web client: "/" (landing page), "/r/{room}" (room
+// page; query name and optional token), "/admin" (dashboard) and
+// "/static/..." (assets). Any other path is 404 so that the mux in cmd
+// can mount it at "/" without hiding mistakes in API paths.
+func Handler(cfg Config) http.Handler {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Title == "" {
+		cfg.Title = "Roombridge"
+	}
+	assets := newAssets()
+	p := &pages{cfg: cfg, assets: assets}
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", p.landing)
+	mux.HandleFunc("GET /r/{room}", p.room)
+	mux.HandleFunc("GET /admin", p.admin)
+	mux.Handle("GET /static/", assets)
+	return secure(mux)
+}
+
+// landing serves the join form. Without JavaScript the form submits
+// ?room=…&name=… here, and we redirect to the room page.
+func (p *pages) landing(w http.ResponseWriter, r *http.Request) {
+	if room := strings.TrimSpace(r.URL.Query().Get("room")); room != "" {
+		q := url.Values{}
+		if name := strings.TrimSpace(r.URL.Query().Get("name")); name != "" {
+			q.Set("name", name)
+		}
+		target := "/r/" + url.PathEscape(room)
+		if len(q) > 0 {
+			target += "?" + q.Encode()
+		}
+		http.Redirect(w, r, target, http.StatusSeeOther)
+		return
+	}
+	p.render(w, "landing.html", pageData{})
+}
+
+func (p *pages) room(w http.ResponseWriter, r *http.Request) {
+	room := r.PathValue("room")
+	if !validRoomName(room) {
+		http.NotFound(w, r)
+		return
+	}
+	p.render(w, "room.html", pageData{Room: room})
+}
+
+func (p *pages) admin(w http.ResponseWriter, r *http.Request) {
+	p.render(w, "admin.html", pageData{})
+}
+
+// validRoomName rejects names that cannot be a room so that typos get a
+// plain 404 instead of a page that fails later in signalling. The API owns
+// the real rules; this only keeps out control characters and slashes.
+func validRoomName(s string) bool {
+	if s == "" || len(s) > 128 {
+		return false
+	}
+	for _, c := range s {
+		if c < 0x20 || c == 0x7f || c == '/' || c == '\\' {
+			return false
+		}
+	}
+	return true
+}

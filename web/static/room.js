@@ -1,0 +1,294 @@
+// The room page: captures the microphone and camera, joins the room over
+// the signalling WebSocket and shows everyone else. See sfu/protocol.go for
+// the protocol: the "pub" PeerConnection is offered by us and carries our
+// tracks; the "sub" PeerConnection is offered by the server and carries
+// everyone else's, each remote stream's id being its publisher's id.
+
+import { byId, clearNotice, setStatus, showNotice } from './dom.js';
+import { captureLocal, iceServers } from './media.js';
+import { Signal, signalURL } from './signal.js';
+import { Tiles } from './tiles.js';
+
+/**
+ * Debug handle for tests and the console. state goes idle → media →
+ * connecting → joined, then left, removed, error or closed.
+ */
+const debug = { pub: null, sub: null, participants: {}, self: null, state: 'idle', notice: '' };
+window.roombridge = debug;
+
+class Session {
+  constructor(room, name, token) {
+    this.room = room;
+    this.name = name;
+    this.token = token;
+    this.stream = new MediaStream();
+    this.signal = null;
+    this.pending = { pub: [], sub: [] };
+    this.tiles = new Tiles(byId('tiles'), (blocked) => { byId('unblock').hidden = !blocked; });
+  }
+
+  setState(s) {
+    debug.state = s;
+    const labels = { media: 'Starting camera…', connecting: 'Connecting…', joined: 'In the room', left: 'Left', removed: 'Removed', error: 'Error', closed: 'Disconnected' };
+    setStatus(labels[s] || s);
+  }
+
+  end(state, notice, kind = 'info') {
+    if (['left', 'removed', 'error', 'closed'].includes(debug.state)) return;
+    this.setState(state);
+    debug.notice = notice;
+    showNotice(notice, kind, { href: location.pathname + location.search, text: 'Rejoin' });
+    for (const pc of [debug.pub, debug.sub]) if (pc) pc.close();
+    for (const t of this.stream.getTracks()) t.stop();
+    this.tiles.clear();
+    byId('controls').hidden = true;
+    if (this.signal) this.signal.close();
+  }
+
+  async start() {
+    this.setState('media');
+    const { stream, warning } = await captureLocal();
+    this.stream = stream;
+    if (warning) showNotice(warning);
+    this.setState('connecting');
+    this.signal = new Signal(signalURL(), (m) => this.handle(m), () => {
+      this.end('closed', 'The connection to the server was lost.', 'error');
+    });
+    try {
+      await this.signal.open();
+    } catch (err) {
+      this.end('error', err.message, 'error');
+      return;
+    }
+    const join = { type: 'join', room: this.room, name: this.name };
+    if (this.token) join.token = this.token;
+    this.signal.send(join);
+  }
+
+  async handle(msg) {
+    switch (msg.type) {
+      case 'joined': return this.onJoined(msg);
+      case 'answer': return this.onAnswer(msg);
+      case 'offer': return this.onOffer(msg);
+      case 'candidate': return this.onCandidate(msg);
+      case 'participant_joined':
+      case 'participant_updated': return this.upsert(msg.participant);
+      case 'participant_left': return this.onLeft(msg.participant);
+      case 'active_speakers': return this.onSpeakers(msg.speakers || []);
+      case 'muted': return this.onMuted(msg);
+      case 'removed':
+        return this.end('removed', `You were removed from the room${msg.reason ? ` (${msg.reason})` : ''}.`, 'error');
+      case 'error':
+        return this.end('error', `The server refused: ${msg.error || 'unknown error'}`, 'error');
+      default:
+        console.debug('signal: ignoring', msg.type);
+    }
+  }
+
+  async onJoined(msg) {
+    debug.self = msg.participant || null;
+    const selfID = debug.self ? debug.self.id : 'self';
+    this.tiles.setSelf(selfID, this.name, this.stream);
+    for (const p of msg.participants || []) this.upsert(p);
+
+    const config = { iceServers: iceServers(msg.ice_servers), bundlePolicy: 'max-bundle' };
+    debug.pub = this.newPC('pub', config);
+    debug.sub = this.newPC('sub', config);
+    debug.sub.ontrack = (ev) => this.onTrack(ev);
+    this.setState('joined');
+    byId('controls').hidden = false;
+    this.syncButtons();
+    await this.publish();
+  }
+
+  newPC(which, config) {
+    const pc = new RTCPeerConnection(config);
+    pc.onicecandidate = (ev) => {
+      // A null candidate only says gathering is over; the protocol has no
+      // end-of-candidates message.
+      if (ev.candidate && ev.candidate.candidate) {
+        this.signal.send({ type: 'candidate', pc: which, candidate: ev.candidate.toJSON() });
+      }
+    };
+    pc.onconnectionstatechange = () => {
+      console.info(`${which}: connection ${pc.connectionState}`);
+      if (pc.connectionState === 'failed' && debug.state === 'joined') {
+        showNotice(`Media connection (${which}) failed; check your network or firewall.`, 'error');
+      }
+    };
+    return pc;
+  }
+
+  async publish() {
+    const tracks = this.stream.getTracks();
+    if (tracks.length === 0) return; // listen-only: nothing to offer
+    for (const track of tracks) {
+      debug.pub.addTransceiver(track, { direction: 'sendonly', streams: [this.stream] });
+    }
+    await debug.pub.setLocalDescription(await debug.pub.createOffer());
+    this.signal.send({ type: 'offer', pc: 'pub', sdp: debug.pub.localDescription.sdp });
+  }
+
+  async onAnswer(msg) {
+    if (msg.pc !== 'pub' || !debug.pub) return;
+    await debug.pub.setRemoteDescription({ type: 'answer', sdp: msg.sdp });
+    await this.flush('pub');
+  }
+
+  async onOffer(msg) {
+    if (msg.pc !== 'sub' || !debug.sub) return;
+    const pc = debug.sub;
+    await pc.setRemoteDescription({ type: 'offer', sdp: msg.sdp });
+    await pc.setLocalDescription(await pc.createAnswer());
+    this.signal.send({ type: 'answer', pc: 'sub', sdp: pc.localDescription.sdp });
+    await this.flush('sub');
+  }
+
+  async onCandidate(msg) {
+    const pc = msg.pc === 'pub' ? debug.pub : msg.pc === 'sub' ? debug.sub : null;
+    if (!pc || !msg.candidate) return;
+    // Candidates may outrun the description they belong to.
+    if (!pc.remoteDescription) {
+      this.pending[msg.pc].push(msg.candidate);
+      return;
+    }
+    await addCandidate(pc, msg.candidate);
+  }
+
+  async flush(which) {
+    const pc = which === 'pub' ? debug.pub : debug.sub;
+    const list = this.pending[which];
+    this.pending[which] = [];
+    for (const c of list) await addCandidate(pc, c);
+  }
+
+  onTrack(ev) {
+    const stream = ev.streams[0];
+    if (!stream) {
+      console.warn('sub: track without a stream; cannot tell whose it is');
+      return;
+    }
+    const id = stream.id;
+    if (!debug.participants[id]) debug.participants[id] = { id, name: '', tracks: [] };
+    this.tiles.addTrack(id, ev.track);
+    stream.addEventListener('removetrack', (e) => this.tiles.removeTrack(id, e.track));
+  }
+
+  upsert(p) {
+    if (!p || !p.id) return;
+    if (debug.self && p.id === debug.self.id) {
+      debug.self = { ...debug.self, ...p };
+      this.tiles.update(p.id, { ...p, name: undefined });
+      return;
+    }
+    const merged = { ...(debug.participants[p.id] || {}), ...p };
+    debug.participants[p.id] = merged;
+    this.tiles.update(p.id, merged);
+  }
+
+  onLeft(p) {
+    if (!p || !p.id) return;
+    delete debug.participants[p.id];
+    this.tiles.remove(p.id);
+  }
+
+  onSpeakers(speakers) {
+    const ids = new Set(speakers.filter((s) => s.level === undefined || s.level > 0.01).map((s) => s.id));
+    for (const [id, p] of Object.entries(debug.participants)) p.speaking = ids.has(id);
+    if (debug.self) debug.self.speaking = ids.has(debug.self.id);
+    this.tiles.setSpeaking(ids);
+  }
+
+  onMuted(msg) {
+    const track = this.track(msg.kind);
+    if (msg.muted && track) track.enabled = false;
+    if (msg.muted) showNotice(`Your ${msg.kind === 'video' ? 'camera' : 'microphone'} was muted by the host.`);
+    this.syncButtons();
+  }
+
+  track(kind) {
+    return kind === 'video' ? this.stream.getVideoTracks()[0] : this.stream.getAudioTracks()[0];
+  }
+
+  /** Turns a local track on or off and tells the room. */
+  toggle(kind) {
+    const track = this.track(kind);
+    if (!track) return;
+    track.enabled = !track.enabled;
+    this.signal.send({ type: 'mute', kind, muted: !track.enabled });
+    if (debug.self) {
+      debug.self[`${kind}_muted`] = !track.enabled;
+      this.tiles.update(debug.self.id, { ...debug.self, name: undefined });
+    }
+    this.syncButtons();
+  }
+
+  syncButtons() {
+    const mic = byId('mic');
+    const cam = byId('cam');
+    const a = this.track('audio');
+    const v = this.track('video');
+    mic.disabled = !a;
+    cam.disabled = !v;
+    mic.textContent = a && !a.enabled ? 'Unmute mic' : 'Mute mic';
+    cam.textContent = v && !v.enabled ? 'Start camera' : 'Stop camera';
+    mic.setAttribute('aria-pressed', String(!!a && !a.enabled));
+    cam.setAttribute('aria-pressed', String(!!v && !v.enabled));
+  }
+
+  leave() {
+    if (this.signal) this.signal.send({ type: 'leave' });
+    this.end('left', 'You left the room.');
+  }
+}
+
+async function addCandidate(pc, c) {
+  try {
+    await pc.addIceCandidate(c);
+  } catch (err) {
+    console.warn('addIceCandidate:', err.message);
+  }
+}
+
+function main() {
+  const room = document.body.dataset.room;
+  const params = new URLSearchParams(location.search);
+  const token = params.get('token') || '';
+  if (token) {
+    // Keep the token out of the address bar, history and screenshots.
+    params.delete('token');
+    history.replaceState(null, '', `${location.pathname}${params.size ? `?${params}` : ''}`);
+  }
+  const start = (name) => {
+    const s = new Session(room, name, token);
+    byId('mic').onclick = () => s.toggle('audio');
+    byId('cam').onclick = () => s.toggle('video');
+    byId('leave').onclick = () => s.leave();
+    byId('unblock').onclick = () => s.tiles.resume();
+    window.addEventListener('pagehide', () => s.leave());
+    s.start().catch((err) => {
+      console.error(err);
+      s.end('error', `Could not join: ${err.message}`, 'error');
+    });
+  };
+  const name = (params.get('name') || '').trim();
+  if (name) {
+    start(name);
+    return;
+  }
+  setStatus('');
+  const form = byId('name-form');
+  form.hidden = false;
+  form.onsubmit = (ev) => {
+    ev.preventDefault();
+    const n = new FormData(form).get('name').trim();
+    if (!n) return;
+    params.set('name', n);
+    history.replaceState(null, '', `${location.pathname}?${params}`);
+    form.hidden = true;
+    clearNotice();
+    start(n);
+  };
+}
+
+main();
