@@ -1,0 +1,218 @@
+package sfu
+
+import (
+	"io"
+	"sync"
+
+	"github.com/roombridge/roombridge/gateway/room"
+)
+
+// Frames a bot's remote track keeps for a slow reader before dropping the
+// oldest: one second of 20 ms audio, about one second of video.
+const (
+	audioFrameQueue = 50
+	videoFrameQueue = 32
+)
+
+// botTrack is another participant's track as a bot reads it: the forwarder
+// depacketizes into frames and queues them in a fixed ring of reused
+// buffers; ReadFrame takes them out. The forwarder never waits for the
+// reader.
+type botTrack struct {
+	src *pubTrack
+	bot *bot
+
+	// Forwarder state.
+	started  bool
+	lastSeq  uint16
+	epoch    uint32
+	gap      bool // loss seen since the last frame was queued
+	h264     h264Assembler
+	vp8      []byte
+	vp8Key   bool
+	vp8Valid bool
+	ts       uint32
+
+	mu      sync.Mutex
+	slots   []frameSlot
+	head, n int
+	dropped bool // the ring overflowed: the next frame read follows a gap
+	closed  bool
+	ready   chan struct{}
+	done    chan struct{}
+}
+
+type frameSlot struct {
+	buf  []byte
+	info room.FrameInfo
+}
+
+var _ room.RemoteTrack = (*botTrack)(nil)
+
+func newBotTrack(src *pubTrack, b *bot) *botTrack {
+	n := audioFrameQueue
+	if src.kind == room.TrackKindVideo {
+		n = videoFrameQueue
+	}
+	return &botTrack{
+		src: src, bot: b, slots: make([]frameSlot, n),
+		ready: make(chan struct{}, 1), done: make(chan struct{}),
+	}
+}
+
+// ID implements room.RemoteTrack.
+func (t *botTrack) ID() string { return t.src.id }
+
+// Kind implements room.RemoteTrack.
+func (t *botTrack) Kind() room.TrackKind { return t.src.kind }
+
+// Codec implements room.RemoteTrack.
+func (t *botTrack) Codec() string { return t.src.codec.MimeType }
+
+// ParticipantID implements room.RemoteTrack.
+func (t *botTrack) ParticipantID() string { return t.src.owner.id }
+
+// writePacket implements subscriber: the depacketizer, on the forwarder's
+// goroutine.
+func (t *botTrack) writePacket(p *fwdPacket) {
+	seq := p.hdr.SequenceNumber
+	lost := false
+	if ep := t.src.epoch.Load(); t.started && ep == t.epoch && seq != t.lastSeq+1 {
+		if int16(seq-t.lastSeq) <= 0 {
+			return // duplicate or late: the frame it belonged to is gone
+		}
+		lost = true
+		t.gap = true
+	} else if t.started && ep != t.epoch {
+		// Mute in between: the frame being built is stale.
+		t.h264.reset()
+		t.vp8Valid = false
+		t.epoch = ep
+	} else if !t.started {
+		t.epoch = ep
+	}
+	t.started, t.lastSeq = true, seq
+
+	switch {
+	case t.src.kind == room.TrackKindAudio:
+		t.queue(p.payload, room.FrameInfo{Timestamp: p.hdr.Timestamp, Gap: t.gap})
+		t.gap = false
+	case t.src.codec.isH264():
+		if len(t.h264.buf) > 0 && p.hdr.Timestamp != t.ts {
+			t.flushH264() // previous access unit ended without a marker
+		}
+		t.ts = p.hdr.Timestamp
+		t.h264.push(p.payload, lost)
+		if p.hdr.Marker {
+			t.flushH264()
+		}
+	case t.src.codec.isVP8():
+		t.pushVP8(p, lost)
+	}
+}
+
+func (t *botTrack) flushH264() {
+	if au := t.h264.complete(); len(au) > 0 {
+		t.queue(au, room.FrameInfo{Timestamp: t.ts, Keyframe: t.h264.key, Gap: t.gap})
+		t.gap = false
+	}
+	t.h264.reset()
+}
+
+func (t *botTrack) pushVP8(p *fwdPacket, lost bool) {
+	data, start, ok := vp8Payload(p.payload)
+	if !ok {
+		return
+	}
+	if start {
+		t.vp8, t.vp8Valid = t.vp8[:0], true
+		t.vp8Key = len(data) > 0 && data[0]&0x01 == 0
+		t.ts = p.hdr.Timestamp
+	} else if lost || p.hdr.Timestamp != t.ts {
+		t.vp8Valid = false // a piece of this frame is missing
+	}
+	if !t.vp8Valid {
+		return
+	}
+	t.vp8 = append(t.vp8, data...)
+	if p.hdr.Marker {
+		t.queue(t.vp8, room.FrameInfo{Timestamp: t.ts, Keyframe: t.vp8Key, Gap: t.gap})
+		t.gap = false
+		t.vp8Valid = false
+	}
+}
+
+// queue copies a frame into the ring, dropping the oldest when full.
+func (t *botTrack) queue(frame []byte, info room.FrameInfo) {
+	t.mu.Lock()
+	if t.closed {
+		t.mu.Unlock()
+		return
+	}
+	if t.n == len(t.slots) {
+		t.head = (t.head + 1) % len(t.slots)
+		t.n--
+		t.dropped = true
+	}
+	s := &t.slots[(t.head+t.n)%len(t.slots)]
+	s.buf = append(s.buf[:0], frame...)
+	s.info = info
+	t.n++
+	t.mu.Unlock()
+	select {
+	case t.ready <- struct{}{}:
+	default:
+	}
+}
+
+// ReadFrame implements room.RemoteTrack. Frames queued before the track
+// ended are still returned, then io.EOF.
+func (t *botTrack) ReadFrame(buf []byte) (int, room.FrameInfo, error) {
+	for {
+		t.mu.Lock()
+		if t.n > 0 {
+			s := &t.slots[t.head]
+			if len(buf) < len(s.buf) {
+				t.mu.Unlock()
+				return 0, room.FrameInfo{}, io.ErrShortBuffer
+			}
+			n := copy(buf, s.buf)
+			info := s.info
+			if t.dropped {
+				info.Gap, t.dropped = true, false
+			}
+			t.head = (t.head + 1) % len(t.slots)
+			t.n--
+			t.mu.Unlock()
+			return n, info, nil
+		}
+		closed := t.closed
+		t.mu.Unlock()
+		if closed {
+			return 0, room.FrameInfo{}, io.EOF
+		}
+		select {
+		case <-t.ready:
+		case <-t.done:
+		}
+	}
+}
+
+// trackEnded implements subscriber.
+func (t *botTrack) trackEnded() {
+	t.close()
+	t.bot.mu.Lock()
+	if t.bot.subs[t.src] == t {
+		delete(t.bot.subs, t.src)
+	}
+	t.bot.mu.Unlock()
+}
+
+func (t *botTrack) close() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if !t.closed {
+		t.closed = true
+		close(t.done)
+	}
+}

@@ -1,0 +1,38 @@
+package sfu
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/pion/webrtc/v4"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Config is the SFU's configuration. It is copied by New and frozen from then
+// on.
+type Config struct {
+	// Logger receives the SFU's logs; nil discards them.
+	Logger *slog.Logger
+	// PortMin and PortMax bound the UDP ports ICE gathers host candidates
+	// on; 0 and 0 mean any ephemeral port.
+	PortMin, PortMax uint16
+	// ExternalIPs are advertised instead of the host addresses (1:1 NAT,
+	// e.g. a cloud VM's public address).
+	ExternalIPs []string
+	// IncludeLoopback gathers 127.0.0.1 candidates too; the demo and the
+	// tests run on loopback only.
+	IncludeLoopback bool
+	// ICEServers are handed to web clients in the joined message (STUN/TURN
+	// for their side of the connection).
+	ICEServers []webrtc.ICEServer
+	// Admit is called with the join message of a web client and returns the
+	// display name to use. An error refuses the join: the client gets
+	// {"type":"error"} and the socket closes. Nil admits everybody under the
+	// name they asked for.
+	Admit func(ctx context.Context, room, name, token string) (displayName string, err error)
+	// Registerer receives the SFU's Prometheus metrics; nil registers none.
+	Registerer prometheus.Registerer
+	// MaxParticipants caps each room's visible participants; 0 means no cap.
+	// Hidden participants (the room audio hub, recorders) do not count.
+	MaxParticipants int
+}

@@ -1,0 +1,165 @@
+package sfu
+
+import (
+	"fmt"
+	"strings"
+	"sync/atomic"
+
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+	"github.com/pion/sdp/v3"
+	"github.com/pion/webrtc/v4"
+	"github.com/roombridge/roombridge/gateway/room"
+)
+
+// downTrack is one published track as sent to one WebRTC subscriber on its
+// "sub" PeerConnection. It implements webrtc.TrackLocal itself rather than
+// using TrackLocalStaticRTP so that the SSRC, payload type, sequence number
+// and audio-level extension id are rewritten into a header it owns, with no
+// allocation and no lock per packet.
+type downTrack struct {
+	src  *pubTrack
+	peer *rtcPeer
+
+	// bound is set by Bind once the subscriber's answer is applied.
+	bound atomic.Pointer[binding]
+
+	// Forwarder state: touched only by the source's single writer.
+	hdr      rtp.Header
+	levelBuf [1]byte
+	started  bool
+	epoch    uint32
+	offset   uint16
+	lastOut  uint16
+
+	// Owned by the peer's signalling loop.
+	sender *webrtc.RTPSender
+}
+
+// binding is what negotiation decided for one downTrack.
+type binding struct {
+	ssrc    uint32
+	pt      uint8
+	levelID uint8
+	w       webrtc.TrackLocalWriter
+}
+
+func newDownTrack(src *pubTrack, p *rtcPeer) *downTrack {
+	d := &downTrack{src: src, peer: p}
+	d.hdr.Extensions = make([]rtp.Extension, 0, 2)
+	return d
+}
+
+// ID, StreamID, RID and Kind implement webrtc.TrackLocal; the stream id is
+// the publisher's participant id so that clients group tracks by person.
+func (d *downTrack) ID() string       { return d.src.id }
+func (d *downTrack) StreamID() string { return d.src.owner.id }
+func (d *downTrack) RID() string      { return "" }
+func (d *downTrack) Kind() webrtc.RTPCodecType {
+	if d.src.kind == room.TrackKindVideo {
+		return webrtc.RTPCodecTypeVideo
+	}
+	return webrtc.RTPCodecTypeAudio
+}
+
+// codecParameters is the codec the subscriber is offered for this track:
+// the publisher's, since the SFU does not transcode.
+func (d *downTrack) codecParameters() webrtc.RTPCodecParameters {
+	switch {
+	case d.src.codec.isVP8():
+		return vp8Codec
+	case d.src.codec.isH264():
+		return h264Codec
+	default:
+		return opusCodec
+	}
+}
+
+// Bind implements webrtc.TrackLocal.
+func (d *downTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameters, error) {
+	var chosen *webrtc.RTPCodecParameters
+	for i, c := range ctx.CodecParameters() {
+		if !strings.EqualFold(c.MimeType, d.src.codec.MimeType) {
+			continue
+		}
+		if d.src.codec.isH264() && !strings.Contains(c.SDPFmtpLine, "packetization-mode=1") {
+			continue
+		}
+		chosen = &ctx.CodecParameters()[i]
+		break
+	}
+	if chosen == nil {
+		return webrtc.RTPCodecParameters{}, fmt.Errorf("%w: subscriber has no %s", room.ErrUnsupportedCodec, d.src.codec.MimeType)
+	}
+	b := &binding{ssrc: uint32(ctx.SSRC()), pt: uint8(chosen.PayloadType), w: ctx.WriteStream()}
+	for _, e := range ctx.HeaderExtensions() {
+		if e.URI == sdp.AudioLevelURI && e.ID > 0 && e.ID < 15 {
+			b.levelID = uint8(e.ID)
+		}
+	}
+	d.bound.Store(b)
+	// A new video subscriber can only start decoding at a keyframe.
+	d.src.keyframe(false)
+	return *chosen, nil
+}
+
+// Unbind implements webrtc.TrackLocal.
+func (d *downTrack) Unbind(webrtc.TrackLocalContext) error {
+	d.bound.Store(nil)
+	return nil
+}
+
+// writePacket implements subscriber. Sequence numbers are shifted so that a
+// deliberate interruption (mute) leaves no gap for the receiver to NACK,
+// while real loss stays visible.
+func (d *downTrack) writePacket(p *fwdPacket) {
+	b := d.bound.Load()
+	if b == nil {
+		return
+	}
+	if ep := d.src.epoch.Load(); !d.started || ep != d.epoch {
+		if d.started {
+			d.offset = d.lastOut + 1 - p.hdr.SequenceNumber
+		}
+		d.started, d.epoch = true, ep
+	}
+	d.lastOut = p.hdr.SequenceNumber + d.offset
+	ext := d.hdr.Extensions[:0]
+	d.hdr = rtp.Header{
+		Version: 2, Marker: p.hdr.Marker, PayloadType: b.pt,
+		SequenceNumber: d.lastOut, Timestamp: p.hdr.Timestamp, SSRC: b.ssrc,
+		Extensions: ext,
+	}
+	if b.levelID != 0 && p.hasLevel {
+		d.levelBuf[0] = p.level
+		_ = d.hdr.SetExtension(b.levelID, d.levelBuf[:])
+	}
+	// Errors mean the subscriber's transport is closing; its own
+	// signalling loop notices and cleans up.
+	_, _ = b.w.WriteRTP(&d.hdr, p.payload)
+}
+
+// trackEnded implements subscriber: the subscriber's loop removes the
+// transceiver and renegotiates.
+func (d *downTrack) trackEnded() {
+	d.peer.post(func() { d.peer.removeDown(d.src) })
+}
+
+// readRTCP reads the subscriber's RTCP for this track until the sender
+// stops; reading also drives the NACK responder and report interceptors.
+// Picture loss and full intra requests become keyframe requests.
+func (d *downTrack) readRTCP(sender *webrtc.RTPSender) {
+	defer d.peer.wg.Done()
+	for {
+		pkts, _, err := sender.ReadRTCP()
+		if err != nil {
+			return
+		}
+		for _, pkt := range pkts {
+			switch pkt.(type) {
+			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+				d.src.keyframe(false)
+			}
+		}
+	}
+}

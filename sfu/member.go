@@ -1,0 +1,87 @@
+package sfu
+
+import (
+	"log/slog"
+	"maps"
+	"time"
+
+	"github.com/roombridge/roombridge/gateway/room"
+)
+
+// noteKind says what a note tells a peer.
+type noteKind int
+
+const (
+	noteUnknown noteKind = iota
+	noteJoined
+	noteLeft
+	noteUpdated
+	noteSpeakers
+	noteMuted // this participant was muted by the room API
+)
+
+// note is a room event on its way to one peer.
+type note struct {
+	kind      noteKind
+	p         room.ParticipantState
+	speakers  []SpeakerJSON
+	trackKind room.TrackKind
+	muted     bool
+}
+
+// peer is the side of a participant the room talks to: a WebRTC signalling
+// session or an in-process bot. The room calls these methods with its lock
+// held, so they only queue work and never block or call back into the room.
+type peer interface {
+	// subscribe starts receiving t (another participant's track).
+	subscribe(t *pubTrack)
+	// notify passes on a room event.
+	notify(n note)
+	// remove ends the participant from the outside (kick, room closed,
+	// shutdown); the participant has already been taken out of the room.
+	remove(reason string)
+}
+
+// member is a participant as the room sees it, whatever its kind.
+type member struct {
+	id       string
+	name     string
+	kind     room.ParticipantKind
+	hidden   bool
+	joinedAt time.Time
+	attrs    map[string]string
+	log      *slog.Logger
+	peer     peer
+
+	// Guarded by the room's mu.
+	room       *roomState
+	tracks     []*pubTrack
+	audioMuted bool
+	videoMuted bool
+	gone       bool
+}
+
+// state snapshots the member; the room's mu must be held.
+func (m *member) state() room.ParticipantState {
+	st := room.ParticipantState{
+		ID: m.id, Name: m.name, Kind: m.kind,
+		AudioMuted: m.audioMuted, VideoMuted: m.videoMuted,
+		JoinedAt: m.joinedAt, Attributes: maps.Clone(m.attrs),
+	}
+	for _, t := range m.tracks {
+		st.Tracks = append(st.Tracks, t.state())
+	}
+	return st
+}
+
+// participantJSON is the signalling form of a participant state.
+func participantJSON(st room.ParticipantState) ParticipantJSON {
+	pj := ParticipantJSON{
+		ID: st.ID, Name: st.Name, Kind: st.Kind.String(),
+		AudioMuted: st.AudioMuted, VideoMuted: st.VideoMuted,
+	}
+	for _, t := range st.Tracks {
+		pj.Tracks = append(pj.Tracks, TrackJSON{ID: t.ID, Kind: t.Kind.String(), Codec: t.Codec, Muted: t.Muted})
+	}
+	return pj
+}
