@@ -1,0 +1,303 @@
+package sdp
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/binary"
+	"fmt"
+	"slices"
+	"strconv"
+)
+
+// newOrigin returns a fresh o= line: a random session id (RFC 8866 §5.2
+// suggests an NTP timestamp, but only uniqueness matters; 62 bits keep it
+// positive for peers that parse it as a signed 64-bit number).
+func newOrigin(p Policy) Origin {
+	var b [8]byte
+	_, _ = rand.Read(b[:]) // never fails (crypto/rand, Go 1.24+)
+	id := binary.BigEndian.Uint64(b[:]) >> 2
+	return Origin{Username: p.Username, SessionID: id, SessionVersion: 1, Address: p.Addr.String()}
+}
+
+// Continue makes s the next SDP of the session prev belongs to (RFC 3264
+// §8): it takes prev's username and session id, and its version, plus one
+// only if the description changed. A re-INVITE answered with the same SDP
+// thus keeps the version, which tells the peer nothing changed.
+func (s *Session) Continue(prev *Session) {
+	if prev == nil {
+		return
+	}
+	s.Origin.Username = prev.Origin.Username
+	s.Origin.SessionID = prev.Origin.SessionID
+	s.Origin.SessionVersion = prev.Origin.SessionVersion
+	if !bytes.Equal(Marshal(s), Marshal(prev)) {
+		s.Origin.SessionVersion++
+	}
+}
+
+// Offer builds our offer: for delayed-offer calls (an INVITE without SDP,
+// answered by our offer in the 200 OK, RFC 3261 §13.2.1) and for dial-out.
+// The audio stream lists p.Codecs in order with one telephone-event per
+// clock rate among them (RFC 4733 §2.1), video lists H.264 with
+// packetization-mode 1 for each accepted profile and mode 0 as a fallback.
+// With SRTPRequire the streams are RTP/SAVP with one a=crypto line per
+// suite of p.Suites, each with its own key; otherwise they are RTP/AVP.
+//
+// With p.Previous set (a re-offer, e.g. to put the peer on hold), the m=
+// lines of the previous SDP are kept in place (RFC 3264 §8) and the o= line
+// continues it.
+func Offer(p Policy) (*Session, error) {
+	p, err := p.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	s := &Session{Origin: newOrigin(p), Name: p.SessionName, ConnAddr: p.Addr}
+	proto := "RTP/AVP"
+	if p.SRTP == SRTPRequire {
+		proto = "RTP/SAVP"
+	}
+
+	audioIdx, videoIdx, next := 0, 1, 2
+	var prevAudio, prevVideo *Media
+	if prev := p.Previous; prev != nil {
+		lines := prev.media()
+		next = len(lines)
+		audioIdx, videoIdx = -1, -1
+		for _, m := range lines {
+			switch {
+			case m == prev.Audio || (audioIdx < 0 && prev.Audio == nil && m.Type == "audio"):
+				audioIdx, prevAudio = m.Index, prev.Audio
+			case m == prev.Video || (videoIdx < 0 && prev.Video == nil && m.Type == "video"):
+				videoIdx, prevVideo = m.Index, prev.Video
+			default:
+				// A line we rejected stays rejected.
+				s.Others = append(s.Others, rejectMedia(m))
+			}
+		}
+		if audioIdx < 0 {
+			audioIdx, next = next, next+1
+		}
+		if videoIdx < 0 && p.videoEnabled() {
+			videoIdx, next = next, next+1
+		}
+	}
+
+	used := map[uint8]bool{}
+	a := &Media{
+		Index:     audioIdx,
+		Type:      "audio",
+		Port:      p.AudioPort,
+		Proto:     proto,
+		Ptime:     p.Ptime,
+		Direction: p.Direction,
+		RTCPMux:   p.RTCPMux,
+	}
+	for _, c := range p.Codecs {
+		c.PT = freePT(c.PT, used)
+		a.Codecs = append(a.Codecs, c)
+	}
+	var clocks []uint32
+	for _, c := range a.Codecs {
+		if !slices.Contains(clocks, c.ClockRate) {
+			clocks = append(clocks, c.ClockRate)
+		}
+	}
+	for i, clock := range clocks {
+		pt := freePT(uint8(101+i), used)
+		a.TelephoneEvents = append(a.TelephoneEvents, Codec{PT: pt, Name: nameTelephoneEvent, ClockRate: clock, Fmtp: "0-16"})
+	}
+	if len(a.TelephoneEvents) > 0 {
+		a.TelephoneEvent = &a.TelephoneEvents[0]
+	}
+	if a.Crypto, err = offerCrypto(p, prevAudio); err != nil {
+		return nil, err
+	}
+	s.Audio = a
+
+	switch {
+	case p.videoEnabled() && videoIdx >= 0:
+		v := &Media{
+			Index:     videoIdx,
+			Type:      "video",
+			Port:      p.VideoPort,
+			Proto:     proto,
+			Direction: p.Direction,
+			RTCPMux:   p.RTCPMux,
+			Bitrate:   p.VideoBitrate,
+		}
+		pt := uint8(96)
+		add := func(prof H264Profile, mode int) {
+			pt = freePT(pt, used)
+			idc, iop := prof.profileIDC()
+			c := H264
+			c.PT = pt
+			c.Fmtp = h264Fmtp(idc, iop, p.H264Level, mode)
+			v.Codecs = append(v.Codecs, c)
+			for _, fb := range []RTCPFeedback{{Type: "nack"}, {Type: "nack", Param: "pli"}, {Type: "ccm", Param: "fir"}} {
+				fb.PT = strconv.Itoa(int(pt))
+				v.RTCPFb = append(v.RTCPFb, fb)
+			}
+		}
+		for _, prof := range p.H264Profiles {
+			add(prof, 1)
+		}
+		add(p.H264Profiles[0], 0)
+		if v.Crypto, err = offerCrypto(p, prevVideo); err != nil {
+			return nil, err
+		}
+		s.Video = v
+	case videoIdx >= 0 && prevVideo != nil:
+		s.Others = append(s.Others, rejectMedia(prevVideo))
+	}
+
+	if p.Previous != nil {
+		s.Continue(p.Previous)
+	}
+	return s, nil
+}
+
+// freePT returns want if unused, else the next free dynamic payload type
+// (96–127, RFC 3551 §3), and marks it used. Static types are kept.
+func freePT(want uint8, used map[uint8]bool) uint8 {
+	pt := want
+	for used[pt] {
+		pt++
+		if pt > 127 {
+			pt = 96
+		}
+		if pt == want {
+			break // all taken; cannot happen with our handful of formats
+		}
+	}
+	used[pt] = true
+	return pt
+}
+
+// offerCrypto makes one crypto line per suite for an SRTP offer, reusing
+// the keys of prev where the suite is unchanged.
+func offerCrypto(p Policy, prev *Media) ([]Crypto, error) {
+	if p.SRTP != SRTPRequire {
+		return nil, nil
+	}
+	out := make([]Crypto, 0, len(p.Suites))
+	for i, suite := range p.Suites {
+		c, err := ourKey(uint32(i+1), suite, prev)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// formats returns the m= line formats for an RTP stream: the codecs'
+// payload types, then telephone-event ones.
+func (m *Media) formats() []string {
+	out := make([]string, 0, len(m.Codecs)+len(m.TelephoneEvents)+1)
+	for _, c := range m.Codecs {
+		out = append(out, strconv.Itoa(int(c.PT)))
+	}
+	for _, c := range m.events() {
+		out = append(out, strconv.Itoa(int(c.PT)))
+	}
+	if len(out) == 0 {
+		out = append(out, m.Formats...)
+	}
+	if len(out) == 0 {
+		out = append(out, "0") // RFC 8866 §5.14: at least one format
+	}
+	return out
+}
+
+// events returns the telephone-event formats, from TelephoneEvents or, for
+// hand-built values, TelephoneEvent.
+func (m *Media) events() []Codec {
+	if len(m.TelephoneEvents) > 0 {
+		return m.TelephoneEvents
+	}
+	if m.TelephoneEvent != nil {
+		return []Codec{*m.TelephoneEvent}
+	}
+	return nil
+}
+
+// AcceptAnswer checks an answer against the offer we sent (RFC 3264 §6):
+// the same m= lines in the same order, an active audio stream with at
+// least one of our codecs, SRTP as offered with a crypto tag and suite we
+// offered (RFC 4568 §7.1.3), and directions our offer allows (§6.1).
+// A rejected or unusable video stream is not an error; the caller checks
+// answer.Video.
+func AcceptAnswer(ourOffer, answer *Session) error {
+	if ourOffer == nil || answer == nil {
+		return fmt.Errorf("%w: missing offer or answer", ErrAnswerMismatch)
+	}
+	ol, al := ourOffer.media(), answer.media()
+	if len(ol) != len(al) {
+		return fmt.Errorf("%w: %d m= lines offered, %d answered", ErrAnswerMismatch, len(ol), len(al))
+	}
+	for i := range ol {
+		if ol[i].Type != al[i].Type {
+			return fmt.Errorf("%w: m= line %d is %s, answered %s", ErrAnswerMismatch, i+1, ol[i].Type, al[i].Type)
+		}
+	}
+	oa := ourOffer.Audio
+	if oa == nil {
+		return fmt.Errorf("%w: our offer has no audio", ErrNoAudio)
+	}
+	aa := al[slices.Index(ol, oa)]
+	if aa.Rejected() {
+		return fmt.Errorf("%w: audio rejected", ErrNoAudio)
+	}
+	if err := checkAnswerStream(oa, aa); err != nil {
+		return fmt.Errorf("audio: %w", err)
+	}
+	if _, ok := chooseAudioCodec(aa.Codecs, oa.Codecs); !ok {
+		return fmt.Errorf("%w: answered %s", ErrNoCommonCodec, codecList(aa.Codecs))
+	}
+	if ov := ourOffer.Video; ov != nil {
+		if av := al[slices.Index(ol, ov)]; !av.Rejected() {
+			if err := checkAnswerStream(ov, av); err != nil {
+				return fmt.Errorf("video: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+// checkAnswerStream checks SRTP and direction of one answered stream.
+func checkAnswerStream(o, a *Media) error {
+	if a.Secure() != o.Secure() {
+		if o.Secure() {
+			return fmt.Errorf("%w: offered %s, answered %s", ErrSRTPRequired, o.Proto, a.Proto)
+		}
+		return fmt.Errorf("%w: offered %s, answered %s", ErrAnswerMismatch, o.Proto, a.Proto)
+	}
+	if len(o.Crypto) > 0 {
+		if _, _, ok := MatchCrypto(o, a); !ok {
+			return fmt.Errorf("%w: answered %s", ErrNoCommonCrypto, suiteList(a.Crypto))
+		}
+	}
+	if (a.Direction.Sends() && !o.Direction.Receives()) || (a.Direction.Receives() && !o.Direction.Sends()) {
+		return fmt.Errorf("%w: offered %v, answered %v", ErrAnswerMismatch, o.Direction, a.Direction)
+	}
+	return nil
+}
+
+// MatchCrypto pairs the SDES keys of a negotiated stream: the answer's
+// single crypto line and the offer line with the same tag and suite
+// (RFC 4568 §7.1.3). Called with (our offer, their answer) or (their offer,
+// our answer). The SRTP sender of each side encrypts with the key in its own
+// SDP: local encrypts what we send, remote decrypts what we receive.
+func MatchCrypto(offer, answer *Media) (offerKey, answerKey Crypto, ok bool) {
+	if offer == nil || answer == nil || len(answer.Crypto) == 0 {
+		return Crypto{}, Crypto{}, false
+	}
+	ac := answer.Crypto[0]
+	for _, oc := range offer.Crypto {
+		if oc.Tag == ac.Tag && oc.Suite == ac.Suite && oc.Suite != SuiteUnknown &&
+			oc.MasterSalt() != nil && ac.MasterSalt() != nil {
+			return oc, ac, true
+		}
+	}
+	return Crypto{}, Crypto{}, false
+}
