@@ -395,7 +395,7 @@ func chooseH264(offered []Codec, profiles []H264Profile) (Codec, H264Params, boo
 		if pi < 0 {
 			continue
 		}
-		rank := (1-params.PacketizationMode)*1000 + (len(profiles) - pi)
+		rank := params.PacketizationMode*1000 + (len(profiles) - pi)
 		if best < 0 || rank > bestRank {
 			best, bestRank, bestParams = i, rank, params
 		}

@@ -102,6 +102,8 @@ func Offer(p Policy) (*Session, error) {
 			clocks = append(clocks, c.ClockRate)
 		}
 	}
+	// Ascending, so telephone-event/8000 gets the customary 101.
+	slices.Sort(clocks)
 	for i, clock := range clocks {
 		pt := freePT(uint8(101+i), used)
 		a.TelephoneEvents = append(a.TelephoneEvents, Codec{PT: pt, Name: nameTelephoneEvent, ClockRate: clock, Fmtp: "0-16"})
@@ -272,7 +274,8 @@ func checkAnswerStream(o, a *Media) error {
 		}
 		return fmt.Errorf("%w: offered %s, answered %s", ErrAnswerMismatch, o.Proto, a.Proto)
 	}
-	if len(o.Crypto) > 0 {
+	// A plain answer to best-effort SRTP (crypto in RTP/AVP) is fine.
+	if o.Secure() || len(a.Crypto) > 0 {
 		if _, _, ok := MatchCrypto(o, a); !ok {
 			return fmt.Errorf("%w: answered %s", ErrNoCommonCrypto, suiteList(a.Crypto))
 		}
