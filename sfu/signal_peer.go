@@ -40,10 +40,10 @@ type rtcPeer struct {
 	// waits for them.
 	closing bool
 
-	pub, sub       *webrtc.PeerConnection
-	pubGate        candidateGate
-	subGate        candidateGate
-	roomName       string
+	pub, sub *webrtc.PeerConnection
+	pubGate  candidateGate
+	subGate  candidateGate
+	roomName string
 
 	// Owned by the op loop.
 	downs         map[*pubTrack]*downTrack
