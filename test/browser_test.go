@@ -3,7 +3,6 @@ package test
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"net/url"
 	"testing"
@@ -95,7 +94,7 @@ func participantIDs(ctx context.Context, t *testing.T, srv *harness.Server) map[
 		ids[p.Name] = p.ID
 	}
 	if len(ids) != len(list) {
-		t.Fatal(fmt.Sprintf("duplicate names in %s", body))
+		t.Fatalf("duplicate names in %s", body)
 	}
 	return ids
 }
