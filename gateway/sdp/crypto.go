@@ -261,7 +261,7 @@ func decodeKey(s string) ([]byte, error) {
 func parseLifetime(s string) (uint64, error) {
 	if exp, ok := strings.CutPrefix(s, "2^"); ok {
 		n, err := strconv.ParseUint(exp, 10, 8)
-		if err != nil || n > 63 || n == 0 {
+		if err != nil || n > 63 {
 			return 0, fmt.Errorf("%w: bad lifetime %q", ErrBadCrypto, s)
 		}
 		return 1 << n, nil

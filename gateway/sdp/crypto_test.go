@@ -126,7 +126,7 @@ func TestParseCrypto(t *testing.T) {
 		"1 AEAD_AES_256_GCM inline:" + k30,
 		"1 AES_CM_128_HMAC_SHA1_80 inline:!!!!",
 		"1 AES_CM_128_HMAC_SHA1_80 inline:",
-		"1 AES_CM_128_HMAC_SHA1_80 inline:" + k30 + "|2^99",
+		"1 AES_CM_128_HMAC_SHA1_80 inline:" + k30 + "|2^64",
 		"1 AES_CM_128_HMAC_SHA1_80 inline:" + k30 + "|0",
 		"1 AES_CM_128_HMAC_SHA1_80 inline:" + k30 + "|1:0",
 		"1 AES_CM_128_HMAC_SHA1_80 inline:" + k30 + "|256:1",

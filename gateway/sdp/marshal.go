@@ -25,7 +25,7 @@ func Marshal(s *Session) []byte {
 			SessionVersion: s.Origin.SessionVersion,
 			NetworkType:    "IN",
 		},
-		SessionName:      psdp.SessionName(nonEmpty(s.Name, "-")),
+		SessionName:      psdp.SessionName(oneLine(nonEmptyLine(s.Name))),
 		TimeDescriptions: []psdp.TimeDescription{{}},
 	}
 	d.Origin.UnicastAddress = nonEmpty(s.Origin.Address, s.ConnAddr.String())
@@ -58,6 +58,18 @@ func nonEmpty(s, def string) string {
 	}
 	return sanitize(s)
 }
+
+func nonEmptyLine(s string) string {
+	if strings.TrimSpace(s) == "" {
+		return "-"
+	}
+	return s
+}
+
+// lineBreaks drops CR and LF, so a value cannot start a new SDP line.
+var lineBreaks = strings.NewReplacer("\r", "", "\n", "")
+
+func oneLine(s string) string { return lineBreaks.Replace(s) }
 
 // sanitize keeps a value on one line and in one field where SDP needs it.
 func sanitize(s string) string {
@@ -122,7 +134,7 @@ func marshalMedia(m *Media) *psdp.MediaDescription {
 			pt := strconv.Itoa(int(c.PT))
 			add("rtpmap", pt+" "+sanitize(c.rtpmap()))
 			if c.Fmtp != "" {
-				add("fmtp", pt+" "+strings.NewReplacer("\r", "", "\n", "").Replace(c.Fmtp))
+				add("fmtp", pt+" "+oneLine(c.Fmtp))
 			}
 		}
 		for _, fb := range m.RTCPFb {
@@ -139,7 +151,7 @@ func marshalMedia(m *Media) *psdp.MediaDescription {
 		add("content", sanitize(m.Content))
 	}
 	for _, c := range m.Crypto {
-		add("crypto", c.String())
+		add("crypto", oneLine(c.String()))
 	}
 	if m.RTCPMux {
 		add("rtcp-mux", "")
@@ -152,7 +164,7 @@ func marshalMedia(m *Media) *psdp.MediaDescription {
 		add("rtcp", v)
 	}
 	for _, a := range m.Attributes {
-		add(sanitize(a.Key), strings.NewReplacer("\r", "", "\n", "").Replace(a.Value))
+		add(sanitize(a.Key), oneLine(a.Value))
 	}
 	// Always explicit: some devices mishandle the implied sendrecv after a
 	// hold.
