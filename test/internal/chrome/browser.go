@@ -230,9 +230,14 @@ type tail struct {
 	lines []string
 }
 
-const tailLines = 200
+const tailLines = 50
 
 func (t *tail) add(line string) {
+	// Headless Chromium complains about the missing D-Bus on every start;
+	// those lines would bury the useful ones.
+	if strings.Contains(line, "dbus") {
+		return
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.lines = append(t.lines, line)
