@@ -227,8 +227,7 @@ func (m *Media) events() []Codec {
 // the same m= lines in the same order, an active audio stream with at
 // least one of our codecs, SRTP as offered with a crypto tag and suite we
 // offered (RFC 4568 §7.1.3), and directions our offer allows (§6.1).
-// A rejected or unusable video stream is not an error; the caller checks
-// answer.Video.
+// A rejected video stream is not an error; the caller checks answer.Video.
 func AcceptAnswer(ourOffer, answer *Session) error {
 	if ourOffer == nil || answer == nil {
 		return fmt.Errorf("%w: missing offer or answer", ErrAnswerMismatch)
@@ -242,13 +241,16 @@ func AcceptAnswer(ourOffer, answer *Session) error {
 			return fmt.Errorf("%w: m= line %d is %s, answered %s", ErrAnswerMismatch, i+1, ol[i].Type, al[i].Type)
 		}
 	}
-	oa := ourOffer.Audio
-	if oa == nil {
-		return fmt.Errorf("%w: our offer has no audio", ErrNoAudio)
-	}
-	aa := al[slices.Index(ol, oa)]
-	if aa.Rejected() {
+	// Pair the answer's streams with the offered m= lines at the same
+	// position: the answer may have taken another audio line than the
+	// first one offered.
+	aa := answer.Audio
+	if aa == nil {
 		return fmt.Errorf("%w: audio rejected", ErrNoAudio)
+	}
+	oa := ol[slices.Index(al, aa)]
+	if oa.Rejected() {
+		return fmt.Errorf("%w: answer enables audio m= line %d we disabled", ErrAnswerMismatch, aa.Index+1)
 	}
 	if err := checkAnswerStream(oa, aa); err != nil {
 		return fmt.Errorf("audio: %w", err)
@@ -256,11 +258,11 @@ func AcceptAnswer(ourOffer, answer *Session) error {
 	if _, ok := chooseAudioCodec(aa.Codecs, oa.Codecs); !ok {
 		return fmt.Errorf("%w: answered %s", ErrNoCommonCodec, codecList(aa.Codecs))
 	}
-	if ov := ourOffer.Video; ov != nil {
-		if av := al[slices.Index(ol, ov)]; !av.Rejected() {
-			if err := checkAnswerStream(ov, av); err != nil {
-				return fmt.Errorf("video: %w", err)
-			}
+	if av := answer.Video; av != nil {
+		if ov := ol[slices.Index(al, av)]; ov.Rejected() {
+			return fmt.Errorf("%w: answer enables video m= line %d we disabled", ErrAnswerMismatch, av.Index+1)
+		} else if err := checkAnswerStream(ov, av); err != nil {
+			return fmt.Errorf("video: %w", err)
 		}
 	}
 	return nil
