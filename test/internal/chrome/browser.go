@@ -8,7 +8,9 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -64,6 +66,9 @@ type Browser struct {
 
 	logMu     sync.Mutex
 	logf      func(format string, args ...any)
+	pagesMu sync.Mutex
+	pages   []*Page
+
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -83,6 +88,9 @@ func Launch(t testing.TB, o Options) *Browser {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
+		if t.Failed() {
+			b.screenshots(t)
+		}
 		if err := b.Close(); err != nil {
 			t.Logf("chrome: close: %v", err)
 		}
@@ -165,6 +173,30 @@ func (b *Browser) scanStderr(r io.Reader, url chan<- string) {
 				url <- m[1]
 			}
 		}
+	}
+}
+
+// screenshots saves a PNG of every open page into the test's artifact
+// directory (kept with go test -artifacts) to show what a failing test saw.
+func (b *Browser) screenshots(t testing.TB) {
+	b.pagesMu.Lock()
+	pages := slices.Clone(b.pages)
+	b.pagesMu.Unlock()
+	dir := t.ArtifactDir()
+	for i, p := range pages {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		png, err := p.Screenshot(ctx)
+		cancel()
+		if err != nil {
+			t.Logf("chrome: screenshot of %s: %v", p.name, err)
+			continue
+		}
+		path := filepath.Join(dir, fmt.Sprintf("%02d-%s.png", i, p.name))
+		if err := os.WriteFile(path, png, 0o644); err != nil {
+			t.Logf("chrome: %v", err)
+			continue
+		}
+		t.Logf("chrome: screenshot of %s: %s", p.name, path)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -42,6 +43,9 @@ func (b *Browser) NewPage(ctx context.Context, name, url string) (*Page, error) 
 		return nil, err
 	}
 	p := &Page{b: b, name: name, targetID: created.TargetID, session: attached.SessionID}
+	b.pagesMu.Lock()
+	b.pages = append(b.pages, p)
+	b.pagesMu.Unlock()
 	b.conn.onEvents(p.session, p.event)
 	for _, domain := range []string{"Runtime.enable", "Page.enable", "Log.enable"} {
 		if err := b.conn.call(ctx, p.session, domain, nil, nil); err != nil {
@@ -151,6 +155,9 @@ func (p *Page) WaitFor(ctx context.Context, js string, poll time.Duration) error
 func (p *Page) Close(ctx context.Context) error {
 	err := p.b.conn.call(ctx, "", "Target.closeTarget", map[string]any{"targetId": p.targetID}, nil)
 	p.b.conn.onEvents(p.session, nil)
+	p.b.pagesMu.Lock()
+	p.b.pages = slices.DeleteFunc(p.b.pages, func(x *Page) bool { return x == p })
+	p.b.pagesMu.Unlock()
 	return err
 }
 
@@ -239,4 +246,14 @@ func (e *exceptionDetails) String() string {
 		msg += fmt.Sprintf(" (%s:%d)", e.URL, e.Line+1)
 	}
 	return msg
+}
+
+// Screenshot returns a PNG of the page's viewport, for debugging a
+// failing test.
+func (p *Page) Screenshot(ctx context.Context) ([]byte, error) {
+	var res struct {
+		Data []byte `json:"data"`
+	}
+	err := p.b.conn.call(ctx, p.session, "Page.captureScreenshot", map[string]any{"format": "png"}, &res)
+	return res.Data, err
 }
