@@ -64,8 +64,8 @@ type Browser struct {
 	stderr  tail
 	exited  chan struct{}
 
-	logMu     sync.Mutex
-	logf      func(format string, args ...any)
+	logMu   sync.Mutex
+	logf    func(format string, args ...any)
 	pagesMu sync.Mutex
 	pages   []*Page
 
