@@ -135,9 +135,22 @@ func normalize(b []byte) (normalized, error) {
 	return out, nil
 }
 
-// splitLines splits on CRLF, LF or CR.
+// splitLines splits on CRLF, LF or CR, dropping empty lines.
 func splitLines(s string) []string {
-	return strings.FieldsFunc(s, func(r rune) bool { return r == '\n' || r == '\r' })
+	out := make([]string, 0, strings.Count(s, "\n")+1)
+	start := 0
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c == '\n' || c == '\r' {
+			if i > start {
+				out = append(out, s[start:i])
+			}
+			start = i + 1
+		}
+	}
+	if start < len(s) {
+		out = append(out, s[start:])
+	}
+	return out
 }
 
 // parseMLine decodes "<media> <port>[/<count>] <proto> <fmt> ...".

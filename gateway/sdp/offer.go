@@ -58,7 +58,9 @@ func Offer(p Policy) (*Session, error) {
 	}
 
 	audioIdx, videoIdx, next := 0, 1, 2
-	var prevAudio, prevVideo *Media
+	// prevAudio and prevVideo are the previous streams whose keys we keep;
+	// videoLine is the previous m= line our video takes over, if any.
+	var prevAudio, prevVideo, videoLine *Media
 	if prev := p.Previous; prev != nil {
 		lines := prev.media()
 		next = len(lines)
@@ -68,7 +70,7 @@ func Offer(p Policy) (*Session, error) {
 			case m == prev.Audio || (audioIdx < 0 && prev.Audio == nil && m.Type == "audio"):
 				audioIdx, prevAudio = m.Index, prev.Audio
 			case m == prev.Video || (videoIdx < 0 && prev.Video == nil && m.Type == "video"):
-				videoIdx, prevVideo = m.Index, prev.Video
+				videoIdx, prevVideo, videoLine = m.Index, prev.Video, m
 			default:
 				// A line we rejected stays rejected.
 				s.Others = append(s.Others, rejectMedia(m))
@@ -148,8 +150,8 @@ func Offer(p Policy) (*Session, error) {
 			return nil, err
 		}
 		s.Video = v
-	case videoIdx >= 0 && prevVideo != nil:
-		s.Others = append(s.Others, rejectMedia(prevVideo))
+	case videoLine != nil:
+		s.Others = append(s.Others, rejectMedia(videoLine))
 	}
 
 	if p.Previous != nil {

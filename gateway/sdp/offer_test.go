@@ -290,3 +290,35 @@ func TestDirectionAnswer(t *testing.T) {
 		t.Error("out-of-range Direction")
 	}
 }
+
+// TestReofferWithoutVideo re-offers after video was turned off: the video
+// line must stay, rejected, so the m= lines still match (RFC 3264 §8).
+func TestReofferWithoutVideo(t *testing.T) {
+	p := testPolicy()
+	p.Video = false
+	first, err := Answer(mustParse(t, readSample(t, "cisco-room-h264.sdp")), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, video := range []bool{false, true} {
+		q := p
+		q.Previous = first
+		q.Video = video
+		re, err := Offer(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := re.media()
+		if len(lines) != 5 {
+			t.Fatalf("video %v: %d m= lines, want 5", video, len(lines))
+		}
+		for i, m := range lines {
+			if m.Index != i || m.Type != first.media()[i].Type {
+				t.Errorf("video %v: line %d is %s at %d", video, i, m.Type, m.Index)
+			}
+		}
+		if (re.Video != nil) != video || (video && re.Video.Index != 1) {
+			t.Errorf("video %v: re-offer video = %+v", video, re.Video)
+		}
+	}
+}
