@@ -1,0 +1,193 @@
+package sip
+
+import (
+	"crypto/tls"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Config configures a [Server]. It is read once by [NewServer]; later changes
+// have no effect.
+type Config struct {
+	// Logger receives the server's logs, and sipgo's; nil discards them.
+	Logger *slog.Logger
+	// Listen lists the sockets [Server.Listen] binds: "udp://host:port",
+	// "tcp://host:port" or "tls://host:port". Port 0 picks a free port; see
+	// [Server.Addrs].
+	Listen []string
+	// TLSConfig is required for tls:// listeners. Its MinVersion is raised to
+	// TLS 1.2 if lower.
+	TLSConfig *tls.Config
+	// Domain is our SIP domain; it is the default digest realm.
+	Domain string
+	// ContactHost is the host (name or IP) we put in Contact and Via.
+	// Empty: the local address the request arrived on (for a wildcard
+	// listener, the local address that routes to the caller).
+	ContactHost string
+	// UserAgent is sent in the User-Agent and Server headers.
+	UserAgent string
+	// Trunks are the peers allowed to call us; see [Trunk].
+	Trunks []Trunk
+	// Handler is called for every accepted INVITE.
+	Handler CallHandler
+	// SessionExpires is the session interval we ask for (RFC 4028 §4);
+	// default 1800 s, negative disables session timers.
+	SessionExpires time.Duration
+	// MinSE is the smallest session interval we accept (RFC 4028 §5); a
+	// smaller Session-Expires gets 422. Default 90 s.
+	MinSE time.Duration
+	// MaxCallsPerSecondPerSource limits INVITEs per source IP address (a
+	// token bucket with a burst of twice the rate); excess INVITEs get 503.
+	// 0 disables the limit.
+	MaxCallsPerSecondPerSource float64
+	// ProxyAuth challenges with 407 Proxy-Authenticate instead of 401
+	// WWW-Authenticate (RFC 3261 §22.3).
+	ProxyAuth bool
+	// DigestAlgorithms lists the digest algorithms we offer, in order of
+	// preference (RFC 8760 §2.4): "SHA-256", "MD5". Default both, SHA-256
+	// first; set {"MD5"} for peers that give up on the first unknown one.
+	DigestAlgorithms []string
+	// NonceTTL is how long a digest nonce stays valid; an expired nonce gets
+	// a new challenge with stale=true. Default 5 minutes.
+	NonceTTL time.Duration
+	// RewriteContact sends requests inside a dialog to the address the INVITE
+	// came from instead of its Contact, for callers behind NAT. Reliable
+	// transports always reuse the caller's connection while it is open.
+	RewriteContact bool
+}
+
+// Trunk is a peer allowed to call the gateway.
+type Trunk struct {
+	// Name identifies the trunk in logs and to the handler.
+	Name string
+	// Allow lists the source prefixes the trunk's INVITEs come from.
+	Allow []netip.Prefix
+	// Username and Password, when Username is set, require digest
+	// authentication (RFC 3261 §22) in Realm (default: Config.Domain).
+	Username, Password, Realm string
+	// Numbers, when set, restricts the trunk to these called numbers
+	// (Request-URI user part). A pattern is an exact number, a prefix ending
+	// in "*" ("+4930*"), or "*" for any.
+	Numbers []string
+	// SRTP is the trunk's SRTP policy, "disable", "allow" or "require",
+	// passed through for the gateway's SDP answer.
+	SRTP string
+	// DTMF is the trunk's DTMF mode (for example "rfc4733", "info",
+	// "inband"), passed through for the gateway.
+	DTMF string
+}
+
+const (
+	defaultSessionExpires = 1800 * time.Second
+	defaultMinSE          = 90 * time.Second
+	defaultNonceTTL       = 5 * time.Minute
+	defaultRealm          = "roombridge"
+	defaultUserAgent      = "roombridge"
+)
+
+// listenSpec is one parsed Config.Listen entry.
+type listenSpec struct {
+	network string // udp, tcp or tls
+	addr    string // host:port
+}
+
+// withDefaults returns a copy of c with defaults filled in, or an error
+// naming the first invalid field.
+func (c Config) withDefaults() (Config, []listenSpec, error) {
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Handler == nil {
+		return c, nil, fmt.Errorf("%w: Handler is required", ErrInvalidConfig)
+	}
+	if c.UserAgent == "" {
+		c.UserAgent = defaultUserAgent
+	}
+	if c.SessionExpires == 0 {
+		c.SessionExpires = defaultSessionExpires
+	}
+	if c.MinSE <= 0 {
+		c.MinSE = defaultMinSE
+	}
+	if c.SessionExpires > 0 && c.SessionExpires < c.MinSE {
+		return c, nil, fmt.Errorf("%w: SessionExpires %v is below MinSE %v", ErrInvalidConfig, c.SessionExpires, c.MinSE)
+	}
+	if c.NonceTTL <= 0 {
+		c.NonceTTL = defaultNonceTTL
+	}
+	if len(c.DigestAlgorithms) == 0 {
+		c.DigestAlgorithms = []string{algSHA256, algMD5}
+	}
+	for i, a := range c.DigestAlgorithms {
+		switch strings.ToUpper(a) {
+		case algMD5, algSHA256:
+			c.DigestAlgorithms[i] = strings.ToUpper(a)
+		default:
+			return c, nil, fmt.Errorf("%w: DigestAlgorithms[%d]: unsupported %q", ErrInvalidConfig, i, a)
+		}
+	}
+	if c.MaxCallsPerSecondPerSource < 0 {
+		return c, nil, fmt.Errorf("%w: MaxCallsPerSecondPerSource is negative", ErrInvalidConfig)
+	}
+	if c.TLSConfig != nil {
+		c.TLSConfig = c.TLSConfig.Clone()
+		if c.TLSConfig.MinVersion < tls.VersionTLS12 {
+			c.TLSConfig.MinVersion = tls.VersionTLS12
+		}
+	}
+	c.Trunks = append([]Trunk(nil), c.Trunks...)
+	for i := range c.Trunks {
+		t := &c.Trunks[i]
+		if t.Name == "" {
+			t.Name = fmt.Sprintf("trunk%d", i)
+		}
+		if len(t.Allow) == 0 {
+			return c, nil, fmt.Errorf("%w: Trunks[%d] (%s): Allow is empty", ErrInvalidConfig, i, t.Name)
+		}
+		switch t.SRTP {
+		case "", "disable", "allow", "require":
+		default:
+			return c, nil, fmt.Errorf("%w: Trunks[%d] (%s): SRTP %q is not disable, allow or require", ErrInvalidConfig, i, t.Name, t.SRTP)
+		}
+		if t.Password != "" && t.Username == "" {
+			return c, nil, fmt.Errorf("%w: Trunks[%d] (%s): Password without Username", ErrInvalidConfig, i, t.Name)
+		}
+		if t.Realm == "" {
+			t.Realm = c.Domain
+		}
+		if t.Realm == "" {
+			t.Realm = defaultRealm
+		}
+		for j, n := range t.Numbers {
+			if n == "" || strings.Contains(strings.TrimSuffix(n, "*"), "*") {
+				return c, nil, fmt.Errorf("%w: Trunks[%d] (%s): Numbers[%d] %q: only a trailing * is allowed", ErrInvalidConfig, i, t.Name, j, n)
+			}
+		}
+	}
+	specs := make([]listenSpec, 0, len(c.Listen))
+	for i, l := range c.Listen {
+		u, err := url.Parse(l)
+		if err != nil || u.Host == "" {
+			return c, nil, fmt.Errorf("%w: Listen[%d] %q: want udp://, tcp:// or tls://host:port", ErrInvalidConfig, i, l)
+		}
+		if _, _, err := net.SplitHostPort(u.Host); err != nil {
+			return c, nil, fmt.Errorf("%w: Listen[%d] %q: %v", ErrInvalidConfig, i, l, err)
+		}
+		switch u.Scheme {
+		case "udp", "tcp":
+		case "tls":
+			if c.TLSConfig == nil {
+				return c, nil, fmt.Errorf("%w: Listen[%d] %q needs TLSConfig", ErrInvalidConfig, i, l)
+			}
+		default:
+			return c, nil, fmt.Errorf("%w: Listen[%d] %q: unknown transport %q", ErrInvalidConfig, i, l, u.Scheme)
+		}
+		specs = append(specs, listenSpec{network: u.Scheme, addr: u.Host})
+	}
+	return c, specs, nil
+}

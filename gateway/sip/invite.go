@@ -1,0 +1,183 @@
+package sip
+
+import (
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+)
+
+// onInvite dispatches an INVITE: with a To tag it is a re-INVITE inside a
+// dialog (RFC 3261 §14.2), otherwise a new call.
+func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
+	if to := req.To(); to != nil && to.Params.Has("tag") {
+		s.handleReInvite(req, tx)
+		return
+	}
+	s.handleInvite(req, tx)
+}
+
+// handleInvite admits a new call: rate limit, request checks, trunk match,
+// digest authentication and session-timer negotiation, in that order, so
+// that nothing is allocated for a call until the caller is known. It then
+// runs the call handler in this goroutine (sipgo gives each request its
+// own) until the call is over.
+func (s *Server) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
+	s.stats.invites.Add(1)
+	src, err := netip.ParseAddrPort(req.Source())
+	if err != nil {
+		s.respondErr(req, tx, fmt.Errorf("%w: source %q", errBadRequest, req.Source()))
+		return
+	}
+	src = netip.AddrPortFrom(src.Addr().Unmap(), src.Port())
+	if !s.limiter.allow(src.Addr(), time.Now()) {
+		s.stats.rateLimited.Add(1)
+		s.respondErr(req, tx, errRateLimited, sip.NewHeader("Retry-After", "1"))
+		return
+	}
+	// RFC 3261 §8.2.6.1: 100 Trying at once, so the caller stops
+	// retransmitting while we authenticate and route.
+	s.respond(req, tx, 100, "Trying", nil)
+
+	if err := checkInvite(req); err != nil {
+		s.stats.rejected.Add(1)
+		s.respondErr(req, tx, err, s.rejectHeaders(req, err)...)
+		return
+	}
+	called := requestUser(req)
+	trunk, ok := s.authorize(req, tx, src.Addr(), called)
+	if !ok {
+		return
+	}
+	st, err := negotiateTimer(req, s.cfg.SessionExpires, s.cfg.MinSE)
+	if err != nil {
+		s.stats.rejected.Add(1)
+		// RFC 4028 §6: 422 carries our Min-SE.
+		s.respondErr(req, tx, err, sip.NewHeader("Min-SE", strconv.Itoa(int(s.cfg.MinSE/time.Second))))
+		return
+	}
+	c := s.newCall(req, tx, trunk, src, st)
+	if !s.register(c) {
+		s.respondErr(req, tx, ErrServerClosed)
+		return
+	}
+	s.stats.accepted.Add(1)
+	c.run()
+}
+
+// rejectHeaders are the headers a rejection for err needs: Unsupported for
+// 420 (RFC 3261 §8.2.2.3), Accept for 415 (§21.4.13).
+func (s *Server) rejectHeaders(req *sip.Request, err error) []sip.Header {
+	switch code, _ := status(err, 500); code {
+	case 420:
+		var unsup []string
+		for _, t := range optionTags(req, "Require", "") {
+			if !supportedTag(t) {
+				unsup = append(unsup, t)
+			}
+		}
+		return []sip.Header{sip.NewHeader("Unsupported", strings.Join(unsup, ", "))}
+	case 415:
+		return []sip.Header{sip.NewHeader("Accept", "application/sdp")}
+	}
+	return nil
+}
+
+func supportedTag(t string) bool { return t == "timer" }
+
+// checkInvite makes the checks of RFC 3261 §8.2 that sipgo leaves to us:
+// the headers a dialog needs, Require (§8.2.2.3) and the body type (§8.2.3).
+func checkInvite(req *sip.Request) error {
+	if req.From() == nil || req.To() == nil || req.CallID() == nil || req.CSeq() == nil {
+		return fmt.Errorf("%w: missing From, To, Call-ID or CSeq", errBadRequest)
+	}
+	if !req.From().Params.Has("tag") {
+		return fmt.Errorf("%w: From without tag", errBadRequest)
+	}
+	if req.Contact() == nil {
+		return fmt.Errorf("%w: missing Contact", errBadRequest)
+	}
+	if sc := req.Contact().Address.Scheme; sc != "sip" && sc != "sips" {
+		return fmt.Errorf("%w: Contact scheme %q", errBadRequest, sc)
+	}
+	for _, t := range optionTags(req, "Require", "") {
+		if !supportedTag(t) {
+			return fmt.Errorf("%w: %s", errBadExtension, t)
+		}
+	}
+	if len(req.Body()) > 0 {
+		if ct := contentType(req); ct != "application/sdp" {
+			return fmt.Errorf("%w: %q", errUnsupportedMedia, ct)
+		}
+		if enc := headerValue(req, "Content-Encoding", "e"); enc != "" && !strings.EqualFold(enc, "identity") {
+			return fmt.Errorf("%w: Content-Encoding %q", errUnsupportedMedia, enc)
+		}
+	}
+	return nil
+}
+
+// requestUser is the called number: the Request-URI user part, or the To
+// user when the Request-URI has none.
+func requestUser(req *sip.Request) string {
+	if req.Recipient.User != "" {
+		return req.Recipient.User
+	}
+	if to := req.To(); to != nil {
+		return to.Address.User
+	}
+	return ""
+}
+
+// authorize matches the request to a trunk and checks its digest
+// credentials (RFC 3261 §22.2). It answers the request itself (403, or a
+// 401/407 challenge, stateless: the nonce carries its own expiry and MAC)
+// and reports false when the call may not go on.
+func (s *Server) authorize(req *sip.Request, tx sip.ServerTransaction, src netip.Addr, called string) (*Trunk, bool) {
+	cands := matchTrunks(s.cfg.Trunks, src, called)
+	if len(cands) == 0 {
+		s.stats.forbidden.Add(1)
+		s.log.Info("sip: no trunk for INVITE", "call_id", callIDOf(req), "source", src, "called", called)
+		s.respondErr(req, tx, fmt.Errorf("%w: no trunk for %s", ErrForbidden, src))
+		return nil, false
+	}
+	authName := "Authorization"
+	if s.cfg.ProxyAuth {
+		authName = "Proxy-Authorization"
+	}
+	var creds digestCredentials
+	var credsErr error = errDigestSyntax
+	if h := req.GetHeader(authName); h != nil {
+		creds, credsErr = parseDigestCredentials(h.Value())
+	}
+	trunk := pickTrunk(cands, creds.Username)
+	if trunk.Username == "" {
+		return trunk, true
+	}
+	result := authChallenge
+	if credsErr == nil {
+		result = s.nonces.verifyDigest(creds, trunk, string(req.Method), s.cfg.DigestAlgorithms, time.Now())
+	}
+	switch result {
+	case authOK:
+		return trunk, true
+	case authFailed:
+		s.stats.authFailures.Add(1)
+		s.log.Warn("sip: digest authentication failed", "call_id", callIDOf(req), "source", src, "trunk", trunk.Name, "username", creds.Username)
+		s.respondErr(req, tx, fmt.Errorf("%w: wrong credentials", ErrForbidden))
+		return nil, false
+	}
+	s.stats.challenges.Add(1)
+	chalName, chalErr := "WWW-Authenticate", errUnauthorized
+	if s.cfg.ProxyAuth {
+		chalName, chalErr = "Proxy-Authenticate", errProxyAuth
+	}
+	var hdrs []sip.Header
+	for _, v := range s.nonces.challenge(trunk.Realm, s.cfg.DigestAlgorithms, result == authStale, time.Now()) {
+		hdrs = append(hdrs, sip.NewHeader(chalName, v))
+	}
+	s.respondErr(req, tx, chalErr, hdrs...)
+	return nil, false
+}

@@ -1,0 +1,329 @@
+package sip
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+)
+
+// CallHandler handles accepted calls.
+type CallHandler interface {
+	// HandleCall runs in its own goroutine for each accepted INVITE. The call
+	// lives as long as HandleCall: when it returns, the server hangs up (BYE
+	// once answered, a final error response before) and frees the call.
+	HandleCall(call *IncomingCall)
+}
+
+// CallHandlerFunc adapts a function to [CallHandler].
+type CallHandlerFunc func(call *IncomingCall)
+
+// HandleCall calls f(call).
+func (f CallHandlerFunc) HandleCall(call *IncomingCall) { f(call) }
+
+// BoundAddr is a socket the server serves.
+type BoundAddr struct {
+	Transport string // "udp", "tcp" or "tls"
+	Addr      net.Addr
+}
+
+// String returns the address as a Config.Listen entry ("udp://127.0.0.1:5060").
+func (a BoundAddr) String() string { return a.Transport + "://" + a.Addr.String() }
+
+// Server is a SIP user-agent server for incoming calls.
+type Server struct {
+	cfg     Config
+	specs   []listenSpec
+	log     *slog.Logger
+	ua      *sipgo.UserAgent
+	srv     *sipgo.Server
+	client  *sipgo.Client
+	nonces  *nonceSource
+	limiter *rateLimiter
+	stats   counters
+
+	// ctx is the parent of every call's context; cancelled by Close.
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+
+	mu      sync.Mutex
+	closing bool                     // no new calls or sockets
+	calls   map[string]*IncomingCall // by dialog ID (RFC 3261 §12)
+	sockets []io.Closer
+	addrs   []BoundAddr
+	callWG  sync.WaitGroup // one per call handler
+	serveWG sync.WaitGroup // one per served socket
+
+	closed   atomic.Bool
+	done     chan struct{}
+	closeErr error
+}
+
+// NewServer checks cfg and makes a server; sockets are bound by
+// [Server.Listen] or passed to [Server.ServeUDP], [Server.ServeTCP] and
+// [Server.ServeTLS].
+func NewServer(cfg Config) (*Server, error) {
+	cfg, specs, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		cfg:     cfg,
+		specs:   specs,
+		log:     cfg.Logger,
+		limiter: newRateLimiter(cfg.MaxCallsPerSecondPerSource),
+		calls:   make(map[string]*IncomingCall),
+		done:    make(chan struct{}),
+	}
+	if s.nonces, err = newNonceSource(cfg.NonceTTL); err != nil {
+		return nil, err
+	}
+	sipLog := cfg.Logger.With("component", "sipgo")
+	s.ua, err = sipgo.NewUA(
+		sipgo.WithUserAgent(cfg.UserAgent),
+		sipgo.WithUserAgenTLSConfig(cfg.TLSConfig),
+		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(sipLog)),
+		sipgo.WithUserAgentTransactionLayerOptions(
+			sip.WithTransactionLayerLogger(sipLog),
+			sip.WithTransactionLayerUnhandledResponseHandler(s.handleStrayResponse),
+		),
+	)
+	if err != nil {
+		return nil, err
+	}
+	if s.srv, err = sipgo.NewServer(s.ua, sipgo.WithServerLogger(sipLog)); err != nil {
+		return nil, errors.Join(err, s.ua.Close())
+	}
+	if s.client, err = sipgo.NewClient(s.ua, sipgo.WithClientLogger(sipLog)); err != nil {
+		return nil, errors.Join(err, s.ua.Close())
+	}
+	s.ctx, s.cancel = context.WithCancelCause(context.Background())
+	s.srv.OnInvite(s.onInvite)
+	s.srv.OnAck(s.handleAck)
+	s.srv.OnBye(s.handleBye)
+	s.srv.OnCancel(s.handleCancel)
+	s.srv.OnOptions(s.handleOptions)
+	s.srv.OnInfo(s.handleInfo)
+	s.srv.OnUpdate(s.handleUpdate)
+	s.srv.OnNoRoute(s.handleNoRoute)
+	return s, nil
+}
+
+// Listen binds the sockets of Config.Listen; [Server.Addrs] then reports
+// them. Serve them with [Server.Serve].
+func (s *Server) Listen() error {
+	for _, sp := range s.specs {
+		var err error
+		switch sp.network {
+		case "udp":
+			var pc net.PacketConn
+			if pc, err = net.ListenPacket("udp", sp.addr); err == nil {
+				err = s.addSocket("udp", pc, pc.LocalAddr())
+			}
+		case "tcp", "tls":
+			var l net.Listener
+			if l, err = net.Listen("tcp", sp.addr); err == nil {
+				err = s.addSocket(sp.network, l, l.Addr())
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("sip: listen %s://%s: %w", sp.network, sp.addr, err)
+		}
+	}
+	return nil
+}
+
+// ListenAndServe is [Server.Listen] then [Server.Serve].
+func (s *Server) ListenAndServe(ctx context.Context) error {
+	if err := s.Listen(); err != nil {
+		return errors.Join(err, s.Close())
+	}
+	return s.Serve(ctx)
+}
+
+// Serve serves the sockets bound by [Server.Listen] until ctx is done or
+// [Server.Close] is called, then closes the server and returns.
+func (s *Server) Serve(ctx context.Context) error {
+	s.mu.Lock()
+	socks := append([]io.Closer(nil), s.sockets...)
+	addrs := append([]BoundAddr(nil), s.addrs...)
+	s.mu.Unlock()
+	for i, sock := range socks {
+		switch v := sock.(type) {
+		case net.PacketConn:
+			go func() { _ = s.serve(func() error { return s.srv.ServeUDP(v) }) }()
+		case net.Listener:
+			if addrs[i].Transport == "tls" {
+				tl := tls.NewListener(v, s.cfg.TLSConfig)
+				go func() { _ = s.serve(func() error { return s.srv.ServeTLS(tl) }) }()
+			} else {
+				go func() { _ = s.serve(func() error { return s.srv.ServeTCP(v) }) }()
+			}
+		}
+	}
+	select {
+	case <-ctx.Done():
+	case <-s.done:
+	}
+	return s.Close()
+}
+
+// ServeUDP serves SIP over UDP on pc until the server closes; the server
+// owns pc.
+func (s *Server) ServeUDP(pc net.PacketConn) error {
+	if err := s.addSocket("udp", pc, pc.LocalAddr()); err != nil {
+		return err
+	}
+	return s.serve(func() error { return s.srv.ServeUDP(pc) })
+}
+
+// ServeTCP serves SIP over TCP on l until the server closes; the server
+// owns l.
+func (s *Server) ServeTCP(l net.Listener) error {
+	if err := s.addSocket("tcp", l, l.Addr()); err != nil {
+		return err
+	}
+	return s.serve(func() error { return s.srv.ServeTCP(l) })
+}
+
+// ServeTLS serves SIP over TLS on the plain TCP listener l, with
+// Config.TLSConfig, until the server closes; the server owns l.
+func (s *Server) ServeTLS(l net.Listener) error {
+	if s.cfg.TLSConfig == nil {
+		return fmt.Errorf("%w: ServeTLS needs TLSConfig", ErrInvalidConfig)
+	}
+	if err := s.addSocket("tls", l, l.Addr()); err != nil {
+		return err
+	}
+	tl := tls.NewListener(l, s.cfg.TLSConfig)
+	return s.serve(func() error { return s.srv.ServeTLS(tl) })
+}
+
+// addSocket records a socket so that Close closes it and Addrs reports it.
+func (s *Server) addSocket(transport string, c io.Closer, addr net.Addr) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		_ = c.Close()
+		return ErrServerClosed
+	}
+	s.sockets = append(s.sockets, c)
+	s.addrs = append(s.addrs, BoundAddr{Transport: transport, Addr: addr})
+	return nil
+}
+
+// serve runs a sipgo serve loop, tracked so that Close waits for it.
+func (s *Server) serve(run func() error) error {
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		return ErrServerClosed
+	}
+	s.serveWG.Add(1)
+	s.mu.Unlock()
+	defer s.serveWG.Done()
+	err := run()
+	if s.closed.Load() {
+		return ErrServerClosed
+	}
+	return err
+}
+
+// Addrs returns the sockets the server serves, in the order they were added.
+func (s *Server) Addrs() []BoundAddr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]BoundAddr(nil), s.addrs...)
+}
+
+// Shutdown stops taking calls (new INVITEs get 503), waits for the calls in
+// progress to end or ctx to be done, then closes the server.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.closing = true
+	s.mu.Unlock()
+	idle := make(chan struct{})
+	go func() {
+		s.callWG.Wait()
+		close(idle)
+	}()
+	select {
+	case <-idle:
+	case <-ctx.Done():
+	}
+	return s.Close()
+}
+
+// Close ends every call (each handler's context is cancelled with
+// [ErrServerClosed]; the server hangs up once the handler returns), waits
+// for the handlers, closes the sockets and sipgo's transaction and transport
+// layers, and waits for everything the server started. It is idempotent.
+func (s *Server) Close() error {
+	if s.closed.Swap(true) {
+		<-s.done
+		return s.closeErr
+	}
+	s.mu.Lock()
+	s.closing = true
+	s.mu.Unlock()
+	s.cancel(ErrServerClosed)
+	s.callWG.Wait()
+
+	var errs []error
+	s.mu.Lock()
+	for _, c := range s.sockets {
+		if err := c.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+			errs = append(errs, err)
+		}
+	}
+	s.mu.Unlock()
+	if err := s.ua.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+		errs = append(errs, err)
+	}
+	s.serveWG.Wait()
+	s.closeErr = errors.Join(errs...)
+	close(s.done)
+	return s.closeErr
+}
+
+// register adds a call to the dialog table, unless the server is closing.
+func (s *Server) register(c *IncomingCall) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return false
+	}
+	s.calls[c.id] = c
+	s.callWG.Add(1)
+	s.stats.active.Add(1)
+	return true
+}
+
+// unregister removes a finished call.
+func (s *Server) unregister(c *IncomingCall) {
+	s.mu.Lock()
+	delete(s.calls, c.id)
+	s.mu.Unlock()
+	s.stats.active.Add(-1)
+	s.callWG.Done()
+}
+
+// lookup finds the call a request inside a dialog belongs to (RFC 3261
+// §12.2.2), nil if none.
+func (s *Server) lookup(req *sip.Request) *IncomingCall {
+	id, err := sip.DialogIDFromRequestUAS(req)
+	if err != nil {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.calls[id]
+}

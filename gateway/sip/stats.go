@@ -1,0 +1,43 @@
+package sip
+
+import "sync/atomic"
+
+// Stats are counters since the server started.
+type Stats struct {
+	Invites        uint64 // initial INVITEs received
+	Accepted       uint64 // INVITEs handed to the CallHandler
+	Answered       uint64 // calls answered and acknowledged
+	Rejected       uint64 // INVITEs given a final error response
+	Canceled       uint64 // calls the caller cancelled before the answer
+	Forbidden      uint64 // INVITEs from no trunk
+	Challenges     uint64 // digest challenges sent
+	AuthFailures   uint64 // wrong digest credentials
+	RateLimited    uint64 // INVITEs over MaxCallsPerSecondPerSource
+	SessionExpired uint64 // calls ended by the session timer
+	Active         int64  // calls in progress
+}
+
+type counters struct {
+	invites, accepted, answered, rejected, canceled  atomic.Uint64
+	forbidden, challenges, authFailures, rateLimited atomic.Uint64
+	sessionExpired                                   atomic.Uint64
+	active                                           atomic.Int64
+}
+
+// Stats returns the server's counters.
+func (s *Server) Stats() Stats {
+	c := &s.stats
+	return Stats{
+		Invites:        c.invites.Load(),
+		Accepted:       c.accepted.Load(),
+		Answered:       c.answered.Load(),
+		Rejected:       c.rejected.Load(),
+		Canceled:       c.canceled.Load(),
+		Forbidden:      c.forbidden.Load(),
+		Challenges:     c.challenges.Load(),
+		AuthFailures:   c.authFailures.Load(),
+		RateLimited:    c.rateLimited.Load(),
+		SessionExpired: c.sessionExpired.Load(),
+		Active:         c.active.Load(),
+	}
+}
