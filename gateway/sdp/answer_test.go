@@ -314,3 +314,38 @@ func checkAnswer(t *testing.T, tc answerCase, p Policy, ans *Session) {
 		t.Errorf("rtcp-fb = %q, want %q", fbs, tc.videoFb)
 	}
 }
+
+// TestAnswerTwoAudioLines covers devices that offer SRTP and plain RTP as
+// two audio m= lines: we take the secure one unless SRTP is disabled, and
+// reject the other.
+func TestAnswerTwoAudioLines(t *testing.T) {
+	offer := mustParse(t, []byte("v=0\r\no=- 1 1 IN IP4 192.0.2.9\r\ns=-\r\nc=IN IP4 192.0.2.9\r\nt=0 0\r\n"+
+		"m=audio 5000 RTP/AVP 0\r\n"+
+		"m=audio 5002 RTP/SAVP 0\r\n"+
+		"a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz\r\n"))
+	for mode, want := range map[SRTPMode]int{SRTPAllow: 1, SRTPRequire: 1, SRTPDisable: 0} {
+		p := testPolicy()
+		p.SRTP = mode
+		ans, err := Answer(offer, p)
+		if err != nil {
+			t.Fatalf("%v: %v", mode, err)
+		}
+		if ans.Audio.Index != want || len(ans.Others) != 1 || !ans.Others[0].Rejected() {
+			t.Errorf("%v: audio at %d, others %+v", mode, ans.Audio.Index, ans.Others)
+		}
+		if err := AcceptAnswer(offer, mustParse(t, Marshal(ans))); err != nil {
+			t.Errorf("%v: %v", mode, err)
+		}
+	}
+}
+
+func TestSRTPModeNames(t *testing.T) {
+	for _, m := range []SRTPMode{SRTPDisable, SRTPAllow, SRTPRequire} {
+		if got, err := ParseSRTPMode(m.String()); err != nil || got != m {
+			t.Errorf("%v: %v %v", m, got, err)
+		}
+	}
+	if _, err := ParseSRTPMode("maybe"); err == nil || SRTPUnknown.String() != "unknown" {
+		t.Error("bad mode accepted")
+	}
+}

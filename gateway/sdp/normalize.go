@@ -56,19 +56,19 @@ func normalize(b []byte) (normalized, error) {
 	var sections [][]line
 	var seen [256]bool // singleton session lines already kept
 
-	for n, raw := range splitLines(string(b)) {
+	for _, raw := range splitLines(string(b)) {
 		l := strings.TrimSpace(raw)
 		if l == "" {
 			continue
 		}
 		if len(l) < 2 || l[1] != '=' || l[0] < 'a' || l[0] > 'z' {
-			return out, fmt.Errorf("%w: line %d is not <type>=<value>: %.40q", ErrMalformed, n+1, l)
+			return out, fmt.Errorf("%w: line is not <type>=<value>: %.40q", ErrMalformed, l)
 		}
 		typ := l[0]
 		if typ == 'm' {
 			ml, err := parseMLine(l[2:])
 			if err != nil {
-				return out, fmt.Errorf("%w: line %d: %w", ErrMalformed, n+1, err)
+				return out, fmt.Errorf("%w: m= line %d: %w", ErrMalformed, len(out.mlines)+1, err)
 			}
 			out.mlines = append(out.mlines, ml)
 			sections = append(sections, []line{{'m', neutralMLine(ml)}})

@@ -290,3 +290,17 @@ func TestAddressHelpers(t *testing.T) {
 		t.Error("rejected stream has an address")
 	}
 }
+
+func TestAnswerTransportErrors(t *testing.T) {
+	tests := map[string]error{
+		"m=audio 4000 UDP/TLS/RTP/SAVPF 111\r\na=rtpmap:111 opus/48000/2\r\n": ErrUnsupportedTransport,
+		"m=audio 4000 TCP/RTP/AVP 0\r\n":                                      ErrUnsupportedTransport,
+		"m=audio 4000 RTP/SAVP 0\r\n":                                         ErrNoCommonCrypto,
+	}
+	for media, want := range tests {
+		s := mustParse(t, []byte("v=0\r\nc=IN IP4 192.0.2.1\r\n"+media))
+		if _, err := Answer(s, testPolicy()); !errors.Is(err, want) {
+			t.Errorf("%q: err = %v, want %v", media, err, want)
+		}
+	}
+}
