@@ -57,13 +57,13 @@ func Offer(p Policy) (*Session, error) {
 		proto = "RTP/SAVP"
 	}
 
-	audioIdx, videoIdx, next := 0, 1, 2
+	audioIdx, videoIdx := 0, 1
 	// prevAudio and prevVideo are the previous streams whose keys we keep;
 	// videoLine is the previous m= line our video takes over, if any.
 	var prevAudio, prevVideo, videoLine *Media
 	if prev := p.Previous; prev != nil {
 		lines := prev.media()
-		next = len(lines)
+		next := len(lines) // index of the first m= line we add
 		audioIdx, videoIdx = -1, -1
 		for _, m := range lines {
 			switch {
@@ -77,10 +77,11 @@ func Offer(p Policy) (*Session, error) {
 			}
 		}
 		if audioIdx < 0 {
-			audioIdx, next = next, next+1
+			audioIdx = next
+			next++
 		}
 		if videoIdx < 0 && p.videoEnabled() {
-			videoIdx, next = next, next+1
+			videoIdx = next
 		}
 	}
 

@@ -18,10 +18,7 @@ func TestOfferDefaults(t *testing.T) {
 	if a.Proto != "RTP/AVP" || a.Port != 10000 || a.Index != 0 || len(a.Crypto) != 0 {
 		t.Errorf("audio = %+v", a)
 	}
-	var pts []string
-	for _, f := range a.formats() {
-		pts = append(pts, f)
-	}
+	pts := a.formats()
 	// PCMU, PCMA, G722, opus, then telephone-event/8000 and /48000.
 	if got := strings.Join(pts, " "); got != "0 8 9 111 101 102" {
 		t.Errorf("audio formats = %s", got)
