@@ -44,7 +44,16 @@ func (l *latch) set(addr netip.AddrPort) {
 		l.dst.Store(nil)
 		return
 	}
-	l.dst.Store(&addr)
+	l.store(addr)
+}
+
+// store publishes a new send address. The copy is made here, on a change
+// only, so that observe's argument does not escape and the per-packet
+// path stays allocation-free.
+func (l *latch) store(addr netip.AddrPort) {
+	p := new(netip.AddrPort)
+	*p = addr
+	l.dst.Store(p)
 }
 
 // observe records a valid packet from src and reports whether the send
@@ -68,7 +77,7 @@ func (l *latch) observe(src netip.AddrPort) (old netip.AddrPort, moved bool) {
 	}
 	l.latched = true
 	l.candidate, l.count = netip.AddrPort{}, 0
-	l.dst.Store(&src)
+	l.store(src)
 	return cur, true
 }
 
