@@ -132,3 +132,33 @@ func TestRelatchAndDisable(t *testing.T) {
 		t.Fatalf("latched with latching disabled: %+v", st)
 	}
 }
+
+func TestSetRemote(t *testing.T) {
+	pool := testPool(t, 6)
+	sdp := listenUDP(t) // the address in the peer's SDP, which it never sends from
+	ra, rb, rc := newRecorder(), newRecorder(), newRecorder()
+	a := newTestSession(t, pool, func(c *SessionConfig) { c.Handler = ra; c.Remote = addrOf(sdp) })
+	b := newTestSession(t, pool, func(c *SessionConfig) { c.Handler = rb; c.Remote = a.LocalAddr() })
+	_ = b.WriteRTP(payloadFor(0), 0, 0, false)
+	ra.waitCount(t, 1, time.Second)
+
+	// A re-INVITE repeating the same SDP (hold, refresh) keeps the latch.
+	a.SetRemote(addrOf(sdp), netip.AddrPort{})
+	if st := a.Stats(); st.RemoteAddr != b.LocalAddr() || !st.Latched {
+		t.Fatalf("same SDP undid the latch: %+v", st)
+	}
+	// A re-INVITE to a new address (a transfer) is followed at once.
+	c := newTestSession(t, pool, func(c *SessionConfig) { c.Handler = rc })
+	a.SetRemote(c.LocalAddr(), netip.AddrPort{})
+	if st := a.Stats(); st.RemoteAddr != c.LocalAddr() || st.Latched {
+		t.Fatalf("after SetRemote: %+v", st)
+	}
+	if got, _ := a.rtcpLatch.load(); got != c.ports.RTCPAddr() {
+		t.Errorf("rtcp to %v, want %v", got, c.ports.RTCPAddr())
+	}
+	_ = a.WriteRTP(payloadFor(1), 0, 160, false)
+	rc.waitCount(t, 1, time.Second)
+	if rb.count() != 0 {
+		t.Error("old peer still gets media")
+	}
+}

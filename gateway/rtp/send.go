@@ -14,7 +14,8 @@ import (
 const sendBufferSize = 2048
 
 // WriteRTP sends one RTP packet with our SSRC and the next sequence number
-// (RFC 3550 §5.1). ts is the media timestamp on the payload type's clock.
+// (RFC 3550 §5.1). ts is the media timestamp on the payload type's clock;
+// the caller starts it at a random value, as §5.1 asks.
 // It returns an error wrapping ErrNoRemote, without consuming a sequence
 // number, while the peer's address is unknown.
 //
@@ -71,7 +72,6 @@ func (s *Session) WriteRTPPacket(pkt *Packet) error {
 	h := &s.txHdr
 	h.Version = 2
 	h.SSRC = s.ssrc
-	s.seq = pkt.SequenceNumber
 	var padding uint8
 	if pkt.Padding {
 		padding = pkt.Header.PaddingSize

@@ -63,6 +63,7 @@ type Session struct {
 	rtpLatch        latch
 	rtcpLatch       latch
 	rtcpSelfLatched bool // rtcpLatch moved on RTCP's own packets
+	sdpRemote       [2]netip.AddrPort // RTP and RTCP addresses last given by SDP
 	rxPackets       uint64
 	rxOctets        uint64
 	lostBefore      int64 // of sources before an SSRC change
@@ -138,6 +139,7 @@ func NewSession(cfg SessionConfig) (*Session, error) {
 	s.log = cfg.Logger.With("rtp_local", cfg.Ports.RTPAddr(), "ssrc", s.ssrc)
 	s.rtpLatch.set(cfg.Remote)
 	s.rtcpLatch.set(s.defaultRTCPAddr(cfg.Remote, cfg.RemoteRTCP))
+	s.sdpRemote = [2]netip.AddrPort{cfg.Remote, cfg.RemoteRTCP}
 	s.timeoutEnabled.Store(cfg.Timeout > 0)
 	s.ctx, s.cancel = context.WithCancelCause(context.Background())
 
@@ -177,6 +179,8 @@ func (s *Session) LocalAddr() netip.AddrPort { return s.ports.RTPAddr() }
 // SetRemote points the session at a new peer address, as a re-INVITE's
 // SDP says; rtcpAddr may be zero (see SessionConfig.RemoteRTCP). Latching
 // starts over: the first valid packet from the peer decides again.
+// Addresses equal to those SDP gave before change nothing, so a re-INVITE
+// for hold or a session refresh does not undo a latch onto a NAT address.
 func (s *Session) SetRemote(rtpAddr, rtcpAddr netip.AddrPort) {
 	if rtpAddr.IsValid() {
 		rtpAddr = normalize(rtpAddr)
@@ -185,6 +189,11 @@ func (s *Session) SetRemote(rtpAddr, rtcpAddr netip.AddrPort) {
 		rtcpAddr = normalize(rtcpAddr)
 	}
 	s.mu.Lock()
+	if s.sdpRemote == [2]netip.AddrPort{rtpAddr, rtcpAddr} {
+		s.mu.Unlock()
+		return
+	}
+	s.sdpRemote = [2]netip.AddrPort{rtpAddr, rtcpAddr}
 	s.rtpLatch.set(rtpAddr)
 	s.rtcpLatch.set(s.defaultRTCPAddr(rtpAddr, rtcpAddr))
 	s.rtcpSelfLatched = false
