@@ -35,9 +35,8 @@ var (
 	// (RFC 3264 §6): a different number of m= lines, codecs or a crypto tag
 	// we did not offer, or a direction the offer does not allow.
 	ErrAnswerMismatch = errors.New("sdp: answer does not match offer")
+	// ErrInvalidPolicy reports a Policy that cannot produce SDP, such as
+	// one without a local address or port: a configuration or programming
+	// error, not the peer's fault (so a 500, not a 488).
+	ErrInvalidPolicy = errors.New("sdp: invalid policy")
 )
-
-// ErrInvalidPolicy reports a Policy that cannot produce SDP, such as one
-// without a local address or port. It is a programming or configuration
-// error, not the peer's fault.
-var ErrInvalidPolicy = errors.New("sdp: invalid policy")

@@ -294,8 +294,9 @@ func checkAnswerStream(o, a *Media) error {
 // MatchCrypto pairs the SDES keys of a negotiated stream: the answer's
 // single crypto line and the offer line with the same tag and suite
 // (RFC 4568 §7.1.3). Called with (our offer, their answer) or (their offer,
-// our answer). The SRTP sender of each side encrypts with the key in its own
-// SDP: local encrypts what we send, remote decrypts what we receive.
+// our answer). Each side encrypts what it sends with the key of its own SDP
+// (RFC 4568 §6.1): we encrypt with the key from our SDP and decrypt with the
+// key from the peer's, whose MKI, if any, the decrypting context must know.
 func MatchCrypto(offer, answer *Media) (offerKey, answerKey Crypto, ok bool) {
 	if offer == nil || answer == nil || len(answer.Crypto) == 0 {
 		return Crypto{}, Crypto{}, false
