@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/roombridge/roombridge/test/internal/chrome"
-	"github.com/roombridge/roombridge/web"
 )
 
 // fakeAPI is just enough of the room API for the admin page: one room,
@@ -47,9 +46,11 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case r.Method == http.MethodGet && path == "/rooms/demo/participants":
 		list := []map[string]any{}
 		for _, n := range f.names {
-			list = append(list, map[string]any{"id": "id-" + n, "name": n, "kind": "webrtc",
+			list = append(list, map[string]any{
+				"id": "id-" + n, "name": n, "kind": "webrtc",
 				"tracks": []map[string]string{{"kind": "audio"}}, "audio_muted": false, "video_muted": false,
-				"joined_at": "2026-01-02T03:04:05Z"})
+				"joined_at": "2026-01-02T03:04:05Z",
+			})
 		}
 		_ = json.NewEncoder(w).Encode(list)
 	case r.Method == http.MethodPost && strings.HasSuffix(path, "/mute"):
@@ -82,7 +83,7 @@ func TestAdminPage(t *testing.T) {
 	api := &fakeAPI{names: []string{"alice", "bob"}}
 	mux := http.NewServeMux()
 	mux.Handle("/v1/", api)
-	mux.Handle("/", web.Handler(web.Config{}))
+	mux.Handle("/", webClient())
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)

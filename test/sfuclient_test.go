@@ -11,7 +11,6 @@ import (
 
 	"github.com/roombridge/roombridge/gateway/room"
 	"github.com/roombridge/roombridge/sfu"
-	"github.com/roombridge/roombridge/web"
 )
 
 // TestWebClientSFU runs the web client against the embedded SFU in this
@@ -29,7 +28,7 @@ func TestWebClientSFU(t *testing.T) {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/v1/rtc", s.SignalHandler())
-	mux.Handle("/", web.Handler(web.Config{}))
+	mux.Handle("/", webClient())
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	t.Cleanup(func() {

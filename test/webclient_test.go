@@ -9,7 +9,6 @@ import (
 
 	"github.com/roombridge/roombridge/test/internal/chrome"
 	"github.com/roombridge/roombridge/test/internal/fakesfu"
-	"github.com/roombridge/roombridge/web"
 )
 
 // TestWebClientEcho drives the room page against the fake SFU, so the
@@ -24,7 +23,7 @@ func TestWebClientEcho(t *testing.T) {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/v1/rtc", fake)
-	mux.Handle("/", web.Handler(web.Config{}))
+	mux.Handle("/", webClient())
 	srv := httptest.NewServer(mux)
 	// LIFO: the fake's sessions end before the server waits for handlers.
 	t.Cleanup(srv.Close)
@@ -76,7 +75,7 @@ func TestWebClientError(t *testing.T) {
 	fake.JoinError = "room not found"
 	mux := http.NewServeMux()
 	mux.Handle("/v1/rtc", fake)
-	mux.Handle("/", web.Handler(web.Config{}))
+	mux.Handle("/", webClient())
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	t.Cleanup(fake.Close)

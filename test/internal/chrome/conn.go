@@ -55,7 +55,11 @@ type conn struct {
 }
 
 func dial(ctx context.Context, url string) (*conn, error) {
-	ws, _, err := websocket.DefaultDialer.DialContext(ctx, url, nil)
+	ws, res, err := websocket.DefaultDialer.DialContext(ctx, url, nil)
+	if res != nil && res.Body != nil {
+		// The handshake response body is empty; close it all the same.
+		_ = res.Body.Close()
+	}
 	if err != nil {
 		return nil, fmt.Errorf("chrome: dial %s: %w", url, err)
 	}

@@ -142,7 +142,7 @@ func (s *Server) waitReady(timeout time.Duration) error {
 	for time.Now().Before(deadline) {
 		select {
 		case <-s.done:
-			return fmt.Errorf("roombridge exited before it was ready: %v", s.waitErr)
+			return fmt.Errorf("roombridge exited before it was ready: %w", s.waitErr)
 		default:
 		}
 		res, err := client.Get(s.URL + "/readyz")
@@ -173,7 +173,7 @@ func (s *Server) Stop() error {
 	s.stopped = true
 	select {
 	case <-s.done:
-		return fmt.Errorf("roombridge exited during the test: %v", s.waitErr)
+		return fmt.Errorf("roombridge exited during the test: %w", s.waitErr)
 	default:
 	}
 	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil && !errors.Is(err, os.ErrProcessDone) {
