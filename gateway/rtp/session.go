@@ -62,7 +62,7 @@ type Session struct {
 	rx              reception
 	rtpLatch        latch
 	rtcpLatch       latch
-	rtcpSelfLatched bool // rtcpLatch moved on RTCP's own packets
+	rtcpSelfLatched bool              // rtcpLatch moved on RTCP's own packets
 	sdpRemote       [2]netip.AddrPort // RTP and RTCP addresses last given by SDP
 	rxPackets       uint64
 	rxOctets        uint64
