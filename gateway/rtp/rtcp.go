@@ -59,7 +59,7 @@ func (s *Session) checkTimeout(now int64) {
 		return
 	}
 	s.log.Warn("rtp inactivity timeout", "timeout", s.cfg.Timeout)
-	if f := s.onTimeout.Load(); f != nil && *f != nil {
+	if f := s.onTimeout.Load(); f != nil {
 		// Its own goroutine: the handler typically sends a SIP BYE and
 		// then calls Close, which waits for this loop.
 		go (*f)()

@@ -204,19 +204,30 @@ func (s *Session) SetRemote(rtpAddr, rtcpAddr netip.AddrPort) {
 // OnTimeout sets the function called once when neither RTP nor RTCP has
 // arrived for the configured Timeout. It runs on a goroutine of its own,
 // so it may block (to send a BYE) and may call Close.
-func (s *Session) OnTimeout(f func()) { s.onTimeout.Store(&f) }
+// It may run concurrently with, or just after, Close. A nil f removes it.
+func (s *Session) OnTimeout(f func()) { storeFunc(&s.onTimeout, f, f == nil) }
 
 // OnRTCP sets the function that sees every RTCP packet the peer sends,
 // after the session has used it: PLI and FIR for video legs, BYE, APP. It
 // runs on a reader goroutine and must not call Close; the packets are not
 // reused and may be kept.
-func (s *Session) OnRTCP(f func(rtcp.Packet)) { s.onRTCP.Store(&f) }
+func (s *Session) OnRTCP(f func(rtcp.Packet)) { storeFunc(&s.onRTCP, f, f == nil) }
 
 // OnSSRCChange sets the function called when the peer starts sending with
 // a new SSRC, as trunks do after a re-INVITE or a transfer. Reception
 // statistics restart for the new source; the packets keep flowing. It runs
 // on the reader goroutine and must not call Close.
-func (s *Session) OnSSRCChange(f func(old, new uint32)) { s.onSSRC.Store(&f) }
+func (s *Session) OnSSRCChange(f func(old, new uint32)) { storeFunc(&s.onSSRC, f, f == nil) }
+
+// storeFunc publishes a hook; a nil one is stored as a nil pointer, which
+// the callers check, so it is never called.
+func storeFunc[F any](p *atomic.Pointer[F], f F, isNil bool) {
+	if isNil {
+		p.Store(nil)
+		return
+	}
+	p.Store(&f)
+}
 
 // SetTimeoutEnabled suspends or resumes the inactivity timeout, for hold:
 // a peer we put on sendonly or inactive may stop sending (RFC 3264 §8.4).

@@ -198,3 +198,17 @@ func TestSSRCChange(t *testing.T) {
 		t.Errorf("stats %+v", st)
 	}
 }
+
+func TestNilHooks(t *testing.T) {
+	pool := testPool(t, 4)
+	a := newTestSession(t, pool, nil)
+	b := newTestSession(t, pool, func(c *SessionConfig) { c.Timeout = 50 * time.Millisecond })
+	b.OnRTCP(nil)
+	b.OnTimeout(nil)
+	b.OnSSRCChange(nil)
+	connect(a, b)
+	_ = b.WriteRTP([]byte{1}, 0, 0, false)
+	waitFor(t, 2*time.Second, "a report", func() bool { return b.Stats().ReportsReceived > 0 })
+	_ = a.Close()
+	waitFor(t, 2*time.Second, "the timeout", func() bool { return b.Stats().TimedOut })
+}
