@@ -100,7 +100,7 @@ func FuzzReceive(f *testing.F) {
 		copy(buf, data)
 		var pkt Packet
 		if which%3 == 2 {
-			s.receiveRTCP(buf, src, true)
+			s.receiveRTCP(buf, src)
 			copy(buf, data)
 		}
 		s.receiveRTPPort(buf, src, &pkt)

@@ -35,7 +35,7 @@ func (s *Session) readLoop(conn *net.UDPConn, rtpPort bool) {
 		if rtpPort {
 			s.receiveRTPPort(buf[:n], src, &pkt)
 		} else {
-			s.receiveRTCP(buf[:n], src, true)
+			s.receiveRTCP(buf[:n], src)
 		}
 	}
 }
@@ -46,7 +46,7 @@ func (s *Session) receiveRTPPort(b []byte, src netip.AddrPort, pkt *Packet) {
 		// RTCP on the RTP port without rtcp-mux was not negotiated; it
 		// is dropped rather than parsed as RTP with payload type 72–76.
 		if s.cfg.RTCPMux {
-			s.receiveRTCP(b, src, true)
+			s.receiveRTCP(b, src)
 		}
 		return
 	}
@@ -154,9 +154,7 @@ func (s *Session) rtpClock(nanos int64) uint32 {
 
 // receiveRTCP authenticates and parses an RTCP compound packet, takes what
 // the session needs from it and passes each packet to the OnRTCP hook.
-// onOwnSocket is false for RTCP that arrived on a non-muxed RTP port,
-// which is not used for latching.
-func (s *Session) receiveRTCP(b []byte, src netip.AddrPort, onOwnSocket bool) {
+func (s *Session) receiveRTCP(b []byte, src netip.AddrPort) {
 	if !isRTCP(b) {
 		return
 	}
@@ -195,7 +193,8 @@ func (s *Session) receiveRTCP(b []byte, src netip.AddrPort, onOwnSocket bool) {
 	}
 	var moved bool
 	var oldAddr netip.AddrPort
-	if onOwnSocket && !s.cfg.DisableLatching && !s.cfg.RTCPMux {
+	// With rtcp-mux the RTP latch decides for both.
+	if !s.cfg.DisableLatching && !s.cfg.RTCPMux {
 		oldAddr, moved = s.rtcpLatch.observe(src)
 		s.rtcpSelfLatched = s.rtcpLatch.latched
 	}
