@@ -58,7 +58,7 @@ func statusOf(err error) int {
 		return http.StatusConflict
 	case errors.Is(err, errUnavailable), errors.Is(err, room.ErrUnavailable),
 		errors.Is(err, store.ErrClosed), errors.Is(err, room.ErrClosed),
-		errors.Is(err, context.DeadlineExceeded):
+		errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		return http.StatusServiceUnavailable
 	default:
 		return http.StatusInternalServerError
@@ -86,7 +86,7 @@ func describe(err error, status int) errorBody {
 		return errorBody{Error: ve.Error(), Field: ve.Field}
 	case errors.As(err, &ce):
 		msg := ce.Error()
-		if ce.Field == "pin" || ce.Field == "host_pin" || ce.Room == "" {
+		if ce.Field == "pin" || ce.Field == "host_pin" {
 			msg = ce.Field + ": already used by another room"
 		}
 		return errorBody{Error: msg, Field: ce.Field}

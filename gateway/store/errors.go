@@ -33,19 +33,25 @@ func (e *ValidationError) Error() string { return e.Field + ": " + e.Reason }
 // Is makes errors.Is(err, ErrInvalid) true.
 func (e *ValidationError) Is(target error) bool { return target == ErrInvalid }
 
-// ConflictError says which field of a room collides with another room. Room
-// is the other room's name; it is for logs and operators, and the API does
-// not reveal it for PINs (that would tell a caller which room a PIN opens).
+// ConflictError says which field of a room collides with another room.
+// Value is the colliding value (one alias of several, say) and Room the
+// other room's name; both are for operators and logs, and the API does not
+// repeat Room for PINs (that would tell a caller which room a PIN opens).
 type ConflictError struct {
 	Field string
+	Value string
 	Room  string
 }
 
 func (e *ConflictError) Error() string {
-	if e.Room == "" {
-		return e.Field + ": already in use"
+	msg := e.Field + ": "
+	if e.Value != "" {
+		msg += fmt.Sprintf("%q ", e.Value)
 	}
-	return fmt.Sprintf("%s: already used by room %q", e.Field, e.Room)
+	if e.Room == "" {
+		return msg + "already in use"
+	}
+	return msg + fmt.Sprintf("already used by room %q", e.Room)
 }
 
 // Is makes errors.Is(err, ErrConflict) true.

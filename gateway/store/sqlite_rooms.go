@@ -181,7 +181,7 @@ func (s *SQLite) createTx(ctx context.Context, tx *sql.Tx, r Room) (Room, error)
 		return Room{}, fmt.Errorf("store: create room: %w", err)
 	}
 	if n > 0 {
-		return Room{}, &ConflictError{Field: "name", Room: r.Name}
+		return Room{}, &ConflictError{Field: "name", Value: r.Name}
 	}
 	if err := checkIdentifiers(ctx, tx, r); err != nil {
 		return Room{}, err
@@ -278,7 +278,7 @@ func checkIdentifiers(ctx context.Context, tx *sql.Tx, r Room) error {
 			return err
 		}
 		if other != "" && other != r.Name {
-			return &ConflictError{Field: c.field, Room: other}
+			return &ConflictError{Field: c.field, Value: c.value, Room: other}
 		}
 	}
 	return nil
