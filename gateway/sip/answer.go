@@ -100,6 +100,7 @@ func (c *IncomingCall) Answer(sdp []byte) error {
 	}
 	res.AppendHeader(sip.NewHeader("Server", c.srv.cfg.UserAgent))
 
+	c.srv.stats.answered.Add(1)
 	ack, err := c.send2xx(c.tx, res, ackCh)
 
 	c.mu.Lock()
@@ -133,7 +134,6 @@ func (c *IncomingCall) Answer(sdp []byte) error {
 		c.cancel(err)
 		return err
 	}
-	c.srv.stats.answered.Add(1)
 	if c.offer == nil && len(c.AckSDP()) == 0 {
 		return fmt.Errorf("%w: ACK without the SDP answer", ErrNotAcceptable)
 	}

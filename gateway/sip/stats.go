@@ -6,7 +6,7 @@ import "sync/atomic"
 type Stats struct {
 	Invites        uint64 // initial INVITEs received
 	Accepted       uint64 // INVITEs handed to the CallHandler
-	Answered       uint64 // calls answered and acknowledged
+	Answered       uint64 // calls answered with 200 OK
 	Rejected       uint64 // INVITEs given a final error response
 	Canceled       uint64 // calls the caller cancelled before the answer
 	Forbidden      uint64 // INVITEs from no trunk
