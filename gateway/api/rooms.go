@@ -117,6 +117,7 @@ func (s *Server) createWithPIN(ctx context.Context, in store.Room) (store.Room, 
 			return store.Room{}, err
 		}
 		if in.PIN == in.HostPIN {
+			err = &store.ConflictError{Field: "pin"}
 			continue
 		}
 		var rm store.Room

@@ -48,6 +48,8 @@ type Server struct {
 	mux       *http.ServeMux
 }
 
+var _ http.Handler = (*Server)(nil)
+
 // New checks cfg and builds the server.
 func New(cfg Config) (*Server, error) {
 	if cfg.Store == nil {
