@@ -128,6 +128,13 @@ func TestLoudestK(t *testing.T) {
 	if fmt.Sprint(ids) != "[s6 s5 s4 s3]" {
 		t.Errorf("speakers %v", ids)
 	}
+	// s6 is a 16000-peak sine: −9.2 dBov RMS; s0 is 36 dB quieter.
+	if l6, l0 := ts[6].src.Level(), ts[0].src.Level(); math.Abs(l6+9.24) > 0.1 || math.Abs(l6-l0-36.1) > 0.2 {
+		t.Errorf("levels s6 %.2f s0 %.2f dBov", l6, l0)
+	}
+	if silentSrc.Level() != -127 {
+		t.Errorf("silent source level %v", silentSrc.Level())
+	}
 	check := func(name string, pcm []int16, heard ...int) {
 		got := hears(pcm, ts)
 		for i, tk := range ts {

@@ -2,6 +2,7 @@ package mixer
 
 import (
 	"fmt"
+	"math"
 	"sync"
 )
 
@@ -26,6 +27,16 @@ type Source struct {
 
 // ID is the label given to AddSource.
 func (s *Source) ID() string { return s.id }
+
+// Level is the RMS level in dBov of the frame the source contributed to the
+// last tick (−127 if none), for active-speaker reports and RFC 6464 audio
+// levels. Call it from the clock goroutine.
+func (s *Source) Level() float64 {
+	if s.curEnergy == 0 {
+		return -127
+	}
+	return max(10*math.Log10(float64(s.curEnergy)/float64(s.frame)/(32768*32768)), -127)
+}
 
 // Write submits this tick's frame (Config.FrameSamples samples). It copies
 // pcm and measures its energy for speaker selection. A second Write before
@@ -61,6 +72,7 @@ func (s *Source) Overwrites() uint64 {
 func (s *Source) collect() bool {
 	s.mu.Lock()
 	has := s.hasPending
+	s.curEnergy = 0
 	if has {
 		s.pending, s.cur = s.cur, s.pending
 		s.curEnergy = s.energy
