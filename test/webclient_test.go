@@ -55,7 +55,9 @@ func TestWebClientEcho(t *testing.T) {
 	yes := true
 	fake.Send(fakesfu.Message{Type: "muted", Kind: "video", Muted: &yes})
 	wait(ctx, t, p, `!window.roombridge.pub.getSenders().find(s => s.track && s.track.kind === 'video').track.enabled &&
-		document.getElementById('notice').textContent.includes('camera was muted')`)
+		document.getElementById('notice').textContent.includes('camera was muted') &&
+		document.querySelector('.tile.self').classList.contains('video-muted') &&
+		document.getElementById('cam').textContent === 'Start camera'`)
 
 	fake.Send(fakesfu.Message{Type: "participant_left", Participant: &fakesfu.Participant{ID: fakesfu.EchoID}})
 	wait(ctx, t, p, `!document.querySelector('.tile[data-id="echo"]') && !window.roombridge.participants.echo`)

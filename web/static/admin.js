@@ -91,6 +91,8 @@ function render(rooms, lists) {
 
 function roomCard(room, list) {
   const meta = [];
+  if (room.sip_uri) meta.push(room.sip_uri);
+  if (room.numeric_id) meta.push(`id ${room.numeric_id}`);
   if (Array.isArray(room.aliases) && room.aliases.length) meta.push(`aliases ${room.aliases.join(', ')}`);
   let body;
   if (list instanceof Error) {

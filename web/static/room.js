@@ -97,7 +97,7 @@ class Session {
     debug.sub.ontrack = (ev) => this.onTrack(ev);
     this.setState('joined');
     byId('controls').hidden = false;
-    this.syncButtons();
+    this.syncSelf();
     await this.publish();
   }
 
@@ -177,8 +177,9 @@ class Session {
   upsert(p) {
     if (!p || !p.id) return;
     if (debug.self && p.id === debug.self.id) {
+      // The local tracks are the truth for our own mute state.
       debug.self = { ...debug.self, ...p };
-      this.tiles.update(p.id, { ...p, name: undefined });
+      this.syncSelf();
       return;
     }
     const merged = { ...(debug.participants[p.id] || {}), ...p };
@@ -201,9 +202,11 @@ class Session {
 
   onMuted(msg) {
     const track = this.track(msg.kind);
-    if (msg.muted && track) track.enabled = false;
-    if (msg.muted) showNotice(`Your ${msg.kind === 'video' ? 'camera' : 'microphone'} was muted by the host.`);
-    this.syncButtons();
+    // Only muting is applied: unmuting someone's microphone is their call.
+    if (!msg.muted) return;
+    if (track) track.enabled = false;
+    showNotice(`Your ${msg.kind === 'video' ? 'camera' : 'microphone'} was muted by the host.`);
+    this.syncSelf();
   }
 
   track(kind) {
@@ -216,8 +219,16 @@ class Session {
     if (!track) return;
     track.enabled = !track.enabled;
     this.signal.send({ type: 'mute', kind, muted: !track.enabled });
+    this.syncSelf();
+  }
+
+  /** Shows the local tracks' state on the buttons and the self tile. */
+  syncSelf() {
     if (debug.self) {
-      debug.self[`${kind}_muted`] = !track.enabled;
+      const a = this.track('audio');
+      const v = this.track('video');
+      debug.self.audio_muted = !a || !a.enabled;
+      debug.self.video_muted = !v || !v.enabled;
       this.tiles.update(debug.self.id, { ...debug.self, name: undefined });
     }
     this.syncButtons();
