@@ -98,6 +98,8 @@ func TestErrorsNameTheKey(t *testing.T) {
 		{yaml: "rooms: [ { name: Demo } ]", key: "rooms[0].name"},
 		{yaml: "rooms: [ { name: a, pin: '12' } ]", key: "rooms[0].pin"},
 		{yaml: "rooms: [ { name: a, pin: '1234' }, { name: b, host_pin: '1234' } ]", key: "rooms[1].host_pin"},
+		{yaml: "rooms: [ { name: a, wait_for_host: true } ]", key: "rooms[0].wait_for_host"},
+		{yaml: "rooms: [ { name: a, pin_on_direct_dial: true } ]", key: "rooms[0].pin_on_direct_dial"},
 		{yaml: "backend: livekit\nlivekit: { url: ws://x, api_key: '' }", key: "livekit.api_key"},
 		{yaml: "log: { level: loud }", key: "log.level"},
 		{env: "ROOMBRIDGE_RTP_PORT_MIN=abc", key: "rtp.port_min"},

@@ -172,6 +172,15 @@ func (c *Config) validateRooms(bad func(key, format string, args ...any)) {
 		names[r.Name] = true
 		usePIN(key+".pin", r.PIN, "room "+r.Name)
 		usePIN(key+".host_pin", r.HostPIN, "room "+r.Name)
+		if r.PIN != "" && r.PIN == r.HostPIN {
+			bad(key+".host_pin", "must differ from pin")
+		}
+		if r.WaitForHost && r.HostPIN == "" {
+			bad(key+".wait_for_host", "needs a host_pin, or no host could ever start the meeting")
+		}
+		if r.PINOnDirectDial && r.PIN == "" {
+			bad(key+".pin_on_direct_dial", "needs a pin")
+		}
 		for j, a := range r.Aliases {
 			if !numberRe.MatchString(a) {
 				bad(fmt.Sprintf("%s.aliases[%d]", key, j), "not a dialable alias: %q", a)
