@@ -122,3 +122,35 @@ func waitReceived(ctx context.Context, t *testing.T, fake *fakesfu.Server, match
 		}
 	}
 }
+
+// TestWebClientNameAndToken checks the page without a name (it asks for
+// one) and that a token from the URL is sent in the join and then removed
+// from the address bar.
+func TestWebClientNameAndToken(t *testing.T) {
+	b := launchBrowser(t)
+	fake, err := fakesfu.New(t.Logf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/v1/rtc", fake)
+	mux.Handle("/", webClient())
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	t.Cleanup(fake.Close)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+
+	p, err := b.NewPage(ctx, "noname", srv.URL+"/r/demo?token=s3cret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wait(ctx, t, p, `!document.getElementById('name-form').hidden && location.search === ''`)
+	mustEval(ctx, t, p, `(() => { const f = document.getElementById('name-form');
+		f.elements.name.value = 'Zoë'; f.requestSubmit(); })()`)
+	wait(ctx, t, p, `window.roombridge.state === 'joined' && location.search === '?name=Zo%C3%AB'`)
+	join := fake.Received()[0]
+	if join.Type != "join" || join.Name != "Zoë" || join.Token != "s3cret" || join.Room != "demo" {
+		t.Fatalf("join %+v", join)
+	}
+}
