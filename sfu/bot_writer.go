@@ -95,6 +95,11 @@ func (w *audioWriter) write(frame []byte, dur time.Duration, level uint8, hasLev
 	if err := w.check(); err != nil {
 		return err
 	}
+	if len(frame) == 0 {
+		// Discontinuous transmission: the pause stays in the timeline.
+		w.advance(dur)
+		return nil
+	}
 	if len(frame) > maxPayload {
 		return fmt.Errorf("%w: %d bytes of audio", ErrFrameTooLarge, len(frame))
 	}

@@ -110,7 +110,10 @@ type VideoCodec struct {
 // AudioWriter carries one published audio track.
 type AudioWriter interface {
 	// WriteAudio sends one encoded frame lasting dur. The backend may keep
-	// no reference to frame after it returns.
+	// no reference to frame after it returns. An empty frame sends nothing
+	// and only advances the track's clock by dur: that is how a writer skips
+	// silent frames (discontinuous transmission) without squeezing the pause
+	// out of the RTP timeline.
 	WriteAudio(frame []byte, dur time.Duration) error
 	// Close unpublishes the track.
 	Close() error
