@@ -185,7 +185,7 @@ func (c *IncomingCall) finish() {
 // rejects, or the server closes (ErrServerClosed). context.Cause says which.
 func (c *IncomingCall) Context() context.Context { return c.ctx }
 
-// Trunk is the trunk the call came in on.
+// Trunk is the trunk the call came in on; treat it as read only.
 func (c *IncomingCall) Trunk() *Trunk { return c.trunk }
 
 // From is the caller (From header).

@@ -14,7 +14,10 @@ import (
 // Config configures a [Server]. It is read once by [NewServer]; later changes
 // have no effect.
 type Config struct {
-	// Logger receives the server's logs, and sipgo's; nil discards them.
+	// Logger receives the server's logs (with a call_id attribute) and those
+	// of sipgo's transport, transaction, server and client layers; nil
+	// discards them. sipgo's package-level logger (sip.SetDefaultLogger) is
+	// global and left to the program's main.
 	Logger *slog.Logger
 	// Listen lists the sockets [Server.Listen] binds: "udp://host:port",
 	// "tcp://host:port" or "tls://host:port". Port 0 picks a free port; see

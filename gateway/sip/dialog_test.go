@@ -309,3 +309,52 @@ func TestSessionTimerWeRefresh(t *testing.T) {
 		t.Errorf("cause = %v", cause)
 	}
 }
+
+// Malformed requests get 400 or are dropped by sipgo's parser; the server
+// neither panics nor stops serving.
+func TestMalformed(t *testing.T) {
+	f := newFixture(t, Config{}, func(*IncomingCall) { t.Error("handler called") })
+	conn, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	dst, _ := net.ResolveUDPAddr("udp", f.udp)
+	la := conn.LocalAddr().String()
+	noContact := strings.Replace(rawInvite(la, f.udp, "bad-1"), "Contact: <sip:raw@"+la+">\r\n", "", 1)
+	noTag := strings.Replace(rawInvite(la, f.udp, "bad-2"), ";tag=rawtag", "", 1)
+	for _, msg := range []string{
+		"garbage\r\n\r\n",
+		"INVITE sip:x SIP/2.0\r\nVia: nonsense\r\n\r\n",
+		"INVITE sip:room1@127.0.0.1 SIP/2.0\r\nContent-Length: 99999\r\n\r\nx",
+		"\x00\x01\x02",
+		noContact,
+		noTag,
+	} {
+		_, _ = conn.WriteTo([]byte(msg), dst)
+	}
+	buf := make([]byte, 65536)
+	got400 := 0
+	for got400 < 2 {
+		_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		n, _, err := conn.ReadFrom(buf)
+		if err != nil {
+			t.Fatalf("read: %v (400s: %d)", err, got400)
+		}
+		if strings.HasPrefix(string(buf[:n]), "SIP/2.0 400") {
+			got400++
+		}
+	}
+	// Still serving: TCP garbage, then OPTIONS.
+	p := newPeer(t, "tcp", nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if c, err := net.Dial("tcp", f.tcp); err == nil {
+		_, _ = c.Write([]byte("INVITE nonsense\r\nContent-Length: -1\r\n\r\n"))
+		_ = c.Close()
+	}
+	res, err := p.cli.Do(ctx, sip.NewRequest(sip.OPTIONS, f.uri("", "tcp")))
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("OPTIONS after garbage: %v %v", res, err)
+	}
+}

@@ -14,6 +14,17 @@ import (
 func (c *IncomingCall) beginOffer(needAck bool) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if wait := c.answering; needAck && !c.acked && wait != nil {
+		// The ACK for our 2xx may be on its way in another goroutine: the
+		// caller sends it before any re-INVITE (RFC 3261 §13.2.2.4). Wait
+		// for the 2xx exchange to end (at most 64*T1).
+		c.mu.Unlock()
+		select {
+		case <-wait:
+		case <-c.ctx.Done():
+		}
+		c.mu.Lock()
+	}
 	switch {
 	case c.ended:
 		return errNoDialog

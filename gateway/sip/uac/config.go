@@ -1,0 +1,222 @@
+package uac
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+)
+
+// Transport is the SIP transport of a call (RFC 3261 §18).
+type Transport uint8
+
+// Transports. The zero value takes the transport parameter of the target
+// URI, else UDP.
+const (
+	TransportUnknown Transport = iota
+	TransportUDP
+	TransportTCP
+	TransportTLS
+)
+
+// ParseTransport maps "udp", "tcp" or "tls" (any case) to a Transport;
+// the empty string is TransportUnknown.
+func ParseTransport(s string) (Transport, error) {
+	switch strings.ToLower(s) {
+	case "":
+		return TransportUnknown, nil
+	case "udp":
+		return TransportUDP, nil
+	case "tcp":
+		return TransportTCP, nil
+	case "tls":
+		return TransportTLS, nil
+	}
+	return TransportUnknown, fmt.Errorf("%w: transport %q (want udp, tcp or tls)", ErrInvalidConfig, s)
+}
+
+// String returns the lower-case name, as in a URI transport parameter.
+func (t Transport) String() string {
+	switch t {
+	case TransportUDP:
+		return "udp"
+	case TransportTCP:
+		return "tcp"
+	case TransportTLS:
+		return "tls"
+	}
+	return "unknown"
+}
+
+// DefaultUserAgent is the User-Agent header value when Config gives none.
+const DefaultUserAgent = "roombridge-call"
+
+// Config describes one call. Dial copies it; it is not read afterwards.
+type Config struct {
+	// Target is the Request-URI, e.g. "sip:room@gw.example.com:5060" or
+	// "sip:1234@10.0.0.1;transport=tcp" (required).
+	Target string
+	// Transport overrides the URI's transport parameter.
+	Transport Transport
+
+	// FromUser and FromDisplay make our From URI and display name
+	// ("roombridge" and empty when not given); FromHost is its host,
+	// LocalIP when empty.
+	FromUser, FromDisplay, FromHost string
+	// UserAgent is the User-Agent header; DefaultUserAgent when empty.
+	UserAgent string
+
+	// LocalIP is the address we signal from and put in Via and Contact.
+	// Zero picks the address the system routes to the target from.
+	LocalIP netip.Addr
+
+	// TLSConfig is used for TLS; InsecureSkipVerify (also settable with
+	// Insecure) accepts any server certificate, for tests.
+	TLSConfig *tls.Config
+	Insecure  bool
+
+	// Username and Password answer one 401 or 407 digest challenge
+	// (RFC 3261 §22.2, RFC 8760). A second challenge fails the call.
+	Username, Password string
+
+	// Offer is our SDP offer. Nil sends the INVITE without a body (a
+	// delayed offer): the 2xx then carries the peer's offer, OnOffer
+	// makes the answer and the ACK carries it (RFC 3261 §13.2.1).
+	Offer   []byte
+	OnOffer func(offer []byte) (answer []byte, err error)
+
+	// OnReOffer answers an offer in the peer's re-INVITE or UPDATE (hold,
+	// resume, new address). Nil answers with our last SDP unchanged. An
+	// error rejects the request with 488.
+	OnReOffer func(offer []byte) (answer []byte, err error)
+
+	// OnProgress sees every provisional response to the INVITE: 100,
+	// 180, 183 (with its early-media SDP, if any).
+	OnProgress func(code int, reason string, sdp []byte)
+
+	// OnInfo sees each INFO the peer sends (RFC 6086), after it has been
+	// answered with 200. It runs on a goroutine of the SIP stack and must
+	// not block for long.
+	OnInfo func(contentType string, body []byte)
+
+	// SessionExpires, when above zero, asks for that session interval
+	// (RFC 4028 Session-Expires); either way we announce Supported: timer
+	// and refresh when the peer makes us the refresher.
+	SessionExpires time.Duration
+
+	// Logger gets the call's logs; nil discards them.
+	Logger *slog.Logger
+}
+
+// settings is a validated Config.
+type settings struct {
+	Config
+	target    sip.Uri
+	transport Transport
+	tls       *tls.Config
+	log       *slog.Logger
+}
+
+func (c Config) validate(ctx context.Context) (*settings, error) {
+	s := &settings{Config: c}
+	if c.Target == "" {
+		return nil, fmt.Errorf("%w: empty Target", ErrInvalidConfig)
+	}
+	target := c.Target
+	if !strings.Contains(target, ":") || !(strings.HasPrefix(strings.ToLower(target), "sip:") || strings.HasPrefix(strings.ToLower(target), "sips:")) {
+		target = "sip:" + target
+	}
+	if err := sip.ParseUri(target, &s.target); err != nil {
+		return nil, fmt.Errorf("%w: Target %q: %v", ErrInvalidConfig, c.Target, err)
+	}
+	if s.target.Host == "" {
+		return nil, fmt.Errorf("%w: Target %q has no host", ErrInvalidConfig, c.Target)
+	}
+	s.transport = c.Transport
+	if s.transport == TransportUnknown {
+		tp, _ := s.target.UriParams.Get("transport")
+		t, err := ParseTransport(tp)
+		if err != nil {
+			return nil, fmt.Errorf("Target: %w", err)
+		}
+		s.transport = t
+		if t == TransportUnknown {
+			s.transport = TransportUDP
+			if s.target.IsEncrypted() {
+				s.transport = TransportTLS
+			}
+		}
+	}
+	if s.transport > TransportTLS {
+		return nil, fmt.Errorf("%w: Transport %d", ErrInvalidConfig, s.transport)
+	}
+	if c.Offer == nil && c.OnOffer == nil {
+		return nil, ErrNoOfferHandler
+	}
+	if c.FromUser == "" {
+		s.FromUser = "roombridge"
+	}
+	if c.UserAgent == "" {
+		s.UserAgent = DefaultUserAgent
+	}
+	s.log = c.Logger
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.transport == TransportTLS {
+		if c.TLSConfig != nil {
+			s.tls = c.TLSConfig.Clone()
+		} else {
+			s.tls = &tls.Config{MinVersion: tls.VersionTLS12}
+		}
+		if c.Insecure {
+			s.tls.InsecureSkipVerify = true //nolint:gosec // asked for, tests only
+		}
+	}
+	if !s.LocalIP.IsValid() {
+		ip, err := routeIP(ctx, s.target.Host, s.transport)
+		if err != nil {
+			return nil, fmt.Errorf("%w: LocalIP: %v", ErrInvalidConfig, err)
+		}
+		s.LocalIP = ip
+	}
+	s.LocalIP = s.LocalIP.Unmap()
+	if s.FromHost == "" {
+		s.FromHost = s.LocalIP.String()
+	}
+	return s, nil
+}
+
+// routeIP finds the local address the system would use to reach host: a
+// UDP "connection" sends nothing but makes the kernel pick the route.
+func routeIP(ctx context.Context, host string, t Transport) (netip.Addr, error) {
+	ip, err := netip.ParseAddr(strings.Trim(host, "[]"))
+	if err != nil {
+		ips, lerr := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+		if lerr != nil || len(ips) == 0 {
+			return netip.Addr{}, fmt.Errorf("resolve %s: %v", host, lerr)
+		}
+		ip = ips[0]
+	}
+	port := 5060
+	if t == TransportTLS {
+		port = 5061
+	}
+	conn, err := net.Dial("udp", net.JoinHostPort(ip.Unmap().String(), strconv.Itoa(port)))
+	if err != nil {
+		return netip.Addr{}, err
+	}
+	defer conn.Close()
+	ap, err := netip.ParseAddrPort(conn.LocalAddr().String())
+	if err != nil {
+		return netip.Addr{}, err
+	}
+	return ap.Addr().Unmap(), nil
+}
