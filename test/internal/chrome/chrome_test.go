@@ -94,7 +94,7 @@ func TestEvaluate(t *testing.T) {
 	if _, err := p.Evaluate(ctx, "setTimeout(() => { throw new Error('async-bang') }, 0)"); err != nil {
 		t.Fatal(err)
 	}
-	wctx, wcancel := context.WithTimeout(ctx, 5*time.Second)
+	wctx, wcancel := context.WithTimeout(ctx, 15*time.Second)
 	defer wcancel()
 	if err := p.WaitFor(wctx, "window.answer === 42", 0); err != nil {
 		t.Fatal(err)
@@ -106,7 +106,7 @@ func TestEvaluate(t *testing.T) {
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
-	short, scancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	short, scancel := context.WithTimeout(ctx, time.Second)
 	defer scancel()
 	if err := p.WaitFor(short, "window.answer === 1", 50*time.Millisecond); err == nil || !strings.Contains(err.Error(), "false") {
 		t.Fatalf("WaitFor on false: %v", err)

@@ -140,6 +140,9 @@ func (p *Page) WaitFor(ctx context.Context, js string, poll time.Duration) error
 			last = string(v)
 		case errors.Is(err, ErrClosed):
 			return err
+		case ctx.Err() != nil && last != "":
+			// The deadline cut this evaluation short; the previous
+			// result says more about what never became true.
 		default:
 			last = err.Error()
 		}
