@@ -6,7 +6,7 @@ import (
 	// The browser tests serve the web client next to fakes of the SFU and
 	// the API, so they need its handler without the gateway binary. This
 	// is the one place under test/ that imports web.
-	"github.com/roombridge/roombridge/web" //nolint:depguard // test-only: serves the web client to headless Chromium
+	"github.com/roombridge/roombridge/web"
 )
 
 // webClient returns the web client's handler, as cmd mounts it at "/".
