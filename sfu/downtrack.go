@@ -32,6 +32,10 @@ type downTrack struct {
 	offset   uint16
 	lastOut  uint16
 
+	// mapping is epoch<<16 | offset, published for the NACK handler.
+	mapping atomic.Uint64
+	rtx     retransmitter
+
 	// Owned by the peer's signalling loop.
 	sender *webrtc.RTPSender
 }
@@ -122,6 +126,7 @@ func (d *downTrack) writePacket(p *fwdPacket) {
 			d.offset = d.lastOut + 1 - p.hdr.SequenceNumber
 		}
 		d.started, d.epoch = true, ep
+		d.mapping.Store(uint64(ep)<<16 | uint64(d.offset))
 	}
 	d.lastOut = p.hdr.SequenceNumber + d.offset
 	ext := d.hdr.Extensions[:0]
@@ -156,9 +161,11 @@ func (d *downTrack) readRTCP(sender *webrtc.RTPSender) {
 			return
 		}
 		for _, pkt := range pkts {
-			switch pkt.(type) {
+			switch pkt := pkt.(type) {
 			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
 				d.src.keyframe(false)
+			case *rtcp.TransportLayerNack:
+				d.onNack(pkt)
 			}
 		}
 	}

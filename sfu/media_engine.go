@@ -5,6 +5,7 @@ import (
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/nack"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 )
@@ -62,14 +63,20 @@ func newAPI(cfg Config) (*webrtc.API, error) {
 	if err := me.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: sdp.AudioLevelURI}, webrtc.RTPCodecTypeAudio); err != nil {
 		return nil, fmt.Errorf("sfu: register audio level: %w", err)
 	}
-	// NACK generator and responder (nack, nack pli feedback), sender and
-	// receiver reports, and transport-wide congestion control feedback for
-	// what publishers send. The stats interceptor of the default set is
-	// left out: it costs work per packet and nothing reads it.
+	// The NACK generator (towards publishers), sender and receiver reports,
+	// and transport-wide congestion control feedback for what publishers
+	// send. NACKs from subscribers are answered by the SFU itself from one
+	// buffer per track (retransmit.go), not by pion's per-subscriber
+	// responder. The stats interceptor of the default set is left out: it
+	// costs work per packet and nothing reads it.
 	ir := &interceptor.Registry{}
-	if err := webrtc.ConfigureNack(me, ir); err != nil {
+	gen, err := nack.NewGeneratorInterceptor()
+	if err != nil {
 		return nil, fmt.Errorf("sfu: nack: %w", err)
 	}
+	ir.Add(gen)
+	me.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack"}, webrtc.RTPCodecTypeVideo)
+	me.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack", Parameter: "pli"}, webrtc.RTPCodecTypeVideo)
 	if err := webrtc.ConfigureRTCPReports(ir); err != nil {
 		return nil, fmt.Errorf("sfu: rtcp reports: %w", err)
 	}

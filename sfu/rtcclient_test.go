@@ -116,7 +116,7 @@ func (c *rtcClient) readLoop() {
 			c.closeErr = err
 			return
 		}
-		if err := c.apply(m); err != nil {
+		if err := c.apply(m); err != nil && c.ctx.Err() == nil {
 			c.t.Errorf("client %s: %s: %v", c.id, m.Type, err)
 		}
 		select {

@@ -77,10 +77,16 @@ type pubTrack struct {
 	levelSum   atomic.Uint64
 	levelCount atomic.Uint64
 	m          *metrics
+
+	// ring keeps recent video packets to answer NACKs; nil for audio.
+	ring *packetRing
 }
 
 func newPubTrack(id string, kind room.TrackKind, codec codecInfo, owner *member, m *metrics, kf func()) *pubTrack {
 	t := &pubTrack{id: id, kind: kind, codec: codec, owner: owner, requestKeyframe: kf, m: m}
+	if kind == room.TrackKindVideo {
+		t.ring = &packetRing{}
+	}
 	empty := []subscriber{}
 	t.subs.Store(&empty)
 	return t
@@ -95,6 +101,9 @@ func (t *pubTrack) forward(p *fwdPacket) {
 	if p.hasLevel {
 		t.levelSum.Add(uint64(127 - min(p.level&0x7f, 127)))
 		t.levelCount.Add(1)
+	}
+	if t.ring != nil {
+		t.ring.put(p.hdr, p.payload, t.epoch.Load())
 	}
 	subs := *t.subs.Load()
 	for _, s := range subs {
