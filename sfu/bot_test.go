@@ -198,9 +198,17 @@ func TestKeyframeRequests(t *testing.T) {
 	if err := sub.RequestKeyframe("nope"); !errors.Is(err, ErrUnknownTrack) {
 		t.Fatalf("unknown track: %v", err)
 	}
+	// A second request within keyframeInterval is throttled.
+	if err := sub.RequestKeyframe(rt.ID()); err != nil {
+		t.Fatal(err)
+	}
+	if n := metricValue(s.m.keyframeRequests); n != 1 {
+		t.Fatalf("%v keyframe requests passed on, want 1", n)
+	}
 
-	// A WebRTC subscriber binding the track asks for a keyframe too.
-	time.Sleep(keyframeInterval) // let the throttle window pass
+	// A WebRTC subscriber binding the track asks for a keyframe too (the
+	// throttle window is reset rather than waited out).
+	s.room("r").findTrack(rt.ID()).lastKeyframe.Store(0)
 	c, _ := dialClient(t, url, "r", "web", "")
 	nextEvent(t, pub, room.EventKeyframeRequested)
 
