@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"slices"
 	"time"
+
+	"github.com/roombridge/roombridge/gateway/room"
 )
 
 // Active-speaker detection from RFC 6464 audio levels: the forwarder sums
@@ -45,7 +47,7 @@ func (r *roomState) speakerTick(smoothed map[*pubTrack]float64) {
 		}
 		best := 0.0
 		for _, t := range m.tracks {
-			if t.kind.String() != "audio" {
+			if t.kind != room.TrackKindAudio {
 				continue
 			}
 			seen[t] = true

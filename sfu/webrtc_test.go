@@ -26,4 +26,17 @@ func TestTwoClientsHearEachOther(t *testing.T) {
 			return ok && f == tc.want
 		})
 	}
+
+	// Self mute: the other client sees it in participant_updated and the
+	// muted client's audio stops reaching it.
+	muted := true
+	a.write(Message{Type: MsgMute, Kind: "audio", Muted: &muted})
+	b.expect(MsgParticipantUpdated, 5*time.Second, func(m Message) bool {
+		return m.Participant.ID == a.id && m.Participant.AudioMuted && len(m.Participant.Tracks) == 1 && m.Participant.Tracks[0].Muted
+	})
+	waitFor(t, 5*time.Second, "audio to stop", func() bool {
+		n := b.packets.Load()
+		time.Sleep(200 * time.Millisecond) // a window to see whether packets still come
+		return b.packets.Load() == n
+	})
 }
