@@ -1,6 +1,11 @@
 package gateway
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+
+	"github.com/roombridge/roombridge/gateway/sip"
+)
 
 // Admission errors; the web signalling sends their text to the browser, so
 // they are worded for the person joining.
@@ -9,4 +14,28 @@ var (
 	ErrTokenInvalid  = errors.New("the join link is invalid or has expired")
 	ErrTokenRoom     = errors.New("the join link is for another room")
 	ErrNoSuchRoom    = errors.New("there is no such room")
+)
+
+// Call errors. Those a caller can be refused with wrap a sentinel of
+// gateway/sip, which alone chooses the SIP status code.
+var (
+	// ErrPINIVRUnavailable: the caller dialled a dial-in number, whose PIN
+	// IVR is not built yet (480 Temporarily Unavailable).
+	ErrPINIVRUnavailable = fmt.Errorf("PIN IVR not available yet: %w", sip.ErrNotAnswered)
+	// ErrDraining: the gateway is draining and takes no new calls (503).
+	ErrDraining = fmt.Errorf("gateway draining: %w", sip.ErrOverloaded)
+	// ErrBackend: the store or the room backend failed (503).
+	ErrBackend = fmt.Errorf("room backend unavailable: %w", sip.ErrOverloaded)
+	// ErrNoPorts: no RTP port pair is free (503).
+	ErrNoPorts = fmt.Errorf("no RTP ports free: %w", sip.ErrOverloaded)
+
+	// ErrInvalidConfig: New was given an unusable Config.
+	ErrInvalidConfig = errors.New("gateway: invalid config")
+	// ErrGatewayClosed is the cause of calls ended by Gateway.Close.
+	ErrGatewayClosed = errors.New("gateway closed")
+	// ErrRemoved is the cause of calls whose participant was removed from
+	// the room (kicked through the API, room closed).
+	ErrRemoved = errors.New("removed from the room")
+	// ErrCallDone is the cause recorded when a call's handler returns.
+	ErrCallDone = errors.New("call ended")
 )

@@ -1,0 +1,352 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/roombridge/roombridge/gateway/room"
+	"github.com/roombridge/roombridge/gateway/rtp"
+	"github.com/roombridge/roombridge/gateway/sdp"
+	"github.com/roombridge/roombridge/gateway/sip"
+	"github.com/roombridge/roombridge/gateway/store"
+)
+
+// call is one SIP leg from INVITE to hang-up. It lives as long as
+// Gateway.HandleCall: its context is cancelled with a cause when it must
+// end, and everything it started (ports, RTP session, room participant,
+// its place in the room hub) is released before HandleCall returns.
+type call struct {
+	g     *Gateway
+	ic    *sip.IncomingCall
+	log   *slog.Logger
+	start time.Time
+	id    string // participant identity
+
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+
+	// Set during setup by the handler goroutine; read by teardown on the
+	// same goroutine, and through the atomics by Quality and metrics.
+	roomName string
+	ports    *rtp.PortPair
+	part     room.Participant
+	writer   room.AudioWriter
+	hub      *hub
+	inHub    bool
+	sess     atomic.Pointer[rtp.Session]
+	leg      atomic.Pointer[leg]
+	answered atomic.Int64 // unix nanoseconds of the ACK, 0 before
+
+	// mu orders offer/answer: the initial exchange and re-INVITEs.
+	mu     sync.Mutex
+	policy sdp.Policy
+	neg    *negotiated
+}
+
+func newCall(g *Gateway, ic *sip.IncomingCall, start time.Time, log *slog.Logger) *call {
+	c := &call{g: g, ic: ic, log: log, start: start, id: legIdentity(ic.CallID())}
+	c.ctx, c.cancel = context.WithCancelCause(ic.Context())
+	return c
+}
+
+// run takes the call from routing to its end and returns the result label
+// for metrics and the cause of the end.
+func (c *call) run() (result string, err error) {
+	defer c.cancel(ErrCallDone)
+	defer func() {
+		if terr := c.teardown(); terr != nil {
+			c.log.Warn("call teardown", "err", terr)
+		}
+	}()
+
+	r, err := c.g.route(c.ctx, c.ic)
+	if err != nil {
+		return c.reject(err)
+	}
+	c.roomName = r.Name
+	c.log = c.log.With("room", r.Name, "participant", c.id)
+
+	c.ports, err = c.g.cfg.PortPool.Allocate()
+	if err != nil {
+		return c.reject(fmt.Errorf("%w: %w", ErrNoPorts, err))
+	}
+	c.policy = c.g.policy(c.ic, c.ports)
+	c.ic.OnReInvite(c.reinvite)
+
+	// With an offer in the INVITE we answer it now, so a bad offer is
+	// refused before anyone hears a ring; a delayed offer gets ours in
+	// the 200 and its answer in the ACK (RFC 3261 §13.2.1).
+	var local *sdp.Session
+	if offer := c.ic.Offer(); offer != nil {
+		neg, err := answerOffer(offer, c.policy)
+		if err != nil {
+			return c.reject(err)
+		}
+		if err := c.startMedia(neg, r); err != nil {
+			return c.reject(err)
+		}
+		local = neg.local
+	} else if local, err = sdp.Offer(c.policy); err != nil {
+		return c.reject(err)
+	}
+	if err := c.ic.Ringing(); err != nil {
+		return c.reject(err)
+	}
+
+	if err := c.joinRoom(r); err != nil {
+		return c.reject(err)
+	}
+	if err := c.ic.Answer(local.Marshal()); err != nil {
+		return c.endedEarly(err)
+	}
+	if c.leg.Load() == nil {
+		neg, err := acceptAnswer(local, c.ic.AckSDP())
+		if err != nil {
+			c.log.Info("delayed offer: unusable answer in the ACK", "err", err)
+			return resultNotAccept, err
+		}
+		if err := c.startMedia(neg, r); err != nil {
+			return resultFailed, err
+		}
+	}
+	l := c.leg.Load()
+	l.writer = c.writer
+	l.level, _ = c.writer.(room.AudioLevelWriter)
+	c.hub.addLeg(l)
+	c.inHub = true
+	now := time.Now()
+	c.answered.Store(now.UnixNano())
+	c.g.m.answerDelay.Observe(now.Sub(c.start).Seconds())
+	c.log.Info("call answered", "codec", l.codec.String(), "srtp", c.negotiated().srtp != nil,
+		"from", c.ic.From().URI, "setup", now.Sub(c.start).Round(time.Millisecond))
+	return resultAnswered, c.wait()
+}
+
+// joinRoom puts the caller into the room: a SIP participant that publishes
+// one Opus track, and the room's audio hub on this node.
+func (c *call) joinRoom(r store.Room) error {
+	from := c.ic.From()
+	attrs := map[string]string{"sip.transport": c.ic.Transport()}
+	if t := c.ic.Trunk(); t != nil {
+		attrs["sip.trunk"] = t.Name
+	}
+	p, err := c.g.cfg.Backend.Join(c.ctx, r.Name, room.ParticipantInfo{
+		Identity:   c.id,
+		Name:       callerName(from, c.g.cfg.CallerMask),
+		Kind:       room.ParticipantKindSIP,
+		Attributes: attrs,
+	})
+	if err != nil {
+		return fmt.Errorf("%w: join: %w", ErrBackend, err)
+	}
+	c.part = p
+	// The hub must know our identity before we publish, or it would
+	// decode our own track back into the mix.
+	if c.hub, err = c.g.joinHub(c.ctx, r.Name, c.id); err != nil {
+		return err
+	}
+	c.writer, err = p.PublishAudio(room.AudioCodec{
+		MimeType: "audio/opus", ClockRate: 48000, Channels: 2, FrameDuration: frameDur,
+	})
+	if err != nil {
+		return fmt.Errorf("%w: publish: %w", ErrBackend, err)
+	}
+	return nil
+}
+
+// startMedia builds the leg and its RTP session from the negotiation.
+func (c *call) startMedia(neg *negotiated, r store.Room) error {
+	l, err := newLeg(legParams{id: c.id, room: r.Name, codec: neg.codec, recvPT: neg.recvPT, sendPT: neg.sendPT})
+	if err != nil {
+		return err
+	}
+	sess, err := rtp.NewSession(rtp.SessionConfig{
+		Ports:       c.ports,
+		PayloadType: neg.recvPT,
+		ClockRate:   8000,
+		Remote:      neg.remoteRTP,
+		RemoteRTCP:  neg.remoteRTCP,
+		RTCPMux:     neg.rtcpMux,
+		SRTP:        neg.srtp,
+		Timeout:     c.g.cfg.RTPTimeout,
+		Codec:       neg.codec.rtpCodec(),
+		Handler:     l,
+		Logger:      c.log,
+	})
+	if err != nil {
+		return err
+	}
+	l.sess = sess
+	sess.OnSSRCChange(func(_, _ uint32) { l.jb.Reset() })
+	sess.OnTimeout(func() { c.cancel(rtp.ErrTimeout) })
+	if neg.hold {
+		l.onHold.Store(true)
+		sess.SetTimeoutEnabled(false)
+	}
+	c.sess.Store(sess)
+	c.mu.Lock()
+	c.neg = neg
+	c.mu.Unlock()
+	c.leg.Store(l)
+	return nil
+}
+
+// wait runs the answered call until its context ends (BYE, session timer,
+// RTP timeout, Gateway.Close) or the room removes the participant (a kick
+// through the API, the room closed), which the SIP server turns into a BYE
+// once HandleCall returns.
+func (c *call) wait() error {
+	events := c.part.Events()
+	for {
+		select {
+		case <-c.ctx.Done():
+			return context.Cause(c.ctx)
+		case ev, ok := <-events:
+			if !ok {
+				return ErrRemoved
+			}
+			switch ev.Type {
+			case room.EventRemoved:
+				return fmt.Errorf("%w: %s", ErrRemoved, ev.Reason)
+			case room.EventMuted:
+				if ev.Kind == room.TrackKindAudio {
+					c.leg.Load().muted.Store(ev.Muted)
+					c.log.Info("muted by the room", "muted", ev.Muted)
+				}
+			}
+		}
+	}
+}
+
+// reinvite answers an offer in a re-INVITE or UPDATE (RFC 3264 §8): hold
+// and resume, a new address, a session refresh. The codec stays the one
+// negotiated first, so the leg never switches codecs mid-call.
+func (c *call) reinvite(offer []byte) ([]byte, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.neg == nil {
+		return nil, fmt.Errorf("%w: media not set up yet", sip.ErrNotAcceptable)
+	}
+	if offer == nil {
+		return c.neg.local.Marshal(), nil
+	}
+	o, err := sdp.Parse(offer)
+	if err != nil {
+		return nil, sdpError(err)
+	}
+	p := c.policy
+	p.Codecs = []sdp.Codec{c.neg.sdpCodec}
+	p.Previous = c.neg.local
+	a, err := sdp.Answer(o, p)
+	if err != nil {
+		return nil, sdpError(err)
+	}
+	l, sess := c.leg.Load(), c.sess.Load()
+	hold := o.OnHold(o.Audio)
+	if hold != l.onHold.Load() {
+		c.log.Info("hold changed", "hold", hold)
+	}
+	l.onHold.Store(hold)
+	sess.SetTimeoutEnabled(!hold)
+	if addr := o.RTPAddr(o.Audio); addr.IsValid() && !addr.Addr().IsUnspecified() {
+		sess.SetRemote(addr, o.RTCPAddr(o.Audio))
+	}
+	if c.neg.srtp != nil {
+		if _, theirs, ok := sdp.MatchCrypto(o.Audio, a.Audio); ok && string(theirs.MasterKey()) != string(c.neg.srtp.RemoteKey) {
+			// rtp.Session cannot re-key yet; packets will fail to decrypt.
+			c.log.Warn("re-INVITE changed the SRTP key; re-keying is not supported")
+		}
+	}
+	c.neg.local, c.neg.remote, c.neg.hold = a, o, hold
+	return a.Marshal(), nil
+}
+
+func (c *call) negotiated() *negotiated {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.neg
+}
+
+// reject refuses the call with the status code the SIP layer maps err to.
+func (c *call) reject(err error) (string, error) {
+	if cause := context.Cause(c.ctx); cause != nil {
+		return c.endedEarly(cause)
+	}
+	if rerr := c.ic.RejectErr(err); rerr != nil {
+		c.log.Debug("reject", "err", rerr)
+	}
+	c.log.Info("call rejected", "status", sip.StatusCode(err), "err", err)
+	switch {
+	case errors.Is(err, sip.ErrNoSuchRoom):
+		return resultNotFound, err
+	case errors.Is(err, ErrPINIVRUnavailable):
+		return resultIVR, err
+	case errors.Is(err, sip.ErrNoCommonCodec), errors.Is(err, sip.ErrSRTPRequired), errors.Is(err, sip.ErrNotAcceptable):
+		return resultNotAccept, err
+	case errors.Is(err, sip.ErrOverloaded):
+		return resultUnavailable, err
+	}
+	return resultFailed, err
+}
+
+// endedEarly classifies a call that ended before it was answered.
+func (c *call) endedEarly(err error) (string, error) {
+	if errors.Is(err, sip.ErrCanceled) || errors.Is(context.Cause(c.ctx), sip.ErrCanceled) {
+		return resultCanceled, err
+	}
+	return resultFailed, err
+}
+
+// teardown releases what the call holds, the hub first so that the clock
+// stops using the leg before its writer and session close.
+func (c *call) teardown() error {
+	var errs []error
+	if c.hub != nil {
+		var l *leg
+		if c.inHub {
+			l = c.leg.Load()
+		}
+		c.g.leaveHub(c.hub, c.id, l)
+	}
+	if c.writer != nil {
+		errs = append(errs, c.writer.Close())
+	}
+	if c.part != nil {
+		errs = append(errs, c.part.Leave("hangup"))
+	}
+	if s := c.sess.Load(); s != nil {
+		errs = append(errs, s.Close())
+	}
+	if c.ports != nil {
+		errs = append(errs, c.ports.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// rtpTotals is the leg's packet counters so far.
+func (c *call) rtpTotals() rtpTotals {
+	s := c.sess.Load()
+	if s == nil {
+		return rtpTotals{}
+	}
+	st := s.Stats()
+	return rtpTotals{
+		received: float64(st.PacketsReceived),
+		sent:     float64(st.PacketsSent),
+		lost:     float64(max(st.PacketsLost, 0)),
+	}
+}
+
+// finalMOS is the leg's MOS estimate, 0 for calls that carried no media.
+func (c *call) finalMOS() float64 {
+	s := c.sess.Load()
+	if s == nil || c.answered.Load() == 0 || s.Stats().PacketsReceived == 0 {
+		return 0
+	}
+	return s.MOS()
+}

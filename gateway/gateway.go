@@ -1,0 +1,271 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/roombridge/roombridge/gateway/room"
+	"github.com/roombridge/roombridge/gateway/rtp"
+	"github.com/roombridge/roombridge/gateway/sdp"
+	"github.com/roombridge/roombridge/gateway/sip"
+	"github.com/roombridge/roombridge/gateway/store"
+)
+
+// Rooms is what the gateway needs of the room store: the mapping of a
+// dialled user part (room name, alias or numeric id) to a room.
+// *store.SQLite implements it.
+type Rooms interface {
+	FindBySIPUser(ctx context.Context, user string) (store.Room, error)
+}
+
+// Config configures a Gateway. New copies it; it is frozen from then on.
+type Config struct {
+	// Logger gets the gateway's logs, each call's with a call_id; nil
+	// discards them.
+	Logger *slog.Logger
+	// Store maps dialled users to rooms (required).
+	Store Rooms
+	// Backend is where rooms live (required).
+	Backend room.Backend
+	// PortPool hands out the RTP ports of SIP legs (required).
+	PortPool *rtp.PortPool
+	// ExternalIP is put in our SDP instead of the local address (1:1 NAT).
+	ExternalIP netip.Addr
+	// Domain is our SIP domain, for logs.
+	Domain string
+	// DialInNumbers are the numbers answered by the PIN IVR.
+	DialInNumbers []string
+	// TrunkSRTP is the SRTP policy per trunk name. A trunk without an entry
+	// uses its sip.Trunk.SRTP value, else sdp.SRTPAllow.
+	TrunkSRTP map[string]sdp.SRTPMode
+	// CallerMask hides the middle of callers' numbers in the name other
+	// participants see; the zero value shows numbers in full.
+	CallerMask NumberMask
+	// RTPTimeout ends a call when no RTP or RTCP came for that long; zero
+	// means rtp.DefaultTimeout, rtp.NoTimeout turns it off.
+	RTPTimeout time.Duration
+	// MaxSpeakers is how many speakers each room mix carries [4].
+	MaxSpeakers int
+	// Registerer receives the gateway's Prometheus metrics; nil registers
+	// none.
+	Registerer prometheus.Registerer
+}
+
+// Gateway bridges SIP calls into rooms. It implements sip.CallHandler and
+// keeps the table of calls in progress and the audio hubs of their rooms.
+type Gateway struct {
+	cfg      Config
+	log      *slog.Logger
+	m        *metrics
+	draining atomic.Bool
+
+	mu     sync.Mutex
+	closed bool
+	calls  map[*call]struct{}
+	hubs   map[string]*hub // by room name
+	ended  rtpTotals       // packet counters of calls that have ended
+	wg     sync.WaitGroup  // HandleCall in progress
+}
+
+var _ sip.CallHandler = (*Gateway)(nil)
+
+// New checks cfg and makes a gateway; it starts nothing until calls come.
+func New(cfg Config) (*Gateway, error) {
+	switch {
+	case cfg.Store == nil:
+		return nil, fmt.Errorf("%w: Store is required", ErrInvalidConfig)
+	case cfg.Backend == nil:
+		return nil, fmt.Errorf("%w: Backend is required", ErrInvalidConfig)
+	case cfg.PortPool == nil:
+		return nil, fmt.Errorf("%w: PortPool is required", ErrInvalidConfig)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.MaxSpeakers <= 0 {
+		cfg.MaxSpeakers = 4
+	}
+	g := &Gateway{
+		cfg:   cfg,
+		log:   cfg.Logger,
+		calls: map[*call]struct{}{},
+		hubs:  map[string]*hub{},
+	}
+	m, err := newMetrics(g, cfg.Registerer)
+	if err != nil {
+		return nil, fmt.Errorf("gateway: metrics: %w", err)
+	}
+	g.m = m
+	return g, nil
+}
+
+// HandleCall implements sip.CallHandler: the call lives until it returns.
+func (g *Gateway) HandleCall(ic *sip.IncomingCall) {
+	start := time.Now()
+	log := g.log.With("call_id", ic.CallID())
+	c := newCall(g, ic, start, log)
+	if !g.admit(c) {
+		log.Info("call refused: draining")
+		_ = ic.RejectErr(ErrDraining)
+		g.m.calls.WithLabelValues(resultDrainRefused).Inc()
+		return
+	}
+	defer g.wg.Done()
+	result, err := c.run()
+	g.m.calls.WithLabelValues(result).Inc()
+	g.release(c)
+	log.Info("call ended", "result", result, "cause", err, "duration", time.Since(start).Round(time.Millisecond))
+}
+
+// admit registers c unless the gateway drains or has closed.
+func (g *Gateway) admit(c *call) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed || g.draining.Load() {
+		return false
+	}
+	g.calls[c] = struct{}{}
+	g.wg.Add(1)
+	return true
+}
+
+// release takes c out of the table, folding its packet counters into the
+// totals under the same lock so that the counters stay monotonic.
+func (g *Gateway) release(c *call) {
+	t := c.rtpTotals()
+	mos := c.finalMOS()
+	g.mu.Lock()
+	delete(g.calls, c)
+	g.ended.add(t)
+	g.mu.Unlock()
+	g.m.observeEnd(mos)
+}
+
+// Drain stops taking calls: new INVITEs get 503 while the calls in progress
+// go on. It cannot be undone.
+func (g *Gateway) Drain() {
+	g.draining.Store(true)
+	g.log.Info("draining: new calls are refused")
+}
+
+// Wait returns once no call is in progress, or with ctx's error.
+func (g *Gateway) Wait(ctx context.Context) error {
+	t := time.NewTicker(50 * time.Millisecond)
+	defer t.Stop()
+	for g.activeCalls() > 0 {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("gateway: %d calls still up: %w", g.activeCalls(), context.Cause(ctx))
+		case <-t.C:
+		}
+	}
+	return nil
+}
+
+// Close ends every call (the SIP server then sends BYE) and waits for their
+// handlers and the room hubs to finish. New calls get 503. It is
+// idempotent.
+func (g *Gateway) Close() error {
+	g.draining.Store(true)
+	g.mu.Lock()
+	g.closed = true
+	calls := make([]*call, 0, len(g.calls))
+	for c := range g.calls {
+		calls = append(calls, c)
+	}
+	g.mu.Unlock()
+	for _, c := range calls {
+		c.cancel(ErrGatewayClosed)
+	}
+	g.wg.Wait()
+	// Hubs close with their last leg; none should be left.
+	g.mu.Lock()
+	n := len(g.hubs)
+	g.mu.Unlock()
+	if n > 0 {
+		return fmt.Errorf("gateway: %d room hubs left after the last call", n)
+	}
+	return nil
+}
+
+func (g *Gateway) activeCalls() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return len(g.calls)
+}
+
+func (g *Gateway) activeHubs() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return len(g.hubs)
+}
+
+// snapshotCalls copies the call table.
+func (g *Gateway) snapshotCalls() []*call {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	out := make([]*call, 0, len(g.calls))
+	for c := range g.calls {
+		out = append(out, c)
+	}
+	return out
+}
+
+// rtpTotals is the packet counters of ended and live legs, read under the
+// table lock so that a leg ending concurrently is counted exactly once.
+func (g *Gateway) rtpTotals() rtpTotals {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	t := g.ended
+	for c := range g.calls {
+		t.add(c.rtpTotals())
+	}
+	return t
+}
+
+// joinHub returns the hub of a room, starting it with the room's first leg
+// on this node, and tells it that id is one of our legs.
+func (g *Gateway) joinHub(ctx context.Context, roomName, id string) (*hub, error) {
+	g.mu.Lock()
+	h := g.hubs[roomName]
+	if h == nil {
+		h = newHub(g, roomName)
+		g.hubs[roomName] = h
+	}
+	h.users++
+	g.mu.Unlock()
+	// start is idempotent and serialised inside the hub, so a second leg
+	// arriving while the first starts the hub waits for it.
+	if err := h.start(ctx); err != nil {
+		g.leaveHub(h, id, nil)
+		return nil, err
+	}
+	h.expect(id)
+	return h, nil
+}
+
+// leaveHub takes the leg id (and l, once it was added) out of h and stops
+// h when that was its last user, waiting for the hub's goroutines.
+func (g *Gateway) leaveHub(h *hub, id string, l *leg) {
+	h.removeLeg(id, l)
+	g.mu.Lock()
+	h.users--
+	last := h.users == 0
+	if last && g.hubs[h.room] == h {
+		delete(g.hubs, h.room)
+	}
+	g.mu.Unlock()
+	if last {
+		if err := h.close(); err != nil && !errors.Is(err, room.ErrClosed) {
+			g.log.Warn("room hub close", "room", h.room, "err", err)
+		}
+	}
+}

@@ -1,0 +1,319 @@
+package gateway
+
+import (
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/roombridge/roombridge/gateway/media/g711"
+	"github.com/roombridge/roombridge/gateway/media/g722"
+	"github.com/roombridge/roombridge/gateway/media/jitter"
+	"github.com/roombridge/roombridge/gateway/media/mixer"
+	"github.com/roombridge/roombridge/gateway/media/opus"
+	"github.com/roombridge/roombridge/gateway/media/plc"
+	"github.com/roombridge/roombridge/gateway/media/resample"
+	"github.com/roombridge/roombridge/gateway/media/vad"
+	"github.com/roombridge/roombridge/gateway/room"
+	"github.com/roombridge/roombridge/gateway/rtp"
+	"github.com/roombridge/roombridge/gateway/sdp"
+)
+
+// Media timing shared by legs and hubs: every stage works on 20 ms frames,
+// and the room mix runs at 16 kHz (wideband, the rate of G.722).
+const (
+	frameDur     = 20 * time.Millisecond
+	hubRate      = 16000
+	hubFrame     = hubRate / 50 // samples per tick in the mix
+	rtpTSPerTick = 160          // 20 ms on the 8 kHz RTP clock of G.711 and G.722
+	// maxConceal is how many frames in a row are concealed before a
+	// missing stream is played as silence: PLC fades out by 60 ms anyway,
+	// and repeating longer only sounds like a stuck record.
+	maxConceal = 5
+	// vadStartFloor is the noise floor a leg's voice detector starts from,
+	// in dBov: the detector's own lowest voice level.
+	vadStartFloor = -60.0
+)
+
+// legCodec is the audio codec of a SIP leg.
+type legCodec uint8
+
+const (
+	codecUnknown legCodec = iota
+	codecPCMU
+	codecPCMA
+	codecG722
+)
+
+// legCodecOf maps a negotiated SDP codec to what the leg can run.
+func legCodecOf(c sdp.Codec) legCodec {
+	switch strings.ToUpper(c.Name) {
+	case "PCMU":
+		return codecPCMU
+	case "PCMA":
+		return codecPCMA
+	case "G722":
+		return codecG722
+	}
+	return codecUnknown
+}
+
+// String names the codec as SDP does.
+func (c legCodec) String() string {
+	switch c {
+	case codecPCMU:
+		return "PCMU"
+	case codecPCMA:
+		return "PCMA"
+	case codecG722:
+		return "G722"
+	}
+	return "unknown"
+}
+
+// rate is the codec's PCM sampling rate.
+func (c legCodec) rate() int {
+	if c == codecG722 {
+		return g722.SampleRate
+	}
+	return 8000
+}
+
+// rtpCodec names the codec for the E-model.
+func (c legCodec) rtpCodec() rtp.Codec {
+	if c == codecG722 {
+		return rtp.CodecG722
+	}
+	return rtp.CodecG711
+}
+
+// legParams is what a leg is built from.
+type legParams struct {
+	id, room string
+	codec    legCodec
+	recvPT   uint8 // the payload type we receive (our SDP's number)
+	sendPT   uint8 // the payload type we send (the peer's SDP's number)
+}
+
+// leg is the media of one SIP leg: the receive half runs on its RTP
+// session's reader goroutine (HandleRTP → jitter buffer), everything else on
+// its room hub's clock goroutine (pull before the mix, push after). All
+// buffers are made once here, so a tick allocates nothing.
+type leg struct {
+	legParams
+	jb *jitter.Buffer
+
+	// Set by the call before the leg joins its hub; read on the clock.
+	sess   *rtp.Session
+	writer room.AudioWriter
+	level  room.AudioLevelWriter // writer, when it carries levels
+
+	// Changed by the call (re-INVITE, API mute), read on the clock.
+	onHold atomic.Bool
+	muted  atomic.Bool
+
+	// Counters for logs and tests.
+	pushErrs   atomic.Uint64 // jitter buffer refusals (oversized packets)
+	publishErr atomic.Uint64 // failed writes to the room
+	sendErrs   atomic.Uint64 // failed RTP writes
+
+	// Clock goroutine state.
+	src      *mixer.Source
+	lis      *mixer.Listener
+	payload  []byte  // jitter buffer output
+	native   []int16 // the phone's audio at its codec rate
+	wide     []int16 // the phone's audio at 16 kHz, into the mix
+	mix      []int16 // the room minus this leg, at 16 kHz
+	narrow   []int16 // the mix at 8 kHz, for G.711
+	out      []byte  // encoded G.711/G.722 payload
+	opusBuf  []byte
+	conceal  *plc.Concealer
+	lost     int // frames concealed in a row
+	dec722   *g722.Decoder
+	enc722   *g722.Encoder
+	up       *resample.Resampler // 8 → 16 kHz; nil for G.722
+	down     *resample.Resampler // 16 → 8 kHz; nil for G.722
+	vad      *vad.Detector
+	enc      *opus.Encoder
+	wasVoice bool
+	ts       uint32
+	sent     bool
+}
+
+// newLeg makes a leg's codecs and buffers. The leg is not yet in a hub.
+func newLeg(p legParams) (*leg, error) {
+	rate := p.codec.rate()
+	if p.codec == codecUnknown {
+		return nil, fmt.Errorf("gateway: leg codec %v", p.codec)
+	}
+	jb, err := jitter.New(jitter.Config{ClockRate: 8000, FrameDuration: frameDur})
+	if err != nil {
+		return nil, err
+	}
+	conceal, err := plc.New(rate)
+	if err != nil {
+		return nil, err
+	}
+	// Opus at the leg's own rate: no resampling on the way to the room, and
+	// a narrowband phone costs a narrowband encode.
+	enc, err := opus.NewEncoder(rate, 1, opus.EncoderConfig{})
+	if err != nil {
+		return nil, err
+	}
+	n := rate / 50
+	l := &leg{
+		legParams: p,
+		jb:        jb,
+		payload:   make([]byte, 1500),
+		native:    make([]int16, n),
+		wide:      make([]int16, hubFrame),
+		mix:       make([]int16, hubFrame),
+		out:       make([]byte, 160),
+		opusBuf:   make([]byte, opus.MaxFrameBytes),
+		conceal:   conceal,
+		vad:       vad.NewDetector(vad.Config{}),
+		enc:       enc,
+		ts:        randUint32(),
+	}
+	// The detector takes its first frame as the noise floor. A caller who
+	// starts talking at once (or a test tone) would then be the floor and
+	// never count as voice; starting from a quiet floor instead, the first
+	// pause brings it down to the line's real noise at once.
+	l.vad.Update(vadStartFloor)
+	if p.codec == codecG722 {
+		l.dec722, l.enc722 = g722.NewDecoder(), g722.NewEncoder()
+	} else {
+		if l.up, err = resample.New(8000, hubRate); err != nil {
+			return nil, err
+		}
+		if l.down, err = resample.New(hubRate, 8000); err != nil {
+			return nil, err
+		}
+		l.narrow = make([]int16, 160)
+	}
+	return l, nil
+}
+
+// HandleRTP implements rtp.Handler on the session's reader goroutine: the
+// audio payload goes into the jitter buffer, which copies it.
+// telephone-event and comfort noise are not played (DTMF is the IVR's
+// business, the next step).
+func (l *leg) HandleRTP(pkt *rtp.Packet) {
+	if pkt.PayloadType != l.recvPT {
+		return
+	}
+	if err := l.jb.Push(pkt.SequenceNumber, pkt.Timestamp, pkt.Payload, time.Now()); err != nil {
+		l.pushErrs.Add(1)
+	}
+}
+
+// pull is the leg's first half of a hub tick: the next frame from the
+// phone is decoded (or concealed), put into the mix at 16 kHz, and encoded
+// to Opus at the codec's native rate for the room. Frames the voice detector
+// calls silence are neither mixed nor encoded: the room track only advances
+// its clock (discontinuous transmission), which spares the encode and the
+// forwarding of silent phones.
+func (l *leg) pull() {
+	f := l.jb.Pop(l.payload)
+	switch f.Status {
+	case jitter.StatusFrame:
+		l.decode(l.payload[:f.N])
+		l.conceal.Good(l.native)
+		l.lost = 0
+	case jitter.StatusLost:
+		if l.lost < maxConceal {
+			l.conceal.Conceal(l.native)
+		} else {
+			clear(l.native)
+		}
+		l.lost++
+	default:
+		clear(l.native)
+	}
+	d := l.vad.Frame(l.native)
+	voice := d.Active && !l.onHold.Load() && !l.muted.Load()
+	if !voice {
+		l.wasVoice = false
+		if l.writer != nil {
+			l.publish(nil, d.Level)
+		}
+		return
+	}
+	if !l.wasVoice && l.up != nil {
+		// The filter's history is from before the pause; start clean.
+		l.up.Reset()
+	}
+	l.wasVoice = true
+	if l.up != nil {
+		_, _ = l.up.Process(l.wide, l.native)
+	} else {
+		copy(l.wide, l.native)
+	}
+	_ = l.src.Write(l.wide)
+	if l.writer == nil {
+		return
+	}
+	n, err := l.enc.Encode(l.native, l.opusBuf)
+	if err != nil {
+		l.publishErr.Add(1)
+		return
+	}
+	l.publish(l.opusBuf[:n], d.Level)
+}
+
+// decode turns one payload into native PCM. A short payload leaves the rest
+// of the frame silent; a longer one (a ptime above 20 ms) is cut to 20 ms.
+func (l *leg) decode(p []byte) {
+	var n int
+	switch l.codec {
+	case codecPCMU:
+		n = g711.DecodeUlaw(l.native, p)
+	case codecPCMA:
+		n = g711.DecodeAlaw(l.native, p)
+	case codecG722:
+		n = l.dec722.Decode(l.native, p)
+	}
+	clear(l.native[n:])
+}
+
+// publish writes one Opus frame (nil: a skipped silent frame) to the room.
+func (l *leg) publish(frame []byte, dBov float64) {
+	var err error
+	if l.level != nil && frame != nil {
+		err = l.level.WriteAudioLevel(frame, frameDur, vad.AudioLevel(dBov))
+	} else {
+		err = l.writer.WriteAudio(frame, frameDur)
+	}
+	if err != nil {
+		l.publishErr.Add(1)
+	}
+}
+
+// push is the leg's second half of a hub tick: the room minus this leg is
+// encoded and sent to the phone. On hold nothing is sent (RFC 3264 §8.4),
+// but the timestamp keeps running so that resuming looks like a pause.
+func (l *leg) push() {
+	if l.onHold.Load() {
+		l.ts += rtpTSPerTick
+		return
+	}
+	l.lis.Read(l.mix)
+	var n int
+	switch l.codec {
+	case codecPCMU:
+		_, _ = l.down.Process(l.narrow, l.mix)
+		n = g711.EncodeUlaw(l.out, l.narrow)
+	case codecPCMA:
+		_, _ = l.down.Process(l.narrow, l.mix)
+		n = g711.EncodeAlaw(l.out, l.narrow)
+	case codecG722:
+		n = l.enc722.Encode(l.out, l.mix)
+	}
+	// The marker bit starts the stream (RFC 3551 §4.1).
+	if err := l.sess.WriteRTP(l.out[:n], l.sendPT, l.ts, !l.sent); err != nil {
+		l.sendErrs.Add(1)
+	} else {
+		l.sent = true
+	}
+	l.ts += rtpTSPerTick
+}

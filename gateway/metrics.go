@@ -1,0 +1,102 @@
+package gateway
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Call results, the values of the calls_total "result" label. A small fixed
+// set, so that a hostile caller cannot grow the metric's cardinality.
+const (
+	resultAnswered     = "answered"
+	resultNotFound     = "not_found"
+	resultIVR          = "ivr_unavailable"
+	resultNotAccept    = "not_acceptable"
+	resultUnavailable  = "unavailable"
+	resultCanceled     = "canceled"
+	resultFailed       = "failed"
+	resultDrainRefused = "draining"
+)
+
+// metrics are the gateway's Prometheus metrics. RTP packet counters are
+// read from the sessions when scraped (sum over live legs plus what ended
+// legs left behind), so the media path pays nothing for them.
+type metrics struct {
+	calls       *prometheus.CounterVec
+	answerDelay prometheus.Histogram
+	mos         prometheus.Histogram
+	lateTicks   prometheus.Counter
+}
+
+// rtpTotals are the packet counters of one or more legs.
+type rtpTotals struct {
+	received, sent, lost float64
+}
+
+func newMetrics(g *Gateway, reg prometheus.Registerer) (*metrics, error) {
+	m := &metrics{
+		calls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "roombridge_calls_total",
+			Help: "SIP calls handled by the gateway, by result.",
+		}, []string{"result"}),
+		answerDelay: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "roombridge_invite_to_answer_seconds",
+			Help:    "Time from an INVITE reaching the gateway to the ACK of its 200 OK.",
+			Buckets: []float64{0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5},
+		}),
+		mos: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "roombridge_leg_mos",
+			Help:    "E-model MOS estimate of each SIP leg's received audio, at the end of the call.",
+			Buckets: []float64{1, 2, 2.5, 3, 3.5, 3.8, 4, 4.2, 4.4, 4.5},
+		}),
+		lateTicks: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "roombridge_hub_late_ticks_total",
+			Help: "Room audio hub ticks that ran more than a frame late (the clock goroutine was starved).",
+		}),
+	}
+	if reg == nil {
+		return m, nil
+	}
+	cs := []prometheus.Collector{
+		m.calls, m.answerDelay, m.mos, m.lateTicks,
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "roombridge_sip_legs",
+			Help: "SIP legs in progress (admitted and not yet ended).",
+		}, func() float64 { return float64(g.activeCalls()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "roombridge_room_hubs",
+			Help: "Room audio hubs running on this node.",
+		}, func() float64 { return float64(g.activeHubs()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "roombridge_rtp_packets_received_total",
+			Help: "RTP packets received from SIP legs.",
+		}, func() float64 { return g.rtpTotals().received }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "roombridge_rtp_packets_sent_total",
+			Help: "RTP packets sent to SIP legs.",
+		}, func() float64 { return g.rtpTotals().sent }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "roombridge_rtp_packets_lost_total",
+			Help: "RTP packets lost on the way from SIP legs (RFC 3550 cumulative loss).",
+		}, func() float64 { return g.rtpTotals().lost }),
+	}
+	for _, c := range cs {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+// observeEnd records an ending leg's MOS.
+func (m *metrics) observeEnd(mos float64) {
+	if mos > 0 {
+		m.mos.Observe(mos)
+	}
+}
+
+// add sums packet counters.
+func (t *rtpTotals) add(o rtpTotals) {
+	t.received += o.received
+	t.sent += o.sent
+	t.lost += o.lost
+}

@@ -1,0 +1,182 @@
+package gateway
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+
+	"github.com/pion/srtp/v3"
+
+	"github.com/roombridge/roombridge/gateway/rtp"
+	"github.com/roombridge/roombridge/gateway/sdp"
+	"github.com/roombridge/roombridge/gateway/sip"
+)
+
+// legCodecs are the codecs a SIP leg runs, in our order of preference:
+// G.711 first because every device has it and it costs nothing to
+// transcode, then G.722 for wideband. Opus legs are not built yet.
+var legCodecs = []sdp.Codec{sdp.PCMU, sdp.PCMA, sdp.G722}
+
+// negotiated is the outcome of offer/answer for a leg's audio.
+type negotiated struct {
+	local, remote *sdp.Session
+	codec         legCodec
+	sdpCodec      sdp.Codec // as we answered or offered it
+	recvPT        uint8
+	sendPT        uint8
+	srtp          *rtp.SRTPKeys
+	remoteRTP     netip.AddrPort
+	remoteRTCP    netip.AddrPort
+	rtcpMux       bool
+	hold          bool
+}
+
+// policy is what we offer and accept on a call's leg.
+func (g *Gateway) policy(ic *sip.IncomingCall, ports *rtp.PortPair) sdp.Policy {
+	return sdp.Policy{
+		Codecs:    legCodecs,
+		SRTP:      g.srtpMode(ic.Trunk()),
+		Addr:      g.mediaAddr(ports, ic.Source()),
+		AudioPort: int(ports.RTPAddr().Port()),
+		RTCPMux:   true,
+		Ptime:     sdp.DefaultPtime,
+		Username:  "roombridge",
+	}
+}
+
+// srtpMode is the trunk's SRTP policy: Config.TrunkSRTP by trunk name, else
+// what the SIP layer's trunk says, else allow.
+func (g *Gateway) srtpMode(t *sip.Trunk) sdp.SRTPMode {
+	if t == nil {
+		return sdp.SRTPAllow
+	}
+	if m, ok := g.cfg.TrunkSRTP[t.Name]; ok && m != sdp.SRTPUnknown {
+		return m
+	}
+	if m, err := sdp.ParseSRTPMode(t.SRTP); err == nil && m != sdp.SRTPUnknown {
+		return m
+	}
+	return sdp.SRTPAllow
+}
+
+// mediaAddr is the address we write in SDP: the external address when
+// behind 1:1 NAT, else the RTP socket's; for a wildcard socket, the local
+// address that routes to the caller.
+func (g *Gateway) mediaAddr(ports *rtp.PortPair, peer netip.AddrPort) netip.Addr {
+	if g.cfg.ExternalIP.IsValid() {
+		return g.cfg.ExternalIP
+	}
+	a := ports.RTPAddr().Addr().Unmap()
+	if !a.IsUnspecified() || !peer.IsValid() {
+		return a
+	}
+	// Connecting a UDP socket sends nothing; it only makes the kernel pick
+	// the route.
+	conn, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(peer))
+	if err != nil {
+		return a
+	}
+	defer conn.Close()
+	if la, ok := conn.LocalAddr().(*net.UDPAddr); ok {
+		if ip, ok := netip.AddrFromSlice(la.IP); ok {
+			return ip.Unmap()
+		}
+	}
+	return a
+}
+
+// answerOffer answers the caller's INVITE offer.
+func answerOffer(offer []byte, p sdp.Policy) (*negotiated, error) {
+	o, err := sdp.Parse(offer)
+	if err != nil {
+		return nil, sdpError(err)
+	}
+	a, err := sdp.Answer(o, p)
+	if err != nil {
+		return nil, sdpError(err)
+	}
+	return settle(a, o, o.Audio, a.Audio, false)
+}
+
+// acceptAnswer checks the caller's answer (in the ACK) to the offer we made
+// in our 200 OK for a delayed-offer INVITE.
+func acceptAnswer(ours *sdp.Session, answer []byte) (*negotiated, error) {
+	if len(answer) == 0 {
+		return nil, fmt.Errorf("%w: no SDP answer in the ACK", sip.ErrNotAcceptable)
+	}
+	a, err := sdp.Parse(answer)
+	if err != nil {
+		return nil, sdpError(err)
+	}
+	if err := sdp.AcceptAnswer(ours, a); err != nil {
+		return nil, sdpError(err)
+	}
+	return settle(ours, a, ours.Audio, a.Audio, true)
+}
+
+// settle derives the leg's media parameters from a negotiated pair.
+// Payload types follow RFC 3264 §5.1: we receive with the numbers of our
+// SDP and send with the peer's.
+func settle(local, remote *sdp.Session, offerM, answerM *sdp.Media, weOffered bool) (*negotiated, error) {
+	if remote.Audio == nil || local.Audio == nil || answerM.Rejected() || len(answerM.Codecs) == 0 {
+		return nil, fmt.Errorf("%w: no audio", sip.ErrNoCommonCodec)
+	}
+	chosen := answerM.Codecs[0]
+	n := &negotiated{local: local, remote: remote, codec: legCodecOf(chosen)}
+	if n.codec == codecUnknown {
+		return nil, fmt.Errorf("%w: %v", sip.ErrNoCommonCodec, chosen)
+	}
+	lc, ok1 := findCodec(local.Audio, chosen)
+	rc, ok2 := findCodec(remote.Audio, chosen)
+	if !ok1 || !ok2 {
+		return nil, fmt.Errorf("%w: %v not on both sides", sip.ErrNotAcceptable, chosen)
+	}
+	n.sdpCodec, n.recvPT, n.sendPT = lc, lc.PT, rc.PT
+	n.remoteRTP = remote.RTPAddr(remote.Audio)
+	n.remoteRTCP = remote.RTCPAddr(remote.Audio)
+	n.rtcpMux = local.Audio.RTCPMux && remote.Audio.RTCPMux
+	n.hold = remote.OnHold(remote.Audio)
+	if answerM.Secure() {
+		offerKey, answerKey, ok := sdp.MatchCrypto(offerM, answerM)
+		if !ok {
+			return nil, fmt.Errorf("%w: no matching crypto", sip.ErrNotAcceptable)
+		}
+		localKey, remoteKey := answerKey, offerKey
+		if weOffered {
+			localKey, remoteKey = offerKey, answerKey
+		}
+		n.srtp = &rtp.SRTPKeys{
+			Profile:    srtp.ProtectionProfile(localKey.Suite.ProfileID()),
+			LocalKey:   localKey.MasterKey(),
+			LocalSalt:  localKey.MasterSalt(),
+			RemoteKey:  remoteKey.MasterKey(),
+			RemoteSalt: remoteKey.MasterSalt(),
+		}
+	}
+	return n, nil
+}
+
+func findCodec(m *sdp.Media, c sdp.Codec) (sdp.Codec, bool) {
+	for _, x := range m.Codecs {
+		if x.Same(c) {
+			return x, true
+		}
+	}
+	return sdp.Codec{}, false
+}
+
+// sdpError maps an SDP failure to the SIP sentinel that decides the status
+// code: 488 for everything the peer's SDP is to blame for, and a plain
+// error (500) for our own configuration.
+func sdpError(err error) error {
+	switch {
+	case errors.Is(err, sdp.ErrSRTPRequired):
+		return fmt.Errorf("%w: %w", sip.ErrSRTPRequired, err)
+	case errors.Is(err, sdp.ErrNoCommonCodec), errors.Is(err, sdp.ErrNoAudio):
+		return fmt.Errorf("%w: %w", sip.ErrNoCommonCodec, err)
+	case errors.Is(err, sdp.ErrInvalidPolicy):
+		return err
+	}
+	return fmt.Errorf("%w: %w", sip.ErrNotAcceptable, err)
+}

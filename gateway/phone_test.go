@@ -1,0 +1,394 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/netip"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/emiago/sipgo"
+	sipgosip "github.com/emiago/sipgo/sip"
+	"github.com/pion/srtp/v3"
+
+	"github.com/roombridge/roombridge/gateway/media/g711"
+	"github.com/roombridge/roombridge/gateway/media/g722"
+	"github.com/roombridge/roombridge/gateway/media/tone"
+	"github.com/roombridge/roombridge/gateway/rtp"
+	"github.com/roombridge/roombridge/gateway/sdp"
+)
+
+// agent is a test SIP phone's user agent: a sipgo client and server on one
+// loopback UDP socket, which can place several calls.
+type agent struct {
+	t    *testing.T
+	ua   *sipgo.UserAgent
+	cli  *sipgo.Client
+	dc   *sipgo.DialogClientCache
+	pool *rtp.PortPool
+	byes sync.Map // Call-ID → chan struct{}
+}
+
+var phonePorts = struct {
+	once sync.Once
+	pool *rtp.PortPool
+}{}
+
+func newAgent(t *testing.T) *agent {
+	t.Helper()
+	phonePorts.once.Do(func() {
+		phonePorts.pool, _ = rtp.NewPortPool(netip.MustParseAddr("127.0.0.1"), 42000, 43999)
+	})
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent("testphone"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, _ := sipgo.NewServer(ua)
+	a := &agent{t: t, ua: ua, pool: phonePorts.pool}
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { defer close(done); _ = srv.ServeUDP(pc) }()
+	// The client sends from the listener once sipgo has pooled it.
+	for i := 0; ; i++ {
+		if c, err := ua.TransportLayer().GetConnection("udp", pc.LocalAddr().String()); err == nil {
+			_, _ = c.TryClose()
+			break
+		}
+		if i > 200 {
+			t.Fatal("phone UDP listener not ready")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	host, p, _ := net.SplitHostPort(pc.LocalAddr().String())
+	port, _ := strconv.Atoi(p)
+	a.cli, err = sipgo.NewClient(ua, sipgo.WithClientConnectionAddr(pc.LocalAddr().String()), sipgo.WithClientHostname("127.0.0.1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.dc = sipgo.NewDialogClientCache(a.cli, sipgosip.ContactHeader{Address: sipgosip.Uri{Scheme: "sip", User: "phone", Host: host, Port: port}})
+	srv.OnBye(func(req *sipgosip.Request, tx sipgosip.ServerTransaction) {
+		if err := a.dc.ReadBye(req, tx); err != nil {
+			_ = tx.Respond(sipgosip.NewResponseFromRequest(req, 481, "Call/Transaction Does Not Exist", nil))
+		}
+		if ch, ok := a.byes.Load(req.CallID().Value()); ok {
+			close(ch.(chan struct{}))
+		}
+	})
+	t.Cleanup(func() {
+		_ = pc.Close()
+		_ = ua.Close()
+		<-done
+	})
+	return a
+}
+
+// phoneOpts shape a call.
+type phoneOpts struct {
+	codec   sdp.Codec
+	srtp    sdp.SRTPMode // SRTPRequire offers RTP/SAVP
+	freq    float64      // tone sent; 0 sends silence
+	from    string       // From display name
+	delayed bool         // INVITE without SDP
+}
+
+// phone is one call of an agent: it sends a tone every 20 ms and records
+// what it hears, decoded.
+type phone struct {
+	a      *agent
+	opts   phoneOpts
+	sess   *sipgo.DialogClientSession
+	bye    chan struct{}
+	ports  *rtp.PortPair
+	rtp    *rtp.Session
+	offer  *sdp.Session
+	answer *sdp.Session
+	sendPT uint8
+	heard  syncBuf
+	rate   int
+	dec722 *g722.Decoder
+	recv   atomic.Uint64
+	stop   chan struct{}
+	wg     sync.WaitGroup
+	sendOn atomic.Bool
+}
+
+// dial calls target and returns the answer's status code (200 when the
+// call is up; the phone is then sending).
+func (a *agent) dial(target string, o phoneOpts) (*phone, int) {
+	t := a.t
+	t.Helper()
+	if o.codec.Name == "" {
+		o.codec = sdp.PCMU
+	}
+	p := &phone{a: a, opts: o, bye: make(chan struct{}), stop: make(chan struct{}), rate: 8000}
+	if o.codec.Name == "G722" {
+		p.rate, p.dec722 = 16000, g722.NewDecoder()
+	}
+	p.heard.max = p.rate * 3
+	var err error
+	p.ports, err = a.pool.Allocate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.close)
+	p.offer, err = sdp.Offer(sdp.Policy{Codecs: []sdp.Codec{o.codec}, SRTP: o.srtp, Addr: netip.MustParseAddr("127.0.0.1"), AudioPort: int(p.ports.RTPAddr().Port())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var uri sipgosip.Uri
+	if err := sipgosip.ParseUri(target, &uri); err != nil {
+		t.Fatal(err)
+	}
+	var body []byte
+	hdrs := []sipgosip.Header{}
+	if !o.delayed {
+		body = p.offer.Marshal()
+		hdrs = append(hdrs, sipgosip.NewHeader("Content-Type", "application/sdp"))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req := sipgosip.NewRequest(sipgosip.INVITE, uri)
+	from := &sipgosip.FromHeader{DisplayName: o.from, Address: sipgosip.Uri{Scheme: "sip", User: "+15551230100", Host: "127.0.0.1"}, Params: sipgosip.NewParams()}
+	from.Params.Add("tag", sipgosip.GenerateTagN(16))
+	req.AppendHeader(from)
+	for _, h := range hdrs {
+		req.AppendHeader(h)
+	}
+	req.SetBody(body)
+	p.sess, err = a.dc.WriteInvite(ctx, req)
+	if err != nil {
+		t.Fatalf("INVITE: %v", err)
+	}
+	a.byes.Store(req.CallID().Value(), p.bye)
+	if err := p.sess.WaitAnswer(ctx, sipgo.AnswerOptions{}); err != nil {
+		var de *sipgo.ErrDialogResponse
+		if errors.As(err, &de) {
+			return p, de.Res.StatusCode
+		}
+		t.Fatalf("WaitAnswer: %v", err)
+	}
+	remote, err := sdp.Parse(p.sess.InviteResponse.Body())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.delayed {
+		// The gateway offered in its 200; we answer in the ACK.
+		ans, err := sdp.Answer(remote, sdp.Policy{Codecs: []sdp.Codec{o.codec}, SRTP: o.srtp, Addr: netip.MustParseAddr("127.0.0.1"), AudioPort: int(p.ports.RTPAddr().Port())})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ack := sipgosip.NewRequest(sipgosip.ACK, p.sess.InviteResponse.Contact().Address)
+		ack.AppendHeader(sipgosip.NewHeader("Content-Type", "application/sdp"))
+		ack.SetBody(ans.Marshal())
+		if err := p.sess.WriteAck(ctx, ack); err != nil {
+			t.Fatal(err)
+		}
+		p.offer, p.answer = ans, remote // local, remote
+		p.startRTP(remote, ans, remote.Audio, ans.Audio, false)
+	} else {
+		if err := sdp.AcceptAnswer(p.offer, remote); err != nil {
+			t.Fatal(err)
+		}
+		if err := p.sess.Ack(ctx); err != nil {
+			t.Fatal(err)
+		}
+		p.answer = remote
+		p.startRTP(remote, p.offer, p.offer.Audio, remote.Audio, true)
+	}
+	return p, 200
+}
+
+// startRTP starts the phone's RTP session and its sender.
+func (p *phone) startRTP(remote, local *sdp.Session, offerM, answerM *sdp.Media, weOffered bool) {
+	t := p.a.t
+	codec := remote.Audio.Codecs[0]
+	p.sendPT = codec.PT
+	var keys *rtp.SRTPKeys
+	if answerM.Secure() {
+		ok, ak, match := sdp.MatchCrypto(offerM, answerM)
+		if !match {
+			t.Fatal("no crypto match")
+		}
+		mine, theirs := ak, ok
+		if weOffered {
+			mine, theirs = ok, ak
+		}
+		keys = &rtp.SRTPKeys{Profile: srtp.ProtectionProfile(mine.Suite.ProfileID()), LocalKey: mine.MasterKey(), LocalSalt: mine.MasterSalt(), RemoteKey: theirs.MasterKey(), RemoteSalt: theirs.MasterSalt()}
+	}
+	var err error
+	p.rtp, err = rtp.NewSession(rtp.SessionConfig{
+		Ports: p.ports, PayloadType: local.Audio.Codecs[0].PT, ClockRate: 8000,
+		Remote: remote.RTPAddr(remote.Audio), SRTP: keys, Timeout: rtp.NoTimeout,
+		RTCPInterval: time.Hour, // no RTCP: the RTP-timeout test relies on silence
+		Handler: rtp.HandlerFunc(p.handle),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.sendOn.Store(true)
+	p.wg.Add(1)
+	go p.send()
+}
+
+func (p *phone) handle(pkt *rtp.Packet) {
+	p.recv.Add(1)
+	pcm := make([]int16, len(pkt.Payload)*2)
+	var n int
+	switch p.opts.codec.Name {
+	case "PCMU":
+		n = g711.DecodeUlaw(pcm, pkt.Payload)
+	case "PCMA":
+		n = g711.DecodeAlaw(pcm, pkt.Payload)
+	case "G722":
+		n = p.dec722.Decode(pcm, pkt.Payload)
+	}
+	p.heard.append(pcm[:n])
+}
+
+// send is the phone's 20 ms sender.
+func (p *phone) send() {
+	defer p.wg.Done()
+	gen := tone.NewGenerator(p.opts.freq, p.rate, 10000)
+	pcm := make([]int16, p.rate/50)
+	out := make([]byte, 160)
+	enc722 := g722.NewEncoder()
+	ts := uint32(1234)
+	tk := time.NewTicker(20 * time.Millisecond)
+	defer tk.Stop()
+	for {
+		select {
+		case <-p.stop:
+			return
+		case <-tk.C:
+		}
+		if p.opts.freq > 0 {
+			gen.Fill(pcm)
+		}
+		var n int
+		switch p.opts.codec.Name {
+		case "PCMU":
+			n = g711.EncodeUlaw(out, pcm)
+		case "PCMA":
+			n = g711.EncodeAlaw(out, pcm)
+		case "G722":
+			n = enc722.Encode(out, pcm)
+		}
+		if p.sendOn.Load() {
+			_ = p.rtp.WriteRTP(out[:n], p.sendPT, ts, false)
+		}
+		ts += 160
+	}
+}
+
+// power measures freqs over the last 400 ms heard; nil until 400 ms were.
+func (p *phone) power(freqs ...float64) []float64 {
+	pcm := p.heard.last(p.rate * 2 / 5)
+	if len(pcm) < p.rate*2/5 {
+		return nil
+	}
+	out := make([]float64, len(freqs))
+	for i, f := range freqs {
+		out[i] = tone.Power(pcm, p.rate, f)
+	}
+	return out
+}
+
+// waitHears waits until the phone hears want clearly and none of avoid.
+func (p *phone) waitHears(want float64, avoid ...float64) {
+	t := p.a.t
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		pw := p.power(append([]float64{want}, avoid...)...)
+		ok := pw != nil && pw[0] > 0.002
+		for i := 1; ok && i < len(pw); i++ {
+			ok = pw[i] < pw[0]/100
+		}
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("phone sending %v Hz: powers at %v and %v: %v (heard %d samples)", p.opts.freq, want, avoid, pw, p.heard.total())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// hangup sends BYE.
+func (p *phone) hangup() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := p.sess.Bye(ctx); err != nil {
+		p.a.t.Errorf("BYE: %v", err)
+	}
+	p.close()
+}
+
+// waitBye waits for the gateway's BYE.
+func (p *phone) waitBye(d time.Duration) {
+	p.a.t.Helper()
+	select {
+	case <-p.bye:
+	case <-time.After(d):
+		p.a.t.Fatal("no BYE from the gateway")
+	}
+}
+
+// reinvite sends a re-INVITE with our offer in direction dir and returns
+// the gateway's answer.
+func (p *phone) reinvite(dir sdp.Direction) *sdp.Session {
+	t := p.a.t
+	t.Helper()
+	offer, err := sdp.Offer(sdp.Policy{Codecs: []sdp.Codec{p.opts.codec}, SRTP: p.opts.srtp, Addr: netip.MustParseAddr("127.0.0.1"),
+		AudioPort: int(p.ports.RTPAddr().Port()), Direction: dir, Previous: p.offer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.offer = offer
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	req := sipgosip.NewRequest(sipgosip.INVITE, p.sess.InviteResponse.Contact().Address)
+	req.AppendHeader(sipgosip.NewHeader("Content-Type", "application/sdp"))
+	req.SetBody(offer.Marshal())
+	res, err := p.sess.Do(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.StatusCode != 200 {
+		t.Fatalf("re-INVITE: %d %s", res.StatusCode, res.Reason)
+	}
+	if err := p.sess.WriteRequest(sipgosip.NewRequest(sipgosip.ACK, p.sess.InviteResponse.Contact().Address)); err != nil {
+		t.Fatal(err)
+	}
+	ans, err := sdp.Parse(res.Body())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ans
+}
+
+// close stops the phone's media.
+func (p *phone) close() {
+	select {
+	case <-p.stop:
+		return
+	default:
+		close(p.stop)
+	}
+	p.wg.Wait()
+	if p.rtp != nil {
+		_ = p.rtp.Close()
+	} else if p.ports != nil {
+		_ = p.ports.Close()
+	}
+	if p.sess != nil {
+		_ = p.sess.Close()
+	}
+}
