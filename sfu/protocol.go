@@ -33,6 +33,12 @@ import "github.com/pion/webrtc/v4"
 //	{"type":"removed","reason":"kicked"}                        then the server closes the socket
 //	{"type":"error","error":"…"}                                then the server closes the socket
 //
+// Empty lists are omitted (a "joined" in an empty room has no
+// "participants"; an "active_speakers" with nobody speaking has no
+// "speakers"): clients treat a missing list as empty. A "muted" with
+// muted:false from the room API only allows the participant to unmute; the
+// web client does not turn a microphone back on by itself.
+//
 // The server sends a WebSocket ping every 10 s and ends a participant whose
 // socket is silent for 30 s.
 
