@@ -227,7 +227,7 @@ func (p *phone) startRTP(remote, local *sdp.Session, offerM, answerM *sdp.Media,
 		Ports: p.ports, PayloadType: local.Audio.Codecs[0].PT, ClockRate: 8000,
 		Remote: remote.RTPAddr(remote.Audio), SRTP: keys, Timeout: rtp.NoTimeout,
 		RTCPInterval: time.Hour, // no RTCP: the RTP-timeout test relies on silence
-		Handler: rtp.HandlerFunc(p.handle),
+		Handler:      rtp.HandlerFunc(p.handle),
 	})
 	if err != nil {
 		t.Fatal(err)
