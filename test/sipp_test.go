@@ -1,0 +1,162 @@
+package test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/roombridge/roombridge/test/internal/baresip"
+	"github.com/roombridge/roombridge/test/internal/harness"
+	"github.com/roombridge/roombridge/test/internal/sippeer"
+)
+
+// The sipp scenarios in test/sipp against the real gateway. Each test starts
+// its own gateway; sipp must exit 0, which it does only when every message
+// of the scenario arrived as scripted and every regexp check held.
+
+// sippRun runs one scenario against srv's UDP listener as a call to room
+// demo and fails t unless sipp exits 0.
+func sippRun(t *testing.T, srv *harness.Server, scenario string, pause time.Duration) {
+	t.Helper()
+	code := sippeer.Run(t, sippeer.Options{
+		Scenario: scenario,
+		Remote:   srv.SIPAddr,
+		Service:  "demo",
+		Domain:   sipDomain,
+		Pause:    pause,
+		Timeout:  45 * time.Second,
+	})
+	if code != sippeer.ExitOK {
+		t.Fatalf("sipp %s: exit %d (%s)", scenario, code, sippeer.ExitReason(code))
+	}
+}
+
+// TestSippCallSpeech: a phone (sipp) calls room demo and plays 7.3 s of
+// speech. While the call lasts the room lists one participant of kind
+// "sip"; after the BYE it lists none. A second phone (baresip, silent) in
+// the room records what it hears: the speech, through the bridge.
+func TestSippCallSpeech(t *testing.T) {
+	harness.RequireTool(t, "sipp")
+	harness.RequireTool(t, "baresip")
+	srv := startSIPGateway(t)
+
+	// The listener joins first and stays until well after the speech.
+	silence := filepath.Join(t.TempDir(), "silence.wav")
+	if err := baresip.WriteToneWAV(silence, 0, 0, 30); err != nil {
+		t.Fatal(err)
+	}
+	listener := baresip.Start(t, baresip.Options{
+		User:     "listener",
+		Target:   "sip:demo@" + srv.SIPAddr,
+		Source:   silence,
+		Duration: 14 * time.Second,
+	})
+	sipWaitRoom(t, srv, "demo", 10*time.Second, listener.Done(), "the listening phone joins",
+		func(ps []sipParticipant) bool { return sipCountKind(ps, "sip") == 1 })
+
+	p := sippeer.Start(t, sippeer.Options{
+		Scenario: "call_speech.xml",
+		Remote:   srv.SIPAddr,
+		Service:  "demo",
+		Domain:   sipDomain,
+		Pause:    8500 * time.Millisecond,
+		Timeout:  30 * time.Second,
+	})
+	_, joined := sipWaitRoom(t, srv, "demo", 10*time.Second, p.Done(), "the sipp call joins",
+		func(ps []sipParticipant) bool { return sipCountKind(ps, "sip") == 2 })
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+	defer cancel()
+	code, err := p.Wait(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code != sippeer.ExitOK {
+		t.Fatalf("sipp: exit %d (%s)", code, sippeer.ExitReason(code))
+	}
+	if !joined {
+		t.Fatal("sipp's call ended before it showed in room demo as a participant of kind sip")
+	}
+	sipWaitRoom(t, srv, "demo", 5*time.Second, nil, "the sipp call leaves after its BYE",
+		func(ps []sipParticipant) bool { return sipCountKind(ps, "sip") == 1 })
+
+	if err := listener.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	heard, err := listener.Heard()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 7.3 s of speech with pauses: at least 2 s of 200 ms windows above
+	// -40 dBFS.
+	if n := sipLoudWindows(heard); n < 10 {
+		t.Fatalf("the listening phone heard %d loud windows of 200 ms, want >= 10 (the speech): %s", n, sipDescribe(heard))
+	}
+	t.Logf("listener heard: %s", sipDescribe(heard))
+}
+
+// TestSippDelayedOffer: INVITE without SDP, the gateway offers in the 200,
+// sipp answers in the ACK and plays speech.
+func TestSippDelayedOffer(t *testing.T) {
+	harness.RequireTool(t, "sipp")
+	srv := startSIPGateway(t)
+	sippRun(t, srv, "delayed_offer.xml", 3*time.Second)
+}
+
+// TestSippHoldResume: re-INVITE sendonly must be answered recvonly, and a
+// re-INVITE sendrecv must resume the call.
+func TestSippHoldResume(t *testing.T) {
+	harness.RequireTool(t, "sipp")
+	srv := startSIPGateway(t)
+	sippRun(t, srv, "hold_resume.xml", 0)
+}
+
+// TestSippSessionTimer: RFC 4028 with the caller as refresher; refreshes by
+// UPDATE and by re-INVITE.
+func TestSippSessionTimer(t *testing.T) {
+	harness.RequireTool(t, "sipp")
+	srv := startSIPGateway(t)
+	sippRun(t, srv, "session_timer.xml", 0)
+}
+
+// TestSippSessionTimer422: a session interval below Min-SE gets 422 with
+// Min-SE: 90, and the retry with 90 s is answered.
+func TestSippSessionTimer422(t *testing.T) {
+	harness.RequireTool(t, "sipp")
+	srv := startSIPGateway(t)
+	sippRun(t, srv, "session_timer_422.xml", 0)
+}
+
+// TestSippRejects: calls the gateway must refuse, with the right status.
+func TestSippRejects(t *testing.T) {
+	harness.RequireTool(t, "sipp")
+	srv := startSIPGateway(t)
+	for _, tc := range []struct {
+		name, scenario, service string
+	}{
+		{"unknown-room-404", "unknown_room.xml", "no-such-room"},
+		{"no-common-codec-488", "no_common_codec.xml", "demo"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code := sippeer.Run(t, sippeer.Options{
+				Scenario: tc.scenario,
+				Remote:   srv.SIPAddr,
+				Service:  tc.service,
+				Domain:   sipDomain,
+				Timeout:  20 * time.Second,
+			})
+			if code != sippeer.ExitOK {
+				t.Fatalf("sipp %s: exit %d (%s)", tc.scenario, code, sippeer.ExitReason(code))
+			}
+		})
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	ps, err := sipRoomParticipants(ctx, srv, "demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := sipCountKind(ps, "sip"); n != 0 {
+		t.Fatalf("room demo has %d SIP participants after refused calls: %v", n, ps)
+	}
+}
