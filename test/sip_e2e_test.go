@@ -24,7 +24,8 @@ const sipDomain = "conf.example.com"
 
 // startSIPGateway skips under -short and starts a gateway whose loopback
 // trunk may call room demo (PIN 1234, host PIN 9999, alias 4711) directly.
-func startSIPGateway(t *testing.T) *harness.Server {
+// YAML fragments are merged over that config.
+func startSIPGateway(t *testing.T, yaml ...string) *harness.Server {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("end-to-end SIP test; skipped with -short")
@@ -34,14 +35,15 @@ func startSIPGateway(t *testing.T) *harness.Server {
 		"trunks": []any{
 			map[string]any{"name": "local", "allow": []any{"127.0.0.0/8"}},
 		},
-	}})
+	}, YAML: yaml})
 }
 
 // sipParticipant is one entry of GET /v1/rooms/{room}/participants.
 type sipParticipant struct {
-	ID   string `json:"id"`
-	Name string `json:"name"`
-	Kind string `json:"kind"`
+	ID         string `json:"id"`
+	Name       string `json:"name"`
+	Kind       string `json:"kind"`
+	AudioMuted bool   `json:"audio_muted"`
 }
 
 func (p sipParticipant) String() string { return fmt.Sprintf("%s(%s,%s)", p.Name, p.Kind, p.ID) }
