@@ -102,6 +102,10 @@ func (c *call) run() (result string, err error) {
 		return c.reject(err)
 	}
 	if err := c.ic.Answer(local.Marshal()); err != nil {
+		if errors.Is(err, sip.ErrRemoteHangup) {
+			// A BYE right behind the ACK: answered, and already over.
+			return resultAnswered, err
+		}
 		return c.endedEarly(err)
 	}
 	if c.leg.Load() == nil {

@@ -63,9 +63,11 @@ func newHub(g *Gateway, roomName string) *hub {
 		mix:  mix,
 		own:  map[string]bool{},
 	}
-	h.cond = sync.NewCond(&h.mu)
+	h.cond = newCond(h)
 	return h
 }
+
+func newCond(h *hub) *sync.Cond { return sync.NewCond(&h.mu) }
 
 // start joins the room as a hidden participant and starts the clock, once;
 // later calls return the first one's result.
