@@ -29,6 +29,7 @@ type app struct {
 	log   *slog.Logger
 	store *store.SQLite
 	sfu   *sfu.SFU
+	sip   *sipSide
 	http  *http.Server
 	ln    net.Listener
 	ready atomic.Bool
@@ -93,6 +94,11 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (a *app, e
 	})
 	if err != nil {
 		return nil, fmt.Errorf("sfu: %w", err)
+	}
+
+	a.sip, err = newSIP(cfg, a.store, a.sfu, reg, log)
+	if err != nil {
+		return nil, err
 	}
 
 	a.ln, err = net.Listen("tcp", cfg.HTTP.Listen)
@@ -171,8 +177,10 @@ func upsertRooms(ctx context.Context, s store.Store, rooms []config.Room) error 
 }
 
 // run serves until ctx ends, then drains: not ready at once (so a load
-// balancer stops sending), HTTP shut down within the grace period, then the
-// SFU (which ends WebSocket sessions and PeerConnections) and the store.
+// balancer stops sending), new SIP calls refused with 503 while the calls
+// in progress and HTTP get the grace period to end, then the remaining calls
+// get BYE, the SIP server closes, then the SFU (which ends WebSocket
+// sessions and PeerConnections) and the store.
 func (a *app) run(ctx context.Context) error {
 	errc := make(chan error, 1)
 	go func() {
@@ -187,6 +195,7 @@ func (a *app) run(ctx context.Context) error {
 		}
 		errc <- err
 	}()
+	a.sip.serve()
 	a.ready.Store(true)
 
 	var serveErr error
@@ -199,15 +208,24 @@ func (a *app) run(ctx context.Context) error {
 	a.ready.Store(false)
 	grace, cancel := context.WithTimeout(context.Background(), a.cfg.Shutdown.Grace)
 	defer cancel()
-	if err := a.http.Shutdown(grace); err != nil {
-		logErr(a.log, "http shutdown", err)
-	}
+	httpDone := make(chan struct{})
+	go func() {
+		defer close(httpDone)
+		if err := a.http.Shutdown(grace); err != nil {
+			logErr(a.log, "http shutdown", err)
+		}
+	}()
+	a.sip.shutdown(grace)
+	<-httpDone
 	a.closeAll()
 	a.log.Info("stopped")
 	return serveErr
 }
 
 func (a *app) closeAll() {
+	if a.sip != nil {
+		a.sip.close()
+	}
 	if a.sfu != nil {
 		logErr(a.log, "sfu close", a.sfu.Close())
 	}

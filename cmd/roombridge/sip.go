@@ -1,0 +1,197 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"net/url"
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/roombridge/roombridge/gateway"
+	"github.com/roombridge/roombridge/gateway/config"
+	"github.com/roombridge/roombridge/gateway/room"
+	"github.com/roombridge/roombridge/gateway/rtp"
+	"github.com/roombridge/roombridge/gateway/sip"
+	"github.com/roombridge/roombridge/gateway/store"
+)
+
+// callerMask is how callers' numbers are shown to the room: "+1555***0100".
+var callerMask = gateway.NumberMask{Prefix: 5, Suffix: 4}
+
+// sipSide is the SIP half of the gateway: the RTP port pool, the Gateway
+// that bridges calls into rooms, and the SIP server in front of it.
+type sipSide struct {
+	log  *slog.Logger
+	pool *rtp.PortPool
+	gw   *gateway.Gateway
+	srv  *sip.Server
+	done chan error // Serve's result, once serving
+}
+
+// newSIP builds the SIP side and binds its sockets, so that a taken port
+// fails the start rather than the first call.
+func newSIP(cfg config.Config, rooms *store.SQLite, backend room.Backend, reg prometheus.Registerer, log *slog.Logger) (*sipSide, error) {
+	listen, skipped := sipListeners(cfg.SIP.Listen)
+	for _, l := range skipped {
+		log.Warn("sip.listen: SIP over WebSocket is not served by this build", "listen", l)
+	}
+	ip, err := rtpListenIP(listen)
+	if err != nil {
+		return nil, err
+	}
+	pool, err := rtp.NewPortPool(ip, cfg.RTP.PortMin, cfg.RTP.PortMax)
+	if err != nil {
+		return nil, fmt.Errorf("rtp.port_min: %w", err)
+	}
+	var external netip.Addr
+	if cfg.RTP.ExternalIP != "" {
+		if external, err = netip.ParseAddr(cfg.RTP.ExternalIP); err != nil {
+			return nil, fmt.Errorf("rtp.external_ip: %w", err)
+		}
+	}
+	trunks, err := sipTrunks(cfg.Trunks)
+	if err != nil {
+		return nil, err
+	}
+	var tlsCfg *tls.Config
+	if cfg.SIP.TLS.Cert != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.SIP.TLS.Cert, cfg.SIP.TLS.Key)
+		if err != nil {
+			return nil, fmt.Errorf("sip.tls: %w", err)
+		}
+		tlsCfg = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+
+	gw, err := gateway.New(gateway.Config{
+		Logger:        log.With("component", "gateway"),
+		Store:         rooms,
+		Backend:       backend,
+		PortPool:      pool,
+		ExternalIP:    external,
+		Domain:        cfg.SIP.Domain,
+		DialInNumbers: cfg.DialIn.Numbers,
+		CallerMask:    callerMask,
+		Registerer:    reg,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := reg.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "roombridge_rtp_ports_in_use",
+		Help: "RTP/RTCP port pairs held by SIP legs.",
+	}, func() float64 { return float64(pool.InUse()) })); err != nil {
+		return nil, fmt.Errorf("metrics: %w", err)
+	}
+	srv, err := sip.NewServer(sip.Config{
+		Logger:    log.With("component", "sip"),
+		Listen:    listen,
+		TLSConfig: tlsCfg,
+		Domain:    cfg.SIP.Domain,
+		UserAgent: "roombridge/" + version,
+		Trunks:    trunks,
+		Handler:   gw,
+	})
+	if err != nil {
+		_ = gw.Close()
+		return nil, fmt.Errorf("sip: %w", err)
+	}
+	if err := srv.Listen(); err != nil {
+		_ = srv.Close()
+		_ = gw.Close()
+		return nil, fmt.Errorf("sip.listen: %w", err)
+	}
+	addrs := make([]string, 0, len(srv.Addrs()))
+	for _, a := range srv.Addrs() {
+		addrs = append(addrs, a.String())
+	}
+	log.Info("SIP listening", "addrs", strings.Join(addrs, " "), "domain", cfg.SIP.Domain,
+		"rtp_ports", fmt.Sprintf("%s:%d-%d", ip, cfg.RTP.PortMin, cfg.RTP.PortMax), "trunks", len(trunks))
+	return &sipSide{log: log, pool: pool, gw: gw, srv: srv}, nil
+}
+
+// serve starts serving the bound sockets.
+func (s *sipSide) serve() {
+	s.done = make(chan error, 1)
+	go func() { s.done <- s.srv.Serve(context.Background()) }()
+}
+
+// shutdown drains: new calls get 503, the calls in progress have until ctx
+// ends (shutdown.grace) to hang up, then the rest get BYE, and the server
+// closes.
+func (s *sipSide) shutdown(ctx context.Context) {
+	s.gw.Drain()
+	if err := s.gw.Wait(ctx); err != nil {
+		s.log.Info("ending the remaining calls", "err", err)
+	}
+	s.close()
+}
+
+// close ends every call and closes the server; it is idempotent.
+func (s *sipSide) close() {
+	logErr(s.log, "gateway close", s.gw.Close())
+	logErr(s.log, "sip close", s.srv.Close())
+	if s.done != nil {
+		if err := <-s.done; err != nil && !errors.Is(err, sip.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
+			s.log.Warn("sip serve", "err", err)
+		}
+		s.done = nil
+	}
+}
+
+// sipListeners keeps the udp://, tcp:// and tls:// listen URLs and returns
+// the ws:// and wss:// ones, which belong to sipws.
+func sipListeners(all []string) (listen, skipped []string) {
+	for _, l := range all {
+		if strings.HasPrefix(l, "ws://") || strings.HasPrefix(l, "wss://") {
+			skipped = append(skipped, l)
+			continue
+		}
+		listen = append(listen, l)
+	}
+	return listen, skipped
+}
+
+// rtpListenIP is the address RTP ports are bound on: the host of the first
+// SIP listener when it is an IP address, else every address.
+func rtpListenIP(listen []string) (netip.Addr, error) {
+	if len(listen) == 0 {
+		return netip.IPv4Unspecified(), nil
+	}
+	u, err := url.Parse(listen[0])
+	if err != nil {
+		return netip.Addr{}, fmt.Errorf("sip.listen[0]: %w", err)
+	}
+	ip, err := netip.ParseAddr(strings.Trim(u.Hostname(), "[]"))
+	if err != nil {
+		return netip.IPv4Unspecified(), nil
+	}
+	return ip, nil
+}
+
+// sipTrunks converts the configured trunks; an allow entry may be a CIDR
+// or a single address.
+func sipTrunks(trunks []config.Trunk) ([]sip.Trunk, error) {
+	out := make([]sip.Trunk, 0, len(trunks))
+	for i, t := range trunks {
+		st := sip.Trunk{Name: t.Name}
+		for j, a := range t.Allow {
+			p, err := netip.ParsePrefix(a)
+			if err != nil {
+				ip, ierr := netip.ParseAddr(a)
+				if ierr != nil {
+					return nil, fmt.Errorf("trunks[%d].allow[%d]: %w", i, j, err)
+				}
+				p = netip.PrefixFrom(ip, ip.BitLen())
+			}
+			st.Allow = append(st.Allow, p.Masked())
+		}
+		out = append(out, st)
+	}
+	return out, nil
+}
