@@ -3,4 +3,26 @@
 // bridges legs into the room backend. It reaches the SFU, the IVR and the
 // SIP-over-WebSocket side only through interfaces; the wiring happens in
 // cmd/roombridge.
+//
+// The Gateway is a sip.CallHandler. Each call lives as long as its
+// HandleCall: route the dialled user to a room (route.go), answer the SDP
+// offer or make one for a delayed offer (negotiate.go), open the leg's RTP
+// session, join the room as a SIP participant publishing one Opus track,
+// and run until the caller hangs up, the RTP or session timer fires, the
+// room removes the participant, or the gateway closes (call.go).
+//
+// Media (leg.go, hub.go, hubtrack.go): each room with SIP legs on this node
+// has one audio hub, a hidden participant with a single 20 ms clock
+// goroutine. Per tick, every leg's jitter buffer gives one frame, decoded
+// (G.711 or G.722, with PLC) and gated by a voice detector; voice goes into
+// the mixer at 16 kHz directly and, Opus-encoded at the leg's own rate, to
+// the room. Silent frames are neither mixed nor encoded: the room track's
+// clock advances without a packet (discontinuous transmission). Every other
+// participant's Opus track is decoded once per room, whatever the number of
+// listeners. After the mix, every leg gets the room minus itself (N−1, the
+// loudest four speakers), encoded for the phone and sent. Nothing allocates
+// per frame and no lock is held while writing to the network.
+//
+// Quality (quality.go) gives per-leg loss, jitter, RTT and E-model MOS for
+// the room API; metrics.go registers the Prometheus metrics.
 package gateway

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"encoding/json"
 	"time"
 
 	"github.com/roombridge/roombridge/gateway/rtp"
@@ -15,23 +16,48 @@ type LegQuality struct {
 	Transport string        `json:"transport"`
 	SRTP      bool          `json:"srtp"`
 	OnHold    bool          `json:"on_hold"`
-	Duration  time.Duration `json:"duration_ns"`
+	Duration  time.Duration `json:"-"`
 
 	PacketsReceived uint64        `json:"packets_received"`
 	PacketsSent     uint64        `json:"packets_sent"`
 	PacketsLost     int64         `json:"packets_lost"`
 	LossFraction    float64       `json:"loss_fraction"`
-	Jitter          time.Duration `json:"jitter_ns"`
+	Jitter          time.Duration `json:"-"`
 
 	RemoteLossFraction float64       `json:"remote_loss_fraction"`
-	RemoteJitter       time.Duration `json:"remote_jitter_ns"`
-	RTT                time.Duration `json:"rtt_ns"`
+	RemoteJitter       time.Duration `json:"-"`
+	RTT                time.Duration `json:"-"`
 
 	// MOS is the E-model estimate (1 to 4.5) of what the room hears from
 	// the phone; RemoteMOS of what the phone hears from the room, 0 until
 	// the phone sent a receiver report.
 	MOS       float64 `json:"mos"`
 	RemoteMOS float64 `json:"remote_mos,omitempty"`
+}
+
+// MarshalJSON writes the durations in milliseconds (duration in seconds),
+// the units people read them in.
+func (q LegQuality) MarshalJSON() ([]byte, error) {
+	type plain LegQuality
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+	return json.Marshal(struct {
+		plain
+		DurationS      float64 `json:"duration_s"`
+		JitterMS       float64 `json:"jitter_ms"`
+		RemoteJitterMS float64 `json:"remote_jitter_ms"`
+		RTTMS          float64 `json:"rtt_ms"`
+	}{plain(q), q.Duration.Seconds(), ms(q.Jitter), ms(q.RemoteJitter), ms(q.RTT)})
+}
+
+// ParticipantQuality is Quality with a result the room API can embed in a
+// participant's JSON without importing this package: wire it as
+// `func(room, id string) (any, bool)`.
+func (g *Gateway) ParticipantQuality(roomName, participantID string) (any, bool) {
+	q, ok := g.Quality(roomName, participantID)
+	if !ok {
+		return nil, false
+	}
+	return q, true
 }
 
 // Quality returns the quality of the SIP leg that is participant
