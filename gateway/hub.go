@@ -168,7 +168,7 @@ func (h *hub) run(ctx context.Context) {
 	t := time.NewTicker(frameDur)
 	defer t.Stop()
 	next := time.Now().Add(frameDur)
-	var events <-chan room.Event = h.part.Events()
+	events := h.part.Events()
 	for {
 		select {
 		case <-ctx.Done():

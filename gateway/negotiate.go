@@ -77,7 +77,7 @@ func (g *Gateway) mediaAddr(ports *rtp.PortPair, peer netip.AddrPort) netip.Addr
 	if err != nil {
 		return a
 	}
-	defer conn.Close()
+	defer func() { _ = conn.Close() }()
 	if la, ok := conn.LocalAddr().(*net.UDPAddr); ok {
 		if ip, ok := netip.AddrFromSlice(la.IP); ok {
 			return ip.Unmap()
