@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"net"
 	"os"
+
+	sipgosip "github.com/emiago/sipgo/sip"
 )
 
 // serve runs the gateway until ctx is cancelled (SIGTERM/SIGINT), then
@@ -28,6 +30,9 @@ func serve(ctx context.Context, args []string, logOut io.Writer) error {
 		return err
 	}
 	log := newLogger(cfg.Log, logOut)
+	// sipgo logs through a package-level logger; give it ours so its
+	// transport warnings land in the same stream.
+	sipgosip.SetDefaultLogger(log.With("component", "sipgo"))
 	a, err := newApp(ctx, cfg, log)
 	if err != nil {
 		return err

@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -20,9 +21,6 @@ import (
 	"github.com/roombridge/roombridge/gateway/sip"
 	"github.com/roombridge/roombridge/gateway/store"
 )
-
-// callerMask is how callers' numbers are shown to the room: "+1555***0100".
-var callerMask = gateway.NumberMask{Prefix: 5, Suffix: 4}
 
 // sipSide is the SIP half of the gateway: the RTP port pool, the Gateway
 // that bridges calls into rooms, and the SIP server in front of it.
@@ -76,7 +74,8 @@ func newSIP(cfg config.Config, rooms *store.SQLite, backend room.Backend, reg pr
 		ExternalIP:    external,
 		Domain:        cfg.SIP.Domain,
 		DialInNumbers: cfg.DialIn.Numbers,
-		CallerMask:    callerMask,
+		CallerMask:    gateway.NumberMask{Prefix: cfg.SIP.CallerMask.Prefix, Suffix: cfg.SIP.CallerMask.Suffix},
+		RTPTimeout:    rtpTimeout(cfg.RTP.Timeout),
 		Registerer:    reg,
 	})
 	if err != nil {
@@ -96,6 +95,9 @@ func newSIP(cfg config.Config, rooms *store.SQLite, backend room.Backend, reg pr
 		UserAgent: "roombridge/" + version,
 		Trunks:    trunks,
 		Handler:   gw,
+
+		SessionExpires: cfg.SIP.SessionExpires,
+		MinSE:          cfg.SIP.MinSE,
 	})
 	if err != nil {
 		_ = gw.Close()
@@ -179,7 +181,15 @@ func rtpListenIP(listen []string) (netip.Addr, error) {
 func sipTrunks(trunks []config.Trunk) ([]sip.Trunk, error) {
 	out := make([]sip.Trunk, 0, len(trunks))
 	for i, t := range trunks {
-		st := sip.Trunk{Name: t.Name}
+		st := sip.Trunk{
+			Name:     t.Name,
+			Username: t.Username,
+			Password: t.Password,
+			Realm:    t.Realm,
+			Numbers:  t.Numbers,
+			SRTP:     t.SRTP,
+			DTMF:     t.DTMF,
+		}
 		for j, a := range t.Allow {
 			p, err := netip.ParsePrefix(a)
 			if err != nil {
@@ -194,4 +204,13 @@ func sipTrunks(trunks []config.Trunk) ([]sip.Trunk, error) {
 		out = append(out, st)
 	}
 	return out, nil
+}
+
+// rtpTimeout maps rtp.timeout (0 = off) onto the gateway's convention
+// (0 = default, rtp.NoTimeout = off).
+func rtpTimeout(d time.Duration) time.Duration {
+	if d == 0 {
+		return rtp.NoTimeout
+	}
+	return d
 }

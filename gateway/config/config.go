@@ -54,6 +54,20 @@ type SIP struct {
 	Listen []string `yaml:"listen"`
 	Domain string   `yaml:"domain"`
 	TLS    TLS      `yaml:"tls"`
+	// CallerMask hides the middle of callers' numbers in the names other
+	// participants see: keep this many leading and trailing characters
+	// ("+1555***0100" for 5 and 4); 0 and 0 show numbers in full.
+	CallerMask CallerMask `yaml:"caller_mask"`
+	// SessionExpires is the RFC 4028 session interval we ask for; MinSE the
+	// shortest we accept (422 below it).
+	SessionExpires time.Duration `yaml:"session_expires"`
+	MinSE          time.Duration `yaml:"min_se"`
+}
+
+// CallerMask says how much of a caller's number stays visible.
+type CallerMask struct {
+	Prefix int `yaml:"prefix"`
+	Suffix int `yaml:"suffix"`
 }
 
 // RTP is the media side of SIP legs.
@@ -63,6 +77,8 @@ type RTP struct {
 	// ExternalIP is advertised in SDP and ICE candidates when the gateway is
 	// behind 1:1 NAT.
 	ExternalIP string `yaml:"external_ip"`
+	// Timeout ends a call whose RTP and RTCP stopped for this long.
+	Timeout time.Duration `yaml:"timeout"`
 }
 
 // WebRTC configures the embedded SFU's ICE transport.
@@ -96,7 +112,19 @@ type LiveKit struct {
 // Trunk is a SIP peer allowed to send calls.
 type Trunk struct {
 	Name  string   `yaml:"name"`
-	Allow []string `yaml:"allow"` // source CIDRs
+	Allow []string `yaml:"allow"` // source CIDRs or addresses
+	// Username and Password, when set, require digest authentication
+	// (401 challenge) in Realm (default: sip.domain).
+	Username string `yaml:"username"`
+	Password string `yaml:"password"`
+	Realm    string `yaml:"realm"`
+	// Numbers restricts the trunk to these called numbers: exact, a prefix
+	// ending in "*", or "*"; empty means any.
+	Numbers []string `yaml:"numbers"`
+	// SRTP is disable, allow (default) or require.
+	SRTP string `yaml:"srtp"`
+	// DTMF is auto (default), rfc4733, info or inband.
+	DTMF string `yaml:"dtmf"`
 }
 
 // DialIn lists the numbers answered by the PIN IVR.
@@ -132,9 +160,12 @@ func Default() Config {
 		HTTP: HTTP{Listen: "127.0.0.1:8080", PublicRooms: true, TokenTTL: time.Hour},
 		SIP: SIP{
 			Listen: []string{"udp://127.0.0.1:5060", "tcp://127.0.0.1:5060"},
-			Domain: "conf.example.com",
+			Domain:         "conf.example.com",
+			CallerMask:     CallerMask{Prefix: 5, Suffix: 4},
+			SessionExpires: 30 * time.Minute,
+			MinSE:          90 * time.Second,
 		},
-		RTP:      RTP{PortMin: 20000, PortMax: 20999},
+		RTP:      RTP{PortMin: 20000, PortMax: 20999, Timeout: 30 * time.Second},
 		WebRTC:   WebRTC{PortMin: 30000, PortMax: 30999, IncludeLoopback: true},
 		API:      API{Keys: []string{"devkey-change-me"}},
 		Store:    Store{Path: "./data/roombridge.db"},

@@ -102,6 +102,12 @@ func TestErrorsNameTheKey(t *testing.T) {
 		{yaml: "rooms: [ { name: a, pin_on_direct_dial: true } ]", key: "rooms[0].pin_on_direct_dial"},
 		{yaml: "backend: livekit\nlivekit: { url: ws://x, api_key: '' }", key: "livekit.api_key"},
 		{yaml: "log: { level: loud }", key: "log.level"},
+		{yaml: "trunks: [ { name: a, allow: [127.0.0.1], srtp: maybe } ]", key: "trunks[0].srtp"},
+		{yaml: "trunks: [ { name: a, allow: [127.0.0.1], dtmf: smoke } ]", key: "trunks[0].dtmf"},
+		{yaml: "trunks: [ { name: a, allow: [127.0.0.1], username: u } ]", key: "trunks[0].password"},
+		{yaml: "trunks: [ { name: a, allow: [127.0.0.1], numbers: ['+49 30*'] } ]", key: "trunks[0].numbers[0]"},
+		{yaml: "sip: { min_se: 10s }", key: "sip.min_se"},
+		{yaml: "rtp: { timeout: 1ms }", key: "rtp.timeout"},
 		{env: "ROOMBRIDGE_RTP_PORT_MIN=abc", key: "rtp.port_min"},
 		{env: "ROOMBRIDGE_HTTP_TOKEN_TTL=soon", key: "http.token_ttl"},
 	} {

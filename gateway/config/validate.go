@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 )
 
 var (
@@ -65,6 +66,18 @@ func (c *Config) Validate() error {
 	checkTLS("sip.tls", c.SIP.TLS, bad)
 	if c.SIP.Domain == "" {
 		bad("sip.domain", "must not be empty")
+	}
+	if c.SIP.CallerMask.Prefix < 0 || c.SIP.CallerMask.Suffix < 0 {
+		bad("sip.caller_mask", "prefix and suffix must not be negative")
+	}
+	if c.SIP.MinSE < 90*time.Second {
+		bad("sip.min_se", "must be at least 90s (RFC 4028)")
+	}
+	if c.SIP.SessionExpires < c.SIP.MinSE {
+		bad("sip.session_expires", "must not be below sip.min_se (%s)", c.SIP.MinSE)
+	}
+	if c.RTP.Timeout < 0 || (c.RTP.Timeout > 0 && c.RTP.Timeout < time.Second) {
+		bad("rtp.timeout", "must be 0 (off) or at least 1s")
 	}
 
 	checkPorts("rtp", c.RTP.PortMin, c.RTP.PortMax, bad)
@@ -124,6 +137,24 @@ func (c *Config) Validate() error {
 		trunkNames[t.Name] = true
 		if len(t.Allow) == 0 {
 			bad(key+".allow", "list at least one source CIDR")
+		}
+		switch t.SRTP {
+		case "", "disable", "allow", "require":
+		default:
+			bad(key+".srtp", "must be disable, allow or require, not %q", t.SRTP)
+		}
+		switch t.DTMF {
+		case "", "auto", "rfc4733", "info", "inband":
+		default:
+			bad(key+".dtmf", "must be auto, rfc4733, info or inband, not %q", t.DTMF)
+		}
+		if (t.Username == "") != (t.Password == "") {
+			bad(key+".password", "username and password go together")
+		}
+		for j, n := range t.Numbers {
+			if n != "*" && !numberRe.MatchString(strings.TrimSuffix(n, "*")) {
+				bad(fmt.Sprintf("%s.numbers[%d]", key, j), "not a number or prefix*: %q", n)
+			}
 		}
 		for j, cidr := range t.Allow {
 			if _, err := netip.ParsePrefix(cidr); err != nil {
