@@ -117,6 +117,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (a *app, e
 		SIPDomain: cfg.SIP.Domain,
 		PublicURL: publicURL,
 		Logger:    log.With("component", "api"),
+		Quality:   a.sip.gw.ParticipantQuality,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("api: %w", err)

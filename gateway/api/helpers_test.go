@@ -146,6 +146,12 @@ func (h *harness) open() {
 		SIPDomain:     "conf.example.com",
 		PublicURL:     "http://127.0.0.1:8080/",
 		OnRoomDeleted: func(name string) { h.deleted = append(h.deleted, name) },
+		Quality: func(room, id string) (any, bool) {
+			if room == "standup" && id == "sip-7" {
+				return map[string]float64{"mos": 4.3, "rtt_ms": 12}, true
+			}
+			return nil, false
+		},
 	})
 	if err != nil {
 		h.t.Fatalf("New: %v", err)

@@ -21,6 +21,8 @@ type participantJSON struct {
 	VideoMuted bool              `json:"video_muted"`
 	JoinedAt   time.Time         `json:"joined_at"`
 	Attributes map[string]string `json:"attributes,omitempty"`
+	// Quality is the SIP leg's media quality, from Config.Quality.
+	Quality any `json:"quality,omitempty"`
 }
 
 type trackJSON struct {
@@ -63,7 +65,13 @@ func (s *Server) listParticipants(w http.ResponseWriter, r *http.Request) error 
 	}
 	out := make([]participantJSON, 0, len(ps))
 	for _, p := range ps {
-		out = append(out, toParticipantJSON(p))
+		pj := toParticipantJSON(p)
+		if s.cfg.Quality != nil && p.Kind == room.ParticipantKindSIP {
+			if q, ok := s.cfg.Quality(name, p.ID); ok {
+				pj.Quality = q
+			}
+		}
+		out = append(out, pj)
 	}
 	writeJSON(w, http.StatusOK, struct {
 		Participants []participantJSON `json:"participants"`

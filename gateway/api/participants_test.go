@@ -48,6 +48,13 @@ func TestListParticipants(t *testing.T) {
 	if b := got.Participants[1]; b.Kind != "sip" || b.Attributes["call_id"] != "abc" {
 		t.Errorf("participant %+v", b)
 	}
+	// Quality is given for SIP legs only.
+	if q, ok := got.Participants[1].Quality.(map[string]any); !ok || q["mos"] != 4.3 {
+		t.Errorf("sip quality %#v", got.Participants[1].Quality)
+	}
+	if got.Participants[0].Quality != nil {
+		t.Errorf("webrtc participant has quality %#v", got.Participants[0].Quality)
+	}
 	// The documented raw shape.
 	var raw map[string][]map[string]json.RawMessage
 	if err := json.Unmarshal(r.body, &raw); err != nil {

@@ -37,6 +37,10 @@ type Config struct {
 	// participants were told to leave (e.g. to send a webhook). It runs on
 	// the request's goroutine, so it must not block for long.
 	OnRoomDeleted func(name string)
+	// Quality, if set, gives a SIP participant's media quality (loss,
+	// jitter, RTT, MOS) as a JSON-marshalable value for the listing; false
+	// when this node has no such leg.
+	Quality func(room, participantID string) (any, bool)
 }
 
 // Server serves the room API. Create it with New.

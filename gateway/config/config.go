@@ -159,7 +159,7 @@ func Default() Config {
 		Log:  Log{Level: "info", Format: "text"},
 		HTTP: HTTP{Listen: "127.0.0.1:8080", PublicRooms: true, TokenTTL: time.Hour},
 		SIP: SIP{
-			Listen: []string{"udp://127.0.0.1:5060", "tcp://127.0.0.1:5060"},
+			Listen:         []string{"udp://127.0.0.1:5060", "tcp://127.0.0.1:5060"},
 			Domain:         "conf.example.com",
 			CallerMask:     CallerMask{Prefix: 5, Suffix: 4},
 			SessionExpires: 30 * time.Minute,
