@@ -116,11 +116,13 @@ func (c *Call) release() {
 	c.mu.Unlock()
 	c.cancel(ErrHangup) // a no-op when the call ended for another reason
 	c.wg.Wait()
-	_ = c.ua.Close()
+	// Stop reading before closing the stack: a message handled after
+	// sipgo's transport is closed would make it open a new socket.
 	if c.pc != nil {
 		_ = c.pc.Close()
 		<-c.serveDone
 	}
+	_ = c.ua.Close()
 	c.hwg.Wait()
 }
 

@@ -2,6 +2,8 @@ package uac
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -139,8 +141,13 @@ func (c *Call) invite(ctx context.Context) error {
 	}
 	from.Params.Add("tag", sip.GenerateTagN(16))
 	to := &sip.ToHeader{Address: sip.Uri{Scheme: s.target.Scheme, User: s.target.User, Host: s.target.Host, Port: s.target.Port}}
+	var id [12]byte
+	_, _ = rand.Read(id[:])
+	callID := sip.CallIDHeader(hex.EncodeToString(id[:]))
+	c.log = c.log.With("call_id", string(callID))
 	req.AppendHeader(from)
 	req.AppendHeader(to)
+	req.AppendHeader(&callID)
 	req.AppendHeader(sip.NewHeader("User-Agent", s.UserAgent))
 	req.AppendHeader(sip.NewHeader("Allow", allowMethods))
 	req.AppendHeader(sip.NewHeader("Supported", "timer"))
@@ -220,8 +227,9 @@ func (c *Call) invite(ctx context.Context) error {
 	}
 	if offerErr != nil {
 		// RFC 3261 §13.2.2.4: ACK the 2xx, then end the session.
+		c.ended.Store(true)
 		bctx, cancel := context.WithTimeout(context.Background(), 32*sip.T1)
-		_ = sess.Bye(bctx)
+		_ = c.bye(bctx)
 		cancel()
 		return fmt.Errorf("uac: answering the offer in the 2xx: %w", offerErr)
 	}
@@ -229,7 +237,6 @@ func (c *Call) invite(ctx context.Context) error {
 	if st, ok := timerFromResponse(res); ok {
 		c.startTimer(st)
 	}
-	c.log = c.log.With("call_id", req.CallID().Value())
 	c.log.Debug("uac: call answered", "status", res.StatusCode, "setup", c.setupTime)
 	return nil
 }
@@ -248,8 +255,10 @@ func (c *Call) ack(ctx context.Context, body []byte) error {
 func (c *Call) ackAndBye(sess *sipgo.DialogClientSession) {
 	ctx, cancel := context.WithTimeout(context.Background(), 32*sip.T1)
 	defer cancel()
+	c.response = sess.InviteResponse
+	c.ended.Store(true)
 	if err := sess.Ack(ctx); err == nil {
-		_ = sess.Bye(ctx)
+		_ = c.bye(ctx)
 	}
 }
 

@@ -209,11 +209,13 @@ func (s *Server) Close() {
 	for _, f := range closers {
 		f()
 	}
-	_ = s.ua.Close()
+	// Stop reading before closing the stack: a message handled after
+	// sipgo's transport is closed would make it open a new socket.
 	for _, f := range s.closers {
 		f()
 	}
 	s.wg.Wait()
+	_ = s.ua.Close()
 }
 
 // URI is a Request-URI for user over transport ("udp", "tcp", "tls").
@@ -441,6 +443,12 @@ func (s *Server) startEcho(c *call, ports *rtp.PortPair, local, remote *sdp.Sess
 	}
 	sess.Store(m)
 	s.mu.Lock()
+	if s.closed || s.calls[c.dlg.InviteRequest.CallID().Value()] != c && c.offer != nil {
+		// The call ended (or the server closed) while we started.
+		s.mu.Unlock()
+		_ = m.Close()
+		return nil
+	}
 	c.media = m
 	s.mu.Unlock()
 	return nil
@@ -543,14 +551,16 @@ func (s *Server) onUpdate(req *sip.Request, tx sip.ServerTransaction) {
 }
 
 func (s *Server) onBye(req *sip.Request, tx sip.ServerTransaction) {
-	if err := s.dsc.ReadBye(req, tx); err != nil {
+	dlg, err := s.dsc.MatchDialogRequest(req)
+	if err != nil {
 		_ = tx.Respond(sip.NewResponseFromRequest(req, 481, "Call/Transaction Does Not Exist", nil))
 		return
 	}
 	s.mu.Lock()
-	s.byes++
+	s.byes++ // before the 200, so that the caller's Hangup sees it counted
 	s.mu.Unlock()
 	s.drop(req.CallID().Value())
+	_ = dlg.ReadBye(req, tx)
 }
 
 func (s *Server) onInfo(req *sip.Request, tx sip.ServerTransaction) {
