@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"io"
 	"sync"
 	"testing"
@@ -93,7 +94,7 @@ func joinToneBot(t *testing.T, f *fixture, freq float64) *toneBot {
 			pcm := make([]int16, 1920)
 			for {
 				n, _, err := rt.ReadFrame(frame)
-				if err == io.EOF {
+				if errors.Is(err, io.EOF) {
 					return
 				}
 				if err != nil {

@@ -87,12 +87,6 @@ func (s *pcmSink) dominant() (float64, bool) {
 	return f, p > 0.001
 }
 
-func (s *pcmSink) len() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.pcm)
-}
-
 // toneFrames encodes a tone into 20 ms Opus frames, one per call of next.
 type toneFrames struct {
 	gen *tone.Generator

@@ -57,7 +57,10 @@ func newClientAPI(t testing.TB) *webrtc.API {
 // error message the server answered with.
 func dialClient(t testing.TB, url, roomName, name, token string) (*rtcClient, Message) {
 	t.Helper()
-	conn, _, err := websocket.DefaultDialer.Dial(url, nil)
+	conn, resp, err := websocket.DefaultDialer.Dial(url, nil)
+	if resp != nil {
+		_ = resp.Body.Close()
+	}
 	if err != nil {
 		t.Fatalf("dial: %v", err)
 	}

@@ -3,7 +3,6 @@ package sfu
 import (
 	"context"
 	"crypto/rand"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -233,9 +232,4 @@ func (s *SFU) Join(ctx context.Context, roomName string, info room.ParticipantIn
 	go b.dispatchLoop()
 	m.log.Info("participant joined")
 	return b, nil
-}
-
-// errorsIsClosed reports errors that only mean the other side went away.
-func errorsIsClosed(err error) bool {
-	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrClosedPipe) || errors.Is(err, context.Canceled)
 }

@@ -235,7 +235,7 @@ func (p *rtcPeer) readTrack(tr *webrtc.TrackRemote, rc *webrtc.RTPReceiver) {
 		}
 		*fp = fwdPacket{hdr: &pkt.Header, payload: pkt.Payload}
 		if levelID != 0 {
-			if ext := pkt.Header.GetExtension(levelID); len(ext) > 0 {
+			if ext := pkt.GetExtension(levelID); len(ext) > 0 {
 				fp.level, fp.hasLevel = ext[0]&0x7f, true
 			}
 		}

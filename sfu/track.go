@@ -25,7 +25,6 @@ type codecInfo struct {
 
 func (c codecInfo) isH264() bool { return strings.EqualFold(c.MimeType, "video/H264") }
 func (c codecInfo) isVP8() bool  { return strings.EqualFold(c.MimeType, "video/VP8") }
-func (c codecInfo) isOpus() bool { return strings.EqualFold(c.MimeType, "audio/opus") }
 
 // fwdPacket is one packet on its way through a pubTrack to subscribers.
 // It lives on the forwarder's stack or in its loop state: subscribers must not

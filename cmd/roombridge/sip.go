@@ -169,11 +169,11 @@ func rtpListenIP(listen []string) (netip.Addr, error) {
 	if err != nil {
 		return netip.Addr{}, fmt.Errorf("sip.listen[0]: %w", err)
 	}
-	ip, err := netip.ParseAddr(strings.Trim(u.Hostname(), "[]"))
-	if err != nil {
-		return netip.IPv4Unspecified(), nil
+	// A host name (not an address) listens everywhere, so RTP does too.
+	if ip, perr := netip.ParseAddr(strings.Trim(u.Hostname(), "[]")); perr == nil {
+		return ip, nil
 	}
-	return ip, nil
+	return netip.IPv4Unspecified(), nil
 }
 
 // sipTrunks converts the configured trunks; an allow entry may be a CIDR

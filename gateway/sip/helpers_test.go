@@ -179,8 +179,10 @@ func newPeer(t *testing.T, network string, clientTLS *tls.Config) *peer {
 		done = make(chan struct{})
 		go func() { defer close(done); _ = srv.ServeTCP(l) }()
 		host, port := splitHostPort(l.Addr().String())
-		p.contact = sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: "peer", Host: host, Port: port,
-			UriParams: sip.HeaderParams{{K: "transport", V: network}}}}
+		p.contact = sip.ContactHeader{Address: sip.Uri{
+			Scheme: "sip", User: "peer", Host: host, Port: port,
+			UriParams: sip.HeaderParams{{K: "transport", V: network}},
+		}}
 		closer = func() { _ = l.Close() }
 	}
 	opts = append(opts, sipgo.WithClientHostname("127.0.0.1"))

@@ -148,7 +148,7 @@ func (s *Server) authorize(req *sip.Request, tx sip.ServerTransaction, src netip
 		authName = "Proxy-Authorization"
 	}
 	var creds digestCredentials
-	var credsErr error = errDigestSyntax
+	credsErr := errDigestSyntax
 	if h := req.GetHeader(authName); h != nil {
 		creds, credsErr = parseDigestCredentials(h.Value())
 	}

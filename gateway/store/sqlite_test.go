@@ -125,7 +125,7 @@ func TestRules(t *testing.T) {
 			case tt.class == nil && err != nil:
 				t.Fatalf("got %v, want success", err)
 			case tt.class == nil:
-			case tt.class == ErrNotFound:
+			case errors.Is(tt.class, ErrNotFound):
 				if !errors.Is(err, ErrNotFound) {
 					t.Fatalf("got %v, want ErrNotFound", err)
 				}

@@ -53,7 +53,7 @@ func ValidateAlias(alias string) error {
 	}
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if !isLowerAlnum(c) && !(c >= 'A' && c <= 'Z') && !strings.ContainsRune("*#._-", rune(c)) {
+		if !isLowerAlnum(c) && (c < 'A' || c > 'Z') && !strings.ContainsRune("*#._-", rune(c)) {
 			return invalid("aliases", "%q may hold only letters, digits, *, #, ., _ and - after an optional +", alias)
 		}
 	}
