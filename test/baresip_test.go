@@ -10,6 +10,12 @@ import (
 	"github.com/roombridge/roombridge/test/internal/harness"
 )
 
+// The phones' tones: amplitude 16000, -6.2 dB relative to a full-scale sine.
+const (
+	toneAmplitude = 16000
+	toneSourceDB  = -6.24
+)
+
 // TestBaresipTone: two baresip phones call room demo, one with a 600 Hz
 // tone as its microphone, the other with 1000 Hz, over UDP and over TCP.
 // Each must hear the other's tone through the bridge (the room's N-1 mix),
@@ -29,8 +35,8 @@ func TestBaresipTone(t *testing.T) {
 				path string
 				freq float64
 			}{{lowWAV, 600}, {highWAV, 1000}} {
-				// -6 dBFS, longer than the call.
-				if err := baresip.WriteToneWAV(f.path, f.freq, 16000, 30); err != nil {
+				// Longer than the call.
+				if err := baresip.WriteToneWAV(f.path, f.freq, toneAmplitude, 30); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -73,11 +79,17 @@ func TestBaresipTone(t *testing.T) {
 				}
 				got := sipToneWindows(heard, c.want, candidates)
 				echo := sipToneWindows(heard, c.own, candidates)
-				t.Logf("%s heard %d windows of %.0f Hz, %d of its own %.0f Hz: %s", c.name, got, c.want, echo, c.own, sipDescribe(heard))
+				level := sipToneLevel(heard, c.want, candidates)
+				t.Logf("%s heard %d windows of %.0f Hz at %.1f dB, %d of its own %.0f Hz: %s", c.name, got, c.want, level, echo, c.own, sipDescribe(heard))
 				// Both phones overlap for about 8 s: want at least 3 s of the
 				// other's tone.
 				if got < 15 {
 					t.Errorf("%s heard %.0f Hz in %d windows of 200 ms, want >= 15: %s", c.name, c.want, got, sipDescribe(heard))
+				}
+				// The sources are at -6 dB; the bridge (G.711, Opus, mixer)
+				// may lose a little, not half the level.
+				if level < toneSourceDB-6 || level > toneSourceDB+3 {
+					t.Errorf("%s heard %.0f Hz at %.1f dB (median of its windows); the source is %.1f dB", c.name, c.want, level, toneSourceDB)
 				}
 				if echo > 2 {
 					t.Errorf("%s heard its own %.0f Hz in %d windows: the room echoes a leg's own audio", c.name, c.own, echo)
