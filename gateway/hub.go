@@ -189,7 +189,10 @@ func (h *hub) run(ctx context.Context) {
 					next = now.Add(frameDur)
 					break
 				}
+				start := time.Now()
 				h.tick()
+				h.g.m.tickTime.Observe(time.Since(start).Seconds())
+				h.g.m.ticks.Inc()
 				next = next.Add(frameDur)
 				n++
 			}

@@ -25,6 +25,8 @@ type metrics struct {
 	answerDelay prometheus.Histogram
 	mos         prometheus.Histogram
 	lateTicks   prometheus.Counter
+	ticks       prometheus.Counter
+	tickTime    prometheus.Histogram
 }
 
 // rtpTotals are the packet counters of one or more legs.
@@ -52,12 +54,22 @@ func newMetrics(g *Gateway, reg prometheus.Registerer) (*metrics, error) {
 			Name: "roombridge_hub_late_ticks_total",
 			Help: "Room audio hub ticks that ran more than a frame late (the clock goroutine was starved).",
 		}),
+		ticks: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "roombridge_hub_ticks_total",
+			Help: "Room audio hub ticks run (one per room per 20 ms).",
+		}),
+		tickTime: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "roombridge_hub_tick_seconds",
+			Help: "Wall time of one room tick: every leg's frame in (decode, Opus encode, publish), " +
+				"one mix, every leg's frame out (encode, send). It bounds the processing latency a frame picks up in the gateway, each way.",
+			Buckets: []float64{0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05},
+		}),
 	}
 	if reg == nil {
 		return m, nil
 	}
 	cs := []prometheus.Collector{
-		m.calls, m.answerDelay, m.mos, m.lateTicks,
+		m.calls, m.answerDelay, m.mos, m.lateTicks, m.ticks, m.tickTime,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "roombridge_sip_legs",
 			Help: "SIP legs in progress (admitted and not yet ended).",
