@@ -220,3 +220,14 @@ func routeIP(ctx context.Context, host string, t Transport) (netip.Addr, error) 
 	}
 	return ap.Addr().Unmap(), nil
 }
+
+// LocalIPFor returns the local address the system routes to target's host
+// from: what Dial uses when Config.LocalIP is zero. Callers that put the
+// address in their SDP use it to agree with the SIP side.
+func LocalIPFor(ctx context.Context, target string) (netip.Addr, error) {
+	s, err := Config{Target: target, Offer: []byte{}}.validate(ctx)
+	if err != nil {
+		return netip.Addr{}, err
+	}
+	return s.LocalIP, nil
+}

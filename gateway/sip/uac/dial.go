@@ -296,7 +296,8 @@ func newAck(inv *sip.Request, res *sip.Response, body []byte) *sip.Request {
 func sdpBody(m interface {
 	ContentType() *sip.ContentTypeHeader
 	Body() []byte
-}) []byte {
+},
+) []byte {
 	ct := m.ContentType()
 	if ct == nil || len(m.Body()) == 0 {
 		return nil

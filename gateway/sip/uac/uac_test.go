@@ -276,8 +276,10 @@ func TestCancel(t *testing.T) {
 	defer cancel()
 	rang := make(chan int, 4)
 	start := time.Now()
-	_, err := uac.Dial(ctx, uac.Config{Target: srv.URI("room", "udp"), Offer: offer(t),
-		OnProgress: func(code int, _ string, _ []byte) { rang <- code }})
+	_, err := uac.Dial(ctx, uac.Config{
+		Target: srv.URI("room", "udp"), Offer: offer(t),
+		OnProgress: func(code int, _ string, _ []byte) { rang <- code },
+	})
 	if !errors.Is(err, uac.ErrCanceled) || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("err %v", err)
 	}

@@ -151,8 +151,10 @@ func New(cfg Config) (*Server, error) {
 	}
 	var nb [8]byte
 	_, _ = rand.Read(nb[:])
-	s := &Server{cfg: cfg, ua: ua, srv: srv, pool: pool, clientTLS: clientTLS,
-		calls: map[string]*call{}, nonce: hex.EncodeToString(nb[:])}
+	s := &Server{
+		cfg: cfg, ua: ua, srv: srv, pool: pool, clientTLS: clientTLS,
+		calls: map[string]*call{}, nonce: hex.EncodeToString(nb[:]),
+	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.dsc = sipgo.NewDialogServerCache(cli, sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: "uas", Host: "127.0.0.1"}})
 
@@ -401,9 +403,11 @@ func (s *Server) offer(c *call) ([]byte, error) {
 }
 
 func (s *Server) policy(ports *rtp.PortPair) sdp.Policy {
-	return sdp.Policy{Codecs: s.cfg.Codecs, SRTP: sdp.SRTPAllow,
+	return sdp.Policy{
+		Codecs: s.cfg.Codecs, SRTP: sdp.SRTPAllow,
 		Suites: []sdp.CryptoSuite{sdp.AES_CM_128_HMAC_SHA1_80, sdp.AES_CM_128_HMAC_SHA1_32},
-		Addr:   ports.RTPAddr().Addr(), AudioPort: int(ports.RTPAddr().Port()), Username: "uastest"}
+		Addr:   ports.RTPAddr().Addr(), AudioPort: int(ports.RTPAddr().Port()), Username: "uastest",
+	}
 }
 
 // startEcho starts the RTP session of a call. remote is nil until the
@@ -514,8 +518,10 @@ func (s *Server) onReInvite(req *sip.Request, tx sip.ServerTransaction) {
 	body := c.local.Marshal()
 	if len(req.Body()) > 0 {
 		if offer, err := sdp.Parse(req.Body()); err == nil {
-			p := sdp.Policy{Codecs: s.cfg.Codecs, SRTP: sdp.SRTPAllow, Addr: c.local.ConnAddr,
-				AudioPort: c.local.Audio.Port, Previous: c.local, Username: "uastest"}
+			p := sdp.Policy{
+				Codecs: s.cfg.Codecs, SRTP: sdp.SRTPAllow, Addr: c.local.ConnAddr,
+				AudioPort: c.local.Audio.Port, Previous: c.local, Username: "uastest",
+			}
 			if ans, err := sdp.Answer(offer, p); err == nil {
 				body = ans.Marshal()
 			}
@@ -612,8 +618,10 @@ func (s *Server) authorized(req *sip.Request) bool {
 		return false
 	}
 	chal := &digest.Challenge{Realm: "uastest", Nonce: s.nonce, Algorithm: "MD5", QOP: []string{"auth"}}
-	want, err := digest.Digest(chal, digest.Options{Method: "INVITE", URI: cred.URI, Username: s.cfg.Username,
-		Password: s.cfg.Password, Cnonce: cred.Cnonce, Count: cred.Nc})
+	want, err := digest.Digest(chal, digest.Options{
+		Method: "INVITE", URI: cred.URI, Username: s.cfg.Username,
+		Password: s.cfg.Password, Cnonce: cred.Cnonce, Count: cred.Nc,
+	})
 	return err == nil && want.Response == cred.Response
 }
 

@@ -1,0 +1,111 @@
+package caller
+
+import (
+	"math"
+	"time"
+
+	"github.com/roombridge/roombridge/gateway/media/tone"
+)
+
+// Report is what a call did and what the caller heard.
+type Report struct {
+	Target    string
+	Transport string
+	Codec     string
+	SRTP      bool
+
+	// Answered is true once a 2xx arrived. Status is the final status of
+	// the INVITE (200, 486, ...; 0 when none arrived) and Reason its
+	// reason phrase.
+	Answered bool
+	Status   int
+	Reason   string
+	// SetupTime is from sending the INVITE to the 2xx.
+	SetupTime time.Duration
+
+	// Rate is the sample rate of Heard; Heard is everything decoded from
+	// the jitter buffer from the first frame on, with silence for frames
+	// that were lost.
+	Rate  int
+	Heard []int16 `json:"-"`
+	// HeardRMS is the level of the second half of Heard in dBFS (RMS
+	// relative to a full-scale square wave; a full-scale sine reads -3).
+	// Peaks are its dominant frequencies, strongest first. The second
+	// half skips the jitter buffer's start and the first echo.
+	HeardRMS float64
+	Peaks    []float64
+
+	// RTP counters from our session (RFC 3550 Appendix A): what we sent,
+	// what we received, and loss and jitter of what we received. RTT is
+	// from RTCP, zero until a report with LSR arrived. MOS is the E-model
+	// estimate of what we heard.
+	PacketsSent     uint64
+	PacketsReceived uint64
+	Lost            int64
+	LossFraction    float64
+	Jitter          time.Duration
+	RTT             time.Duration
+	MOS             float64
+
+	// DTMFSent are the digits sent; DTMFReceived those that came back as
+	// RFC 4733 events or INFO.
+	DTMFSent     string
+	DTMFReceived string
+
+	// RemoteHangup is true when the far end sent BYE; Duration is from
+	// the answer to the end of the call.
+	RemoteHangup bool
+	Duration     time.Duration
+}
+
+// analysisWindow is the part of Heard that levels and peaks are measured
+// on: its second half.
+func (r *Report) analysisWindow() []int16 {
+	return r.Heard[len(r.Heard)/2:]
+}
+
+// PowerAt is the Goertzel power of freq in the second half of what was
+// heard, normalised so that a full-scale sine gives about 0.25 (see
+// gateway/media/tone). Compare it with other frequencies, or with
+// tone.Power of the sent signal, rather than with a fixed number.
+func (r *Report) PowerAt(freq float64) float64 {
+	if r.Rate == 0 {
+		return 0
+	}
+	return tone.Power(r.analysisWindow(), r.Rate, freq)
+}
+
+// HeardFrequency reports whether freq is among the dominant frequencies,
+// within tol Hz.
+func (r *Report) HeardFrequency(freq, tol float64) bool {
+	for _, p := range r.Peaks {
+		if math.Abs(p-freq) <= tol {
+			return true
+		}
+	}
+	return false
+}
+
+// silenceDBFS is the level reported for digital silence.
+const silenceDBFS = -120.0
+
+// peakWindow bounds the audio Peaks scans, in seconds: the scan costs
+// bins × samples.
+const peakWindow = 1
+
+// analyse fills HeardRMS and Peaks from Heard.
+func (r *Report) analyse() {
+	w := r.analysisWindow()
+	r.HeardRMS = silenceDBFS
+	if rms := tone.RMS(w); rms > 0 {
+		r.HeardRMS = max(20*math.Log10(rms), silenceDBFS)
+	}
+	if r.HeardRMS <= -70 {
+		r.Peaks = nil // nothing but noise: no meaningful peaks
+		return
+	}
+	if n := peakWindow * r.Rate; len(w) > n {
+		w = w[len(w)-n:]
+	}
+	r.Peaks = tone.Peaks(w, r.Rate, 3)
+}
