@@ -38,8 +38,11 @@ func TestPhoneEcho(t *testing.T) {
 	if err := uas.Start(); err != nil {
 		t.Fatal(err)
 	}
-	uasDone := make(chan error, 1)
-	go func() { uasDone <- uas.Wait() }()
+	uasDone := make(chan struct{})
+	go func() {
+		_ = uas.Wait()
+		close(uasDone)
+	}()
 	t.Cleanup(func() {
 		kill(uas)
 		<-uasDone

@@ -47,7 +47,7 @@ func ReadWAVHeader(path string) (rate, channels int, err error) {
 	if err != nil {
 		return 0, 0, err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	rate, channels, _, err = readHeader(f)
 	return rate, channels, err
 }
@@ -60,7 +60,7 @@ func ReadWAV(path string) ([]int16, int, error) {
 	if err != nil {
 		return nil, 0, err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	rate, channels, size, err := readHeader(f)
 	if err != nil {
 		return nil, 0, fmt.Errorf("%s: %w", path, err)
