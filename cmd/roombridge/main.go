@@ -32,6 +32,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 		defer stop()
 		err = serve(ctx, args, stderr)
+	case "call":
+		return callCmd(args, stdout, stderr)
 	case "version":
 		fmt.Fprintf(stdout, "roombridge %s\n", version)
 	case "help", "-h", "--help":
@@ -56,6 +58,11 @@ func usage(w io.Writer) {
 
 commands:
   serve     run the gateway (default)   --config FILE
+  call      dial a SIP URI, send a tone/WAV/DTMF, report what was heard
+            sip:URI [--transport udp|tcp|tls] [--codec pcmu|pcma|g722] [--srtp]
+            [--tone HZ | --play FILE.wav] [--dtmf 1234#] [--dtmf-via rfc4733|info]
+            [--record OUT.wav] [--duration 10s] [--user U --password P]
+            [--insecure] [--json]   (roombridge call -h for all flags)
   version   print the version
 `)
 }
