@@ -20,6 +20,7 @@ func TestCallCommand(t *testing.T) {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errOut.String())
 	}
 	report := out.String()
+	t.Log("\n" + report)
 	for _, want := range []string{"answered in", "dominant 440 Hz", "packets:", "MOS"} {
 		if !strings.Contains(report, want) {
 			t.Errorf("report lacks %q:\n%s", want, report)

@@ -107,5 +107,21 @@ func (r *Report) analyse() {
 	if n := peakWindow * r.Rate; len(w) > n {
 		w = w[len(w)-n:]
 	}
-	r.Peaks = tone.Peaks(w, r.Rate, 3)
+	// Keep the peaks within peakRange of the strongest: the others are
+	// window side lobes and codec noise, not tones.
+	peaks := tone.Peaks(w, r.Rate, 3)
+	r.Peaks = peaks[:0]
+	top := 0.0
+	for i, f := range peaks {
+		p := tone.Power(w, r.Rate, f)
+		if i == 0 {
+			top = p
+		}
+		if p >= top*peakRange {
+			r.Peaks = append(r.Peaks, f)
+		}
+	}
 }
+
+// peakRange is how much weaker than the strongest a peak may be: 30 dB.
+const peakRange = 1e-3
