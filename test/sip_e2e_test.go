@@ -4,14 +4,18 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"math"
 	"net/http"
+	"net/netip"
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/roombridge/roombridge/gateway/caller"
 	"github.com/roombridge/roombridge/gateway/media/tone"
 	"github.com/roombridge/roombridge/test/internal/harness"
 	"github.com/roombridge/roombridge/test/internal/sippeer"
@@ -187,6 +191,75 @@ func sipPending(t *testing.T, feature string) {
 	if os.Getenv("ROOMBRIDGE_TEST_PENDING") != "1" {
 		t.Skipf("pending: %s (run with ROOMBRIDGE_TEST_PENDING=1)", feature)
 	}
+}
+
+// sipCall is a gateway/caller call running in the background.
+type sipCall struct {
+	done   chan struct{}
+	report *caller.Report
+	err    error
+	logs   sipLogBuffer
+}
+
+// sipStartCaller runs caller.Run in the background on loopback, with RTP
+// ports away from sipp's and baresip's, its logs kept for the test log on
+// failure. The call ends after o.Duration or when the test ends.
+func sipStartCaller(t *testing.T, o caller.Options) *sipCall {
+	t.Helper()
+	c := &sipCall{done: make(chan struct{})}
+	o.LocalIP = netip.MustParseAddr("127.0.0.1")
+	if o.PortMin == 0 {
+		o.PortMin, o.PortMax = 36100, 39999
+	}
+	o.Logger = slog.New(slog.NewTextHandler(&c.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(func() {
+		cancel()
+		<-c.done
+		if t.Failed() {
+			t.Logf("caller %s logs:\n%s", o.Target, c.logs.String())
+		}
+	})
+	go func() {
+		defer close(c.done)
+		c.report, c.err = caller.Run(ctx, o)
+	}()
+	return c
+}
+
+// wait waits for the call to end and fails t if it was not answered.
+func (c *sipCall) wait(t *testing.T, timeout time.Duration) *caller.Report {
+	t.Helper()
+	select {
+	case <-c.done:
+	case <-time.After(timeout):
+		t.Fatalf("caller still running after %v", timeout)
+	}
+	if c.err != nil {
+		t.Fatalf("caller: %v (report %+v)", c.err, c.report)
+	}
+	if c.report == nil || !c.report.Answered {
+		t.Fatalf("caller: call not answered: %+v", c.report)
+	}
+	return c.report
+}
+
+// sipLogBuffer collects a caller's logs across goroutines.
+type sipLogBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (b *sipLogBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *sipLogBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }
 
 // sipRoomID returns the numeric id of a room from GET /v1/rooms/{room}.

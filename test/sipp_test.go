@@ -2,12 +2,12 @@ package test
 
 import (
 	"context"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/roombridge/roombridge/test/internal/baresip"
+	"github.com/roombridge/roombridge/gateway/caller"
+	"github.com/roombridge/roombridge/gateway/sip/uac"
 	"github.com/roombridge/roombridge/test/internal/harness"
 	"github.com/roombridge/roombridge/test/internal/sippeer"
 )
@@ -34,26 +34,20 @@ func sippRun(t *testing.T, srv *harness.Server, scenario string, pause time.Dura
 }
 
 // TestSippCallSpeech: a phone (sipp) calls room demo and plays 7.3 s of
-// speech. While the call lasts the room lists one participant of kind
-// "sip"; after the BYE it lists none. A second phone (baresip, silent) in
-// the room records what it hears: the speech, through the bridge.
+// speech. While the call lasts the room lists one more participant of kind
+// "sip"; after the BYE it is gone. A silent gateway/caller call in the room
+// records what it hears: the speech, through the bridge.
 func TestSippCallSpeech(t *testing.T) {
 	harness.RequireTool(t, "sipp")
-	harness.RequireTool(t, "baresip")
 	srv := startSIPGateway(t)
 
 	// The listener joins first and stays until well after the speech.
-	silence := filepath.Join(t.TempDir(), "silence.wav")
-	if err := baresip.WriteToneWAV(silence, 0, 0, 30); err != nil {
-		t.Fatal(err)
-	}
-	listener := baresip.Start(t, baresip.Options{
-		User:     "listener",
-		Target:   "sip:demo@" + srv.SIPAddr,
-		Source:   silence,
-		Duration: 14 * time.Second,
+	listener := sipStartCaller(t, caller.Options{
+		Target:    "sip:demo@" + srv.SIPAddr,
+		Transport: uac.TransportUDP,
+		Duration:  11 * time.Second,
 	})
-	sipWaitRoom(t, srv, "demo", 10*time.Second, listener.Done(), "the listening phone joins",
+	sipWaitRoom(t, srv, "demo", 10*time.Second, listener.done, "the listening caller joins",
 		func(ps []sipParticipant) bool { return sipCountKind(ps, "sip") == 1 })
 
 	p := sippeer.Start(t, sippeer.Options{
@@ -81,19 +75,14 @@ func TestSippCallSpeech(t *testing.T) {
 	sipWaitRoom(t, srv, "demo", 5*time.Second, nil, "the sipp call leaves after its BYE",
 		func(ps []sipParticipant) bool { return sipCountKind(ps, "sip") == 1 })
 
-	if err := listener.Wait(ctx); err != nil {
-		t.Fatal(err)
-	}
-	heard, err := listener.Heard()
-	if err != nil {
-		t.Fatal(err)
-	}
+	rep := listener.wait(t, 20*time.Second)
 	// 7.3 s of speech with pauses: at least 2 s of 200 ms windows above
 	// -40 dBFS.
-	if n := sipLoudWindows(heard); n < 10 {
-		t.Fatalf("the listening phone heard %d loud windows of 200 ms, want >= 10 (the speech): %s", n, sipDescribe(heard))
+	if n := sipLoudWindows(rep.Heard); n < 10 {
+		t.Fatalf("the listening caller heard %d loud windows of 200 ms, want >= 10 (the speech): %s", n, sipDescribe(rep.Heard))
 	}
-	t.Logf("listener heard: %s", sipDescribe(heard))
+	t.Logf("listener heard: %s; caller report: RMS %.1f dBFS, %d packets, loss %.3f, jitter %v",
+		sipDescribe(rep.Heard), rep.HeardRMS, rep.PacketsReceived, rep.LossFraction, rep.Jitter)
 }
 
 // TestSippDelayedOffer: INVITE without SDP, the gateway offers in the 200,
