@@ -346,8 +346,10 @@ func (p *phone) waitBye(d time.Duration) {
 func (p *phone) reinvite(dir sdp.Direction) *sdp.Session {
 	t := p.a.t
 	t.Helper()
-	offer, err := sdp.Offer(sdp.Policy{Codecs: []sdp.Codec{p.opts.codec}, SRTP: p.opts.srtp, Addr: netip.MustParseAddr("127.0.0.1"),
-		AudioPort: int(p.ports.RTPAddr().Port()), Direction: dir, Previous: p.offer})
+	offer, err := sdp.Offer(sdp.Policy{
+		Codecs: []sdp.Codec{p.opts.codec}, SRTP: p.opts.srtp, Addr: netip.MustParseAddr("127.0.0.1"),
+		AudioPort: int(p.ports.RTPAddr().Port()), Direction: dir, Previous: p.offer,
+	})
 	if err != nil {
 		t.Fatal(err)
 	}

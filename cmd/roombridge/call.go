@@ -79,8 +79,10 @@ func callMain(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return 2
 	}
 
-	o := caller.Options{Target: target, SRTP: *srtp, Tone: *toneHz, PlayPath: *play, Loop: *loop, DTMF: *dtmf,
-		DTMFDelay: *dtmfDelay, Record: *record, Duration: *duration, Username: *user, Password: *password, Insecure: *insecure}
+	o := caller.Options{
+		Target: target, SRTP: *srtp, Tone: *toneHz, PlayPath: *play, Loop: *loop, DTMF: *dtmf,
+		DTMFDelay: *dtmfDelay, Record: *record, Duration: *duration, Username: *user, Password: *password, Insecure: *insecure,
+	}
 	var err error
 	bad := func(err error) int {
 		fmt.Fprintf(stderr, "roombridge call: %v\n", err)
@@ -155,11 +157,13 @@ type callJSON struct {
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 func jsonReport(r *caller.Report, err error) callJSON {
-	j := callJSON{Target: r.Target, Answered: r.Answered, Status: r.Status, Reason: r.Reason, Codec: r.Codec, SRTP: r.SRTP,
+	j := callJSON{
+		Target: r.Target, Answered: r.Answered, Status: r.Status, Reason: r.Reason, Codec: r.Codec, SRTP: r.SRTP,
 		SetupMS: ms(r.SetupTime), DurationMS: ms(r.Duration), HeardDBFS: round1(r.HeardRMS), Peaks: r.Peaks,
 		PacketsSent: r.PacketsSent, PacketsRecv: r.PacketsReceived, Lost: r.Lost, LossPercent: round1(100 * r.LossFraction),
 		JitterMS: ms(r.Jitter), RTTMS: ms(r.RTT), MOS: round2(r.MOS), DTMFSent: r.DTMFSent, DTMFReceived: r.DTMFReceived,
-		RemoteHangup: r.RemoteHangup, SampleRateHz: r.Rate, SamplesHeard: len(r.Heard)}
+		RemoteHangup: r.RemoteHangup, SampleRateHz: r.Rate, SamplesHeard: len(r.Heard),
+	}
 	if j.Peaks == nil {
 		j.Peaks = []float64{}
 	}

@@ -24,8 +24,10 @@ func participantHarness(t *testing.T) *harness {
 		},
 		VideoMuted: true,
 	})
-	h.dir.add("standup", room.ParticipantState{ID: "sip-7", Name: "+49 30 ****12", Kind: room.ParticipantKindSIP, JoinedAt: joined,
-		Attributes: map[string]string{"call_id": "abc"}})
+	h.dir.add("standup", room.ParticipantState{
+		ID: "sip-7", Name: "+49 30 ****12", Kind: room.ParticipantKindSIP, JoinedAt: joined,
+		Attributes: map[string]string{"call_id": "abc"},
+	})
 	return h
 }
 

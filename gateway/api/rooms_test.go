@@ -30,8 +30,10 @@ func TestCreateRoom(t *testing.T) {
 	}
 	// The raw JSON uses the documented names, aliases never null.
 	raw := string(r.body)
-	for _, key := range []string{`"name"`, `"pin"`, `"host_pin"`, `"aliases"`, `"numeric_id"`, `"sip_uri"`, `"wait_for_host"`,
-		`"pin_on_direct_dial"`, `"created_at"`, `"updated_at"`, `"participants"`} {
+	for _, key := range []string{
+		`"name"`, `"pin"`, `"host_pin"`, `"aliases"`, `"numeric_id"`, `"sip_uri"`, `"wait_for_host"`,
+		`"pin_on_direct_dial"`, `"created_at"`, `"updated_at"`, `"participants"`,
+	} {
 		if !strings.Contains(raw, key+":") {
 			t.Errorf("response lacks %s: %s", key, raw)
 		}

@@ -159,8 +159,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch rec.status {
 	case http.StatusMethodNotAllowed:
 		w.Header().Set("Allow", rec.header.Get("Allow"))
-		s.fail(w, r, &requestError{class: errMethodNotAllowed,
-			msg: fmt.Sprintf("method %s not allowed here; allowed: %s", r.Method, rec.header.Get("Allow"))})
+		s.fail(w, r, &requestError{
+			class: errMethodNotAllowed,
+			msg:   fmt.Sprintf("method %s not allowed here; allowed: %s", r.Method, rec.header.Get("Allow")),
+		})
 	case http.StatusNotFound:
 		s.fail(w, r, notFound("no such route: "+r.URL.Path))
 	default:

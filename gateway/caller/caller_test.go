@@ -37,8 +37,10 @@ func TestMain(m *testing.M) {
 func noLeaks(t *testing.T) {
 	t.Helper()
 	t.Cleanup(func() {
-		markers := []string{"roombridge/gateway/sip/uac.", "roombridge/gateway/rtp.", "roombridge/gateway/caller.",
-			"uastest.", "sipgo.(*Dialog", "sip.(*ClientTx)", "sip.(*ServerTx)", "sip.(*TransportTCP)", "sip.(*TransportTLS)"}
+		markers := []string{
+			"roombridge/gateway/sip/uac.", "roombridge/gateway/rtp.", "roombridge/gateway/caller.",
+			"uastest.", "sipgo.(*Dialog", "sip.(*ClientTx)", "sip.(*ServerTx)", "sip.(*TransportTCP)", "sip.(*TransportTLS)",
+		}
 		deadline := time.Now().Add(5 * time.Second)
 		for {
 			buf := make([]byte, 1<<20)
@@ -150,12 +152,16 @@ func TestDTMFRFC4733(t *testing.T) {
 			return
 		}
 		mu.Lock()
-		events = append(events, event{seq: p.SequenceNumber, ts: p.Timestamp, marker: p.Marker, code: p.Payload[0],
-			end: p.Payload[1]&0x80 != 0, volume: p.Payload[1] & 0x3f, duration: binary.BigEndian.Uint16(p.Payload[2:])})
+		events = append(events, event{
+			seq: p.SequenceNumber, ts: p.Timestamp, marker: p.Marker, code: p.Payload[0],
+			end: p.Payload[1]&0x80 != 0, volume: p.Payload[1] & 0x3f, duration: binary.BigEndian.Uint16(p.Payload[2:]),
+		})
 		mu.Unlock()
 	}})
-	rep, err := run(t, caller.Options{Target: srv.URI("room", "udp"), Tone: 440, DTMF: "1#", DTMFDelay: 200 * time.Millisecond,
-		DTMFDuration: 100 * time.Millisecond, DTMFGap: 100 * time.Millisecond})
+	rep, err := run(t, caller.Options{
+		Target: srv.URI("room", "udp"), Tone: 440, DTMF: "1#", DTMFDelay: 200 * time.Millisecond,
+		DTMFDuration: 100 * time.Millisecond, DTMFGap: 100 * time.Millisecond,
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -207,8 +213,10 @@ func TestDTMFRFC4733(t *testing.T) {
 func TestDTMFInfo(t *testing.T) {
 	noLeaks(t)
 	srv := uastest.Start(t, uastest.Config{})
-	rep, err := run(t, caller.Options{Target: srv.URI("room", "tcp"), DTMF: "42", DTMFVia: caller.DTMFInfo,
-		DTMFDelay: 100 * time.Millisecond, DTMFDuration: 60 * time.Millisecond, DTMFGap: 40 * time.Millisecond})
+	rep, err := run(t, caller.Options{
+		Target: srv.URI("room", "tcp"), DTMF: "42", DTMFVia: caller.DTMFInfo,
+		DTMFDelay: 100 * time.Millisecond, DTMFDuration: 60 * time.Millisecond, DTMFGap: 40 * time.Millisecond,
+	})
 	if err != nil {
 		t.Fatal(err)
 	}

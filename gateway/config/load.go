@@ -56,7 +56,7 @@ func decode(data []byte, cfg *Config) error {
 	cfg.Trunks, cfg.Rooms, cfg.DialIn.Numbers = nil, nil, nil
 	var probe map[string]any
 	if err := yaml.Unmarshal(data, &probe); err != nil {
-		return fmt.Errorf("config: %w: %v", ErrInvalid, err)
+		return fmt.Errorf("config: %w: %w", ErrInvalid, err)
 	}
 	def := Default()
 	if _, ok := probe["trunks"]; !ok {

@@ -138,9 +138,11 @@ func TestMarshalHostile(t *testing.T) {
 		Origin:   Origin{Username: "a b\r\nm=audio 1 RTP/AVP 0"},
 		Name:     "x\r\nc=IN IP4 6.6.6.6",
 		ConnAddr: mustAddr("192.0.2.1"),
-		Audio: &Media{Type: "audio", Port: 1, Proto: "RTP/AVP",
+		Audio: &Media{
+			Type: "audio", Port: 1, Proto: "RTP/AVP",
 			Codecs:     []Codec{{PT: 96, Name: "x\r\ny", ClockRate: 8000, Fmtp: "a\r\nb"}},
-			Attributes: []Attribute{{Key: "k\n", Value: "v\r\nm=video 2 RTP/AVP 0"}}},
+			Attributes: []Attribute{{Key: "k\n", Value: "v\r\nm=video 2 RTP/AVP 0"}},
+		},
 	}
 	got := mustParse(t, Marshal(s))
 	if got.Video != nil || len(got.Others) != 0 || got.ConnAddr != mustAddr("192.0.2.1") {

@@ -130,11 +130,12 @@ func (c Config) validate(ctx context.Context) (*settings, error) {
 		return nil, fmt.Errorf("%w: empty Target", ErrInvalidConfig)
 	}
 	target := c.Target
-	if !strings.Contains(target, ":") || !(strings.HasPrefix(strings.ToLower(target), "sip:") || strings.HasPrefix(strings.ToLower(target), "sips:")) {
+	lower := strings.ToLower(target)
+	if !strings.HasPrefix(lower, "sip:") && !strings.HasPrefix(lower, "sips:") {
 		target = "sip:" + target
 	}
 	if err := sip.ParseUri(target, &s.target); err != nil {
-		return nil, fmt.Errorf("%w: Target %q: %v", ErrInvalidConfig, c.Target, err)
+		return nil, fmt.Errorf("%w: Target %q: %w", ErrInvalidConfig, c.Target, err)
 	}
 	if s.target.Host == "" {
 		return nil, fmt.Errorf("%w: Target %q has no host", ErrInvalidConfig, c.Target)
@@ -144,7 +145,7 @@ func (c Config) validate(ctx context.Context) (*settings, error) {
 		tp, _ := s.target.UriParams.Get("transport")
 		t, err := ParseTransport(tp)
 		if err != nil {
-			return nil, fmt.Errorf("Target: %w", err)
+			return nil, fmt.Errorf("target: %w", err)
 		}
 		s.transport = t
 		if t == TransportUnknown {
@@ -183,7 +184,7 @@ func (c Config) validate(ctx context.Context) (*settings, error) {
 	if !s.LocalIP.IsValid() {
 		ip, err := routeIP(ctx, s.target.Host, s.transport)
 		if err != nil {
-			return nil, fmt.Errorf("%w: LocalIP: %v", ErrInvalidConfig, err)
+			return nil, fmt.Errorf("%w: LocalIP: %w", ErrInvalidConfig, err)
 		}
 		s.LocalIP = ip
 	}
