@@ -224,3 +224,37 @@ func TestSippStarSixMute(t *testing.T) {
 		t.Fatalf("joined %v, muted after *6 %v; want both", joined, muted)
 	}
 }
+
+// TestSippRTPTimeout: a call that sends no RTP is ended by the gateway
+// (rtp.timeout 3s) with a BYE, and leaves the room.
+func TestSippRTPTimeout(t *testing.T) {
+	harness.RequireTool(t, "sipp")
+	srv := startSIPGateway(t, "rtp: {timeout: 3s}")
+	start := time.Now()
+	p := sippeer.Start(t, sippeer.Options{
+		Scenario: "rtp_timeout.xml",
+		Remote:   srv.SIPAddr,
+		Service:  "demo",
+		Domain:   sipDomain,
+		Timeout:  30 * time.Second,
+	})
+	_, joined := sipWaitRoom(t, srv, "demo", 10*time.Second, p.Done(), "the silent call joins",
+		func(ps []sipParticipant) bool { return sipCountKind(ps, "sip") == 1 })
+	code, err := p.Wait(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	elapsed := time.Since(start)
+	if code != sippeer.ExitOK {
+		t.Fatalf("sipp: exit %d (%s) after %v", code, sippeer.ExitReason(code), elapsed)
+	}
+	if !joined {
+		t.Fatal("the call ended before it showed in room demo")
+	}
+	if elapsed < 3*time.Second || elapsed > 12*time.Second {
+		t.Fatalf("the gateway hung up %v after the call started; want about 3 s (rtp.timeout)", elapsed)
+	}
+	sipWaitRoom(t, srv, "demo", 5*time.Second, nil, "the timed-out call leaves",
+		func(ps []sipParticipant) bool { return sipCountKind(ps, "sip") == 0 })
+	t.Logf("the gateway hung up after %v", elapsed.Round(100*time.Millisecond))
+}

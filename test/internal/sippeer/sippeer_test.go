@@ -36,6 +36,7 @@ func TestScenarioSelfCheck(t *testing.T) {
 		{"no_common_codec.xml", "uas_404.xml", false},
 		{"pin_ivr.xml", "uas_call.xml", true},
 		{"call_star6.xml", "uas_call.xml", true},
+		{"rtp_timeout.xml", "uas_bye.xml", true},
 	} {
 		t.Run(tc.scenario+"/"+tc.uas, func(t *testing.T) {
 			t.Parallel()
