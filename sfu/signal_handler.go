@@ -91,7 +91,7 @@ func readJoin(conn *websocket.Conn) (*Message, error) {
 	_ = conn.SetReadDeadline(time.Now().Add(joinTimeout))
 	var msg Message
 	if err := conn.ReadJSON(&msg); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrBadMessage, err)
+		return nil, fmt.Errorf("%w: %w", ErrBadMessage, err)
 	}
 	if msg.Type != MsgJoin || msg.Room == "" {
 		return nil, fmt.Errorf("%w: first message must be a join with a room", ErrBadMessage)

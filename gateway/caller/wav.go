@@ -26,7 +26,7 @@ const maxWAVBytes = 64 << 20
 func ReadWAV(r io.Reader) (*WAV, error) {
 	var hdr [12]byte
 	if _, err := io.ReadFull(r, hdr[:]); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrBadWAV, err)
+		return nil, fmt.Errorf("%w: %w", ErrBadWAV, err)
 	}
 	if string(hdr[0:4]) != "RIFF" || string(hdr[8:12]) != "WAVE" {
 		return nil, fmt.Errorf("%w: not a RIFF WAVE file", ErrBadWAV)
@@ -46,7 +46,7 @@ func ReadWAV(r io.Reader) (*WAV, error) {
 			}
 			b := make([]byte, size+size%2)
 			if _, err := io.ReadFull(r, b); err != nil {
-				return nil, fmt.Errorf("%w: %v", ErrBadWAV, err)
+				return nil, fmt.Errorf("%w: %w", ErrBadWAV, err)
 			}
 			format := binary.LittleEndian.Uint16(b[0:2])
 			channels := binary.LittleEndian.Uint16(b[2:4])
@@ -70,7 +70,7 @@ func ReadWAV(r io.Reader) (*WAV, error) {
 			b := make([]byte, size)
 			n, err := io.ReadFull(r, b)
 			if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
-				return nil, fmt.Errorf("%w: %v", ErrBadWAV, err)
+				return nil, fmt.Errorf("%w: %w", ErrBadWAV, err)
 			}
 			// A truncated data chunk is common (streams written without
 			// a final size); keep what is there.
@@ -81,7 +81,7 @@ func ReadWAV(r io.Reader) (*WAV, error) {
 			return &w, nil
 		default:
 			if _, err := io.CopyN(io.Discard, r, size+size%2); err != nil {
-				return nil, fmt.Errorf("%w: %v", ErrBadWAV, err)
+				return nil, fmt.Errorf("%w: %w", ErrBadWAV, err)
 			}
 		}
 	}
@@ -144,7 +144,7 @@ func (w *WAV) resampled(rate int) ([]int16, error) {
 	}
 	r, err := resample.New(w.Rate, rate)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %d Hz to %d Hz: %v", ErrBadWAV, w.Rate, rate, err)
+		return nil, fmt.Errorf("%w: %d Hz to %d Hz: %w", ErrBadWAV, w.Rate, rate, err)
 	}
 	out := make([]int16, r.MaxOut(len(w.Samples)))
 	n, err := r.Process(out, w.Samples)

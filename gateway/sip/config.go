@@ -179,7 +179,7 @@ func (c Config) withDefaults() (Config, []listenSpec, error) {
 			return c, nil, fmt.Errorf("%w: Listen[%d] %q: want udp://, tcp:// or tls://host:port", ErrInvalidConfig, i, l)
 		}
 		if _, _, err := net.SplitHostPort(u.Host); err != nil {
-			return c, nil, fmt.Errorf("%w: Listen[%d] %q: %v", ErrInvalidConfig, i, l, err)
+			return c, nil, fmt.Errorf("%w: Listen[%d] %q: %w", ErrInvalidConfig, i, l, err)
 		}
 		switch u.Scheme {
 		case "udp", "tcp":

@@ -60,7 +60,7 @@ func negotiateTimer(req *sip.Request, se, minSE time.Duration) (sessionTimer, er
 	if h := headerValue(req, "Min-SE", ""); h != "" {
 		d, _, err := parseSessionExpires(h)
 		if err != nil {
-			return st, fmt.Errorf("%w: Min-SE: %v", errBadRequest, err)
+			return st, fmt.Errorf("%w: Min-SE: %w", errBadRequest, err)
 		}
 		reqMinSE = d
 	}
@@ -68,7 +68,7 @@ func negotiateTimer(req *sip.Request, se, minSE time.Duration) (sessionTimer, er
 	if h := headerValue(req, "Session-Expires", "x"); h != "" {
 		d, refresher, err := parseSessionExpires(h)
 		if err != nil {
-			return st, fmt.Errorf("%w: Session-Expires: %v", errBadRequest, err)
+			return st, fmt.Errorf("%w: Session-Expires: %w", errBadRequest, err)
 		}
 		if d < minSE {
 			return st, fmt.Errorf("%w: %v < %v", errIntervalTooSmall, d, minSE)

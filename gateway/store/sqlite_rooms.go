@@ -370,7 +370,7 @@ func constraintErr(op string, err error) error {
 	var coded interface{ Code() int }
 	// SQLITE_CONSTRAINT is 19; extended codes keep it in the low byte.
 	if errors.As(err, &coded) && coded.Code()&0xff == 19 {
-		return fmt.Errorf("store: %s: %w (%v)", op, ErrConflict, err)
+		return fmt.Errorf("store: %s: %w (%w)", op, ErrConflict, err)
 	}
 	return fmt.Errorf("store: %s: %w", op, err)
 }

@@ -202,7 +202,7 @@ func routeIP(ctx context.Context, host string, t Transport) (netip.Addr, error) 
 	if err != nil {
 		ips, lerr := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
 		if lerr != nil || len(ips) == 0 {
-			return netip.Addr{}, fmt.Errorf("resolve %s: %v", host, lerr)
+			return netip.Addr{}, fmt.Errorf("resolve %s: %w", host, lerr)
 		}
 		ip = ips[0]
 	}
