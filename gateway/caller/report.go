@@ -104,9 +104,7 @@ func (r *Report) analyse() {
 		r.Peaks = nil // nothing but noise: no meaningful peaks
 		return
 	}
-	if n := peakWindow * r.Rate; len(w) > n {
-		w = w[len(w)-n:]
-	}
+	w = loudestSpan(w, peakWindow*r.Rate)
 	// Keep the peaks within peakRange of the strongest: the others are
 	// window side lobes and codec noise, not tones.
 	peaks := tone.Peaks(w, r.Rate, 3)
@@ -125,3 +123,19 @@ func (r *Report) analyse() {
 
 // peakRange is how much weaker than the strongest a peak may be: 30 dB.
 const peakRange = 1e-3
+
+// loudestSpan returns the n-sample span of w (stepping by n/4) with the
+// most energy, so that the peaks describe what was heard rather than the
+// silence after the other side left.
+func loudestSpan(w []int16, n int) []int16 {
+	if len(w) <= n || n <= 0 {
+		return w
+	}
+	best, bestAt := -1.0, 0
+	for at := 0; at+n <= len(w); at += max(n/4, 1) {
+		if e := tone.RMS(w[at : at+n]); e > best {
+			best, bestAt = e, at
+		}
+	}
+	return w[bestAt : bestAt+n]
+}
