@@ -34,6 +34,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = serve(ctx, args, stderr)
 	case "call":
 		return callCmd(args, stdout, stderr)
+	case "load":
+		return loadCmd(args, stdout, stderr)
 	case "version":
 		fmt.Fprintf(stdout, "roombridge %s\n", version)
 	case "help", "-h", "--help":
@@ -63,6 +65,11 @@ commands:
             [--tone HZ | --play FILE.wav] [--dtmf 1234#] [--dtmf-via rfc4733|info]
             [--record OUT.wav] [--duration 10s] [--user U --password P]
             [--insecure] [--json]   (roombridge call -h for all flags)
+  load      many callers into rooms of the gateway; reports setup time, CPU and
+            memory per leg, late ticks, loss, MOS, heard audio
+            --target HOST:PORT --legs 100 [--room-size 10] [--rate 20] [--hold 30s]
+            [--codec pcmu] [--wav FILE] [--api URL --api-key KEY] [--json]
+            (roombridge load -h for all flags)
   version   print the version
 `)
 }
