@@ -2,7 +2,10 @@ package test
 
 import (
 	"context"
+	"net"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -99,6 +102,96 @@ func TestSippHoldResume(t *testing.T) {
 	harness.RequireTool(t, "sipp")
 	srv := startSIPGateway(t)
 	sippRun(t, srv, "hold_resume.xml", 0)
+}
+
+// TestSippHoldMedia: the gateway sends RTP to the phone before the hold,
+// none while the phone holds (a=sendonly, answered a=recvonly), and RTP
+// again after the resume. The phone's SDP points at a socket of this test;
+// the phases come from sipp's message timestamps.
+func TestSippHoldMedia(t *testing.T) {
+	harness.RequireTool(t, "sipp")
+	srv := startSIPGateway(t)
+	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var arrivals []time.Time
+	go func() {
+		buf := make([]byte, 1500)
+		for {
+			n, _, err := pc.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			if n >= 12 && buf[0]>>6 == 2 && buf[1]&0x7f < 64 { // RTP, not RTCP
+				mu.Lock()
+				arrivals = append(arrivals, time.Now())
+				mu.Unlock()
+			}
+		}
+	}()
+	t.Cleanup(func() { _ = pc.Close() })
+
+	p := sippeer.Start(t, sippeer.Options{
+		Scenario: "hold_media.xml",
+		Remote:   srv.SIPAddr,
+		Service:  "demo",
+		Domain:   sipDomain,
+		Timeout:  30 * time.Second,
+		Args:     []string{"-key", "rtp_port", strconv.Itoa(pc.LocalAddr().(*net.UDPAddr).Port)},
+	})
+	code, err := p.Wait(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code != sippeer.ExitOK {
+		t.Fatalf("sipp: exit %d (%s)", code, sippeer.ExitReason(code))
+	}
+	msgs := p.ParsedMessages()
+	at := func(sent bool, prefix, cseq string) time.Time {
+		t.Helper()
+		m, ok := sippeer.Find(msgs, sent, prefix, cseq)
+		if !ok {
+			t.Fatalf("no %q with CSeq %q in sipp's message log", prefix, cseq)
+		}
+		return m.Time
+	}
+	answered := at(false, "SIP/2.0 200", "1 INVITE")
+	hold := at(true, "INVITE", "2 INVITE")
+	held := at(false, "SIP/2.0 200", "2 INVITE")
+	resume := at(true, "INVITE", "3 INVITE")
+	resumed := at(false, "SIP/2.0 200", "3 INVITE")
+	bye := at(true, "BYE", "4 BYE")
+
+	mu.Lock()
+	defer mu.Unlock()
+	count := func(from, to time.Time) int {
+		n := 0
+		for _, a := range arrivals {
+			if a.After(from) && a.Before(to) {
+				n++
+			}
+		}
+		return n
+	}
+	// 20 ms packets; allow for start-up and in-flight packets at the edges.
+	slack := 100 * time.Millisecond
+	before := count(answered.Add(slack), hold)
+	during := count(held.Add(slack), resume)
+	after := count(resumed.Add(slack), bye)
+	t.Logf("gateway RTP packets: %d in %v before hold, %d in %v on hold, %d in %v after resume",
+		before, hold.Sub(answered).Round(time.Millisecond), during, resume.Sub(held).Round(time.Millisecond),
+		after, bye.Sub(resumed).Round(time.Millisecond))
+	if want := int(hold.Sub(answered)/(20*time.Millisecond)) / 2; before < want {
+		t.Errorf("%d RTP packets from the gateway before the hold, want >= %d", before, want)
+	}
+	if during > 2 {
+		t.Errorf("%d RTP packets from the gateway while the phone held the call (answered recvonly), want none", during)
+	}
+	if want := int(bye.Sub(resumed)/(20*time.Millisecond)) / 2; after < want {
+		t.Errorf("%d RTP packets from the gateway after the resume, want >= %d", after, want)
+	}
 }
 
 // TestSippSessionTimer: RFC 4028 with the caller as refresher; refreshes by

@@ -37,6 +37,7 @@ func TestScenarioSelfCheck(t *testing.T) {
 		{"pin_ivr.xml", "uas_call.xml", true},
 		{"call_star6.xml", "uas_call.xml", true},
 		{"rtp_timeout.xml", "uas_bye.xml", true},
+		{"hold_media.xml", "uas_hold.xml", true},
 	} {
 		t.Run(tc.scenario+"/"+tc.uas, func(t *testing.T) {
 			t.Parallel()
@@ -48,7 +49,7 @@ func TestScenarioSelfCheck(t *testing.T) {
 				Domain:   "conf.example.com",
 				Pause:    300 * time.Millisecond,
 				Timeout:  20 * time.Second,
-				Args:     []string{"-recv_timeout", "3000"},
+				Args:     []string{"-recv_timeout", "3000", "-key", "rtp_port", "9"},
 			})
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
@@ -103,4 +104,26 @@ func startUAS(t *testing.T, scenario string) string {
 	// The UAC retransmits its INVITE every 500 ms, so a UAS that binds a
 	// little late still gets the call.
 	return "127.0.0.1:" + strconv.Itoa(port)
+}
+
+func TestParseMessages(t *testing.T) {
+	log := "----------------------------------------------- 2026-11-21 21:25:48.196334\n" +
+		"UDP message sent (669 bytes):\n\nINVITE sip:demo@x SIP/2.0\nVia: SIP/2.0/UDP a\nCSeq: 1 INVITE\n\n" +
+		"----------------------------------------------- 2026-11-21 21:25:48.296334\n" +
+		"UDP message received [324] bytes :\n\nSIP/2.0 200 OK\r\nCSeq: 1 INVITE\r\n\r\nv=0\n"
+	msgs := parseMessages(log)
+	if len(msgs) != 2 {
+		t.Fatalf("%d messages: %+v", len(msgs), msgs)
+	}
+	inv, ok := Find(msgs, true, "INVITE", "1 INVITE")
+	if !ok {
+		t.Fatalf("no INVITE in %+v", msgs)
+	}
+	ok200, ok := Find(msgs, false, "SIP/2.0 200", "1 INVITE")
+	if !ok {
+		t.Fatalf("no 200 in %+v", msgs)
+	}
+	if d := ok200.Time.Sub(inv.Time); d != 100*time.Millisecond {
+		t.Fatalf("200 came %v after the INVITE, want 100ms", d)
+	}
 }
