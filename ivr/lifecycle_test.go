@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"runtime"
 	"strings"
 	"sync"
@@ -124,7 +126,8 @@ func TestCloseKeepsOutcome(t *testing.T) {
 func TestConcurrentInputs(t *testing.T) {
 	checkGoroutines(t)
 	for range 20 {
-		s, err := ivr.New(ivr.Config{FirstDigitTimeout: time.Millisecond, InterDigitTimeout: time.Millisecond}, found)
+		log := slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		s, err := ivr.New(ivr.Config{FirstDigitTimeout: time.Millisecond, InterDigitTimeout: time.Millisecond}, found, ivr.WithLogger(log))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -70,6 +70,7 @@ type Session struct {
 	playing    uint64   // ID of the prompt playing, 0 if none
 	playlist   []string // prompts still to play after it
 	playBarge  bool     // the playlist may be interrupted by a key
+	playLoop   bool     // the prompt playing loops
 	countAfter int      // RoomCount, or -1 before it
 }
 
@@ -187,6 +188,11 @@ func (s *Session) PromptDone(id uint64) {
 		return
 	}
 	s.playing = 0
+	if s.playLoop {
+		// A looped prompt that "ends" could not be played: stay silent
+		// rather than restart it.
+		return
+	}
 	switch s.state {
 	case StatePrompting:
 		s.setState(StateCollecting, "prompt done")
@@ -397,7 +403,7 @@ func (s *Session) play(interruptible bool, names ...string) {
 
 func (s *Session) start(name string, interruptible, loop bool) {
 	s.nextID++
-	s.playing = s.nextID
+	s.playing, s.playLoop = s.nextID, loop
 	s.emit(Play{ID: s.playing, Prompt: name, Interruptible: interruptible, Loop: loop})
 }
 

@@ -430,6 +430,13 @@ func TestSession(t *testing.T) {
 			outcome: ivr.OutcomeJoined, lookups: []string{"5555"},
 		},
 		{
+			name: "hold music that cannot play is not restarted",
+			steps: seq(greeting, keys("5555#"), done("waiting_for_host"), done("hold_music"), hostJoined, done("joining"),
+				roomCount(1)),
+			want:    greeted + " wait:r2 waiting_for_host hold_music~ joining join:r2",
+			outcome: ivr.OutcomeJoined, lookups: []string{"5555"},
+		},
+		{
 			name:    "host joins during the waiting prompt",
 			steps:   seq(greeting, keys("5555#"), playing("waiting_for_host"), hostJoined, done("joining"), roomCount(1)),
 			want:    greeted + " wait:r2 waiting_for_host stop joining join:r2",
