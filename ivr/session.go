@@ -156,7 +156,7 @@ func (s *Session) Close() error {
 // Digit feeds one key: 0–9, * (clear the entry) or # (end the entry).
 // Other runes (A–D) are ignored.
 func (s *Session) Digit(r rune) {
-	if !(r >= '0' && r <= '9' || r == '*' || r == '#') {
+	if !isKey(r) {
 		return
 	}
 	s.mu.Lock()
@@ -252,6 +252,11 @@ func (s *Session) Hangup() {
 		s.outcome = OutcomeHungUp
 	}
 	s.end("caller hung up")
+}
+
+// isKey reports whether r is one of the keys the IVR uses: 0–9, * and #.
+func isKey(r rune) bool {
+	return r >= '0' && r <= '9' || r == '*' || r == '#'
 }
 
 // collect applies one key in StateCollecting.

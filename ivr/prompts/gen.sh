@@ -21,8 +21,12 @@ cd "$(dirname "$0")"
 SPEECH_RATE=${SPEECH_RATE:-8000}
 COMMON_RATE=${COMMON_RATE:-16000}
 
+# -R: repeatable dither, so that regenerating unchanged text gives the same
+# bytes and git shows only the prompts that really changed.
+sox() { command sox -R "$@"; }
+
 need() {
-	command -v "$1" >/dev/null 2>&1 || { echo "gen.sh: $1 is not installed" >&2; exit 1; }
+	env sh -c "command -v $1" >/dev/null 2>&1 || { echo "gen.sh: $1 is not installed" >&2; exit 1; }
 }
 
 # speak NAME TEXT VOICE SPEED OUTDIR: espeak-ng at its own rate, then sox:
