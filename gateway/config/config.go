@@ -16,6 +16,7 @@ type Config struct {
 	LiveKit  LiveKit  `yaml:"livekit"`
 	Trunks   []Trunk  `yaml:"trunks"`
 	DialIn   DialIn   `yaml:"dialin"`
+	IVR      IVR      `yaml:"ivr"`
 	Rooms    []Room   `yaml:"rooms"`
 	Shutdown Shutdown `yaml:"shutdown"`
 }
@@ -130,6 +131,31 @@ type Trunk struct {
 // DialIn lists the numbers answered by the PIN IVR.
 type DialIn struct {
 	Numbers []string `yaml:"numbers"`
+	// Languages picks the prompt language per dial-in number; numbers not
+	// listed use ivr.language.
+	Languages map[string]string `yaml:"languages"`
+}
+
+// IVR configures the PIN IVR and in-call keys.
+type IVR struct {
+	// Language of the prompts: en or de (embedded), or any language with a
+	// folder in prompts_dir.
+	Language string `yaml:"language"`
+	// PromptsDir replaces the embedded prompts with WAV files of the same
+	// names (PROMPTS_DIR/LANG/NAME.wav); missing files fall back.
+	PromptsDir        string        `yaml:"prompts_dir"`
+	FirstDigitTimeout time.Duration `yaml:"first_digit_timeout"`
+	InterDigitTimeout time.Duration `yaml:"inter_digit_timeout"`
+	// MaxAttempts is how many PINs one call may try before "goodbye".
+	MaxAttempts int `yaml:"max_attempts"`
+	// MaxFailures wrong PINs from one source IP or caller number within
+	// FailureWindow lock that source out (403) for Lockout.
+	MaxFailures   int           `yaml:"max_failures"`
+	FailureWindow time.Duration `yaml:"failure_window"`
+	Lockout       time.Duration `yaml:"lockout"`
+	// JoinTones plays a short tone to phone participants when someone
+	// joins or leaves their room.
+	JoinTones bool `yaml:"join_tones"`
 }
 
 // Room is a room created (or updated) at start.
@@ -165,14 +191,24 @@ func Default() Config {
 			SessionExpires: 30 * time.Minute,
 			MinSE:          90 * time.Second,
 		},
-		RTP:      RTP{PortMin: 20000, PortMax: 20999, Timeout: 30 * time.Second},
-		WebRTC:   WebRTC{PortMin: 30000, PortMax: 30999, IncludeLoopback: true},
-		API:      API{Keys: []string{"devkey-change-me"}},
-		Store:    Store{Path: "./data/roombridge.db"},
-		Backend:  BackendEmbedded,
-		LiveKit:  LiveKit{URL: "ws://127.0.0.1:7880", APIKey: "devkey", APISecret: "secret"},
-		Trunks:   []Trunk{{Name: "local", Allow: []string{"127.0.0.0/8"}}},
-		DialIn:   DialIn{Numbers: []string{"+15550100"}},
+		RTP:     RTP{PortMin: 20000, PortMax: 20999, Timeout: 30 * time.Second},
+		WebRTC:  WebRTC{PortMin: 30000, PortMax: 30999, IncludeLoopback: true},
+		API:     API{Keys: []string{"devkey-change-me"}},
+		Store:   Store{Path: "./data/roombridge.db"},
+		Backend: BackendEmbedded,
+		LiveKit: LiveKit{URL: "ws://127.0.0.1:7880", APIKey: "devkey", APISecret: "secret"},
+		Trunks:  []Trunk{{Name: "local", Allow: []string{"127.0.0.0/8"}}},
+		DialIn:  DialIn{Numbers: []string{"+15550100"}},
+		IVR: IVR{
+			Language:          "en",
+			FirstDigitTimeout: 10 * time.Second,
+			InterDigitTimeout: 5 * time.Second,
+			MaxAttempts:       3,
+			MaxFailures:       10,
+			FailureWindow:     10 * time.Minute,
+			Lockout:           15 * time.Minute,
+			JoinTones:         true,
+		},
 		Shutdown: Shutdown{Grace: 30 * time.Second},
 	}
 }

@@ -6,7 +6,9 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -16,6 +18,7 @@ var (
 	roomNameRe = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
 	digitsRe   = regexp.MustCompile(`^[0-9]{4,12}$`)
 	numberRe   = regexp.MustCompile(`^\+?[0-9A-Za-z*#._-]{1,32}$`)
+	langRe     = regexp.MustCompile(`^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$`)
 )
 
 // Validate checks every key and returns all problems at once, each naming
@@ -169,11 +172,50 @@ func (c *Config) Validate() error {
 			bad(fmt.Sprintf("dialin.numbers[%d]", i), "not a dialable number: %q", n)
 		}
 	}
+	for n, lang := range c.DialIn.Languages {
+		if !slices.Contains(c.DialIn.Numbers, n) {
+			bad("dialin.languages", "%q is not one of dialin.numbers", n)
+		}
+		if !langRe.MatchString(lang) {
+			bad("dialin.languages", "%q is not a language code like en or de", lang)
+		}
+	}
+	c.validateIVR(bad)
 	c.validateRooms(bad)
 	if c.Shutdown.Grace < 0 {
 		bad("shutdown.grace", "must not be negative")
 	}
 	return errors.Join(errs...)
+}
+
+func (c *Config) validateIVR(bad func(key, format string, args ...any)) {
+	v := c.IVR
+	if !langRe.MatchString(v.Language) {
+		bad("ivr.language", "%q is not a language code like en or de", v.Language)
+	}
+	if v.PromptsDir != "" {
+		if st, err := os.Stat(v.PromptsDir); err != nil || !st.IsDir() {
+			bad("ivr.prompts_dir", "%q is not a readable folder", v.PromptsDir)
+		}
+	}
+	if v.FirstDigitTimeout < time.Second {
+		bad("ivr.first_digit_timeout", "must be at least 1s")
+	}
+	if v.InterDigitTimeout < time.Second {
+		bad("ivr.inter_digit_timeout", "must be at least 1s")
+	}
+	if v.MaxAttempts < 1 || v.MaxAttempts > 10 {
+		bad("ivr.max_attempts", "must be 1 to 10")
+	}
+	if v.MaxFailures < 1 {
+		bad("ivr.max_failures", "must be at least 1")
+	}
+	if v.FailureWindow <= 0 {
+		bad("ivr.failure_window", "must be positive")
+	}
+	if v.Lockout <= 0 {
+		bad("ivr.lockout", "must be positive")
+	}
 }
 
 func (c *Config) validateRooms(bad func(key, format string, args ...any)) {
