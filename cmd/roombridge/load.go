@@ -112,6 +112,10 @@ func loadMain(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	if *veryVerb {
 		cfg.CallLogger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	} else {
+		// sipgo logs through the default logger (retransmitted 200 OKs to
+		// a BYE storm, for one): hundreds of callers would bury the report.
+		slog.SetDefault(slog.New(slog.DiscardHandler))
 	}
 
 	start := time.Now()
