@@ -155,10 +155,8 @@ func (d *Detector) Process(dst []byte, pcm []int16) []byte {
 // a key when a press is recognised.
 func (d *Detector) block() (int, bool) {
 	x := d.buf[:d.n]
-	for i := range 4 {
-		d.pow[i] = power(d.rowCoef[i], x)
-		d.pow[4+i] = power(d.colCoef[i], x)
-	}
+	power4(&d.rowCoef, x, d.pow[:4])
+	power4(&d.colCoef, x, d.pow[4:])
 	hit := d.classify(x)
 	key, ok := d.track(hit)
 	d.prev = d.pow

@@ -1,9 +1,9 @@
 package dtmf
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
-	"strings"
 	"testing"
 	"time"
 )
@@ -200,7 +200,7 @@ func TestDetectorConfig(t *testing.T) {
 
 func BenchmarkDetector(b *testing.B) {
 	for _, rate := range []int{8000, 16000} {
-		b.Run(strings.TrimSuffix(time.Duration(rate).String(), "ns")+"Hz", func(b *testing.B) {
+		b.Run(fmt.Sprintf("%dHz", rate), func(b *testing.B) {
 			pcm := keys(b, rate, "1234", 60, 60, -10)
 			d, err := NewDetector(DetectorConfig{Rate: rate})
 			if err != nil {

@@ -68,10 +68,8 @@ func blockHits(t *testing.T, rate int, pcm []int16) int {
 			d.buf[i] = float64(s)
 		}
 		x := d.buf[:d.n]
-		for i := range 4 {
-			d.pow[i] = power(d.rowCoef[i], x)
-			d.pow[4+i] = power(d.colCoef[i], x)
-		}
+		power4(&d.rowCoef, x, d.pow[:4])
+		power4(&d.colCoef, x, d.pow[4:])
 		if d.classify(x) >= 0 {
 			hits++
 		}
