@@ -142,6 +142,10 @@ func TestDetectorDuration(t *testing.T) {
 		{"40ms gap", []segment{{'0', 60, -10, -10}, {ms: 40}, {'0', 60, -10, -10}}, "00"},
 		{"50ms gap low", []segment{{'1', 60, -25, -25}, {ms: 50}, {'1', 60, -25, -25}}, "11"},
 		{"no gap", []segment{{'1', 60, -10, -10}, {'2', 60, -10, -10}}, "12"},
+		// A key's two tones keep their balance; a pair whose twist jumps
+		// by 8 dB is measured anew, and reported once at most.
+		{"twist jumps", []segment{{'5', 30, -7, -13}, {'5', 30, -11, -9}}, ""},
+		{"twist jumps after the report", []segment{{'5', 60, -7, -13}, {'5', 60, -11, -9}}, "5"},
 	} {
 		for _, rate := range []int{8000, 16000} {
 			step := rate / 8000
@@ -215,5 +219,33 @@ func BenchmarkDetector(b *testing.B) {
 				dst = d.Process(dst[:0], pcm[off:off+frame])
 			}
 		})
+	}
+}
+
+// TestDetectorFrequency checks ITU-T Q.24's frequency limits: keys whose
+// tones are off by 1.5% are accepted, by 3.5% rejected.
+func TestDetectorFrequency(t *testing.T) {
+	for _, rate := range []int{8000, 16000} {
+		for _, tc := range []struct {
+			dev  float64
+			want bool
+		}{{-0.05, false}, {-0.035, false}, {-0.015, true}, {0.015, true}, {0.035, false}, {0.05, false}} {
+			for k := range 16 {
+				fr, fc := rowFreq[k/4]*(1+tc.dev), colFreq[k%4]*(1+tc.dev)
+				pcm := make([]int16, rate/5)
+				a := Amplitude(-10)
+				for i := range rate / 20 {
+					x := 2 * math.Pi * float64(i) / float64(rate)
+					pcm[i] = int16(a*math.Sin(fr*x) + a*math.Sin(fc*x))
+				}
+				want := ""
+				if tc.want {
+					want = keypad[k : k+1]
+				}
+				if got := detect(t, rate, rate/50, pcm); got != want {
+					t.Errorf("%d Hz, key %c off by %+.1f%%: got %q, want %q", rate, keypad[k], 100*tc.dev, got, want)
+				}
+			}
+		}
 	}
 }
