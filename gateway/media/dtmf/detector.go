@@ -55,7 +55,7 @@ const (
 	twistDrift = 1.78 // 2.5 dB
 )
 
-// blockDuration is the analysis block: 102 samples at 8000 Hz (12.75 ms),
+// blockSamples8k is the analysis block: 102 samples at 8000 Hz (12.75 ms),
 // as in most Goertzel DTMF detectors. Its 78 Hz bins resolve the 73 Hz
 // between the closest rows, and it is short enough for several blocks in a
 // 40 ms tone.
@@ -65,13 +65,23 @@ const blockSamples8k = 102
 // Goertzel filters over fixed blocks, whatever the frame size fed to it,
 // and accepts a block as a key when both tones are above the level floor,
 // within the twist limits, well above the other tones of their group,
-// carry most of the block's energy and have no strong second harmonic.
+// carry most of the block's energy and have no strong second harmonic; a
+// press is measured only over blocks whose twist stays steady.
 //
 // A press is reported once, when its estimated duration reaches MinTone.
 // The duration is measured to a fraction of a block: the level of the
 // key's two tones in the partial blocks at the edges, relative to the
 // press's full blocks, says how much of those blocks the tone filled. The
 // same estimate measures the silence between two presses of a key.
+//
+// As measured by the tests, at 8000 and 16000 Hz: all 16 keys from -3 to
+// -29 dBm0 per tone, none from -31 down; twist accepted to 8 dB normal and
+// 4 dB reverse, rejected from 9 and 4.5 dB; tones of 37 ms and more
+// accepted at every alignment to the blocks, 33 ms and less never; gaps of
+// 36 ms and more separate two presses, 33 ms and less do not; tones off by
+// 1.5% accepted, by 3.5% rejected (Q.24); white noise at 15 dB SNR and
+// G.711 at -25 dBm0 change nothing; no key from the speech and music
+// fixtures. A 20 ms frame costs about 2 µs at 8000 Hz.
 type Detector struct {
 	n        int // block size in samples
 	rowCoef  [4]float64

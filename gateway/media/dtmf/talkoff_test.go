@@ -3,6 +3,7 @@ package dtmf
 import (
 	"encoding/binary"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"testing"
@@ -150,6 +151,24 @@ func TestMusicTalkOff(t *testing.T) {
 				pcm := chord(rate, 500, amp, c...)
 				if got := detect(t, rate, rate/50, pcm); got != "" {
 					t.Errorf("chord %d %v at %d Hz, peak %v: got %q", i, c, rate, amp, got)
+				}
+			}
+		}
+	}
+}
+
+// TestNoiseTalkOff plays white noise from loud to faint: no keys.
+func TestNoiseTalkOff(t *testing.T) {
+	for _, rate := range []int{8000, 16000} {
+		for seed := range uint64(3) {
+			for _, rms := range []float64{8000, 800, 80} {
+				r := rand.New(rand.NewPCG(seed, 2))
+				noise := make([]int16, 2*rate)
+				for i := range noise {
+					noise[i] = int16(max(-32768, min(32767, r.NormFloat64()*rms)))
+				}
+				if got := detect(t, rate, rate/50, noise); got != "" {
+					t.Errorf("%d Hz noise of RMS %v, seed %d: got %q", rate, rms, seed, got)
 				}
 			}
 		}
