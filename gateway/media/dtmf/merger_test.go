@@ -39,30 +39,46 @@ func TestMerger(t *testing.T) {
 			}
 		}},
 		{"in-band ahead of the preferred source waits", []step{
-			{0, rtp, '1', "1"}, {60, inband, '1', ""}, {500, inband, '2', ""}, {530, rtp, '2', "2"},
+			{0, rtp, '1', "1"},
+			{60, inband, '1', ""},
+			{500, inband, '2', ""},
+			{530, rtp, '2', "2"},
 			{1000, flush, 0, ""},
 		}, nil},
 		{"same key twice quickly", []step{
 			{0, rtp, '5', "5"}, {70, inband, '5', ""}, {150, rtp, '5', "5"}, {220, inband, '5', ""},
 		}, nil},
 		{"same key twice, copies lag more than the gap", []step{
-			{0, rtp, '5', "5"}, {100, rtp, '5', "5"}, {110, inband, '5', ""}, {210, inband, '5', ""},
+			{0, rtp, '5', "5"},
+			{100, rtp, '5', "5"},
+			{110, inband, '5', ""},
+			{210, inband, '5', ""},
 			{2000, flush, 0, ""},
 		}, nil},
 		{"INFO 250 ms behind RFC 4733", []step{
 			{0, rtp, '7', "7"}, {250, info, '7', ""}, {400, rtp, '7', "7"}, {650, info, '7', ""},
 		}, nil},
 		{"three sources", []step{
-			{0, info, '9', "9"}, {20, rtp, '9', ""}, {80, inband, '9', ""},
-			{400, rtp, '0', ""}, {430, inband, '0', ""}, {450, info, '0', "0"}, {2000, flush, 0, ""},
+			{0, info, '9', "9"},
+			{20, rtp, '9', ""},
+			{80, inband, '9', ""},
+			{400, rtp, '0', ""},
+			{430, inband, '0', ""},
+			{450, info, '0', "0"},
+			{2000, flush, 0, ""},
 		}, func(t *testing.T, st Stats) {
 			if st.RFC4733.Duplicates != 2 || st.Inband.Duplicates != 2 || st.INFO.Delivered != 2 {
 				t.Errorf("stats %+v", st)
 			}
 		}},
 		{"preferred source misses a press: fallback at the deadline", []step{
-			{0, rtp, '1', "1"}, {60, inband, '1', ""}, {500, inband, '2', ""}, {799, flush, 0, ""},
-			{800, flush, 0, "2"}, {1000, rtp, '3', "3"}, {1060, inband, '3', ""},
+			{0, rtp, '1', "1"},
+			{60, inband, '1', ""},
+			{500, inband, '2', ""},
+			{799, flush, 0, ""},
+			{800, flush, 0, "2"},
+			{1000, rtp, '3', "3"},
+			{1060, inband, '3', ""},
 		}, func(t *testing.T, st Stats) {
 			if st.Inband.Fallbacks != 1 || st.Preferred != rtp || st.Switches != 0 {
 				t.Errorf("stats %+v", st)
@@ -72,8 +88,13 @@ func TestMerger(t *testing.T) {
 			{0, rtp, '1', "1"}, {500, inband, '2', ""}, {600, rtp, '3', "23"}, {650, inband, '3', ""},
 		}, nil},
 		{"preferred source goes quiet: switch", []step{
-			{0, rtp, '1', "1"}, {60, inband, '1', ""}, {500, inband, '2', ""}, {800, flush, 0, "2"},
-			{1000, inband, '3', ""}, {1300, flush, 0, "3"}, {1500, inband, '4', "4"},
+			{0, rtp, '1', "1"},
+			{60, inband, '1', ""},
+			{500, inband, '2', ""},
+			{800, flush, 0, "2"},
+			{1000, inband, '3', ""},
+			{1300, flush, 0, "3"},
+			{1500, inband, '4', "4"},
 			{1550, rtp, '4', ""},
 		}, func(t *testing.T, st Stats) {
 			if st.Preferred != inband || st.Switches != 1 || st.Inband.Delivered != 3 || st.RFC4733.Duplicates != 1 {

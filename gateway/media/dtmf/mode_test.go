@@ -10,10 +10,15 @@ func TestParseMode(t *testing.T) {
 		in   string
 		want Mode
 	}{
-		{"", ModeAuto}, {"auto", ModeAuto}, {" AUTO ", ModeAuto},
-		{"rfc4733", ModeRFC4733}, {"RFC2833", ModeRFC4733},
-		{"info", ModeINFO}, {"sip-info", ModeINFO},
-		{"inband", ModeInband}, {"In-Band", ModeInband},
+		{"", ModeAuto},
+		{"auto", ModeAuto},
+		{" AUTO ", ModeAuto},
+		{"rfc4733", ModeRFC4733},
+		{"RFC2833", ModeRFC4733},
+		{"info", ModeINFO},
+		{"sip-info", ModeINFO},
+		{"inband", ModeInband},
+		{"In-Band", ModeInband},
 	} {
 		got, err := ParseMode(tc.in)
 		if err != nil || got != tc.want {

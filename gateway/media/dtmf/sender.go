@@ -101,8 +101,10 @@ func (s *Sender) Start(key byte, ts uint32) error {
 	if err != nil {
 		return err
 	}
-	*s = Sender{step: s.step, total: s.total, volume: s.volume, endRepeats: s.endRepeats,
-		active: true, code: code, ts: ts, first: true}
+	*s = Sender{
+		step: s.step, total: s.total, volume: s.volume, endRepeats: s.endRepeats,
+		active: true, code: code, ts: ts, first: true,
+	}
 	return nil
 }
 
