@@ -50,6 +50,11 @@ type Report struct {
 	// end of the steady window (-1 where unknown).
 	LoadAvgStart float64 `json:"load_avg_start"`
 	LoadAvgEnd   float64 `json:"load_avg_end"`
+	// MachineBusyPercent is how busy all the machine's CPUs were over the
+	// window (-1 where unknown), and CPUs how many there are: near 100 %
+	// means the gateway, the generator and anything else were short of CPU.
+	MachineBusyPercent float64 `json:"machine_busy_percent"`
+	CPUs               int     `json:"cpus"`
 
 	// Attempted calls, those answered and those that failed, with the
 	// failures counted by status ("486 Busy Here") or error kind.
@@ -75,12 +80,14 @@ type Report struct {
 }
 
 // Quantiles summarise a distribution. Max and N are set where the samples
-// are known one by one (not for histograms).
+// are known one by one (not for histograms); Top is a histogram's highest
+// finite bucket bound: a quantile equal to it lies at or above it.
 type Quantiles struct {
 	P50 float64 `json:"p50"`
 	P95 float64 `json:"p95"`
 	P99 float64 `json:"p99"`
 	Max float64 `json:"max,omitempty"`
+	Top float64 `json:"top_bucket,omitempty"`
 	N   int     `json:"n"`
 }
 
@@ -322,11 +329,16 @@ func histQuantiles(h Histogram) Quantiles {
 		}
 		return v * 1000
 	}
-	n := 0
+	n, top := 0, 0.0
 	if len(h.Buckets) > 0 {
 		n = int(h.Buckets[len(h.Buckets)-1].Count)
 	}
-	return Quantiles{P50: q(0.5), P95: q(0.95), P99: q(0.99), N: n}
+	for _, b := range h.Buckets {
+		if !math.IsInf(b.Le, 1) {
+			top = b.Le * 1000
+		}
+	}
+	return Quantiles{P50: q(0.5), P95: q(0.95), P99: q(0.99), Top: top, N: n}
 }
 
 // sampleQuantiles summarises samples: p50/p95/p99 and the maximum.

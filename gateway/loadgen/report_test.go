@@ -66,6 +66,7 @@ func TestSummariseGateway(t *testing.T) {
 	check("rtp sent", g.RTPSent, 1.5e5)
 	check("setup p50", r.GatewaySetupMS.P50, 10)   // 50 of 100 ≤ 10 ms
 	check("setup p99", r.GatewaySetupMS.P99, 24.7) // 99 of 100: 49/50 into (10, 25] ms
+	check("tick top bucket", g.TickMS.Top, 2)
 	if r.GatewaySetupMS.N != 100 || g.TickMS.N != 10000 {
 		t.Errorf("n = %d, %d", r.GatewaySetupMS.N, g.TickMS.N)
 	}

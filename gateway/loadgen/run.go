@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -39,7 +40,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	r := &Report{
 		Target: cfg.Target, Transport: cfg.Transport.String(), Codec: cfg.Codec.String(),
 		Legs: cfg.Legs, RoomSize: cfg.RoomSize, Rooms: cfg.rooms(), Rate: cfg.Rate,
-		HoldMS: ms(cfg.Hold), SettleMS: ms(cfg.Settle), LoadAvgStart: -1, LoadAvgEnd: -1,
+		HoldMS: ms(cfg.Hold), SettleMS: ms(cfg.Settle), LoadAvgStart: -1, LoadAvgEnd: -1, MachineBusyPercent: -1,
 		Audio: fmt.Sprintf("tone %g Hz", cfg.Tone),
 	}
 	if cfg.Transport == uac.TransportUnknown {
@@ -183,10 +184,15 @@ place:
 	sc.up = scrape("steady start")
 	windowStart, cpu1 := time.Now(), selfCPU()
 	r.LoadAvgStart = loadAverage()
+	busy1, total1, machineOK := machineCPU()
 	sleep(ctx, cfg.Hold)
 	sc.end = scrape("steady end")
 	windowEnd, cpu2 := time.Now(), selfCPU()
 	r.LoadAvgEnd = loadAverage()
+	r.CPUs, r.MachineBusyPercent = runtime.NumCPU(), -1
+	if busy2, total2, ok := machineCPU(); ok && machineOK && total2 > total1 {
+		r.MachineBusyPercent = 100 * (busy2 - busy1) / (total2 - total1)
+	}
 	r.WindowMS = ms(windowEnd.Sub(windowStart))
 	if sc.up != nil && sc.end != nil {
 		r.WindowMS = ms(sc.end.At.Sub(sc.up.At))

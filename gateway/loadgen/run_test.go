@@ -99,6 +99,9 @@ func TestRunAgainstEchoUAS(t *testing.T) {
 	if len(rep.Warnings) > 0 {
 		t.Errorf("warnings: %v", rep.Warnings)
 	}
+	if rep.CPUs < 1 || rep.MachineBusyPercent > 100 {
+		t.Errorf("machine: %d CPUs, %v %% busy", rep.CPUs, rep.MachineBusyPercent)
+	}
 	fg.mu.Lock()
 	defer fg.mu.Unlock()
 	if len(fg.created) != 2 || !strings.Contains(fg.created[0], `"load-0"`) || !strings.Contains(fg.created[1], `"load-1"`) {

@@ -22,6 +22,9 @@ func (r *Report) WriteText(w io.Writer) error {
 	row("ramp", "%.1f s (first INVITE to last 200 OK)", r.RampMS/1000)
 	row("steady window", "%.1f s after %.1f s settle", r.WindowMS/1000, r.SettleMS/1000)
 	row("load average", "%s at start, %s at end", loadAvg(r.LoadAvgStart), loadAvg(r.LoadAvgEnd))
+	if r.MachineBusyPercent >= 0 {
+		row("machine CPU busy", "%.1f %% of %d CPUs in the window", r.MachineBusyPercent, r.CPUs)
+	}
 
 	head("calls")
 	row("attempted / answered / failed", "%d / %d / %d", r.Attempted, r.Answered, r.Failed)
@@ -78,7 +81,13 @@ func quant(q Quantiles, unit string) string {
 	if q.N == 0 {
 		return "no samples"
 	}
-	s := fmt.Sprintf("p50 %.2f, p95 %.2f, p99 %.2f", q.P50, q.P95, q.P99)
+	f := func(v float64) string {
+		if q.Top > 0 && v >= q.Top {
+			return fmt.Sprintf("≥%.2f", q.Top)
+		}
+		return fmt.Sprintf("%.2f", v)
+	}
+	s := fmt.Sprintf("p50 %s, p95 %s, p99 %s", f(q.P50), f(q.P95), f(q.P99))
 	if q.Max > 0 {
 		s += fmt.Sprintf(", max %.2f", q.Max)
 	}
