@@ -37,7 +37,7 @@ type benchLeg struct {
 }
 
 func newBenchLeg(b *testing.B, mix *mixer.Hub, pool *rtp.PortPool, sink *net.UDPConn, i int) *benchLeg {
-	l, err := newLeg(legParams{id: fmt.Sprint("leg", i), room: "bench", codec: codecPCMU, recvPT: 0, sendPT: 0})
+	l, err := newLeg(legParams{id: fmt.Sprint("leg", i), codec: codecPCMU, recvPT: 0, sendPT: 0})
 	if err != nil {
 		b.Fatal(err)
 	}

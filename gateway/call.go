@@ -9,11 +9,12 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/roombridge/roombridge/gateway/media/dtmf"
 	"github.com/roombridge/roombridge/gateway/room"
 	"github.com/roombridge/roombridge/gateway/rtp"
 	"github.com/roombridge/roombridge/gateway/sdp"
 	"github.com/roombridge/roombridge/gateway/sip"
-	"github.com/roombridge/roombridge/gateway/store"
+	"github.com/roombridge/roombridge/ivr/prompts"
 )
 
 // call is one SIP leg from INVITE to hang-up. It lives as long as
@@ -33,14 +34,29 @@ type call struct {
 	// Set during setup by the handler goroutine; read by teardown on the
 	// same goroutine, and through the atomics by Quality and metrics.
 	roomName string
-	ports    *rtp.PortPair
-	part     room.Participant
-	writer   room.AudioWriter
-	hub      *hub
-	inHub    bool
-	sess     atomic.Pointer[rtp.Session]
-	leg      atomic.Pointer[leg]
-	answered atomic.Int64 // unix nanoseconds of the ACK, 0 before
+	room     atomic.Pointer[string] // roomName, once joined
+	host     bool                   // joined with the host PIN
+	prompts  *prompts.Set
+	lockKeys []string
+	dtmfMode dtmf.Mode
+
+	// digits come from the leg (RFC 4733, in-band) and from INFO; the
+	// handler goroutine merges them (merger) and acts on them. promptEnded
+	// carries the ids of prompts played to their end by the leg's clock.
+	digits      chan dtmf.Digit
+	promptEnded chan uint64
+	merger      *dtmf.Merger
+	merged      []dtmf.Digit
+	star        time.Time // when * started an in-call command
+	promptSeq   uint64
+	ports       *rtp.PortPair
+	part        room.Participant
+	writer      room.AudioWriter
+	hub         *hub
+	inHub       bool
+	sess        atomic.Pointer[rtp.Session]
+	leg         atomic.Pointer[leg]
+	answered    atomic.Int64 // unix nanoseconds of the ACK, 0 before
 
 	// mu orders offer/answer: the initial exchange and re-INVITEs.
 	mu     sync.Mutex
@@ -49,7 +65,13 @@ type call struct {
 }
 
 func newCall(g *Gateway, ic *sip.IncomingCall, start time.Time, log *slog.Logger) *call {
-	c := &call{g: g, ic: ic, log: log, start: start, id: legIdentity(ic.CallID())}
+	c := &call{
+		g: g, ic: ic, log: log, start: start, id: legIdentity(ic.CallID()),
+		digits:      make(chan dtmf.Digit, digitQueue),
+		promptEnded: make(chan uint64, 4),
+		merged:      make([]dtmf.Digit, 0, 8),
+	}
+	c.merger, _ = dtmf.NewMerger(dtmf.MergerConfig{})
 	c.ctx, c.cancel = context.WithCancelCause(ic.Context())
 	return c
 }
@@ -64,19 +86,30 @@ func (c *call) run() (result string, err error) {
 		}
 	}()
 
-	r, err := c.g.route(c.ctx, c.ic)
+	c.lockKeys = lockoutKeys(c.ic.Source(), c.ic.From().User)
+	if key, locked := c.g.lock.locked(c.lockKeys); locked {
+		c.g.m.ivrOutcomes.WithLabelValues(outcomeLockedOut).Inc()
+		c.log.Info("call refused: locked out after wrong PINs", "key", key)
+		return c.reject(ErrLockedOut)
+	}
+	dest, err := c.g.route(c.ctx, c.ic)
 	if err != nil {
 		return c.reject(err)
 	}
-	c.roomName = r.Name
-	c.log = c.log.With("room", r.Name, "participant", c.id)
+	if !dest.ivr {
+		c.log = c.log.With("room", dest.room.Name, "participant", c.id)
+	} else {
+		c.log = c.log.With("ivr", true, "participant", c.id)
+	}
 
 	c.ports, err = c.g.cfg.PortPool.Allocate()
 	if err != nil {
 		return c.reject(fmt.Errorf("%w: %w", ErrNoPorts, err))
 	}
 	c.policy = c.g.policy(c.ic, c.ports)
+	c.dtmfMode = c.g.dtmfMode(c.ic.Trunk())
 	c.ic.OnReInvite(c.reinvite)
+	c.ic.OnInfo(c.info)
 
 	// With an offer in the INVITE we answer it now, so a bad offer is
 	// refused before anyone hears a ring; a delayed offer gets ours in
@@ -87,7 +120,7 @@ func (c *call) run() (result string, err error) {
 		if err != nil {
 			return c.reject(err)
 		}
-		if err := c.startMedia(neg, r); err != nil {
+		if err := c.startMedia(neg); err != nil {
 			return c.reject(err)
 		}
 		local = neg.local
@@ -98,8 +131,13 @@ func (c *call) run() (result string, err error) {
 		return c.reject(err)
 	}
 
-	if err := c.joinRoom(r); err != nil {
-		return c.reject(err)
+	// A direct call joins before it is answered, so that a failing
+	// backend gets a 503 rather than a dead line; an IVR call joins once
+	// the PIN is known.
+	if !dest.ivr {
+		if err := c.joinRoom(dest.room.Name); err != nil {
+			return c.reject(err)
+		}
 	}
 	if err := c.ic.Answer(local.Marshal()); err != nil {
 		if errors.Is(err, sip.ErrRemoteHangup) {
@@ -114,32 +152,34 @@ func (c *call) run() (result string, err error) {
 			c.log.Info("delayed offer: unusable answer in the ACK", "err", err)
 			return resultNotAccept, err
 		}
-		if err := c.startMedia(neg, r); err != nil {
+		if err := c.startMedia(neg); err != nil {
 			return resultFailed, err
 		}
 	}
 	l := c.leg.Load()
-	l.writer = c.writer
-	l.level, _ = c.writer.(room.AudioLevelWriter)
-	c.hub.addLeg(l)
-	c.inHub = true
 	now := time.Now()
 	c.answered.Store(now.UnixNano())
 	c.g.m.answerDelay.Observe(now.Sub(c.start).Seconds())
 	c.log.Info("call answered", "codec", l.codec.String(), "srtp", c.negotiated().srtp != nil,
+		"dtmf", c.dtmfMode.String(), "telephone_event", l.rx != nil, "inband_dtmf", l.det != nil,
 		"from", c.ic.From().URI, "setup", now.Sub(c.start).Round(time.Millisecond))
-	return resultAnswered, c.wait()
+	c.prompts = dest.prompts
+	if dest.ivr {
+		return resultAnswered, c.serveIVR(dest)
+	}
+	c.enterHub()
+	return resultAnswered, c.serve(nil)
 }
 
 // joinRoom puts the caller into the room: a SIP participant that publishes
 // one Opus track, and the room's audio hub on this node.
-func (c *call) joinRoom(r store.Room) error {
+func (c *call) joinRoom(roomName string) error {
 	from := c.ic.From()
 	attrs := map[string]string{"sip.transport": c.ic.Transport()}
 	if t := c.ic.Trunk(); t != nil {
 		attrs["sip.trunk"] = t.Name
 	}
-	p, err := c.g.cfg.Backend.Join(c.ctx, r.Name, room.ParticipantInfo{
+	p, err := c.g.cfg.Backend.Join(c.ctx, roomName, room.ParticipantInfo{
 		Identity:   c.id,
 		Name:       callerName(from, c.g.cfg.CallerMask),
 		Kind:       room.ParticipantKindSIP,
@@ -149,9 +189,11 @@ func (c *call) joinRoom(r store.Room) error {
 		return fmt.Errorf("%w: join: %w", ErrBackend, err)
 	}
 	c.part = p
+	c.roomName = roomName
+	c.room.Store(&roomName)
 	// The hub must know our identity before we publish, or it would
 	// decode our own track back into the mix.
-	if c.hub, err = c.g.joinHub(c.ctx, r.Name, c.id); err != nil {
+	if c.hub, err = c.g.joinHub(c.ctx, roomName, c.id); err != nil {
 		return err
 	}
 	c.writer, err = p.PublishAudio(room.AudioCodec{
@@ -163,12 +205,30 @@ func (c *call) joinRoom(r store.Room) error {
 	return nil
 }
 
+// enterHub hands the leg to its room hub's clock, after stopping its own
+// clock if the IVR ran one.
+func (c *call) enterHub() {
+	l := c.leg.Load()
+	l.stopClock()
+	l.writer = c.writer
+	l.level, _ = c.writer.(room.AudioLevelWriter)
+	c.hub.addLeg(l)
+	c.inHub = true
+}
+
 // startMedia builds the leg and its RTP session from the negotiation.
-func (c *call) startMedia(neg *negotiated, r store.Room) error {
-	l, err := newLeg(legParams{id: c.id, room: r.Name, codec: neg.codec, recvPT: neg.recvPT, sendPT: neg.sendPT})
+func (c *call) startMedia(neg *negotiated) error {
+	p := legParams{id: c.id, codec: neg.codec, recvPT: neg.recvPT, sendPT: neg.sendPT, digits: c.digits}
+	peerTE := neg.te != nil
+	if peerTE && c.dtmfMode.Accepts(dtmf.SourceRFC4733, true) {
+		p.tePT, p.teRate = neg.te.PT, int(neg.te.ClockRate)
+	}
+	p.inband = c.dtmfMode.Inband(peerTE)
+	l, err := newLeg(p)
 	if err != nil {
 		return err
 	}
+	l.prompt.done = c.promptDone
 	sess, err := rtp.NewSession(rtp.SessionConfig{
 		Ports:       c.ports,
 		PayloadType: neg.recvPT,
@@ -186,7 +246,7 @@ func (c *call) startMedia(neg *negotiated, r store.Room) error {
 		return err
 	}
 	l.sess = sess
-	sess.OnSSRCChange(func(_, _ uint32) { l.jb.Reset() })
+	sess.OnSSRCChange(func(_, _ uint32) { l.ssrcChanged() })
 	sess.OnTimeout(func() { c.cancel(rtp.ErrTimeout) })
 	if neg.hold {
 		l.onHold.Store(true)
@@ -198,33 +258,6 @@ func (c *call) startMedia(neg *negotiated, r store.Room) error {
 	c.mu.Unlock()
 	c.leg.Store(l)
 	return nil
-}
-
-// wait runs the answered call until its context ends (BYE, session timer,
-// RTP timeout, Gateway.Close) or the room removes the participant (a kick
-// through the API, the room closed), which the SIP server turns into a BYE
-// once HandleCall returns.
-func (c *call) wait() error {
-	events := c.part.Events()
-	for {
-		select {
-		case <-c.ctx.Done():
-			return context.Cause(c.ctx)
-		case ev, ok := <-events:
-			if !ok {
-				return ErrRemoved
-			}
-			switch ev.Type {
-			case room.EventRemoved:
-				return fmt.Errorf("%w: %s", ErrRemoved, ev.Reason)
-			case room.EventMuted:
-				if ev.Kind == room.TrackKindAudio {
-					c.leg.Load().muted.Store(ev.Muted)
-					c.log.Info("muted by the room", "muted", ev.Muted)
-				}
-			}
-		}
-	}
 }
 
 // reinvite answers an offer in a re-INVITE or UPDATE (RFC 3264 §8): hold
@@ -288,8 +321,8 @@ func (c *call) reject(err error) (string, error) {
 	switch {
 	case errors.Is(err, sip.ErrNoSuchRoom):
 		return resultNotFound, err
-	case errors.Is(err, ErrPINIVRUnavailable):
-		return resultIVR, err
+	case errors.Is(err, sip.ErrForbidden):
+		return resultForbidden, err
 	case errors.Is(err, sip.ErrNoCommonCodec), errors.Is(err, sip.ErrSRTPRequired), errors.Is(err, sip.ErrNotAcceptable):
 		return resultNotAccept, err
 	case errors.Is(err, sip.ErrOverloaded):
@@ -310,6 +343,12 @@ func (c *call) endedEarly(err error) (string, error) {
 // stops using the leg before its writer and session close.
 func (c *call) teardown() error {
 	var errs []error
+	if l := c.leg.Load(); l != nil {
+		l.stopClock()
+	}
+	if c.host {
+		c.g.hostLeft(c.roomName)
+	}
 	if c.hub != nil {
 		var l *leg
 		if c.inHub {

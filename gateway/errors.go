@@ -19,9 +19,9 @@ var (
 // Call errors. Those a caller can be refused with wrap a sentinel of
 // gateway/sip, which alone chooses the SIP status code.
 var (
-	// ErrPINIVRUnavailable: the caller dialled a dial-in number, whose PIN
-	// IVR is not built yet (480 Temporarily Unavailable).
-	ErrPINIVRUnavailable = fmt.Errorf("PIN IVR not available yet: %w", sip.ErrNotAnswered)
+	// ErrLockedOut: too many wrong PINs came from the caller's address or
+	// number lately (403); a call in the IVR that reaches the limit ends.
+	ErrLockedOut = fmt.Errorf("locked out after repeated wrong PINs: %w", sip.ErrForbidden)
 	// ErrDraining: the gateway is draining and takes no new calls (503).
 	ErrDraining = fmt.Errorf("gateway draining: %w", sip.ErrOverloaded)
 	// ErrBackend: the store or the room backend failed (503).
@@ -36,6 +36,9 @@ var (
 	// ErrRemoved is the cause of calls whose participant was removed from
 	// the room (kicked through the API, room closed).
 	ErrRemoved = errors.New("removed from the room")
+	// ErrIVRHangup is the cause of calls the PIN IVR ended (attempts
+	// used up, locked out, the PIN store failing).
+	ErrIVRHangup = errors.New("hung up by the IVR")
 	// ErrCallDone is the cause recorded when a call's handler returns.
 	ErrCallDone = errors.New("call ended")
 )

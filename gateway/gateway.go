@@ -17,13 +17,41 @@ import (
 	"github.com/roombridge/roombridge/gateway/sdp"
 	"github.com/roombridge/roombridge/gateway/sip"
 	"github.com/roombridge/roombridge/gateway/store"
+	"github.com/roombridge/roombridge/ivr"
+	"github.com/roombridge/roombridge/ivr/prompts"
 )
 
 // Rooms is what the gateway needs of the room store: the mapping of a
-// dialled user part (room name, alias or numeric id) to a room.
+// dialled user part (room name, alias or numeric id) to a room, and of a
+// PIN to the room it opens (compared in constant time by the store).
 // *store.SQLite implements it.
 type Rooms interface {
 	FindBySIPUser(ctx context.Context, user string) (store.Room, error)
+	FindByPIN(ctx context.Context, pin string) (r store.Room, host bool, err error)
+}
+
+// IVRConfig configures the PIN IVR of dial-in calls, the in-call keys of
+// phone participants and the PIN brute-force lockout.
+type IVRConfig struct {
+	// Session holds the IVR's timeouts and attempts per call
+	// (ivr.first_digit_timeout, ivr.inter_digit_timeout, ivr.max_attempts).
+	Session ivr.Config
+	// Prompts are the prompt sets by language; Language is the default
+	// one and Languages the language of each dial-in number that has its
+	// own. With no sets, New loads the embedded ones of Language ("en"
+	// when empty).
+	Prompts   map[string]*prompts.Set
+	Language  string
+	Languages map[string]string
+	// MaxFailures wrong PINs from one source address or caller number
+	// within FailureWindow lock that source out for Lockout: its INVITEs
+	// get 403 (defaults 10, 10 min, 15 min).
+	MaxFailures   int
+	FailureWindow time.Duration
+	Lockout       time.Duration
+	// JoinTones plays a tone to phone participants when someone joins or
+	// leaves their room.
+	JoinTones bool
 }
 
 // Config configures a Gateway. New copies it; it is frozen from then on.
@@ -54,6 +82,12 @@ type Config struct {
 	RTPTimeout time.Duration
 	// MaxSpeakers is how many speakers each room mix carries [4].
 	MaxSpeakers int
+	// IVR configures the PIN IVR, in-call keys and the PIN lockout.
+	IVR IVRConfig
+	// Directory, when set, counts the participants of a room for the
+	// announcements ("you are the first participant", *1); without it the
+	// room hub's own view (SIP legs and audio tracks) is used.
+	Directory room.Directory
 	// Registerer receives the gateway's Prometheus metrics; nil registers
 	// none.
 	Registerer prometheus.Registerer
@@ -67,12 +101,18 @@ type Gateway struct {
 	m        *metrics
 	draining atomic.Bool
 
-	mu     sync.Mutex
-	closed bool
-	calls  map[*call]struct{}
-	hubs   map[string]*hub // by room name
-	ended  rtpTotals       // packet counters of calls that have ended
-	wg     sync.WaitGroup  // HandleCall in progress
+	lock     *lockout
+	langs    map[string]string // dial-in number digits → language
+	defaults *prompts.Set
+
+	mu      sync.Mutex
+	closed  bool
+	calls   map[*call]struct{}
+	hubs    map[string]*hub // by room name
+	hosts   map[string]int  // SIP legs joined with a host PIN, by room
+	waiters map[string]map[*hostWaiter]struct{}
+	ended   rtpTotals      // packet counters of calls that have ended
+	wg      sync.WaitGroup // HandleCall in progress
 }
 
 var _ sip.CallHandler = (*Gateway)(nil)
@@ -93,11 +133,38 @@ func New(cfg Config) (*Gateway, error) {
 	if cfg.MaxSpeakers <= 0 {
 		cfg.MaxSpeakers = 4
 	}
+	if err := cfg.IVR.Session.Validate(); err != nil {
+		return nil, fmt.Errorf("%w: IVR: %w", ErrInvalidConfig, err)
+	}
+	ic := &cfg.IVR
+	if ic.Language == "" {
+		ic.Language = "en"
+	}
+	if len(ic.Prompts) == 0 {
+		set, err := prompts.Load("", ic.Language)
+		if err != nil {
+			return nil, fmt.Errorf("%w: IVR prompts: %w", ErrInvalidConfig, err)
+		}
+		ic.Prompts = map[string]*prompts.Set{ic.Language: set}
+	}
 	g := &Gateway{
-		cfg:   cfg,
-		log:   cfg.Logger,
-		calls: map[*call]struct{}{},
-		hubs:  map[string]*hub{},
+		cfg:     cfg,
+		log:     cfg.Logger,
+		calls:   map[*call]struct{}{},
+		hubs:    map[string]*hub{},
+		hosts:   map[string]int{},
+		waiters: map[string]map[*hostWaiter]struct{}{},
+		lock:    newLockout(ic.MaxFailures, ic.FailureWindow, ic.Lockout),
+		langs:   map[string]string{},
+	}
+	if g.defaults = ic.Prompts[ic.Language]; g.defaults == nil {
+		return nil, fmt.Errorf("%w: IVR: no prompts for the language %q", ErrInvalidConfig, ic.Language)
+	}
+	for num, lang := range ic.Languages {
+		if ic.Prompts[lang] == nil {
+			return nil, fmt.Errorf("%w: IVR: no prompts for the language %q of %s", ErrInvalidConfig, lang, num)
+		}
+		g.langs[digits(num)] = lang
 	}
 	m, err := newMetrics(g, cfg.Registerer)
 	if err != nil {

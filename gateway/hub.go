@@ -276,3 +276,11 @@ func randHex() string {
 	}
 	return string(b[:])
 }
+
+// population is how many participants the hub hears or serves: its SIP
+// legs and the audio tracks of the others.
+func (h *hub) population() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.legs) + len(h.tracks)
+}

@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/roombridge/roombridge/gateway/media/dtmf"
 	"github.com/roombridge/roombridge/gateway/media/g711"
 	"github.com/roombridge/roombridge/gateway/media/g722"
 	"github.com/roombridge/roombridge/gateway/media/jitter"
@@ -89,19 +90,43 @@ func (c legCodec) rtpCodec() rtp.Codec {
 
 // legParams is what a leg is built from.
 type legParams struct {
-	id, room string
-	codec    legCodec
-	recvPT   uint8 // the payload type we receive (our SDP's number)
-	sendPT   uint8 // the payload type we send (the peer's SDP's number)
+	id     string
+	codec  legCodec
+	recvPT uint8 // the payload type we receive (our SDP's number)
+	sendPT uint8 // the payload type we send (the peer's SDP's number)
+	// DTMF: the telephone-event we receive (teRate 0: none negotiated,
+	// or RFC 4733 not used on this trunk), whether the in-band detector
+	// runs, and where digits go (a call-owned channel; full means dropped).
+	tePT   uint8
+	teRate int
+	inband bool
+	digits chan<- dtmf.Digit
 }
 
 // leg is the media of one SIP leg: the receive half runs on its RTP
-// session's reader goroutine (HandleRTP → jitter buffer), everything else on
-// its room hub's clock goroutine (pull before the mix, push after). All
-// buffers are made once here, so a tick allocates nothing.
+// session's reader goroutine (HandleRTP → jitter buffer, telephone-events
+// → digits), everything else on one clock goroutine: the leg's own while
+// the caller is in the IVR (runClock), its room hub's once joined (pull
+// before the mix, push after). All buffers are made once here, so a tick
+// allocates nothing.
 type leg struct {
 	legParams
 	jb *jitter.Buffer
+
+	// DTMF: rx on the reader goroutine, det on the clock.
+	rx         *dtmf.Receiver
+	det        *dtmf.Detector
+	detOut     []byte
+	digitDrops atomic.Uint64
+
+	// prompt plays IVR prompts and in-call announcements to this leg only;
+	// tones plays join and leave tones over them.
+	prompt player
+	tones  player
+
+	// The leg's own clock, while it is not in a hub; owned by the call.
+	clockStop chan struct{}
+	clockDone chan struct{}
 
 	// Set by the call before the leg joins its hub; read on the clock.
 	sess   *rtp.Session
@@ -180,6 +205,17 @@ func newLeg(p legParams) (*leg, error) {
 	// never count as voice; starting from a quiet floor instead, the first
 	// pause brings it down to the line's real noise at once.
 	l.vad.Update(vadStartFloor)
+	if p.teRate != 0 {
+		if l.rx, err = dtmf.NewReceiver(p.teRate); err != nil {
+			return nil, err
+		}
+	}
+	if p.inband {
+		if l.det, err = dtmf.NewDetector(dtmf.DetectorConfig{Rate: rate}); err != nil {
+			return nil, err
+		}
+		l.detOut = make([]byte, 0, 8)
+	}
 	if p.codec == codecG722 {
 		l.dec722, l.enc722 = g722.NewDecoder(), g722.NewEncoder()
 	} else {
@@ -195,11 +231,15 @@ func newLeg(p legParams) (*leg, error) {
 }
 
 // HandleRTP implements rtp.Handler on the session's reader goroutine: the
-// audio payload goes into the jitter buffer, which copies it.
-// telephone-event and comfort noise are not played (DTMF is the IVR's
-// business, the next step).
+// audio payload goes into the jitter buffer, which copies it, and
+// telephone-events (RFC 4733) become digits. Comfort noise is not played.
 func (l *leg) HandleRTP(pkt *rtp.Packet) {
 	if pkt.PayloadType != l.recvPT {
+		if l.rx != nil && pkt.PayloadType == l.tePT {
+			if key, ok, _ := l.rx.Receive(pkt.Payload, pkt.Timestamp, pkt.SequenceNumber, pkt.Marker); ok {
+				l.digit(key, dtmf.SourceRFC4733)
+			}
+		}
 		return
 	}
 	if err := l.jb.Push(pkt.SequenceNumber, pkt.Timestamp, pkt.Payload, time.Now()); err != nil {
@@ -207,13 +247,78 @@ func (l *leg) HandleRTP(pkt *rtp.Packet) {
 	}
 }
 
-// pull is the leg's first half of a hub tick: the next frame from the
-// phone is decoded (or concealed), put into the mix at 16 kHz, and encoded
-// to Opus at the codec's native rate for the room. Frames the voice detector
-// calls silence are neither mixed nor encoded: the room track only advances
-// its clock (discontinuous transmission), which spares the encode and the
-// forwarding of silent phones.
-func (l *leg) pull() {
+// ssrcChanged forgets the old source's packets; on the reader goroutine.
+func (l *leg) ssrcChanged() {
+	l.jb.Reset()
+	if l.rx != nil {
+		l.rx.Reset()
+	}
+}
+
+// digit hands a key to the call without blocking the media path.
+func (l *leg) digit(key byte, src dtmf.Source) {
+	if l.digits == nil {
+		return
+	}
+	select {
+	case l.digits <- dtmf.Digit{Key: key, Source: src, At: time.Now()}:
+	default:
+		l.digitDrops.Add(1)
+	}
+}
+
+// startClock gives the leg its own 20 ms clock, for the IVR: the jitter
+// buffer is drained (and searched for in-band digits) and prompts are
+// played, with no room involved. Only the call's goroutine starts and stops
+// it.
+func (l *leg) startClock() {
+	l.clockStop, l.clockDone = make(chan struct{}), make(chan struct{})
+	go l.runClock(l.clockStop, l.clockDone)
+}
+
+// stopClock stops the leg's own clock and waits for it, so that the room
+// hub's clock can take the leg over. It does nothing when none runs.
+func (l *leg) stopClock() {
+	if l.clockStop == nil {
+		return
+	}
+	close(l.clockStop)
+	<-l.clockDone
+	l.clockStop, l.clockDone = nil, nil
+}
+
+func (l *leg) runClock(stop <-chan struct{}, done chan<- struct{}) {
+	defer close(done)
+	t := time.NewTicker(frameDur)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+			l.ivrTick()
+		}
+	}
+}
+
+// ivrTick is one 20 ms frame of a leg outside any room: the phone's frame
+// is taken (for in-band DTMF) and the prompts, or silence, are sent.
+func (l *leg) ivrTick() {
+	l.receive()
+	if l.onHold.Load() {
+		l.ts += rtpTSPerTick
+		return
+	}
+	pcm := l.mix[:len(l.native)]
+	clear(pcm)
+	l.prompt.mixInto(pcm)
+	l.tones.mixInto(pcm)
+	l.send(pcm)
+}
+
+// receive takes the next frame from the jitter buffer into l.native,
+// decoded or concealed, and runs the in-band DTMF detector over it.
+func (l *leg) receive() {
 	f := l.jb.Pop(l.payload)
 	switch f.Status {
 	case jitter.StatusFrame:
@@ -230,6 +335,23 @@ func (l *leg) pull() {
 	default:
 		clear(l.native)
 	}
+	if l.det != nil {
+		l.detOut = l.det.Process(l.detOut[:0], l.native)
+		for _, k := range l.detOut {
+			l.digit(k, dtmf.SourceInband)
+		}
+	}
+}
+
+// pull is the leg's first half of a hub tick: the next frame from the
+// phone is decoded (or concealed), put into the mix at 16 kHz, and encoded
+// to Opus at the codec's native rate for the room. Frames the voice detector
+// calls silence are neither mixed nor encoded: the room track only advances
+// its clock (discontinuous transmission), which spares the encode and the
+// forwarding of silent phones. A muted leg neither feeds the mix nor
+// publishes.
+func (l *leg) pull() {
+	l.receive()
 	d := l.vad.Frame(l.native)
 	voice := d.Active && !l.onHold.Load() && !l.muted.Load()
 	if !voice {
@@ -289,25 +411,36 @@ func (l *leg) publish(frame []byte, dBov float64) {
 	}
 }
 
-// push is the leg's second half of a hub tick: the room minus this leg is
-// encoded and sent to the phone. On hold nothing is sent (RFC 3264 §8.4),
-// but the timestamp keeps running so that resuming looks like a pause.
+// push is the leg's second half of a hub tick: the room minus this leg,
+// with this leg's prompts and tones over it, is encoded and sent to the
+// phone. On hold nothing is sent (RFC 3264 §8.4), but the timestamp keeps
+// running so that resuming looks like a pause.
 func (l *leg) push() {
 	if l.onHold.Load() {
 		l.ts += rtpTSPerTick
 		return
 	}
 	l.lis.Read(l.mix)
+	pcm := l.mix
+	if l.down != nil {
+		_, _ = l.down.Process(l.narrow, l.mix)
+		pcm = l.narrow
+	}
+	l.prompt.mixInto(pcm)
+	l.tones.mixInto(pcm)
+	l.send(pcm)
+}
+
+// send encodes one frame of PCM at the codec's rate and sends it.
+func (l *leg) send(pcm []int16) {
 	var n int
 	switch l.codec {
 	case codecPCMU:
-		_, _ = l.down.Process(l.narrow, l.mix)
-		n = g711.EncodeUlaw(l.out, l.narrow)
+		n = g711.EncodeUlaw(l.out, pcm)
 	case codecPCMA:
-		_, _ = l.down.Process(l.narrow, l.mix)
-		n = g711.EncodeAlaw(l.out, l.narrow)
+		n = g711.EncodeAlaw(l.out, pcm)
 	case codecG722:
-		n = l.enc722.Encode(l.out, l.mix)
+		n = l.enc722.Encode(l.out, pcm)
 	}
 	// The marker bit starts the stream (RFC 3551 §4.1).
 	if err := l.sess.WriteRTP(l.out[:n], l.sendPT, l.ts, !l.sent); err != nil {

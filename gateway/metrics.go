@@ -2,6 +2,9 @@ package gateway
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/roombridge/roombridge/gateway/media/dtmf"
+	"github.com/roombridge/roombridge/ivr"
 )
 
 // Call results, the values of the calls_total "result" label. A small fixed
@@ -9,7 +12,7 @@ import (
 const (
 	resultAnswered     = "answered"
 	resultNotFound     = "not_found"
-	resultIVR          = "ivr_unavailable"
+	resultForbidden    = "forbidden"
 	resultNotAccept    = "not_acceptable"
 	resultUnavailable  = "unavailable"
 	resultCanceled     = "canceled"
@@ -27,7 +30,20 @@ type metrics struct {
 	lateTicks   prometheus.Counter
 	ticks       prometheus.Counter
 	tickTime    prometheus.Histogram
+	ivrOutcomes *prometheus.CounterVec
+	pinChecks   *prometheus.CounterVec
+	dtmfDigits  *prometheus.CounterVec
 }
+
+// IVR outcomes beyond those of package ivr (joined, wrong_pin, timeout,
+// hung_up_in_ivr, error): a source refused or cut off for wrong PINs.
+const outcomeLockedOut = "locked_out"
+
+// PIN check results, the label of roombridge_ivr_pin_checks_total.
+const (
+	pinAccepted = "accepted"
+	pinRejected = "rejected"
+)
 
 // rtpTotals are the packet counters of one or more legs.
 type rtpTotals struct {
@@ -64,12 +80,35 @@ func newMetrics(g *Gateway, reg prometheus.Registerer) (*metrics, error) {
 				"one mix, every leg's frame out (encode, send). It bounds the processing latency a frame picks up in the gateway, each way.",
 			Buckets: []float64{0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05},
 		}),
+		ivrOutcomes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "roombridge_ivr_outcomes_total",
+			Help: "Calls that left the PIN IVR, by outcome: joined, wrong_pin, timeout, hung_up_in_ivr, locked_out (INVITEs refused and calls ended by the PIN lockout), error (the PIN store failed).",
+		}, []string{"outcome"}),
+		pinChecks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "roombridge_ivr_pin_checks_total",
+			Help: "PINs entered in the IVR and looked up, by result (accepted, rejected).",
+		}, []string{"result"}),
+		dtmfDigits: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "roombridge_dtmf_digits_total",
+			Help: "DTMF digits received from SIP legs, after removing copies of one press sent two ways, by the transport that delivered them (rfc4733, info, inband).",
+		}, []string{"transport"}),
+	}
+	for _, o := range ivr.Outcomes() {
+		m.ivrOutcomes.WithLabelValues(o.String())
+	}
+	m.ivrOutcomes.WithLabelValues(outcomeLockedOut)
+	for _, r := range []string{pinAccepted, pinRejected} {
+		m.pinChecks.WithLabelValues(r)
+	}
+	for _, s := range []dtmf.Source{dtmf.SourceRFC4733, dtmf.SourceINFO, dtmf.SourceInband} {
+		m.dtmfDigits.WithLabelValues(s.String())
 	}
 	if reg == nil {
 		return m, nil
 	}
 	cs := []prometheus.Collector{
 		m.calls, m.answerDelay, m.mos, m.lateTicks, m.ticks, m.tickTime,
+		m.ivrOutcomes, m.pinChecks, m.dtmfDigits,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "roombridge_sip_legs",
 			Help: "SIP legs in progress (admitted and not yet ended).",

@@ -8,6 +8,7 @@ import (
 
 	"github.com/pion/srtp/v3"
 
+	"github.com/roombridge/roombridge/gateway/media/dtmf"
 	"github.com/roombridge/roombridge/gateway/rtp"
 	"github.com/roombridge/roombridge/gateway/sdp"
 	"github.com/roombridge/roombridge/gateway/sip"
@@ -30,6 +31,9 @@ type negotiated struct {
 	remoteRTCP    netip.AddrPort
 	rtcpMux       bool
 	hold          bool
+	// te is the telephone-event we receive (our SDP's number and clock),
+	// nil when the peer has none.
+	te *sdp.Codec
 }
 
 // policy is what we offer and accept on a call's leg.
@@ -43,6 +47,19 @@ func (g *Gateway) policy(ic *sip.IncomingCall, ports *rtp.PortPair) sdp.Policy {
 		Ptime:     sdp.DefaultPtime,
 		Username:  "roombridge",
 	}
+}
+
+// dtmfMode is the trunk's DTMF mode (trunks[].dtmf), auto when it has none
+// or the call came from no trunk.
+func (g *Gateway) dtmfMode(t *sip.Trunk) dtmf.Mode {
+	if t == nil {
+		return dtmf.ModeAuto
+	}
+	m, err := dtmf.ParseMode(t.DTMF)
+	if err != nil || m == dtmf.ModeUnknown {
+		return dtmf.ModeAuto
+	}
+	return m
 }
 
 // srtpMode is the trunk's SRTP policy: Config.TrunkSRTP by trunk name, else
@@ -133,6 +150,10 @@ func settle(local, remote *sdp.Session, offerM, answerM *sdp.Media, weOffered bo
 		return nil, fmt.Errorf("%w: %v not on both sides", sip.ErrNotAcceptable, chosen)
 	}
 	n.sdpCodec, n.recvPT, n.sendPT = lc, lc.PT, rc.PT
+	if local.Audio.TelephoneEvent != nil && remote.Audio.TelephoneEvent != nil {
+		te := *local.Audio.TelephoneEvent
+		n.te = &te
+	}
 	n.remoteRTP = remote.RTPAddr(remote.Audio)
 	n.remoteRTCP = remote.RTCPAddr(remote.Audio)
 	n.rtcpMux = local.Audio.RTCPMux && remote.Audio.RTCPMux

@@ -15,6 +15,7 @@ import (
 	sipgosip "github.com/emiago/sipgo/sip"
 	"github.com/pion/srtp/v3"
 
+	"github.com/roombridge/roombridge/gateway/media/dtmf"
 	"github.com/roombridge/roombridge/gateway/media/g711"
 	"github.com/roombridge/roombridge/gateway/media/g722"
 	"github.com/roombridge/roombridge/gateway/media/tone"
@@ -96,6 +97,9 @@ type phoneOpts struct {
 	freq    float64      // tone sent; 0 sends silence
 	from    string       // From display name
 	delayed bool         // INVITE without SDP
+	noTE    bool         // offer no telephone-event (in-band DTMF only)
+	teTone  bool         // with each RFC 4733 event, the tones in the audio too
+	user    string       // From user (the caller number); +15551230100 when empty
 }
 
 // phone is one call of an agent: it sends a tone every 20 ms and records
@@ -117,6 +121,13 @@ type phone struct {
 	stop   chan struct{}
 	wg     sync.WaitGroup
 	sendOn atomic.Bool
+
+	// DTMF the sender goroutine plays: RFC 4733 events (tePT, from the
+	// answer) and in-band tones; pending counts keys not yet finished.
+	tePT     int // -1: none negotiated
+	teKeys   chan byte
+	toneKeys chan byte
+	pending  atomic.Int32
 }
 
 // dial calls target and returns the answer's status code (200 when the
@@ -127,7 +138,10 @@ func (a *agent) dial(target string, o phoneOpts) (*phone, int) {
 	if o.codec.Name == "" {
 		o.codec = sdp.PCMU
 	}
-	p := &phone{a: a, opts: o, bye: make(chan struct{}), stop: make(chan struct{}), rate: 8000}
+	p := &phone{
+		a: a, opts: o, bye: make(chan struct{}), stop: make(chan struct{}), rate: 8000,
+		tePT: -1, teKeys: make(chan byte, 64), toneKeys: make(chan byte, 64),
+	}
 	if o.codec.Name == "G722" {
 		p.rate, p.dec722 = 16000, g722.NewDecoder()
 	}
@@ -142,6 +156,9 @@ func (a *agent) dial(target string, o phoneOpts) (*phone, int) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if o.noTE {
+		p.offer.Audio.TelephoneEvent, p.offer.Audio.TelephoneEvents = nil, nil
+	}
 	var uri sipgosip.Uri
 	if err := sipgosip.ParseUri(target, &uri); err != nil {
 		t.Fatal(err)
@@ -155,7 +172,11 @@ func (a *agent) dial(target string, o phoneOpts) (*phone, int) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	req := sipgosip.NewRequest(sipgosip.INVITE, uri)
-	from := &sipgosip.FromHeader{DisplayName: o.from, Address: sipgosip.Uri{Scheme: "sip", User: "+15551230100", Host: "127.0.0.1"}, Params: sipgosip.NewParams()}
+	user := o.user
+	if user == "" {
+		user = "+15551230100"
+	}
+	from := &sipgosip.FromHeader{DisplayName: o.from, Address: sipgosip.Uri{Scheme: "sip", User: user, Host: "127.0.0.1"}, Params: sipgosip.NewParams()}
 	from.Params.Add("tag", sipgosip.GenerateTagN(16))
 	req.AppendHeader(from)
 	for _, h := range hdrs {
@@ -210,6 +231,9 @@ func (p *phone) startRTP(remote, local *sdp.Session, offerM, answerM *sdp.Media,
 	t := p.a.t
 	codec := remote.Audio.Codecs[0]
 	p.sendPT = codec.PT
+	if te := remote.Audio.TelephoneEvent; te != nil && local.Audio.TelephoneEvent != nil {
+		p.tePT = int(te.PT)
+	}
 	var keys *rtp.SRTPKeys
 	if answerM.Secure() {
 		ok, ak, match := sdp.MatchCrypto(offerM, answerM)
@@ -252,7 +276,9 @@ func (p *phone) handle(pkt *rtp.Packet) {
 	p.heard.append(pcm[:n])
 }
 
-// send is the phone's 20 ms sender.
+// send is the phone's 20 ms sender. A key from teKeys is sent as an
+// RFC 4733 event of 100 ms instead of audio (as phones do), a key from
+// toneKeys as 100 ms of DTMF tones in the audio; 100 ms pass between keys.
 func (p *phone) send() {
 	defer p.wg.Done()
 	gen := tone.NewGenerator(p.opts.freq, p.rate, 10000)
@@ -260,6 +286,10 @@ func (p *phone) send() {
 	out := make([]byte, 160)
 	enc722 := g722.NewEncoder()
 	ts := uint32(1234)
+	te, _ := dtmf.NewSender(dtmf.SenderConfig{})
+	teBuf := make([]byte, 4)
+	var key *dtmf.Tone
+	toneLeft, gap := 0, 0
 	tk := time.NewTicker(20 * time.Millisecond)
 	defer tk.Stop()
 	for {
@@ -268,22 +298,75 @@ func (p *phone) send() {
 			return
 		case <-tk.C:
 		}
-		if p.opts.freq > 0 {
+		if te.Busy() {
+			if pkt, err := te.Next(teBuf); err == nil && p.sendOn.Load() {
+				_ = p.rtp.WriteRTP(teBuf, uint8(p.tePT), pkt.Timestamp, pkt.Marker)
+			}
+			if p.opts.teTone && key != nil {
+				key.Fill(pcm)
+				p.sendAudio(pcm, out, enc722, ts)
+			}
+			if !te.Busy() {
+				gap = 5
+				p.pending.Add(-1)
+			}
+			ts += 160
+			continue
+		}
+		if gap > 0 {
+			gap--
+		} else if toneLeft == 0 {
+			select {
+			case k := <-p.teKeys:
+				if p.tePT >= 0 && te.Start(k, ts) == nil {
+					if pkt, err := te.Next(teBuf); err == nil && p.sendOn.Load() {
+						_ = p.rtp.WriteRTP(teBuf, uint8(p.tePT), pkt.Timestamp, pkt.Marker)
+					}
+					if p.opts.teTone {
+						key, _ = dtmf.NewTone(k, p.rate, -6)
+						key.Fill(pcm)
+						p.sendAudio(pcm, out, enc722, ts)
+					}
+					ts += 160
+					continue
+				}
+				p.pending.Add(-1)
+			case k := <-p.toneKeys:
+				key, _ = dtmf.NewTone(k, p.rate, -6)
+				toneLeft = 5
+			default:
+			}
+		}
+		switch {
+		case toneLeft > 0:
+			key.Fill(pcm)
+			if toneLeft--; toneLeft == 0 {
+				gap = 5
+				p.pending.Add(-1)
+			}
+		case p.opts.freq > 0:
 			gen.Fill(pcm)
+		default:
+			clear(pcm)
 		}
-		var n int
-		switch p.opts.codec.Name {
-		case "PCMU":
-			n = g711.EncodeUlaw(out, pcm)
-		case "PCMA":
-			n = g711.EncodeAlaw(out, pcm)
-		case "G722":
-			n = enc722.Encode(out, pcm)
-		}
-		if p.sendOn.Load() {
-			_ = p.rtp.WriteRTP(out[:n], p.sendPT, ts, false)
-		}
+		p.sendAudio(pcm, out, enc722, ts)
 		ts += 160
+	}
+}
+
+// sendAudio encodes and sends one frame.
+func (p *phone) sendAudio(pcm []int16, out []byte, enc722 *g722.Encoder, ts uint32) {
+	var n int
+	switch p.opts.codec.Name {
+	case "PCMU":
+		n = g711.EncodeUlaw(out, pcm)
+	case "PCMA":
+		n = g711.EncodeAlaw(out, pcm)
+	case "G722":
+		n = enc722.Encode(out, pcm)
+	}
+	if p.sendOn.Load() {
+		_ = p.rtp.WriteRTP(out[:n], p.sendPT, ts, false)
 	}
 }
 

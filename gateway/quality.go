@@ -68,8 +68,8 @@ func (g *Gateway) Quality(roomName, participantID string) (LegQuality, bool) {
 		if c.id != participantID {
 			continue
 		}
-		l, s := c.leg.Load(), c.sess.Load()
-		if l == nil || s == nil || l.room != roomName {
+		l, s, r := c.leg.Load(), c.sess.Load(), c.room.Load()
+		if l == nil || s == nil || r == nil || *r != roomName {
 			return LegQuality{}, false
 		}
 		return c.quality(l, s), true

@@ -9,35 +9,59 @@ import (
 
 	"github.com/roombridge/roombridge/gateway/sip"
 	"github.com/roombridge/roombridge/gateway/store"
+	"github.com/roombridge/roombridge/ivr/prompts"
 )
 
+// destination is where routing sends a call.
+type destination struct {
+	// room is the room dialled directly, joined at once unless ivr.
+	room store.Room
+	// ivr: the caller keys a PIN first. With only set, the PIN must open
+	// that room (a room dialled directly with pin_on_direct_dial).
+	ivr  bool
+	only string
+	// prompts in the language of the dialled number.
+	prompts *prompts.Set
+}
+
 // route decides where a call goes from the user part it dialled: the
-// Request-URI user, or the To user when the Request-URI has none. A room's
-// name, alias or numeric id joins that room directly; a dial-in number (and
-// a room that wants its PIN even on direct dial) needs the PIN IVR, which is
-// the next step of the project, so those calls get 480 for now. Anything
-// else is 404, and a failing store 503.
-func (g *Gateway) route(ctx context.Context, ic *sip.IncomingCall) (store.Room, error) {
+// Request-URI user, or the To user when the Request-URI has none. A dial-in
+// number goes to the PIN IVR; a room's name, alias or numeric id joins that
+// room directly, or through the IVR when the room asks for its PIN on
+// direct dial or holds guests until its host comes (the PIN says who is
+// the host). Anything else is 404, and a failing store 503.
+func (g *Gateway) route(ctx context.Context, ic *sip.IncomingCall) (destination, error) {
 	user := ic.RequestURIUser()
 	if user == "" {
 		user = ic.To().User
 	}
 	if user == "" {
-		return store.Room{}, fmt.Errorf("%w: no user part in the Request-URI or To", sip.ErrNoSuchRoom)
+		return destination{}, fmt.Errorf("%w: no user part in the Request-URI or To", sip.ErrNoSuchRoom)
 	}
 	if g.isDialIn(user) {
-		return store.Room{}, fmt.Errorf("%q is a dial-in number: %w", user, ErrPINIVRUnavailable)
+		return destination{ivr: true, prompts: g.promptsFor(user)}, nil
 	}
 	r, err := g.cfg.Store.FindBySIPUser(ctx, user)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		return store.Room{}, fmt.Errorf("%w: %q", sip.ErrNoSuchRoom, user)
+		return destination{}, fmt.Errorf("%w: %q", sip.ErrNoSuchRoom, user)
 	case err != nil:
-		return store.Room{}, fmt.Errorf("%w: store: %w", ErrBackend, err)
+		return destination{}, fmt.Errorf("%w: store: %w", ErrBackend, err)
 	case r.PINOnDirectDial || r.WaitForHost:
-		return store.Room{}, fmt.Errorf("room %s needs a PIN: %w", r.Name, ErrPINIVRUnavailable)
+		return destination{room: r, ivr: true, only: r.Name, prompts: g.defaults}, nil
 	}
-	return r, nil
+	return destination{room: r, prompts: g.defaults}, nil
+}
+
+// promptsFor is the prompt set of a dial-in number: its own language
+// (dialin.languages), else the default one.
+func (g *Gateway) promptsFor(number string) *prompts.Set {
+	if lang, ok := g.langs[digits(number)]; ok {
+		if set := g.cfg.IVR.Prompts[lang]; set != nil {
+			return set
+		}
+	}
+	return g.defaults
 }
 
 // isDialIn reports whether user is one of the dial-in numbers, comparing
