@@ -17,6 +17,7 @@ import (
 const (
 	metricCPU        = "process_cpu_seconds_total"
 	metricRSS        = "process_resident_memory_bytes"
+	metricHeap       = "go_memstats_heap_inuse_bytes"
 	metricLegs       = "roombridge_sip_legs"
 	metricTicks      = "roombridge_hub_ticks_total"
 	metricLateTicks  = "roombridge_hub_late_ticks_total"
@@ -117,6 +118,9 @@ type GatewayStats struct {
 	RSSBeforeMiB float64 `json:"rss_before_mib"`
 	RSSSteadyMiB float64 `json:"rss_steady_mib"`
 	RSSPerLegKiB float64 `json:"rss_per_leg_kib"`
+	// HeapPerLegKiB is the same for the Go heap in use (no GC headroom,
+	// no C allocations such as Opus encoder state).
+	HeapPerLegKiB float64 `json:"heap_per_leg_kib"`
 	// Hub ticks in the window, the late ones (a frame or more behind) and
 	// their share; TickMS is the wall time of one room tick, which bounds
 	// the processing latency a frame picks up in each direction.
@@ -302,6 +306,9 @@ func (r *Report) summariseGateway(s scrapes) {
 	g.RSSBeforeMiB, g.RSSSteadyMiB = rssBefore/(1<<20), rssEnd/(1<<20)
 	if g.Legs > 0 {
 		g.RSSPerLegKiB = (rssEnd - rssBefore) / 1024 / g.Legs
+		heapBefore, _ := s.before.Value(metricHeap)
+		heapEnd, _ := s.end.Value(metricHeap)
+		g.HeapPerLegKiB = (heapEnd - heapBefore) / 1024 / g.Legs
 	}
 	g.Ticks, g.LateTicks = delta(metricTicks), delta(metricLateTicks)
 	if g.Ticks > 0 {

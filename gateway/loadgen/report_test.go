@@ -28,14 +28,14 @@ func TestSummariseGateway(t *testing.T) {
 	les := []float64{0.0005, 0.001, 0.002, inf}
 	ans := []float64{0.01, 0.025, 0.05, inf}
 	s := scrapes{
-		before: scrapeAt(t0, map[string]float64{metricLegs: 2, metricRSS: 100 << 20, metricCPU: 1},
+		before: scrapeAt(t0, map[string]float64{metricLegs: 2, metricRSS: 100 << 20, metricHeap: 10 << 20, metricCPU: 1},
 			map[string]Histogram{metricAnswerTime: hist(ans, []float64{5, 5, 5, 5})}),
 		up: scrapeAt(t0.Add(10*time.Second), map[string]float64{
 			metricLegs: 102, metricCPU: 5, metricTicks: 1000, metricLateTicks: 3,
 			metricRTPRecv: 1e5, metricRTPSent: 1e5, metricRTPLost: 10,
 		}, map[string]Histogram{metricTickTime: hist(les, []float64{100, 100, 100, 100})}),
 		end: scrapeAt(t0.Add(30*time.Second), map[string]float64{
-			metricLegs: 102, metricCPU: 15, metricRSS: 120 << 20, metricTicks: 11000, metricLateTicks: 13,
+			metricLegs: 102, metricCPU: 15, metricRSS: 120 << 20, metricHeap: 20 << 20, metricTicks: 11000, metricLateTicks: 13,
 			metricRTPRecv: 2e5, metricRTPSent: 2.5e5, metricRTPLost: 110,
 		}, map[string]Histogram{metricTickTime: hist(les, []float64{100, 5100, 10100, 10100})}),
 		after: scrapeAt(t0.Add(40*time.Second), map[string]float64{metricLegs: 2},
@@ -58,6 +58,7 @@ func TestSummariseGateway(t *testing.T) {
 	check("cpu % per leg", g.CPUPercentPerLeg, 0.5)
 	check("rss per leg KiB", g.RSSPerLegKiB, 20*1024/100.0)
 	check("rss before", g.RSSBeforeMiB, 100)
+	check("heap per leg KiB", g.HeapPerLegKiB, 10*1024/100.0)
 	check("late %", g.LateTickPercent, 0.1) // 10 of 10000
 	check("tick p50", g.TickMS.P50, 1.0)    // 5000 of 10000 are ≤ 1 ms
 	check("tick p95", g.TickMS.P95, 1.9)    // 9500: 90 % into (1, 2] ms

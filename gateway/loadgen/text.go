@@ -41,7 +41,8 @@ func (r *Report) WriteText(w io.Writer) error {
 	if g := r.Gateway; g.Scraped {
 		row("legs up", "%.0f", g.Legs)
 		row("CPU", "%.1f %% of one core total, %.3f %% per leg", g.CPUPercent, g.CPUPercentPerLeg)
-		row("RSS", "%.1f MiB before, %.1f MiB steady, %.0f KiB per leg", g.RSSBeforeMiB, g.RSSSteadyMiB, g.RSSPerLegKiB)
+		row("RSS", "%.1f MiB before, %.1f MiB steady, %.0f KiB per leg (Go heap in use: %.0f KiB per leg)",
+			g.RSSBeforeMiB, g.RSSSteadyMiB, g.RSSPerLegKiB, g.HeapPerLegKiB)
 		row("hub ticks", "%.0f, %.0f late (%.3f %%)", g.Ticks, g.LateTicks, g.LateTickPercent)
 		row("hub tick time", "%s", quant(g.TickMS, "ms"))
 		row("RTP in / out / lost", "%.0f / %.0f / %.0f (%.3f %% loss)", g.RTPReceived, g.RTPSent, g.RTPLost, g.LossPercent)
