@@ -184,3 +184,253 @@ func transportOf(v dtmfVia) string {
 	}
 	return "rfc4733"
 }
+
+// waitHeard waits until the phone has heard d of audio since mark and
+// returns it.
+func (p *phone) waitHeard(mark int, d time.Duration) []int16 {
+	p.a.t.Helper()
+	n := int(d.Seconds() * float64(p.rate))
+	waitUntil(p.a.t, d+10*time.Second, "audio from the gateway", func() bool { return p.heard.total()-mark >= n })
+	return p.heardSince(mark)
+}
+
+// Three wrong PINs: the caller hears goodbye, then the gateway hangs up.
+func TestIVRWrongPINs(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end media test")
+	}
+	f := newIVRFixture(t, nil)
+	ag := newAgent(t)
+	p, code := ag.dial(f.uri(dialIn), phoneOpts{})
+	if code != 200 {
+		t.Fatalf("IVR call: %d", code)
+	}
+	p.keys("1111#5555#", viaRFC4733)
+	waitUntil(t, 5*time.Second, "two wrong PINs", func() bool { return f.metric("roombridge_ivr_pin_checks_total", pinRejected) == 2 })
+	p.keys("7777#", viaRFC4733)
+	mark := p.heard.total()
+	p.waitBye(10 * time.Second)
+	if lvl := rms(p.heardSince(mark)); lvl < 0.01 {
+		t.Errorf("heard nothing (RMS %.4f) between the last PIN and the BYE: no goodbye", lvl)
+	}
+	f.waitIdle()
+	if got := f.metric("roombridge_ivr_outcomes_total", "wrong_pin"); got != 1 {
+		t.Errorf("ivr_outcomes_total{wrong_pin} = %v", got)
+	}
+	if got := f.metric("roombridge_ivr_pin_checks_total", pinRejected); got != 3 {
+		t.Errorf("pin_checks_total{rejected} = %v", got)
+	}
+}
+
+// No key within the first-digit timeout (after * cut the prompt): with one
+// attempt, goodbye and BYE about a timeout later.
+func TestIVRFirstDigitTimeout(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end media test")
+	}
+	const timeout = time.Second
+	f := newIVRFixture(t, func(c *Config) {
+		c.IVR.Session.FirstDigitTimeout = timeout
+		c.IVR.Session.MaxAttempts = 1
+	})
+	ag := newAgent(t)
+	p, code := ag.dial(f.uri(dialIn), phoneOpts{})
+	if code != 200 {
+		t.Fatalf("IVR call: %d", code)
+	}
+	p.keys("*", viaRFC4733)
+	start := time.Now()
+	p.waitBye(10 * time.Second)
+	took := time.Since(start)
+	goodbye, _ := f.gw.defaults.Duration("goodbye")
+	if took < timeout || took > timeout+goodbye+3*time.Second {
+		t.Errorf("BYE %v after the key; want the %v timeout plus goodbye (%v)", took, timeout, goodbye)
+	}
+	f.waitIdle()
+	if got := f.metric("roombridge_ivr_outcomes_total", "timeout"); got != 1 {
+		t.Errorf("ivr_outcomes_total{timeout} = %v", got)
+	}
+}
+
+// In a wait_for_host room, a guest hears the waiting prompt and music (not
+// silence) and is not in the room until the host keys the host PIN; then
+// they hear each other.
+func TestIVRWaitForHost(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end media test")
+	}
+	f := newIVRFixture(t, nil)
+	f.setRoom(store.Room{Name: "demo", PIN: "1234", HostPIN: "9999", WaitForHost: true})
+	ag := newAgent(t)
+	guest, code := ag.dial(f.uri(dialIn), phoneOpts{freq: 440})
+	if code != 200 {
+		t.Fatalf("guest: %d", code)
+	}
+	guest.keys("1234#", viaRFC4733)
+	waitUntil(t, 5*time.Second, "the guest's PIN", func() bool { return f.metric("roombridge_ivr_pin_checks_total", pinAccepted) == 1 })
+	heard := guest.waitHeard(guest.heard.total(), 2500*time.Millisecond)
+	if lvl := rms(heard); lvl < 0.01 {
+		t.Errorf("the waiting guest hears silence (RMS %.4f)", lvl)
+	}
+	if f.inRoom(guest, "demo") {
+		t.Fatal("the guest joined before the host")
+	}
+	host, code := ag.dial(f.uri(dialIn), phoneOpts{freq: 1000, user: "+15559990000"})
+	if code != 200 {
+		t.Fatalf("host: %d", code)
+	}
+	host.keys("9999#", viaINFO)
+	waitUntil(t, 10*time.Second, "host and guest in demo", func() bool { return f.inRoom(host, "demo") && f.inRoom(guest, "demo") })
+	guest.waitHears(1000, 440)
+	host.waitHears(440, 1000)
+	guest.hangup()
+	host.hangup()
+	f.waitIdle()
+	if n := len(f.gw.hosts); n != 0 {
+		t.Errorf("hosts left: %v", f.gw.hosts)
+	}
+}
+
+// After MaxFailures wrong PINs from one source the call ends and the next
+// INVITEs from that source get 403, whatever they dial.
+func TestIVRLockout(t *testing.T) {
+	f := newIVRFixture(t, func(c *Config) { c.IVR.MaxFailures = 2 })
+	ag := newAgent(t)
+	p, code := ag.dial(f.uri(dialIn), phoneOpts{})
+	if code != 200 {
+		t.Fatalf("IVR call: %d", code)
+	}
+	p.keys("1111#", viaINFO)
+	waitUntil(t, 5*time.Second, "a wrong PIN", func() bool { return f.metric("roombridge_ivr_pin_checks_total", pinRejected) == 1 })
+	p.keys("2222#", viaINFO)
+	p.waitBye(10 * time.Second)
+	f.waitIdle()
+	for _, target := range []string{dialIn, "demo"} {
+		if _, code := ag.dial(f.uri(target), phoneOpts{user: "+15550000001"}); code != 403 {
+			t.Errorf("dial %s after the lockout: %d, want 403", target, code)
+		}
+	}
+	f.waitIdle()
+	if got := f.metric("roombridge_ivr_outcomes_total", outcomeLockedOut); got != 3 {
+		t.Errorf("ivr_outcomes_total{locked_out} = %v, want 3", got)
+	}
+	if got := f.metric("roombridge_calls_total", resultForbidden); got != 2 {
+		t.Errorf("calls_total{forbidden} = %v, want 2", got)
+	}
+}
+
+// *6 mutes a phone: the room marks it muted and the other phone stops
+// hearing it; *6 again brings it back.
+func TestStarSixMute(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end media test")
+	}
+	f := newIVRFixture(t, nil)
+	ag := newAgent(t)
+	a, code := ag.dial(f.uri("demo"), phoneOpts{freq: 1000})
+	if code != 200 {
+		t.Fatalf("A: %d", code)
+	}
+	b, code := ag.dial(f.uri("demo"), phoneOpts{freq: 440})
+	if code != 200 {
+		t.Fatalf("B: %d", code)
+	}
+	a.waitHears(440, 1000)
+	muted := func() bool {
+		id := legIdentity(b.sess.InviteRequest.CallID().Value())
+		for _, x := range f.sipParticipants("demo") {
+			if x.ID == id {
+				return x.AudioMuted
+			}
+		}
+		return false
+	}
+	b.keys("*6", viaRFC4733)
+	waitUntil(t, 5*time.Second, "B muted in the room", muted)
+	waitUntil(t, 5*time.Second, "A no longer hearing B", func() bool {
+		pw := a.power(440)
+		return pw != nil && pw[0] < 1e-5
+	})
+	b.keys("*6", viaRFC4733)
+	waitUntil(t, 5*time.Second, "B unmuted in the room", func() bool { return !muted() })
+	a.waitHears(440, 1000)
+	a.hangup()
+	b.hangup()
+	f.waitIdle()
+}
+
+// A press signalled two ways (RFC 4733 with the tones left in the audio,
+// RFC 4733 and SIP INFO) counts once: the PIN opens the room.
+func TestDTMFNoDuplicates(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end media test")
+	}
+	for _, tc := range []struct {
+		name string
+		via  dtmfVia
+		opts phoneOpts
+	}{
+		{"rfc4733+inband", viaRFC4733, phoneOpts{teTone: true}},
+		{"rfc4733+info", viaRFC4733INFO, phoneOpts{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newIVRFixture(t, nil)
+			ag := newAgent(t)
+			p, code := ag.dial(f.uri(dialIn), tc.opts)
+			if code != 200 {
+				t.Fatalf("IVR call: %d", code)
+			}
+			p.keys("1234#", tc.via)
+			waitUntil(t, 10*time.Second, "the caller in demo", func() bool { return f.inRoom(p, "demo") })
+			var total float64
+			for _, tr := range []string{"rfc4733", "info", "inband"} {
+				total += f.metric("roombridge_dtmf_digits_total", tr)
+			}
+			if total != 5 {
+				t.Errorf("%v digits delivered, want 5", total)
+			}
+			p.hangup()
+			f.waitIdle()
+		})
+	}
+}
+
+// IVR calls, joined or abandoned in the IVR, leave no goroutine, port or
+// file descriptor behind.
+func TestIVRNoLeaks(t *testing.T) {
+	cycles := 10
+	if testing.Short() {
+		cycles = 3
+	}
+	f := newIVRFixture(t, nil)
+	ag := newAgent(t)
+	p, _ := ag.dial(f.uri(dialIn), phoneOpts{})
+	p.hangup()
+	f.waitIdle()
+	fds := openFDs(t)
+	for i := range cycles {
+		p, code := ag.dial(f.uri(dialIn), phoneOpts{freq: 440})
+		if code != 200 {
+			t.Fatalf("cycle %d: %d", i, code)
+		}
+		if i%2 == 0 {
+			p.keys("1234#", viaINFO)
+			waitUntil(t, 10*time.Second, "the caller in demo", func() bool { return f.inRoom(p, "demo") })
+		} else {
+			waitUntil(t, 5*time.Second, "a prompt", func() bool { return p.recv.Load() > 5 })
+		}
+		p.hangup()
+		waitUntil(t, 5*time.Second, "call ended", func() bool { return f.gw.activeCalls() == 0 })
+	}
+	f.waitIdle()
+	if g := leaked(t); len(g) > 0 {
+		t.Fatalf("%d goroutines left, first:\n%s", len(g), g[0])
+	}
+	if now := openFDs(t); now > fds+2 {
+		t.Errorf("open fds: %d before, %d after", fds, now)
+	}
+	joined, hungUp := f.metric("roombridge_ivr_outcomes_total", "joined"), f.metric("roombridge_ivr_outcomes_total", "hung_up_in_ivr")
+	if want := float64((cycles + 1) / 2); joined != want || hungUp != float64(cycles)-want+1 {
+		t.Errorf("outcomes: joined %v, hung up %v", joined, hungUp)
+	}
+}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"net"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -245,9 +244,7 @@ func TestSippRejects(t *testing.T) {
 }
 
 // TestSippPINIVR: a phone dials the dial-in number, keys room demo's PIN
-// (1234#) as RFC 4733 events, and must then show in room demo. While the
-// gateway answers dial-in numbers with 480 (PIN IVR not built yet) the
-// test skips.
+// (1234#) as RFC 4733 events, and must then show in room demo.
 func TestSippPINIVR(t *testing.T) {
 	harness.RequireTool(t, "sipp")
 	srv := startSIPGateway(t, "dialin: {numbers: [\"5000\"]}")
@@ -265,9 +262,6 @@ func TestSippPINIVR(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if code != sippeer.ExitOK && strings.Contains(p.Messages(), "SIP/2.0 480") && !joined {
-		t.Skip("the gateway answers dial-in numbers with 480: PIN IVR not available yet")
-	}
 	if code != sippeer.ExitOK {
 		t.Fatalf("sipp: exit %d (%s)", code, sippeer.ExitReason(code))
 	}
@@ -282,7 +276,6 @@ func TestSippPINIVR(t *testing.T) {
 // must then show its audio muted.
 func TestSippStarSixMute(t *testing.T) {
 	harness.RequireTool(t, "sipp")
-	sipPending(t, "in-call DTMF commands (*6 mute): the gateway drops telephone-events on a joined leg")
 	srv := startSIPGateway(t)
 	p := sippeer.Start(t, sippeer.Options{
 		Scenario: "call_star6.xml",

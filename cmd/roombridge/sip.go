@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -20,6 +21,8 @@ import (
 	"github.com/roombridge/roombridge/gateway/rtp"
 	"github.com/roombridge/roombridge/gateway/sip"
 	"github.com/roombridge/roombridge/gateway/store"
+	"github.com/roombridge/roombridge/ivr"
+	"github.com/roombridge/roombridge/ivr/prompts"
 )
 
 // sipSide is the SIP half of the gateway: the RTP port pool, the Gateway
@@ -66,6 +69,11 @@ func newSIP(cfg config.Config, rooms *store.SQLite, backend room.Backend, reg pr
 		tlsCfg = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	}
 
+	ivrCfg, err := gatewayIVR(cfg)
+	if err != nil {
+		return nil, err
+	}
+	dir, _ := backend.(room.Directory)
 	gw, err := gateway.New(gateway.Config{
 		Logger:        log.With("component", "gateway"),
 		Store:         rooms,
@@ -76,6 +84,8 @@ func newSIP(cfg config.Config, rooms *store.SQLite, backend room.Backend, reg pr
 		DialInNumbers: cfg.DialIn.Numbers,
 		CallerMask:    gateway.NumberMask{Prefix: cfg.SIP.CallerMask.Prefix, Suffix: cfg.SIP.CallerMask.Suffix},
 		RTPTimeout:    rtpTimeout(cfg.RTP.Timeout),
+		IVR:           ivrCfg,
+		Directory:     dir,
 		Registerer:    reg,
 	})
 	if err != nil {
@@ -144,6 +154,59 @@ func (s *sipSide) close() {
 		}
 		s.done = nil
 	}
+}
+
+// gatewayIVR loads the prompts of ivr.language and of every language of
+// dialin.languages (embedded, or replaced from ivr.prompts_dir) and builds
+// the gateway's IVR settings, so that a missing prompt fails the start.
+func gatewayIVR(cfg config.Config) (gateway.IVRConfig, error) {
+	v := cfg.IVR
+	sets := map[string]*prompts.Set{}
+	load := func(key, lang string) error {
+		if sets[lang] != nil {
+			return nil
+		}
+		set, err := prompts.Load(v.PromptsDir, lang)
+		if err != nil {
+			if v.PromptsDir != "" {
+				return fmt.Errorf("%s %q with ivr.prompts_dir %q: %w", key, lang, v.PromptsDir, err)
+			}
+			return fmt.Errorf("%s %q: %w", key, lang, err)
+		}
+		sets[lang] = set
+		return nil
+	}
+	if err := load("ivr.language", v.Language); err != nil {
+		return gateway.IVRConfig{}, err
+	}
+	numbers := make([]string, 0, len(cfg.DialIn.Languages))
+	for n := range cfg.DialIn.Languages {
+		numbers = append(numbers, n)
+	}
+	slices.Sort(numbers)
+	for _, n := range numbers {
+		if err := load(fmt.Sprintf("dialin.languages[%q]", n), cfg.DialIn.Languages[n]); err != nil {
+			return gateway.IVRConfig{}, err
+		}
+	}
+	session := ivr.Config{
+		FirstDigitTimeout: v.FirstDigitTimeout,
+		InterDigitTimeout: v.InterDigitTimeout,
+		MaxAttempts:       v.MaxAttempts,
+	}
+	if err := session.Validate(); err != nil {
+		return gateway.IVRConfig{}, fmt.Errorf("ivr: %w", err)
+	}
+	return gateway.IVRConfig{
+		Session:       session,
+		Prompts:       sets,
+		Language:      v.Language,
+		Languages:     cfg.DialIn.Languages,
+		MaxFailures:   v.MaxFailures,
+		FailureWindow: v.FailureWindow,
+		Lockout:       v.Lockout,
+		JoinTones:     v.JoinTones,
+	}, nil
 }
 
 // sipListeners keeps the udp://, tcp:// and tls:// listen URLs and returns
