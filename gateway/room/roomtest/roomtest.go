@@ -485,6 +485,9 @@ func testActiveSpeakers(t *testing.T, b room.Backend, _ room.Directory) {
 	a := join(t, b, r, room.ParticipantInfo{Name: "a", Kind: room.ParticipantKindSIP})
 	bob := join(t, b, r, room.ParticipantInfo{Name: "b", Kind: room.ParticipantKindSIP})
 	bEvents := watchEvents(bob)
+	// LiveKit tells a participant only of the speakers it receives (and of
+	// itself), so B subscribes.
+	watchTracks(bob)
 	publishTone(t, a, 440)
 	bEvents.wait(t, "A among the active speakers", func(e room.Event) bool {
 		return e.Type == room.EventActiveSpeakers && slices.Contains(e.Speakers, a.ID())

@@ -1,0 +1,429 @@
+package test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	lksdk "github.com/livekit/server-sdk-go/v2"
+
+	"github.com/roombridge/roombridge/gateway/room"
+	"github.com/roombridge/roombridge/gateway/room/livekit"
+	"github.com/roombridge/roombridge/gateway/room/roomtest"
+	"github.com/roombridge/roombridge/test/internal/netns"
+)
+
+// LiveKit end-to-end tests: the LiveKit adapter against a real
+// livekit-server, inside a network namespace (see package netns) because
+// the SDK gathers no loopback ICE candidates.
+
+const (
+	lkKey    = "roombridgetest"
+	lkSecret = "roombridge-test-secret-of-at-least-32-characters"
+	lkPort   = 7880
+)
+
+// lkServer is a livekit-server process in the test's namespace.
+type lkServer struct {
+	t    *testing.T
+	bin  string
+	conf string
+	logs *syncBuffer
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// liveKitBinary finds livekit-server: $LIVEKIT_SERVER, livekit-server on
+// PATH, or the `server` binary `go install …/livekit-server/cmd/server`
+// leaves in GOPATH/bin. Missing, the test is skipped (failed with CI=true).
+func liveKitBinary(t *testing.T) string {
+	t.Helper()
+	if p := os.Getenv("LIVEKIT_SERVER"); p != "" {
+		return p
+	}
+	if p, err := exec.LookPath("livekit-server"); err == nil {
+		return p
+	}
+	gopath := os.Getenv("GOPATH")
+	if gopath == "" {
+		if out, err := exec.Command("go", "env", "GOPATH").Output(); err == nil {
+			gopath = strings.TrimSpace(string(out))
+		}
+	}
+	for _, dir := range filepath.SplitList(gopath) {
+		p := filepath.Join(dir, "bin", "server")
+		if out, err := exec.Command(p, "--version").CombinedOutput(); err == nil && strings.Contains(string(out), "livekit") {
+			return p
+		}
+	}
+	msg := "livekit-server not installed (go install github.com/livekit/livekit-server/cmd/server@v1.13.5)"
+	if os.Getenv("CI") == "true" {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+	return ""
+}
+
+// startLiveKit starts livekit-server on netns.Addr and waits until it
+// answers. It is stopped when the test ends.
+func startLiveKit(t *testing.T) *lkServer {
+	t.Helper()
+	bin := liveKitBinary(t)
+	conf := filepath.Join(t.TempDir(), "livekit.yaml")
+	body := fmt.Sprintf(`port: %d
+bind_addresses: [%q]
+rtc:
+  node_ip: %q
+  tcp_port: 7881
+  udp_port: 7882
+  use_external_ip: false
+keys:
+  %s: %s
+room:
+  enable_remote_unmute: true
+  empty_timeout: 10
+logging:
+  level: info
+`, lkPort, netns.Addr, netns.Addr, lkKey, lkSecret)
+	if err := os.WriteFile(conf, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := &lkServer{t: t, bin: bin, conf: conf, logs: &syncBuffer{}}
+	s.start()
+	t.Cleanup(func() {
+		s.stop(syscall.SIGKILL)
+		if t.Failed() {
+			t.Logf("livekit-server logs (last 8 kB):\n%s", tail(s.logs.String(), 8<<10))
+		}
+	})
+	return s
+}
+
+func (s *lkServer) url() string { return fmt.Sprintf("ws://%s:%d", netns.Addr, lkPort) }
+
+func (s *lkServer) start() {
+	s.t.Helper()
+	s.cmd = exec.Command(s.bin, "--config", s.conf)
+	s.cmd.Stdout, s.cmd.Stderr = s.logs, s.logs
+	s.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := s.cmd.Start(); err != nil {
+		s.t.Fatalf("start livekit-server: %v", err)
+	}
+	s.done = make(chan struct{})
+	go func(cmd *exec.Cmd, done chan struct{}) { _ = cmd.Wait(); close(done) }(s.cmd, s.done)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := http.Get(fmt.Sprintf("http://%s:%d/", netns.Addr, lkPort))
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		select {
+		case <-s.done:
+			s.t.Fatalf("livekit-server exited at start:\n%s", tail(s.logs.String(), 4<<10))
+		default:
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("livekit-server not answering after 20 s:\n%s", tail(s.logs.String(), 4<<10))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// stop ends the server with sig and waits for it.
+func (s *lkServer) stop(sig syscall.Signal) {
+	if s.cmd == nil || s.cmd.Process == nil {
+		return
+	}
+	_ = s.cmd.Process.Signal(sig)
+	select {
+	case <-s.done:
+	case <-time.After(15 * time.Second):
+		_ = s.cmd.Process.Kill()
+		<-s.done
+	}
+	s.cmd = nil
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return s[len(s)-n:]
+	}
+	return s
+}
+
+func testLogger(t *testing.T) *slog.Logger {
+	if os.Getenv("ROOMBRIDGE_TEST_LOGS") != "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// newLiveKitBackend connects the adapter to s.
+func newLiveKitBackend(t *testing.T, s *lkServer) *livekit.Backend {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	b, err := livekit.New(ctx, livekit.Config{
+		URL: s.url(), APIKey: lkKey, APISecret: lkSecret, Logger: testLogger(t),
+		HealthInterval: 500 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatalf("livekit.New: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := b.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return b
+}
+
+// TestLiveKitConformance runs the room backend conformance suite against
+// the LiveKit adapter and a real livekit-server.
+func TestLiveKitConformance(t *testing.T) {
+	if testing.Short() {
+		t.Skip("livekit-server end-to-end: skipped under -short")
+	}
+	if !netns.Enter(t) {
+		return
+	}
+	s := startLiveKit(t)
+	b := newLiveKitBackend(t, s)
+	roomtest.Run(t, func(*testing.T) (room.Backend, room.Directory) { return b, b })
+}
+
+// TestLiveKitStartErrors: New tells an unreachable server from a wrong key.
+func TestLiveKitStartErrors(t *testing.T) {
+	if testing.Short() {
+		t.Skip("livekit-server end-to-end: skipped under -short")
+	}
+	if !netns.Enter(t) {
+		return
+	}
+	s := startLiveKit(t)
+	ctx := context.Background()
+
+	start := time.Now()
+	_, err := livekit.New(ctx, livekit.Config{URL: fmt.Sprintf("ws://%s:%d", netns.Addr, lkPort+100), APIKey: lkKey, APISecret: lkSecret})
+	if !errors.Is(err, room.ErrUnavailable) || errors.Is(err, livekit.ErrBadCredentials) {
+		t.Errorf("New against a closed port: %v, want room.ErrUnavailable", err)
+	}
+	if d := time.Since(start); d > 4*time.Second {
+		t.Errorf("New against a closed port took %v", d)
+	}
+	_, err = livekit.New(ctx, livekit.Config{URL: s.url(), APIKey: lkKey, APISecret: "wrong-secret-wrong-secret-wrong-secret"})
+	if !errors.Is(err, livekit.ErrBadCredentials) || errors.Is(err, room.ErrUnavailable) {
+		t.Errorf("New with a wrong secret: %v, want livekit.ErrBadCredentials", err)
+	}
+	_, err = livekit.New(ctx, livekit.Config{URL: s.url(), APIKey: "nobody", APISecret: lkSecret})
+	if !errors.Is(err, livekit.ErrBadCredentials) {
+		t.Errorf("New with an unknown key: %v, want livekit.ErrBadCredentials", err)
+	}
+	if _, err := livekit.New(ctx, livekit.Config{URL: "sip:nope", APIKey: lkKey, APISecret: lkSecret}); !errors.Is(err, livekit.ErrConfig) {
+		t.Errorf("New with a bad URL: %v, want livekit.ErrConfig", err)
+	}
+}
+
+// TestLiveKitOutage: livekit-server dies mid-call. The legs get
+// EventRemoved within seconds, Ready fails and Join fails at once with
+// room.ErrUnavailable; once the server is back, Join works again.
+func TestLiveKitOutage(t *testing.T) {
+	if testing.Short() {
+		t.Skip("livekit-server end-to-end: skipped under -short")
+	}
+	if !netns.Enter(t) {
+		return
+	}
+	s := startLiveKit(t)
+	b := newLiveKitBackend(t, s)
+	ctx := context.Background()
+	var legs []room.Participant
+	for _, name := range []string{"a", "b"} {
+		p, err := b.Join(ctx, "outage", room.ParticipantInfo{Name: name, Kind: room.ParticipantKindSIP})
+		if err != nil {
+			t.Fatalf("Join %s: %v", name, err)
+		}
+		defer p.Leave("test over")
+		legs = append(legs, p)
+	}
+	w, err := legs[0].PublishAudio(room.AudioCodec{MimeType: "audio/opus", ClockRate: 48000, Channels: 2, FrameDuration: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = w.WriteAudio([]byte{0xf8, 0xff, 0xfe}, 20*time.Millisecond) // an Opus DTX frame
+
+	killed := time.Now()
+	s.stop(syscall.SIGKILL)
+	for i, p := range legs {
+		select {
+		case <-removedOrClosed(p):
+			t.Logf("leg %d removed %v after the kill", i, time.Since(killed).Round(time.Millisecond))
+		case <-time.After(15 * time.Second):
+			t.Fatalf("leg %d not removed 15 s after livekit-server died", i)
+		}
+	}
+	waitUntil(t, 10*time.Second, "Ready failing", func() bool { return errors.Is(b.Ready(ctx), room.ErrUnavailable) })
+	if b.Healthy() {
+		t.Error("Healthy while LiveKit is down")
+	}
+	start := time.Now()
+	_, err = b.Join(ctx, "outage", room.ParticipantInfo{Name: "c", Kind: room.ParticipantKindSIP})
+	if !errors.Is(err, room.ErrUnavailable) {
+		t.Fatalf("Join while LiveKit is down: %v, want room.ErrUnavailable", err)
+	}
+	if d := time.Since(start); d > 100*time.Millisecond {
+		t.Errorf("Join while LiveKit is down took %v, want an immediate refusal", d)
+	}
+	if err := w.WriteAudio([]byte{0xf8, 0xff, 0xfe}, 20*time.Millisecond); !errors.Is(err, room.ErrClosed) {
+		t.Errorf("WriteAudio after removal: %v, want room.ErrClosed", err)
+	}
+
+	s.start()
+	waitUntil(t, 10*time.Second, "Ready again", func() bool { return b.Ready(ctx) == nil })
+	p, err := b.Join(ctx, "outage", room.ParticipantInfo{Name: "c", Kind: room.ParticipantKindSIP})
+	if err != nil {
+		t.Fatalf("Join after the restart: %v", err)
+	}
+	defer p.Leave("test over")
+	waitUntil(t, 10*time.Second, "c listed", func() bool {
+		ps, err := b.Participants(ctx, "outage")
+		return err == nil && len(ps) == 1 && ps[0].ID == p.ID()
+	})
+}
+
+// removedOrClosed is closed once p's events end; it fails nothing by itself.
+func removedOrClosed(p room.Participant) <-chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range p.Events() {
+		}
+	}()
+	return done
+}
+
+func waitUntil(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", timeout, what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestLiveKitDTMFAndKind: digits published by a leg reach a plain LiveKit
+// client as SIP DTMF packets and on the "dtmf" topic, and the client sees
+// the leg as a SIP participant with its attributes.
+func TestLiveKitDTMFAndKind(t *testing.T) {
+	if testing.Short() {
+		t.Skip("livekit-server end-to-end: skipped under -short")
+	}
+	if !netns.Enter(t) {
+		return
+	}
+	s := startLiveKit(t)
+	b := newLiveKitBackend(t, s)
+	ctx := context.Background()
+
+	type got struct {
+		topic, payload, digit string
+	}
+	recv := make(chan got, 16)
+	joined := make(chan *lksdk.RemoteParticipant, 4)
+	client, err := lksdk.ConnectToRoom(s.url(), lksdk.ConnectInfo{
+		APIKey: lkKey, APISecret: lkSecret, RoomName: "dtmf", ParticipantIdentity: "web",
+	}, &lksdk.RoomCallback{
+		OnParticipantConnected: func(rp *lksdk.RemoteParticipant) { joined <- rp },
+		ParticipantCallback: lksdk.ParticipantCallback{
+			OnDataPacket: func(pkt lksdk.DataPacket, params lksdk.DataReceiveParams) {
+				switch v := pkt.(type) {
+				case *lksdk.UserDataPacket:
+					recv <- got{topic: v.Topic, payload: string(v.Payload)}
+				default:
+					if d, ok := pkt.(interface{ GetDigit() string }); ok {
+						recv <- got{digit: d.GetDigit()}
+					}
+				}
+			},
+		},
+	})
+	if err != nil {
+		t.Fatalf("client: %v", err)
+	}
+	defer client.Disconnect()
+
+	p, err := b.Join(ctx, "dtmf", room.ParticipantInfo{Name: "+1555****99", Kind: room.ParticipantKindSIP,
+		Attributes: map[string]string{"sip.trunk": "local"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Leave("test over")
+	select {
+	case rp := <-joined:
+		if rp.Identity() != p.ID() || rp.Kind() != lksdk.ParticipantSIP || rp.Attributes()["sip.trunk"] != "local" || rp.Name() != "+1555****99" {
+			t.Errorf("client sees %q kind %v name %q attributes %v", rp.Identity(), rp.Kind(), rp.Name(), rp.Attributes())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("client not told that the leg joined")
+	}
+
+	dp, ok := p.(livekit.DataPublisher)
+	if !ok {
+		t.Fatal("participant is not a livekit.DataPublisher")
+	}
+	if err := dp.PublishDTMF("1#"); err != nil {
+		t.Fatal(err)
+	}
+	var digits, topic string
+	deadline := time.After(10 * time.Second)
+	for digits != "1#" || topic == "" {
+		select {
+		case g := <-recv:
+			digits += g.digit
+			if g.topic != "" {
+				topic = g.topic + ":" + g.payload
+			}
+		case <-deadline:
+			t.Fatalf("client got digits %q and topic %q", digits, topic)
+		}
+	}
+	if topic != "dtmf:1#" {
+		t.Errorf("user packet %q, want dtmf:1#", topic)
+	}
+	if err := dp.PublishDTMF("x"); err == nil {
+		t.Error("PublishDTMF accepted x")
+	}
+}
