@@ -45,7 +45,7 @@ func loadMain(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs := flag.NewFlagSet("load", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprint(stderr, loadUsage)
+		_, _ = fmt.Fprint(stderr, loadUsage)
 		fs.PrintDefaults()
 	}
 	var (

@@ -154,7 +154,7 @@ func ParseMetrics(r io.Reader) (Metrics, error) {
 
 // parseSample splits `name{labels} value [timestamp]`.
 func parseSample(s string) (name, labels string, value float64, err error) {
-	rest := s
+	var rest string
 	if i := strings.IndexAny(s, "{ \t"); i < 0 {
 		return "", "", 0, fmt.Errorf("no value in %q", s)
 	} else if s[i] == '{' {
@@ -234,7 +234,7 @@ func Scrape(ctx context.Context, client *http.Client, url string) (Metrics, erro
 	if err != nil {
 		return Metrics{}, fmt.Errorf("%w: %w", ErrMetrics, err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	if resp.StatusCode != http.StatusOK {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
 		return Metrics{}, fmt.Errorf("%w: GET %s: %s", ErrMetrics, url, resp.Status)

@@ -43,7 +43,7 @@ func (a api) do(ctx context.Context, method, path string, body any) (int, string
 	if err != nil {
 		return 0, "", fmt.Errorf("%w: %s %s: %w", ErrAPI, method, path, err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 2048))
 	_, _ = io.Copy(io.Discard, resp.Body)
 	return resp.StatusCode, strings.TrimSpace(string(msg)), nil

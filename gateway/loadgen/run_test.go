@@ -33,12 +33,12 @@ func (f *fakeGateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f.scrapes++
 		n := f.scrapes
 		// Counters that grow with every scrape, so window deltas are > 0.
-		fmt.Fprintf(w, "# TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total %d\n", n)
-		fmt.Fprintf(w, "process_resident_memory_bytes %d\n", 50<<20+n<<10)
-		fmt.Fprintf(w, "roombridge_sip_legs %d\n", f.uas.Active())
-		fmt.Fprintf(w, "roombridge_hub_ticks_total %d\nroombridge_hub_late_ticks_total 0\n", 100*n)
-		fmt.Fprintf(w, "roombridge_hub_tick_seconds_bucket{le=\"0.001\"} %d\nroombridge_hub_tick_seconds_bucket{le=\"+Inf\"} %d\n", 100*n, 100*n)
-		fmt.Fprintf(w, "roombridge_hub_tick_seconds_sum 0\nroombridge_hub_tick_seconds_count %d\n", 100*n)
+		_, _ = fmt.Fprintf(w, "# TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total %d\n", n)
+		_, _ = fmt.Fprintf(w, "process_resident_memory_bytes %d\n", 50<<20+n<<10)
+		_, _ = fmt.Fprintf(w, "roombridge_sip_legs %d\n", f.uas.Active())
+		_, _ = fmt.Fprintf(w, "roombridge_hub_ticks_total %d\nroombridge_hub_late_ticks_total 0\n", 100*n)
+		_, _ = fmt.Fprintf(w, "roombridge_hub_tick_seconds_bucket{le=\"0.001\"} %d\nroombridge_hub_tick_seconds_bucket{le=\"+Inf\"} %d\n", 100*n, 100*n)
+		_, _ = fmt.Fprintf(w, "roombridge_hub_tick_seconds_sum 0\nroombridge_hub_tick_seconds_count %d\n", 100*n)
 	case r.URL.Path == "/v1/rooms" && r.Method == http.MethodPost:
 		if r.Header.Get("Authorization") != "Bearer k3y-for-tests" {
 			http.Error(w, "unauthorized", http.StatusUnauthorized)

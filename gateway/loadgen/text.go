@@ -12,8 +12,8 @@ import (
 // WriteText writes the report as a human-readable table.
 func (r *Report) WriteText(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	row := func(k, format string, a ...any) { fmt.Fprintf(tw, "%s\t%s\n", k, fmt.Sprintf(format, a...)) }
-	head := func(s string) { fmt.Fprintf(tw, "\n%s\t\n", strings.ToUpper(s)) }
+	row := func(k, format string, a ...any) { _, _ = fmt.Fprintf(tw, "%s\t%s\n", k, fmt.Sprintf(format, a...)) }
+	head := func(s string) { _, _ = fmt.Fprintf(tw, "\n%s\t\n", strings.ToUpper(s)) }
 
 	head("run")
 	row("target", "%s (%s), codec %s, audio: %s", r.Target, r.Transport, r.Codec, r.Audio)
