@@ -120,12 +120,17 @@ func (c *call) run() (result string, err error) {
 		if err != nil {
 			return c.reject(err)
 		}
+		if !c.dtmfMode.Accepts(dtmf.SourceRFC4733, true) {
+			neg.dropTelephoneEvent()
+		}
 		if err := c.startMedia(neg); err != nil {
 			return c.reject(err)
 		}
 		local = neg.local
 	} else if local, err = sdp.Offer(c.policy); err != nil {
 		return c.reject(err)
+	} else if !c.dtmfMode.Accepts(dtmf.SourceRFC4733, true) {
+		local.Audio.TelephoneEvent, local.Audio.TelephoneEvents = nil, nil
 	}
 	if err := c.ic.Ringing(); err != nil {
 		return c.reject(err)
@@ -134,7 +139,7 @@ func (c *call) run() (result string, err error) {
 	// A direct call joins before it is answered, so that a failing
 	// backend gets a 503 rather than a dead line; an IVR call joins once
 	// the PIN is known.
-	if !dest.ivr {
+	if !dest.ivr && !dest.waitHost {
 		if err := c.joinRoom(dest.room.Name); err != nil {
 			return c.reject(err)
 		}
@@ -164,8 +169,13 @@ func (c *call) run() (result string, err error) {
 		"dtmf", c.dtmfMode.String(), "telephone_event", l.rx != nil, "inband_dtmf", l.det != nil,
 		"from", c.ic.From().URI, "setup", now.Sub(c.start).Round(time.Millisecond))
 	c.prompts = dest.prompts
-	if dest.ivr {
+	switch {
+	case dest.ivr:
 		return resultAnswered, c.serveIVR(dest)
+	case dest.waitHost:
+		if err := c.holdForHost(dest.room.Name); err != nil {
+			return resultAnswered, err
+		}
 	}
 	c.enterHub()
 	return resultAnswered, c.serve(nil)
@@ -282,6 +292,10 @@ func (c *call) reinvite(offer []byte) ([]byte, error) {
 	a, err := sdp.Answer(o, p)
 	if err != nil {
 		return nil, sdpError(err)
+	}
+	if c.neg.te == nil && a.Audio != nil {
+		// Not used on this call (trunk mode, or not in the first offer).
+		a.Audio.TelephoneEvent, a.Audio.TelephoneEvents = nil, nil
 	}
 	l, sess := c.leg.Load(), c.sess.Load()
 	hold := o.OnHold(o.Audio)

@@ -59,6 +59,12 @@ type fixture struct {
 // newFixture starts a fixture; edit may change the gateway's config.
 func newFixture(t *testing.T, edit func(*Config)) *fixture {
 	t.Helper()
+	return newFixtureTrunk(t, sip.Trunk{Name: "local", Allow: loopback}, edit)
+}
+
+// newFixtureTrunk is newFixture with the loopback trunk given.
+func newFixtureTrunk(t *testing.T, trunk sip.Trunk, edit func(*Config)) *fixture {
+	t.Helper()
 	ctx := context.Background()
 	f := &fixture{t: t, reg: prometheus.NewRegistry()}
 	var err error
@@ -99,7 +105,7 @@ func newFixture(t *testing.T, edit func(*Config)) *fixture {
 	f.srv, err = sip.NewServer(sip.Config{
 		Logger:  testLogger().With("component", "sip"),
 		Domain:  "gw.test",
-		Trunks:  []sip.Trunk{{Name: "local", Allow: loopback}},
+		Trunks:  []sip.Trunk{trunk},
 		Handler: f.gw,
 	})
 	if err != nil {

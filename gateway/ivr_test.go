@@ -22,7 +22,13 @@ const dialIn = "+15550100"
 // 9999, with a second room "other" (PIN 5678), and short IVR timeouts.
 func newIVRFixture(t *testing.T, edit func(*Config)) *fixture {
 	t.Helper()
-	f := newFixture(t, func(c *Config) {
+	return newIVRFixtureDTMF(t, "", edit)
+}
+
+// newIVRFixtureDTMF is newIVRFixture with the trunk's DTMF mode set.
+func newIVRFixtureDTMF(t *testing.T, mode string, edit func(*Config)) *fixture {
+	t.Helper()
+	f := newFixtureTrunk(t, sip.Trunk{Name: "local", Allow: loopback, DTMF: mode}, func(c *Config) {
 		c.IVR.Session = ivr.Config{FirstDigitTimeout: 2 * time.Second, InterDigitTimeout: 2 * time.Second, MaxAttempts: 3}
 		if edit != nil {
 			edit(c)
@@ -133,17 +139,20 @@ func TestIVRJoinByPIN(t *testing.T) {
 		t.Skip("end-to-end media test")
 	}
 	for _, tc := range []struct {
-		name string
-		via  dtmfVia
-		opts phoneOpts
+		name  string
+		trunk string // the trunk's DTMF mode
+		via   dtmfVia
+		opts  phoneOpts
 	}{
-		{"rfc4733", viaRFC4733, phoneOpts{}},
-		{"info", viaINFO, phoneOpts{}},
-		{"inband-pcmu", viaInband, phoneOpts{noTE: true}},
-		{"inband-pcma", viaInband, phoneOpts{noTE: true, codec: sdp.PCMA}},
+		{"rfc4733", "", viaRFC4733, phoneOpts{}},
+		{"info", "", viaINFO, phoneOpts{}},
+		{"inband-pcmu", "", viaInband, phoneOpts{noTE: true}},
+		{"inband-pcma", "", viaInband, phoneOpts{noTE: true, codec: sdp.PCMA}},
+		// A trunk set to in-band gets no telephone-event in the answer.
+		{"inband-trunk", "inband", viaInband, phoneOpts{}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f := newIVRFixture(t, nil)
+			f := newIVRFixtureDTMF(t, tc.trunk, nil)
 			ag := newAgent(t)
 			a, code := ag.dial(f.uri("demo"), phoneOpts{freq: 1000})
 			if code != 200 {
@@ -155,7 +164,7 @@ func TestIVRJoinByPIN(t *testing.T) {
 			if code != 200 {
 				t.Fatalf("IVR call: %d", code)
 			}
-			if tc.opts.noTE && b.answer.Audio.TelephoneEvent != nil {
+			if tc.via == viaInband && b.answer.Audio.TelephoneEvent != nil {
 				t.Fatal("the gateway answered telephone-event that was not offered")
 			}
 			b.keys("1234#", tc.via)
@@ -275,19 +284,35 @@ func TestIVRWaitForHost(t *testing.T) {
 	if f.inRoom(guest, "demo") {
 		t.Fatal("the guest joined before the host")
 	}
+	// A guest who dials the room directly waits too, without a PIN.
+	direct, code := ag.dial(f.uri("demo"), phoneOpts{user: "+15558880000"})
+	if code != 200 {
+		t.Fatalf("direct guest: %d", code)
+	}
+	if lvl := rms(direct.waitHeard(direct.heard.total(), time.Second)); lvl < 0.01 {
+		t.Errorf("the waiting direct guest hears silence (RMS %.4f)", lvl)
+	}
+	if f.inRoom(guest, "demo") || f.inRoom(direct, "demo") {
+		t.Fatal("a guest joined before the host")
+	}
 	host, code := ag.dial(f.uri(dialIn), phoneOpts{freq: 1000, user: "+15559990000"})
 	if code != 200 {
 		t.Fatalf("host: %d", code)
 	}
 	host.keys("9999#", viaINFO)
-	waitUntil(t, 10*time.Second, "host and guest in demo", func() bool { return f.inRoom(host, "demo") && f.inRoom(guest, "demo") })
+	waitUntil(t, 10*time.Second, "host and guests in demo", func() bool {
+		return f.inRoom(host, "demo") && f.inRoom(guest, "demo") && f.inRoom(direct, "demo")
+	})
 	guest.waitHears(1000, 440)
 	host.waitHears(440, 1000)
 	guest.hangup()
+	direct.hangup()
 	host.hangup()
 	f.waitIdle()
-	if n := len(f.gw.hosts); n != 0 {
-		t.Errorf("hosts left: %v", f.gw.hosts)
+	f.gw.mu.Lock()
+	defer f.gw.mu.Unlock()
+	if len(f.gw.hosts) != 0 || len(f.gw.waiters) != 0 {
+		t.Errorf("hosts %v, waiters %v left", f.gw.hosts, f.gw.waiters)
 	}
 }
 

@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 
 	"github.com/roombridge/roombridge/gateway/store"
 	"github.com/roombridge/roombridge/ivr"
+	"github.com/roombridge/roombridge/ivr/prompts"
 )
 
 // ivrRun is a call's PIN IVR session and what the gateway keeps about it.
@@ -219,5 +221,54 @@ func (g *Gateway) hostLeft(roomName string) {
 	defer g.mu.Unlock()
 	if g.hosts[roomName]--; g.hosts[roomName] <= 0 {
 		delete(g.hosts, roomName)
+	}
+}
+
+// holdPromptID is the id of the waiting prompt of a guest who dialled a
+// wait_for_host room directly.
+const holdPromptID = 1
+
+// holdForHost holds a guest who dialled a wait_for_host room directly:
+// the leg, on its own clock, plays "waiting for the host" then hold music
+// until a host has joined, and the caller then joins the room. Keys
+// pressed meanwhile are dropped.
+func (c *call) holdForHost(roomName string) error {
+	l := c.leg.Load()
+	wait, err := c.prompts.PCM(prompts.WaitingForHost, l.codec.rate())
+	if err != nil {
+		return err
+	}
+	music, err := c.prompts.PCM(prompts.HoldMusic, l.codec.rate())
+	if err != nil {
+		return err
+	}
+	released := make(chan struct{})
+	var once sync.Once
+	w := c.g.waitForHost(roomName, func() { once.Do(func() { close(released) }) })
+	defer c.g.stopWaiting(roomName, w)
+	select {
+	case <-released:
+	default:
+		c.log.Info("guest waits for the host")
+		l.prompt.play(holdPromptID, false, wait)
+		l.startClock()
+	}
+	for {
+		select {
+		case <-c.ctx.Done():
+			return context.Cause(c.ctx)
+		case <-c.digits:
+		case id := <-c.promptEnded:
+			if id == holdPromptID {
+				l.prompt.play(holdPromptID+1, true, music)
+			}
+		case <-released:
+			l.prompt.stop()
+			if err := c.joinRoom(roomName); err != nil {
+				return err
+			}
+			c.log.Info("host is in: guest joins")
+			return nil
+		}
 	}
 }

@@ -178,6 +178,14 @@ func settle(local, remote *sdp.Session, offerM, answerM *sdp.Media, weOffered bo
 	return n, nil
 }
 
+// dropTelephoneEvent takes telephone-event out of our answer, for trunks
+// whose DTMF comes another way (trunks[].dtmf info or inband): the peer
+// then has no RFC 4733 to send and keeps its keys in-band or in INFO.
+func (n *negotiated) dropTelephoneEvent() {
+	n.local.Audio.TelephoneEvent, n.local.Audio.TelephoneEvents = nil, nil
+	n.te = nil
+}
+
 func findCodec(m *sdp.Media, c sdp.Codec) (sdp.Codec, bool) {
 	for _, x := range m.Codecs {
 		if x.Same(c) {

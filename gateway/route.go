@@ -20,6 +20,9 @@ type destination struct {
 	// that room (a room dialled directly with pin_on_direct_dial).
 	ivr  bool
 	only string
+	// waitHost: the room holds guests until its host is in; a caller who
+	// dialled it directly is a guest.
+	waitHost bool
 	// prompts in the language of the dialled number.
 	prompts *prompts.Set
 }
@@ -27,9 +30,10 @@ type destination struct {
 // route decides where a call goes from the user part it dialled: the
 // Request-URI user, or the To user when the Request-URI has none. A dial-in
 // number goes to the PIN IVR; a room's name, alias or numeric id joins that
-// room directly, or through the IVR when the room asks for its PIN on
-// direct dial or holds guests until its host comes (the PIN says who is
-// the host). Anything else is 404, and a failing store 503.
+// room directly (as a guest, who waits for the host in a wait_for_host
+// room), or through the IVR when the room asks for its PIN on direct dial
+// (pin_on_direct_dial: the PIN must then open that room, and says whether
+// the caller is its host). Anything else is 404, and a failing store 503.
 func (g *Gateway) route(ctx context.Context, ic *sip.IncomingCall) (destination, error) {
 	user := ic.RequestURIUser()
 	if user == "" {
@@ -47,10 +51,10 @@ func (g *Gateway) route(ctx context.Context, ic *sip.IncomingCall) (destination,
 		return destination{}, fmt.Errorf("%w: %q", sip.ErrNoSuchRoom, user)
 	case err != nil:
 		return destination{}, fmt.Errorf("%w: store: %w", ErrBackend, err)
-	case r.PINOnDirectDial || r.WaitForHost:
+	case r.PINOnDirectDial:
 		return destination{room: r, ivr: true, only: r.Name, prompts: g.defaults}, nil
 	}
-	return destination{room: r, prompts: g.defaults}, nil
+	return destination{room: r, waitHost: r.WaitForHost, prompts: g.defaults}, nil
 }
 
 // promptsFor is the prompt set of a dial-in number: its own language
