@@ -7,11 +7,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/roombridge/roombridge/gateway/media/dtmf"
 	"github.com/roombridge/roombridge/gateway/media/g711"
 	"github.com/roombridge/roombridge/gateway/media/mixer"
 	"github.com/roombridge/roombridge/gateway/media/tone"
 	"github.com/roombridge/roombridge/gateway/room"
 	"github.com/roombridge/roombridge/gateway/rtp"
+	"github.com/roombridge/roombridge/ivr/prompts"
 )
 
 // nullWriter is a room track that drops what it is given.
@@ -37,7 +39,11 @@ type benchLeg struct {
 }
 
 func newBenchLeg(b *testing.B, mix *mixer.Hub, pool *rtp.PortPool, sink *net.UDPConn, i int) *benchLeg {
-	l, err := newLeg(legParams{id: fmt.Sprint("leg", i), codec: codecPCMU, recvPT: 0, sendPT: 0})
+	return newBenchLegParams(b, mix, pool, sink, legParams{id: fmt.Sprint("leg", i), codec: codecPCMU, recvPT: 0, sendPT: 0})
+}
+
+func newBenchLegParams(b *testing.B, mix *mixer.Hub, pool *rtp.PortPool, sink *net.UDPConn, p legParams) *benchLeg {
+	l, err := newLeg(p)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -148,5 +154,66 @@ func BenchmarkHubTick(b *testing.B) {
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/leg")
 		})
+	}
+}
+
+// BenchmarkIVRTick is one leg's work per 20 ms while its caller is in the
+// IVR, on the leg's own clock: jitter buffer, G.711 decode, prompt copy,
+// G.711 encode, RTP send; with the in-band DTMF detector (a trunk without
+// telephone-event) and without. It must not allocate.
+func BenchmarkIVRTick(b *testing.B) {
+	set, err := prompts.Load("", "en")
+	if err != nil {
+		b.Fatal(err)
+	}
+	music, err := set.PCM(prompts.HoldMusic, 8000)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, inband := range []bool{false, true} {
+		b.Run(fmt.Sprintf("inband=%v", inband), func(b *testing.B) {
+			mix, _ := benchSetup(b, 0)
+			pool, err := rtp.NewPortPool(netip.MustParseAddr("127.0.0.1"), 45000, 45999)
+			if err != nil {
+				b.Fatal(err)
+			}
+			sink, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { _ = sink.Close() })
+			bl := newBenchLegParams(b, mix, pool, sink, legParams{id: "ivr", codec: codecPCMU, inband: inband})
+			bl.l.prompt.play(1, true, music)
+			now := time.Now()
+			for range 5 {
+				bl.feed(now)
+				now = now.Add(frameDur)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				bl.feed(now)
+				now = now.Add(frameDur)
+				bl.l.ivrTick()
+			}
+		})
+	}
+}
+
+// BenchmarkDetector is the in-band DTMF detector alone on one 20 ms G.711
+// frame, the cost it adds to a leg's tick (in the IVR and in the room).
+func BenchmarkDetector(b *testing.B) {
+	det, err := dtmf.NewDetector(dtmf.DetectorConfig{Rate: 8000})
+	if err != nil {
+		b.Fatal(err)
+	}
+	gen := tone.NewGenerator(440, 8000, 8000)
+	pcm := make([]int16, 160)
+	out := make([]byte, 0, 8)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		gen.Fill(pcm)
+		out = det.Process(out[:0], pcm)
 	}
 }

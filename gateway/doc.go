@@ -5,11 +5,27 @@
 // cmd/roombridge.
 //
 // The Gateway is a sip.CallHandler. Each call lives as long as its
-// HandleCall: route the dialled user to a room (route.go), answer the SDP
+// HandleCall: refuse a source locked out for wrong PINs (lockout.go), route
+// the dialled user to a room or to the PIN IVR (route.go), answer the SDP
 // offer or make one for a delayed offer (negotiate.go), open the leg's RTP
 // session, join the room as a SIP participant publishing one Opus track,
 // and run until the caller hangs up, the RTP or session timer fires, the
-// room removes the participant, or the gateway closes (call.go).
+// room removes the participant, or the gateway closes (call.go, serve.go).
+//
+// The PIN IVR (ivrcall.go) answers dial-in numbers, and rooms dialled
+// directly that want their PIN: an ivr.Session decides, the call carries
+// out its actions. Until it joins, the leg runs on its own 20 ms clock
+// goroutine, which plays prompts (player.go) and drains the jitter buffer;
+// on join the leg moves to the room hub's clock. Hosts are counted per room
+// so that guests of wait_for_host rooms are released when one joins.
+//
+// DTMF: RFC 4733 events (on the RTP reader goroutine), SIP INFO (on the SIP
+// server's) and in-band tones (a Goertzel detector on the clock, when the
+// peer has no telephone-event or the trunk says inband) are queued to the
+// call's goroutine, which merges them into one stream without the doubles
+// of a press signalled two ways (dtmf.Merger) and gives it to the IVR, or,
+// once joined, to the in-call keys *6 (mute) and *1 (participant count)
+// (incall.go).
 //
 // Media (leg.go, hub.go, hubtrack.go): each room with SIP legs on this node
 // has one audio hub, a hidden participant with a single 20 ms clock
