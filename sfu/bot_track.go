@@ -199,6 +199,10 @@ func (t *botTrack) ReadFrame(buf []byte) (int, room.FrameInfo, error) {
 }
 
 // trackEnded implements subscriber.
+// listens: a hidden bot (the gateway's room hub) does not count, because
+// it mixes SIP legs' PCM directly and drops their Opus.
+func (t *botTrack) listens() bool { return !t.bot.m.hidden }
+
 func (t *botTrack) trackEnded() {
 	t.close()
 	t.bot.mu.Lock()

@@ -73,7 +73,11 @@ type audioWriter struct{ rtpSource }
 var (
 	_ room.AudioWriter      = (*audioWriter)(nil)
 	_ room.AudioLevelWriter = (*audioWriter)(nil)
+	_ room.ListenedWriter   = (*audioWriter)(nil)
 )
+
+// Listened implements room.ListenedWriter.
+func (w *audioWriter) Listened() bool { return w.t.listeners.Load() > 0 }
 
 func newAudioWriter(t *pubTrack) *audioWriter { return &audioWriter{rtpSource: newRTPSource(t)} }
 

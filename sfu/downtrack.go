@@ -146,6 +146,9 @@ func (d *downTrack) writePacket(p *fwdPacket) {
 
 // trackEnded implements subscriber: the subscriber's loop removes the
 // transceiver and renegotiates.
+// listens: a WebRTC subscriber is a person.
+func (d *downTrack) listens() bool { return true }
+
 func (d *downTrack) trackEnded() {
 	d.peer.post(func() { d.peer.removeDown(d.src) })
 }

@@ -129,5 +129,6 @@ type nopSub struct{}
 
 func (nopSub) writePacket(*fwdPacket) {}
 func (nopSub) trackEnded()            {}
+func (nopSub) listens() bool          { return true }
 
 var _ webrtc.TrackLocalWriter = (*discardWriter)(nil)

@@ -44,6 +44,9 @@ type subscriber interface {
 	writePacket(p *fwdPacket)
 	// trackEnded tells the subscriber no packet will follow.
 	trackEnded()
+	// listens is false for hidden subscribers (the gateway's own room hub),
+	// which do not make a publisher's encoding worthwhile.
+	listens() bool
 }
 
 // pubTrack is one published track: the fan-out point between one source (a
@@ -58,6 +61,8 @@ type pubTrack struct {
 	// without a lock and never holds one while writing to the network.
 	subs  atomic.Pointer[[]subscriber]
 	subMu sync.Mutex
+	// listeners counts the subscribers that listen (see subscriber.listens).
+	listeners atomic.Int32
 
 	muted atomic.Bool
 	// epoch changes whenever the stream is interrupted on purpose (mute),
@@ -126,6 +131,9 @@ func (t *pubTrack) addSubscriber(s subscriber) bool {
 	next = append(next, old...)
 	next = append(next, s)
 	t.subs.Store(&next)
+	if s.listens() {
+		t.listeners.Add(1)
+	}
 	return true
 }
 
@@ -141,6 +149,9 @@ func (t *pubTrack) removeSubscriber(s subscriber) {
 			next = append(next, o)
 		}
 	}
+	if len(next) < len(old) && s.listens() {
+		t.listeners.Add(-1)
+	}
 	t.subs.Store(&next)
 }
 
@@ -154,6 +165,7 @@ func (t *pubTrack) end() {
 	old := *t.subs.Load()
 	empty := []subscriber{}
 	t.subs.Store(&empty)
+	t.listeners.Store(0)
 	t.subMu.Unlock()
 	for _, s := range old {
 		s.trackEnded()

@@ -162,6 +162,16 @@ type Event struct {
 	Reason      string           // for removed
 }
 
+// ListenedWriter is implemented by writers that know whether anyone
+// receives their track. Hidden participants on the same node (the room audio
+// hub, which takes SIP legs' PCM directly) do not count. While Listened is
+// false a publisher may skip encoding and write empty frames, which keep the
+// track's clock without sending anything: in a room of phones only, nobody
+// needs the legs' Opus at all.
+type ListenedWriter interface {
+	Listened() bool
+}
+
 // AudioLevelWriter is implemented by AudioWriters that can carry each
 // frame's audio level (RFC 6464: 0 is loudest, 127 is silence, in -dBov), so
 // that phone participants take part in active-speaker detection without the
