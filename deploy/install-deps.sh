@@ -44,3 +44,14 @@ if ! command -v go >/dev/null; then
   echo "install-deps: Go 1.26 is needed (https://go.dev/dl/); put it on PATH" >&2
   exit 1
 fi
+
+# livekit-server for the LiveKit backend tests, built from the module proxy
+# (about two minutes). v1.13.5 is the newest that builds here: see
+# shared/deps.md. It installs as $GOPATH/bin/server.
+if [ "$mode" = test ]; then
+  gobin=$(go env GOPATH)/bin
+  if ! command -v livekit-server >/dev/null && [ ! -x "$gobin/server" ]; then
+    echo "install-deps: building livekit-server v1.13.5 into $gobin" >&2
+    GOFLAGS= go install github.com/livekit/livekit-server/cmd/server@v1.13.5
+  fi
+fi
