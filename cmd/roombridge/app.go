@@ -35,8 +35,9 @@ type app struct {
 	ready atomic.Bool
 }
 
-func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (a *app, err error) {
-	a = &app{cfg: cfg, log: log}
+func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *app, err error) {
+	// a, not the result (nil on error), is what the deferred clean-up closes.
+	a := &app{cfg: cfg, log: log}
 	defer func() {
 		if err != nil {
 			a.closeAll()
