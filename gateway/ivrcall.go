@@ -106,14 +106,14 @@ func (c *call) joinFromIVR(s *ivrRun, a ivr.Join) error {
 	if err := c.joinRoom(a.Room); err != nil {
 		return err
 	}
-	c.log = c.log.With("room", a.Room)
+	// c.log stays as it is: the SIP goroutines (re-INVITE, INFO) read it.
 	c.enterHub()
 	if a.Host {
 		c.host = true
 		c.g.hostJoined(a.Room)
 	}
 	others := c.roomCount() - 1
-	c.log.Info("joined from the IVR", "host", a.Host, "others", others)
+	c.log.Info("joined from the IVR", "room", a.Room, "host", a.Host, "others", others)
 	s.sess.RoomCount(max(others, 0))
 	return nil
 }
