@@ -388,8 +388,10 @@ func TestLiveKitDTMFAndKind(t *testing.T) {
 	}
 	defer client.Disconnect()
 
-	p, err := b.Join(ctx, "dtmf", room.ParticipantInfo{Name: "+1555****99", Kind: room.ParticipantKindSIP,
-		Attributes: map[string]string{"sip.trunk": "local"}})
+	p, err := b.Join(ctx, "dtmf", room.ParticipantInfo{
+		Name: "+1555****99", Kind: room.ParticipantKindSIP,
+		Attributes: map[string]string{"sip.trunk": "local"},
+	})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -41,7 +41,7 @@ func (b *Backend) Participants(ctx context.Context, roomName string) ([]room.Par
 }
 
 func isNotFound(err error) bool {
-	return err != nil && (errors.Is(err, room.ErrRoomNotFound))
+	return errors.Is(err, room.ErrRoomNotFound)
 }
 
 // participantState maps LiveKit's view of a participant to the room's.

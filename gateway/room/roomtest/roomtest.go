@@ -398,8 +398,10 @@ func testVideo(t *testing.T, b room.Backend, _ room.Directory) {
 	aEvents := watchEvents(a)
 	bob := join(t, b, r, room.ParticipantInfo{Name: "b", Kind: room.ParticipantKindSIP})
 	bTracks := watchTracks(bob)
-	w, err := a.PublishVideo(room.VideoCodec{MimeType: "video/H264", ClockRate: 90000,
-		FmtpLine: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"})
+	w, err := a.PublishVideo(room.VideoCodec{
+		MimeType: "video/H264", ClockRate: 90000,
+		FmtpLine: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f",
+	})
 	if err != nil {
 		t.Fatalf("PublishVideo: %v", err)
 	}

@@ -108,7 +108,7 @@ func unshareArgs() ([]string, error) {
 		if out, err := exec.Command(probe[0], probe[1:]...).CombinedOutput(); err == nil {
 			return args, nil
 		} else if args[1] == "-r" {
-			return nil, fmt.Errorf("cannot make a network namespace with a veth pair: %v: %s", err, out)
+			return nil, fmt.Errorf("cannot make a network namespace with a veth pair: %w: %s", err, out)
 		}
 	}
 	return nil, fmt.Errorf("unreachable")
@@ -125,7 +125,7 @@ func setup() error {
 		{"link", "set", "rb1", "up"},
 	} {
 		if out, err := exec.Command("ip", c...).CombinedOutput(); err != nil {
-			return fmt.Errorf("ip %s: %v: %s", strings.Join(c, " "), err, out)
+			return fmt.Errorf("ip %s: %w: %s", strings.Join(c, " "), err, out)
 		}
 	}
 	return nil
