@@ -101,7 +101,8 @@ func (p *participant) connect(ctx context.Context, token string) error {
 // joinError sorts a failed join: an unreachable server is
 // room.ErrUnavailable, a refused token ErrBadCredentials.
 func joinError(err error) error {
-	msg := err.Error()
+	// The SDK reports LiveKit's refusal as text (the body of /rtc/validate).
+	msg := strings.ToLower(err.Error())
 	switch {
 	case strings.Contains(msg, "401") || strings.Contains(msg, "unauthorized") || strings.Contains(msg, "invalid token"):
 		return fmt.Errorf("%w: join: %w", ErrBadCredentials, err)

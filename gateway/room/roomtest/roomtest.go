@@ -14,6 +14,12 @@
 // (random names), so a factory may hand out one shared backend. Media checks
 // are real: bots publish an Opus tone paced in real time and listeners decode
 // it, so the suite takes tens of seconds.
+//
+// What the suite allows for, because LiveKit does it: a participant that
+// publishes nothing may be announced (joined/left) up to 3 s late, since
+// LiveKit batches updates of non-publishers; a participant hears only of
+// the active speakers it receives (so the listener subscribes first); and
+// events are awaited, not expected in a fixed order with other events.
 package roomtest
 
 import (
