@@ -12,12 +12,12 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/pion/webrtc/v4"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/roombridge/roombridge/gateway"
 	"github.com/roombridge/roombridge/gateway/api"
 	"github.com/roombridge/roombridge/gateway/config"
+	"github.com/roombridge/roombridge/gateway/room/livekit"
 	"github.com/roombridge/roombridge/gateway/store"
 	"github.com/roombridge/roombridge/sfu"
 	"github.com/roombridge/roombridge/web"
@@ -28,7 +28,8 @@ type app struct {
 	cfg   config.Config
 	log   *slog.Logger
 	store *store.SQLite
-	sfu   *sfu.SFU
+	sfu   *sfu.SFU         // backend: embedded
+	lk    *livekit.Backend // backend: livekit
 	sip   *sipSide
 	http  *http.Server
 	ln    net.Listener
@@ -55,10 +56,6 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *app, e
 	reg := prometheus.NewRegistry()
 	registerProcessMetrics(reg)
 
-	if cfg.Backend != config.BackendEmbedded {
-		return nil, fmt.Errorf("backend: %q is not available in this build yet; use embedded", cfg.Backend)
-	}
-
 	tokens, err := newTokens(cfg.HTTP)
 	if err != nil {
 		return nil, err
@@ -75,29 +72,12 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *app, e
 		},
 	}
 
-	var ice []webrtc.ICEServer
-	if len(cfg.WebRTC.STUNServers) > 0 {
-		ice = []webrtc.ICEServer{{URLs: cfg.WebRTC.STUNServers}}
-	}
-	var external []string
-	if cfg.RTP.ExternalIP != "" {
-		external = []string{cfg.RTP.ExternalIP}
-	}
-	a.sfu, err = sfu.New(sfu.Config{
-		Logger:          log.With("component", "sfu"),
-		PortMin:         cfg.WebRTC.PortMin,
-		PortMax:         cfg.WebRTC.PortMax,
-		ExternalIPs:     external,
-		IncludeLoopback: cfg.WebRTC.IncludeLoopback,
-		ICEServers:      ice,
-		Admit:           admission.Admit,
-		Registerer:      reg,
-	})
+	backend, directory, err := a.openBackend(ctx, cfg, reg, admission.Admit)
 	if err != nil {
-		return nil, fmt.Errorf("sfu: %w", err)
+		return nil, err
 	}
 
-	a.sip, err = newSIP(cfg, a.store, a.sfu, reg, log)
+	a.sip, err = newSIP(cfg, a.store, backend, reg, log)
 	if err != nil {
 		return nil, err
 	}
@@ -113,19 +93,21 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *app, e
 	apiServer, err := api.New(api.Config{
 		Keys:      cfg.API.Keys,
 		Store:     a.store,
-		Directory: a.sfu,
+		Directory: directory,
 		Tokens:    tokens,
 		SIPDomain: cfg.SIP.Domain,
 		PublicURL: publicURL,
 		Logger:    log.With("component", "api"),
 		Quality:   a.sip.gw.ParticipantQuality,
+
+		OnRoomCreated: roomCreated(backend),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("api: %w", err)
 	}
 
 	mux := http.NewServeMux()
-	mux.Handle("/v1/rtc", a.sfu.SignalHandler())
+	mux.Handle("/v1/rtc", a.signalHandler())
 	mux.Handle("/v1/", apiServer.Handler())
 	mux.Handle("/metrics", metricsHandler(reg))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
@@ -231,6 +213,9 @@ func (a *app) closeAll() {
 	if a.sfu != nil {
 		logErr(a.log, "sfu close", a.sfu.Close())
 	}
+	if a.lk != nil {
+		logErr(a.log, "livekit close", a.lk.Close())
+	}
 	if a.ln != nil && a.http == nil {
 		logErr(a.log, "listener close", a.ln.Close())
 	}
@@ -247,6 +232,12 @@ func (a *app) readyz(w http.ResponseWriter, r *http.Request) {
 	if _, err := a.store.ListRooms(r.Context()); err != nil {
 		http.Error(w, "not ready: store: "+err.Error()+"\n", http.StatusServiceUnavailable)
 		return
+	}
+	if a.lk != nil {
+		if err := a.lk.Ready(r.Context()); err != nil {
+			http.Error(w, "not ready: livekit: "+err.Error()+"\n", http.StatusServiceUnavailable)
+			return
+		}
 	}
 	_, _ = w.Write([]byte("ready\n"))
 }

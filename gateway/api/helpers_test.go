@@ -120,6 +120,7 @@ type harness struct {
 	tokens  *Tokens
 	path    string
 	deleted []string
+	created []string
 }
 
 func newHarness(t *testing.T) *harness {
@@ -146,6 +147,10 @@ func (h *harness) open() {
 		SIPDomain:     "conf.example.com",
 		PublicURL:     "http://127.0.0.1:8080/",
 		OnRoomDeleted: func(name string) { h.deleted = append(h.deleted, name) },
+		OnRoomCreated: func(_ context.Context, name string) error {
+			h.created = append(h.created, name)
+			return nil
+		},
 		Quality: func(room, id string) (any, bool) {
 			if room == "standup" && id == "sip-7" {
 				return map[string]float64{"mos": 4.3, "rtt_ms": 12}, true

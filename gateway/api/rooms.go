@@ -99,6 +99,11 @@ func (s *Server) createRoom(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	s.log.Info("room created", "room", rm.Name, "numeric_id", rm.NumericID)
+	if s.cfg.OnRoomCreated != nil {
+		if err := s.cfg.OnRoomCreated(r.Context(), rm.Name); err != nil {
+			s.log.Warn("room created in the store but not in the backend", "room", rm.Name, "err", err)
+		}
+	}
 	w.Header().Set("Location", "/v1/rooms/"+rm.Name)
 	writeJSON(w, http.StatusCreated, s.roomJSON(r.Context(), rm))
 	return nil

@@ -25,6 +25,9 @@ func TestCreateRoom(t *testing.T) {
 		!got.WaitForHost || !got.PINOnDirectDial || got.SIPURI != "sip:standup@conf.example.com" || got.Participants != 0 {
 		t.Errorf("room %+v", got)
 	}
+	if !slices.Equal(h.created, []string{"standup"}) {
+		t.Errorf("OnRoomCreated got %v", h.created)
+	}
 	if len(got.NumericID) != 6 || got.CreatedAt.Before(before) || !got.UpdatedAt.Equal(got.CreatedAt) {
 		t.Errorf("numeric id %q, created %v, updated %v", got.NumericID, got.CreatedAt, got.UpdatedAt)
 	}

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -37,6 +38,11 @@ type Config struct {
 	// participants were told to leave (e.g. to send a webhook). It runs on
 	// the request's goroutine, so it must not block for long.
 	OnRoomDeleted func(name string)
+	// OnRoomCreated, if set, is called after a room is stored, with the
+	// request's context (e.g. to create it in LiveKit). An error is logged
+	// and the room stays: a backend that cannot be told now creates the
+	// room when the first participant joins.
+	OnRoomCreated func(ctx context.Context, name string) error
 	// Quality, if set, gives a SIP participant's media quality (loss,
 	// jitter, RTT, MOS) as a JSON-marshalable value for the listing; false
 	// when this node has no such leg.

@@ -27,6 +27,14 @@ type Directory interface {
 	CloseRoom(ctx context.Context, room string) error
 }
 
+// RoomCreator is implemented by backends whose rooms exist apart from their
+// participants (LiveKit): the gateway creates the backend's room when a room
+// is created in the store, so that other clients of the backend can find it
+// before the first phone joins. Creating an existing room is not an error.
+type RoomCreator interface {
+	CreateRoom(ctx context.Context, room string) error
+}
+
 // ParticipantInfo describes who is joining.
 type ParticipantInfo struct {
 	// Identity is unique within the room; the backend generates one when empty.

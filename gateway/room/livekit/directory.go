@@ -116,6 +116,21 @@ func (b *Backend) RemoveParticipant(ctx context.Context, roomName, id, reason st
 	return apiError("remove participant", err, room.ErrParticipantNotFound)
 }
 
+// CreateRoom implements room.RoomCreator through RoomService.CreateRoom,
+// which returns the room when it exists already. Rooms stay while empty
+// (LiveKit's own default would delete them after a few minutes): their
+// lifetime is the gateway store's.
+func (b *Backend) CreateRoom(ctx context.Context, roomName string) error {
+	_, err := b.rs.CreateRoom(ctx, &lkproto.CreateRoomRequest{Name: roomName, EmptyTimeout: keepEmptyRoom})
+	return apiError("create room", err, room.ErrRoomNotFound)
+}
+
+var _ room.RoomCreator = (*Backend)(nil)
+
+// keepEmptyRoom is the empty timeout of rooms the gateway creates: 30 days,
+// renewed by every CreateRoom (the gateway calls it at every start).
+const keepEmptyRoom = 30 * 24 * 3600
+
 // CloseRoom implements room.Directory through RoomService.DeleteRoom: every
 // participant is disconnected.
 func (b *Backend) CloseRoom(ctx context.Context, roomName string) error {

@@ -1,0 +1,92 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/pion/webrtc/v4"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/roombridge/roombridge/gateway/config"
+	"github.com/roombridge/roombridge/gateway/room"
+	"github.com/roombridge/roombridge/gateway/room/livekit"
+	"github.com/roombridge/roombridge/sfu"
+)
+
+type admitFunc = func(ctx context.Context, room, name, token string) (string, error)
+
+// openBackend starts the room backend named by the backend key: the
+// embedded SFU (which also serves the web client), or a LiveKit cluster,
+// checked at start so that a wrong URL or key fails now, naming its key.
+func (a *app) openBackend(ctx context.Context, cfg config.Config, reg prometheus.Registerer, admit admitFunc) (room.Backend, room.Directory, error) {
+	if cfg.Backend == config.BackendLiveKit {
+		lk, err := livekit.New(ctx, livekit.Config{
+			URL:       cfg.LiveKit.URL,
+			APIKey:    cfg.LiveKit.APIKey,
+			APISecret: cfg.LiveKit.APISecret,
+			Logger:    a.log.With("component", "livekit"),
+		})
+		switch {
+		case errors.Is(err, livekit.ErrBadCredentials):
+			return nil, nil, fmt.Errorf("livekit.api_key/livekit.api_secret: %w", err)
+		case err != nil:
+			return nil, nil, fmt.Errorf("livekit.url: %w", err)
+		}
+		a.lk = lk
+		for _, r := range cfg.Rooms {
+			if err := lk.CreateRoom(ctx, r.Name); err != nil {
+				return nil, nil, fmt.Errorf("rooms: creating %q in LiveKit: %w", r.Name, err)
+			}
+		}
+		return lk, lk, nil
+	}
+
+	var ice []webrtc.ICEServer
+	if len(cfg.WebRTC.STUNServers) > 0 {
+		ice = []webrtc.ICEServer{{URLs: cfg.WebRTC.STUNServers}}
+	}
+	var external []string
+	if cfg.RTP.ExternalIP != "" {
+		external = []string{cfg.RTP.ExternalIP}
+	}
+	s, err := sfu.New(sfu.Config{
+		Logger:          a.log.With("component", "sfu"),
+		PortMin:         cfg.WebRTC.PortMin,
+		PortMax:         cfg.WebRTC.PortMax,
+		ExternalIPs:     external,
+		IncludeLoopback: cfg.WebRTC.IncludeLoopback,
+		ICEServers:      ice,
+		Admit:           admit,
+		Registerer:      reg,
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("sfu: %w", err)
+	}
+	a.sfu = s
+	return s, s, nil
+}
+
+// signalHandler serves the web client's signalling; with LiveKit the rooms
+// are LiveKit's, which browsers join with LiveKit's own clients.
+func (a *app) signalHandler() http.Handler {
+	if a.sfu != nil {
+		return a.sfu.SignalHandler()
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusNotFound)
+		_, _ = w.Write([]byte(`{"error":"the web client needs backend: embedded; with backend: livekit, join rooms with a LiveKit client","field":"backend"}` + "\n"))
+	})
+}
+
+// roomCreated creates a room made through the API in backends whose rooms
+// exist apart from their participants.
+func roomCreated(b room.Backend) func(ctx context.Context, name string) error {
+	rc, ok := b.(room.RoomCreator)
+	if !ok {
+		return nil
+	}
+	return rc.CreateRoom
+}
