@@ -14,6 +14,7 @@ import (
 	"github.com/roombridge/roombridge/gateway/rtp"
 	"github.com/roombridge/roombridge/gateway/sdp"
 	"github.com/roombridge/roombridge/gateway/sip"
+	"github.com/roombridge/roombridge/ivr"
 	"github.com/roombridge/roombridge/ivr/prompts"
 )
 
@@ -147,6 +148,9 @@ func (c *call) run() (result string, err error) {
 	if err := c.ic.Answer(local.Marshal()); err != nil {
 		if errors.Is(err, sip.ErrRemoteHangup) {
 			// A BYE right behind the ACK: answered, and already over.
+			if dest.ivr {
+				c.g.m.ivrOutcomes.WithLabelValues(ivr.OutcomeHungUp.String()).Inc()
+			}
 			return resultAnswered, err
 		}
 		return c.endedEarly(err)
