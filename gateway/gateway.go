@@ -186,6 +186,17 @@ func (g *Gateway) HandleCall(ic *sip.IncomingCall) {
 		return
 	}
 	defer g.wg.Done()
+	// A backend that knows it is down (LiveKit unreachable) refuses at
+	// once, before ringing or an IVR that could only end in failure.
+	if r, ok := g.cfg.Backend.(interface{ Ready(context.Context) error }); ok {
+		if err := r.Ready(context.Background()); err != nil {
+			log.Warn("call refused: room backend not ready", "err", err)
+			_ = ic.RejectErr(fmt.Errorf("%w: %w", ErrBackend, err))
+			g.m.calls.WithLabelValues(resultUnavailable).Inc()
+			g.release(c)
+			return
+		}
+	}
 	result, err := c.run()
 	g.m.calls.WithLabelValues(result).Inc()
 	g.release(c)

@@ -146,7 +146,7 @@ func (c *call) info(contentType string, body []byte) int {
 	key, _, err := sip.ParseDTMFRelay(body)
 	if err != nil {
 		c.log.Debug("INFO without a DTMF digit", "content_type", contentType, "err", err)
-		return ok
+		return sip.StatusCode(err)
 	}
 	select {
 	case c.digits <- dtmf.Digit{Key: byte(key), Source: dtmf.SourceINFO, At: time.Now()}:

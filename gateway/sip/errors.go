@@ -105,6 +105,7 @@ var statusTable = []struct {
 	{ErrCanceled, 487, "Request Terminated"},
 	{ErrRemoteHangup, 487, "Request Terminated"},
 	{errBadRequest, 400, "Bad Request"},
+	{ErrBadDTMF, 400, "Bad Request"},
 	{errBadExtension, 420, "Bad Extension"},
 	{errUnsupportedMedia, 415, "Unsupported Media Type"},
 	{errUnauthorized, 401, "Unauthorized"},
