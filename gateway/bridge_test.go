@@ -37,6 +37,17 @@ func TestTwoCallersNMinusOne(t *testing.T) {
 	if ps := f.sipParticipants("demo"); len(ps) != 2 || ps[0].Name != "+1555***0100" {
 		t.Errorf("SIP participants: %+v", ps)
 	}
+	// Phones only: they hear each other through the PCM mix, and nobody
+	// needs their Opus, so none is encoded.
+	unheard := func() (n uint64) {
+		for _, c := range f.gw.snapshotCalls() {
+			if l := c.leg.Load(); l != nil {
+				n += l.unheard.Load()
+			}
+		}
+		return n
+	}
+	waitUntil(t, 5*time.Second, "phone-only legs to skip Opus encoding", func() bool { return unheard() > 0 })
 
 	// A third participant on the room side, publishing 2000 Hz in Opus.
 	bot := joinToneBot(t, f, 2000)
@@ -45,6 +56,14 @@ func TestTwoCallersNMinusOne(t *testing.T) {
 	waitUntil(t, 10*time.Second, "the bot hearing both phones", func() bool {
 		return bot.hears(a, 440) && bot.hears(b, 1000)
 	})
+	// With a listener in the room the legs encode again.
+	before, ticks := unheard(), f.metric("roombridge_hub_ticks_total", "")
+	waitUntil(t, 5*time.Second, "20 more hub ticks", func() bool {
+		return f.metric("roombridge_hub_ticks_total", "") >= ticks+20
+	})
+	if after := unheard(); after != before {
+		t.Errorf("%d voice frames skipped while the bot listened", after-before)
+	}
 
 	q, ok := f.gw.Quality("demo", legIdentity(a.sess.InviteRequest.CallID().Value()))
 	if !ok || q.Codec != "PCMU" || q.PacketsReceived == 0 || q.PacketsSent == 0 || q.MOS < 4 {

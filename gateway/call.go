@@ -226,6 +226,7 @@ func (c *call) enterHub() {
 	l.stopClock()
 	l.writer = c.writer
 	l.level, _ = c.writer.(room.AudioLevelWriter)
+	l.listened, _ = c.writer.(room.ListenedWriter)
 	c.hub.addLeg(l)
 	c.inHub = true
 }

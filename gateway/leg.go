@@ -132,6 +132,9 @@ type leg struct {
 	sess   *rtp.Session
 	writer room.AudioWriter
 	level  room.AudioLevelWriter // writer, when it carries levels
+	// listened is writer, when it knows whether anyone receives the
+	// track: nobody (a room of phones only) means no Opus encoding.
+	listened room.ListenedWriter
 
 	// Changed by the call (re-INVITE, API mute), read on the clock.
 	onHold atomic.Bool
@@ -141,6 +144,7 @@ type leg struct {
 	pushErrs   atomic.Uint64 // jitter buffer refusals (oversized packets)
 	publishErr atomic.Uint64 // failed writes to the room
 	sendErrs   atomic.Uint64 // failed RTP writes
+	unheard    atomic.Uint64 // voice frames not Opus-encoded: nobody subscribed
 
 	// Clock goroutine state.
 	src      *mixer.Source
@@ -373,6 +377,13 @@ func (l *leg) pull() {
 	}
 	_ = l.src.Write(l.wide)
 	if l.writer == nil {
+		return
+	}
+	if l.listened != nil && !l.listened.Listened() {
+		// The hub mixes the PCM above for the other phones; only people
+		// (or other nodes) need the Opus, and none are subscribed.
+		l.unheard.Add(1)
+		l.publish(nil, d.Level)
 		return
 	}
 	n, err := l.enc.Encode(l.native, l.opusBuf)
