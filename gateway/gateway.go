@@ -191,9 +191,9 @@ func (g *Gateway) HandleCall(ic *sip.IncomingCall) {
 	if r, ok := g.cfg.Backend.(interface{ Ready(context.Context) error }); ok {
 		if err := r.Ready(context.Background()); err != nil {
 			log.Warn("call refused: room backend not ready", "err", err)
-			_ = ic.RejectErr(fmt.Errorf("%w: %w", ErrBackend, err))
 			g.m.calls.WithLabelValues(resultUnavailable).Inc()
 			g.release(c)
+			_ = ic.RejectErr(fmt.Errorf("%w: %w", ErrBackend, err))
 			return
 		}
 	}
