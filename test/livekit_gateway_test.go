@@ -414,7 +414,10 @@ func TestLiveKitGatewayIVR(t *testing.T) {
 	peer.checkFrom(t, ids[0], 440, 10)
 }
 
-// TestLiveKitGatewayOutage: livekit-server dies (SIGKILL) under a call. The
+// TestLiveKitGatewayOutage: livekit-server stops under a call as a
+// service manager stops it: SIGTERM, which starts LiveKit's graceful drain
+// (it waits for its participants to leave), then SIGKILL. During the drain
+// the call goes on and a new INVITE is answered promptly; after the kill the
 // gateway hangs up with a BYE within seconds, /readyz turns 503 and a new
 // INVITE gets 503 promptly. Once livekit-server is back (same config),
 // /readyz is 200 again and a new call works.
@@ -423,12 +426,37 @@ func TestLiveKitGatewayOutage(t *testing.T) {
 		return
 	}
 	lk, srv := lkgwStart(t)
-	peer := joinLKPeer(t, lk, "demo", "web", 1000)
+	peer := joinLKPeer(t, lk, "demo", "web0", 1000)
 	c := lkgwPhone(t, srv, "demo", 440, 60*time.Second)
 	ps, _ := sipWaitRoom(t, srv, "demo", 10*time.Second, c.done, "the phone joins",
 		func(ps []sipParticipant) bool { return sipCountKind(ps, "sip") == 1 })
-	peer.waitTone(t, lkgwSIPIDs(ps)[0], 440, 5, 10*time.Second)
+	id := lkgwSIPIDs(ps)[0]
+	peer.waitTone(t, id, 440, 5, 10*time.Second)
 
+	// SIGTERM: LiveKit drains.
+	if err := lk.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	before := len(peer.heardFrom(id))
+	waitUntil(t, 5*time.Second, "the phone's audio still reaching the client during the drain", func() bool {
+		pcm := peer.heardFrom(id)
+		return len(pcm)-before >= 8000 && sipToneWindows(pcm[before:], 440, lkgwTones) >= 3
+	})
+	select {
+	case <-c.done:
+		t.Fatalf("the call ended during LiveKit's drain: %+v", c.report)
+	default:
+	}
+	// LiveKit 1.13 still admits participants into a room while it drains
+	// (one node has nowhere else to send them), so the gateway may answer;
+	// whatever it does, it must do it promptly.
+	rep, took := lkgwTryCall(t, srv)
+	t.Logf("draining: INVITE %d %q after %v; /readyz %d", rep.Status, rep.Reason, took.Round(time.Millisecond), lkgwReadyz(srv))
+	if took > 5*time.Second || (!rep.Answered && rep.Status != http.StatusServiceUnavailable) {
+		t.Errorf("INVITE while LiveKit drains: answered %v, status %d after %v; want 200 or 503 within 5 s", rep.Answered, rep.Status, took)
+	}
+
+	// SIGKILL: LiveKit is gone.
 	killed := time.Now()
 	lk.stop(syscall.SIGKILL)
 	peer.close()
@@ -450,31 +478,17 @@ func TestLiveKitGatewayOutage(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	t.Logf("after the kill: BYE %v, /readyz 503 %v", bye.Round(time.Millisecond), unready.Round(time.Millisecond))
-	rep := c.wait(t, time.Second)
-	if !rep.RemoteHangup {
-		t.Errorf("the call ended after %v without a BYE from the gateway: %+v", rep.Duration, rep)
+	t.Logf("after the kill: call ended %v, /readyz 503 %v", bye.Round(time.Millisecond), unready.Round(time.Millisecond))
+	if rep := c.wait(t, time.Second); !rep.RemoteHangup {
+		t.Errorf("the call ended after %v without a BYE from the gateway", rep.Duration)
 	}
 	if bye > 10*time.Second {
 		t.Errorf("BYE %v after livekit-server died, want within 10 s", bye)
 	}
-
-	// A new call while LiveKit is down.
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	start := time.Now()
-	rep, err := caller.Run(ctx, caller.Options{
-		Target: "sip:demo@" + srv.SIPAddr, Transport: uac.TransportUDP, Tone: 440,
-		Duration: 2 * time.Second, LocalIP: netip.MustParseAddr("127.0.0.1"), PortMin: 36100, PortMax: 39999,
-	})
-	took := time.Since(start)
-	t.Logf("INVITE while LiveKit is down: status %d %q after %v (err %v)", rep.Status, rep.Reason, took.Round(time.Millisecond), err)
-	var se *uac.StatusError
-	if rep.Answered || rep.Status != http.StatusServiceUnavailable || !errors.As(err, &se) {
-		t.Errorf("INVITE while LiveKit is down: answered %v, status %d, err %v; want 503", rep.Answered, rep.Status, err)
-	}
-	if took > 5*time.Second {
-		t.Errorf("503 took %v, want < 5 s", took)
+	rep, took = lkgwTryCall(t, srv)
+	t.Logf("down: INVITE %d %q after %v", rep.Status, rep.Reason, took.Round(time.Millisecond))
+	if rep.Answered || rep.Status != http.StatusServiceUnavailable || took > 5*time.Second {
+		t.Errorf("INVITE while LiveKit is down: answered %v, status %d after %v; want 503 within 5 s", rep.Answered, rep.Status, took)
 	}
 
 	// LiveKit back.
@@ -482,7 +496,7 @@ func TestLiveKitGatewayOutage(t *testing.T) {
 	lk.start()
 	waitUntil(t, 15*time.Second, "/readyz 200 after the restart", func() bool { return lkgwReadyz(srv) == http.StatusOK })
 	t.Logf("/readyz 200 %v after livekit-server was started again", time.Since(restarted).Round(time.Millisecond))
-	peer = joinLKPeer(t, lk, "demo", "web2", 1000)
+	peer = joinLKPeer(t, lk, "demo", "web1", 1000)
 	c = lkgwPhone(t, srv, "demo", 440, 6*time.Second)
 	ps, _ = sipWaitRoom(t, srv, "demo", 10*time.Second, c.done, "the phone joins after the restart",
 		func(ps []sipParticipant) bool { return sipCountKind(ps, "sip") == 1 })
@@ -491,6 +505,30 @@ func TestLiveKitGatewayOutage(t *testing.T) {
 		t.Errorf("after the restart the phone heard 1000 Hz in %d windows of 200 ms: %s", n, sipDescribe(rep.Heard))
 	}
 	peer.checkFrom(t, lkgwSIPIDs(ps)[0], 440, 10)
+}
+
+// lkgwTryCall dials room demo and returns the report and how long the
+// INVITE took to be answered or refused (an answered call lasts 2 s).
+func lkgwTryCall(t *testing.T, srv *harness.Server) (*caller.Report, time.Duration) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	start := time.Now()
+	rep, err := caller.Run(ctx, caller.Options{
+		Target: "sip:demo@" + srv.SIPAddr, Transport: uac.TransportUDP, Tone: 440,
+		Duration: 2 * time.Second, LocalIP: netip.MustParseAddr("127.0.0.1"), PortMin: 36100, PortMax: 39999,
+	})
+	took := time.Since(start)
+	if rep == nil {
+		t.Fatalf("caller: %v", err)
+	}
+	var se *uac.StatusError
+	if rep.Answered {
+		took = rep.SetupTime
+	} else if !errors.As(err, &se) {
+		t.Errorf("INVITE: %v, want a SIP status", err)
+	}
+	return rep, took
 }
 
 // TestLiveKitGatewayKick: removing a phone through the room API
