@@ -5,7 +5,7 @@ import (
 	"maps"
 	"strings"
 
-	"go.yaml.in/yaml/v3"
+	"gopkg.in/yaml.v3"
 )
 
 // DefaultAPIKey is the API key in the generated config.
