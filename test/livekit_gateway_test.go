@@ -496,6 +496,13 @@ func TestLiveKitGatewayOutage(t *testing.T) {
 	lk.start()
 	waitUntil(t, 15*time.Second, "/readyz 200 after the restart", func() bool { return lkgwReadyz(srv) == http.StatusOK })
 	t.Logf("/readyz 200 %v after livekit-server was started again", time.Since(restarted).Round(time.Millisecond))
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if ps, err := sipRoomParticipants(ctx, srv, "demo"); err != nil || len(ps) != 0 {
+		t.Errorf("after the restart, before anyone joined: participants %v, error %v; want an empty list", ps, err)
+	}
+	rooms, err := lksdk.NewRoomServiceClient(lk.url(), lkKey, lkSecret).ListRooms(ctx, &lkproto.ListRoomsRequest{Names: []string{"demo"}})
+	t.Logf("after the restart, before anyone joined: LiveKit has room demo: %v (err %v)", err == nil && len(rooms.GetRooms()) == 1, err)
 	peer = joinLKPeer(t, lk, "demo", "web1", 1000)
 	c = lkgwPhone(t, srv, "demo", 440, 6*time.Second)
 	ps, _ = sipWaitRoom(t, srv, "demo", 10*time.Second, c.done, "the phone joins after the restart",
