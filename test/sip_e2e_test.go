@@ -8,7 +8,6 @@ import (
 	"math"
 	"net/http"
 	"net/netip"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -182,15 +181,6 @@ func sipDescribe(pcm []int16) string {
 	}
 	return fmt.Sprintf("%.1f s, RMS %.4f, %d loud windows of 200 ms, peaks [%s]",
 		float64(len(pcm))/8000, tone.RMS(pcm), sipLoudWindows(pcm), strings.Join(peaks, ", "))
-}
-
-// sipPending skips a test of a feature the gateway does not have yet, unless
-// ROOMBRIDGE_TEST_PENDING=1. Remove the call when the feature lands.
-func sipPending(t *testing.T, feature string) {
-	t.Helper()
-	if os.Getenv("ROOMBRIDGE_TEST_PENDING") != "1" {
-		t.Skipf("pending: %s (run with ROOMBRIDGE_TEST_PENDING=1)", feature)
-	}
 }
 
 // sipCall is a gateway/caller call running in the background.

@@ -2,7 +2,6 @@ package loadgen
 
 import (
 	"context"
-
 	"fmt"
 	"runtime"
 	"sync"

@@ -144,8 +144,10 @@ func TestRunBadRoomAPI(t *testing.T) {
 		http.Error(w, "no", http.StatusForbidden)
 	}))
 	t.Cleanup(hs.Close)
-	_, err := Run(context.Background(), Config{Target: "127.0.0.1:9", Legs: 1, APIURL: hs.URL,
-		LocalIP: netip.MustParseAddr("127.0.0.1")})
+	_, err := Run(context.Background(), Config{
+		Target: "127.0.0.1:9", Legs: 1, APIURL: hs.URL,
+		LocalIP: netip.MustParseAddr("127.0.0.1"),
+	})
 	if err == nil || !strings.Contains(err.Error(), "403") {
 		t.Errorf("err = %v, want the API's 403", err)
 	}
