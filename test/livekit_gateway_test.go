@@ -98,13 +98,48 @@ func lkgwWindows(pcm []int16, freq float64) int {
 	return n
 }
 
+// lkgwLevel is the median power of freq in dB relative to a full-scale
+// sine over the windows lkgwWindows counts; -inf when there are none.
+func lkgwLevel(pcm []int16, freq float64) float64 {
+	var levels []float64
+	for i := 0; i+sipWindow <= len(pcm); i += sipWindow {
+		if p := tone.Power(pcm[i:i+sipWindow], 8000, freq); p >= sipMinTonePower {
+			levels = append(levels, 10*math.Log10(p/0.25))
+		}
+	}
+	if len(levels) == 0 {
+		return math.Inf(-1)
+	}
+	slices.Sort(levels)
+	return levels[len(levels)/2]
+}
+
+// lkgwSentDB is the level every party sends its tone at (-10 dBFS peak,
+// caller.DefaultToneLevel), in dB relative to a full-scale sine. The bridge
+// (G.711, Opus, the mixer) may lose a little of it, not half.
+const lkgwSentDB = caller.DefaultToneLevel
+
+// lkgwCheckLevel fails t when freq in pcm is far from the level it was
+// sent at.
+func lkgwCheckLevel(t *testing.T, what string, pcm []int16, freq float64) {
+	t.Helper()
+	l := lkgwLevel(pcm, freq)
+	t.Logf("%s: %.0f Hz at %.1f dB (sent at %.1f dB)", what, freq, l, lkgwSentDB)
+	if l < lkgwSentDB-6 || l > lkgwSentDB+3 {
+		t.Errorf("%s: %.0f Hz at %.1f dB (median of its windows), sent at %.1f dB", what, freq, l, lkgwSentDB)
+	}
+}
+
 // lkgwCheckMix checks that a phone heard every frequency of want in at
-// least minWindows windows and its own tone in at most one.
+// least minWindows windows, at about the level it was sent, and its own
+// tone in at most one.
 func lkgwCheckMix(t *testing.T, who string, heard []int16, own float64, want []float64, minWindows int) {
 	t.Helper()
 	for _, f := range want {
 		if n := lkgwWindows(heard, f); n < minWindows {
 			t.Errorf("%s heard %.0f Hz in %d windows of 200 ms, want ≥ %d: %s", who, f, n, minWindows, sipDescribe(heard))
+		} else {
+			lkgwCheckLevel(t, who, heard, f)
 		}
 	}
 	if n := lkgwWindows(heard, own); n > 1 {
@@ -201,7 +236,7 @@ func (p *lkPeer) send(track *lksdk.LocalTrack) {
 		p.t.Errorf("opus encoder: %v", err)
 		return
 	}
-	const amplitude = 10362 // -10 dBFS peak, as the caller's tones
+	amplitude := 32767 * math.Pow(10, lkgwSentDB/20) // as the caller's tones
 	var freq float64
 	var gen *tone.Generator
 	pcm := make([]int16, 960)
@@ -303,6 +338,8 @@ func (p *lkPeer) checkFrom(t *testing.T, identity string, freq float64, minWindo
 	pcm := p.heardFrom(identity)
 	if n := sipToneWindows(pcm, freq, lkgwTones); n < minWindows {
 		t.Errorf("LiveKit client %s heard %.0f Hz from %s in %d windows of 200 ms, want ≥ %d: %s", p.id, freq, identity, n, minWindows, sipDescribe(pcm))
+	} else {
+		lkgwCheckLevel(t, "LiveKit client "+p.id+" from "+identity, pcm, freq)
 	}
 	for _, f := range lkgwTones {
 		if f == freq {
@@ -350,8 +387,8 @@ func TestLiveKitGatewayPhoneAndParticipant(t *testing.T) {
 	ps, _ := sipWaitRoom(t, srv, "demo", 10*time.Second, a.done, "the phone joins",
 		func(ps []sipParticipant) bool { return sipCountKind(ps, "sip") == 1 })
 	ids := lkgwSIPIDs(ps)
-	if len(ids) != 1 {
-		t.Fatalf("participants %v: the phone is not in the room", ps)
+	if len(ps) != 2 || !slices.ContainsFunc(ps, func(p sipParticipant) bool { return p.ID == "web" && p.Kind == "webrtc" }) {
+		t.Errorf("GET /v1/rooms/demo/participants: %v, want the phone (sip) and web (webrtc) only", ps)
 	}
 	repA := a.wait(t, 20*time.Second)
 	if repA.RemoteHangup {
@@ -410,6 +447,8 @@ func TestLiveKitGatewayIVR(t *testing.T) {
 	}
 	if n := sipToneWindows(rep.Heard, 1000, lkgwTones); n < 10 {
 		t.Errorf("the IVR caller heard the LiveKit client's 1000 Hz in %d windows of 200 ms: %s", n, sipDescribe(rep.Heard))
+	} else {
+		lkgwCheckLevel(t, "the IVR caller", rep.Heard, 1000)
 	}
 	peer.checkFrom(t, ids[0], 440, 10)
 }
