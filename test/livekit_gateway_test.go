@@ -540,8 +540,15 @@ func TestLiveKitGatewayOutage(t *testing.T) {
 	if ps, err := sipRoomParticipants(ctx, srv, "demo"); err != nil || len(ps) != 0 {
 		t.Errorf("after the restart, before anyone joined: participants %v, error %v; want an empty list", ps, err)
 	}
-	rooms, err := lksdk.NewRoomServiceClient(lk.url(), lkKey, lkSecret).ListRooms(ctx, &lkproto.ListRoomsRequest{Names: []string{"demo"}})
-	t.Logf("after the restart, before anyone joined: LiveKit has room demo: %v (err %v)", err == nil && len(rooms.GetRooms()) == 1, err)
+	// The restarted server forgot its rooms; the gateway makes them again,
+	// so LiveKit's own clients find demo before any phone joins.
+	rs := lksdk.NewRoomServiceClient(lk.url(), lkKey, lkSecret)
+	waitUntil(t, 10*time.Second, "LiveKit to have room demo again", func() bool {
+		lctx, lcancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer lcancel()
+		rooms, err := rs.ListRooms(lctx, &lkproto.ListRoomsRequest{Names: []string{"demo"}})
+		return err == nil && len(rooms.GetRooms()) == 1
+	})
 	peer = joinLKPeer(t, lk, "demo", "web1", 1000)
 	c = lkgwPhone(t, srv, "demo", 440, 6*time.Second)
 	ps, _ = sipWaitRoom(t, srv, "demo", 10*time.Second, c.done, "the phone joins after the restart",

@@ -30,10 +30,13 @@ type app struct {
 	store *store.SQLite
 	sfu   *sfu.SFU         // backend: embedded
 	lk    *livekit.Backend // backend: livekit
-	sip   *sipSide
-	http  *http.Server
-	ln    net.Listener
-	ready atomic.Bool
+	// lkReady is lk for the LiveKit health loop, which may run before
+	// openBackend has set lk.
+	lkReady atomic.Pointer[livekit.Backend]
+	sip     *sipSide
+	http    *http.Server
+	ln      net.Listener
+	ready   atomic.Bool
 }
 
 func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *app, err error) {

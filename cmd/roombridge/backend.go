@@ -27,6 +27,9 @@ func (a *app) openBackend(ctx context.Context, cfg config.Config, reg prometheus
 			APIKey:    cfg.LiveKit.APIKey,
 			APISecret: cfg.LiveKit.APISecret,
 			Logger:    a.log.With("component", "livekit"),
+			// A restarted LiveKit has forgotten the rooms; make them again
+			// so that LiveKit's own clients find them before a phone joins.
+			OnReachable: a.recreateLiveKitRooms,
 		})
 		switch {
 		case errors.Is(err, livekit.ErrBadCredentials):
@@ -35,10 +38,9 @@ func (a *app) openBackend(ctx context.Context, cfg config.Config, reg prometheus
 			return nil, nil, fmt.Errorf("livekit.url: %w", err)
 		}
 		a.lk = lk
-		for _, r := range cfg.Rooms {
-			if err := lk.CreateRoom(ctx, r.Name); err != nil {
-				return nil, nil, fmt.Errorf("rooms: creating %q in LiveKit: %w", r.Name, err)
-			}
+		a.lkReady.Store(lk)
+		if err := a.createLiveKitRooms(ctx); err != nil {
+			return nil, nil, fmt.Errorf("rooms: %w", err)
 		}
 		return lk, lk, nil
 	}
@@ -89,4 +91,32 @@ func roomCreated(b room.Backend) func(ctx context.Context, name string) error {
 		return nil
 	}
 	return rc.CreateRoom
+}
+
+// createLiveKitRooms creates every room of the store (config and API rooms)
+// in LiveKit.
+func (a *app) createLiveKitRooms(ctx context.Context) error {
+	rooms, err := a.store.ListRooms(ctx)
+	if err != nil {
+		return err
+	}
+	lk := a.lkReady.Load()
+	var errs []error
+	for _, r := range rooms {
+		if err := lk.CreateRoom(ctx, r.Name); err != nil {
+			errs = append(errs, fmt.Errorf("creating %q in LiveKit: %w", r.Name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (a *app) recreateLiveKitRooms(ctx context.Context) {
+	if a.lkReady.Load() == nil {
+		return
+	}
+	if err := a.createLiveKitRooms(ctx); err != nil {
+		a.log.Warn("LiveKit is back but some rooms could not be created again", "err", err)
+		return
+	}
+	a.log.Info("rooms created again in LiveKit")
 }

@@ -130,8 +130,28 @@ func (b *Backend) healthLoop() {
 			b.log.Warn("LiveKit unreachable: new calls are refused", "err", err)
 		case err == nil && prev.err != nil:
 			b.log.Info("LiveKit reachable again")
+			b.reachable()
 		}
 	}
+}
+
+// reachable runs Config.OnReachable, bounded in time and by Close.
+func (b *Backend) reachable() {
+	if b.cfg.OnReachable == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 4*b.cfg.ConnectTimeout)
+	defer cancel()
+	done := make(chan struct{})
+	go func() {
+		select {
+		case <-b.stop:
+			cancel()
+		case <-done:
+		}
+	}()
+	b.cfg.OnReachable(ctx)
+	close(done)
 }
 
 // requestCheck makes the health loop check now rather than at its next tick.

@@ -1,6 +1,7 @@
 package livekit
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -33,6 +34,11 @@ type Config struct {
 	// would keep trying for over a minute, with the caller listening to
 	// silence); 5 s when zero.
 	ReconnectGrace time.Duration
+	// OnReachable, if set, runs on the health loop when LiveKit answers
+	// again after being unreachable (a restarted server has forgotten its
+	// rooms: the gateway creates them again). Its context ends after
+	// ConnectTimeout×4 or when the backend closes.
+	OnReachable func(ctx context.Context)
 }
 
 func (c *Config) setDefaults() {

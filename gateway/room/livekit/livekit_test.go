@@ -103,7 +103,11 @@ func TestNewChecksServer(t *testing.T) {
 // while it is down, and Close stops the checks.
 func TestHealth(t *testing.T) {
 	f, srv := fakeServer(t)
-	b, err := New(context.Background(), Config{URL: srv.URL, APIKey: "k", APISecret: "s", HealthInterval: 50 * time.Millisecond})
+	var reachable atomic.Int32
+	b, err := New(context.Background(), Config{
+		URL: srv.URL, APIKey: "k", APISecret: "s", HealthInterval: 50 * time.Millisecond,
+		OnReachable: func(context.Context) { reachable.Add(1) },
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,8 +126,13 @@ func TestHealth(t *testing.T) {
 	if d := time.Since(start); d > 50*time.Millisecond {
 		t.Errorf("Join while down took %v", d)
 	}
+	if reachable.Load() != 0 {
+		t.Error("OnReachable ran before LiveKit came back")
+	}
 	f.down.Store(false)
 	waitFor(t, "healthy again", b.Healthy)
+	// A restarted LiveKit has forgotten its rooms: the gateway is told.
+	waitFor(t, "OnReachable", func() bool { return reachable.Load() == 1 })
 	f.reject.Store(true)
 	waitFor(t, "key rejected", func() bool { return errors.Is(b.Ready(context.Background()), ErrBadCredentials) })
 
