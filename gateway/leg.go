@@ -169,13 +169,20 @@ type leg struct {
 	sent     bool
 }
 
+// maxLegPayload is the largest RTP payload a leg takes: 60 ms of G.711.
+const maxLegPayload = 480
+
 // newLeg makes a leg's codecs and buffers. The leg is not yet in a hub.
 func newLeg(p legParams) (*leg, error) {
 	rate := p.codec.rate()
 	if p.codec == codecUnknown {
 		return nil, fmt.Errorf("gateway: leg codec %v", p.codec)
 	}
-	jb, err := jitter.New(jitter.Config{ClockRate: 8000, FrameDuration: frameDur})
+	// Sized for what phones send: G.711 and G.722 carry 8 bytes per ms,
+	// so 480 bytes is a 60 ms packet (longer ones are refused and
+	// counted), and 32 slots hold 640 ms of early packets. The buffer's
+	// defaults (64 × 1500 bytes) would be 96 KiB per leg.
+	jb, err := jitter.New(jitter.Config{ClockRate: 8000, FrameDuration: frameDur, MaxPayload: maxLegPayload, Slots: 32})
 	if err != nil {
 		return nil, err
 	}
@@ -193,7 +200,7 @@ func newLeg(p legParams) (*leg, error) {
 	l := &leg{
 		legParams: p,
 		jb:        jb,
-		payload:   make([]byte, 1500),
+		payload:   make([]byte, maxLegPayload),
 		native:    make([]int16, n),
 		wide:      make([]int16, hubFrame),
 		mix:       make([]int16, hubFrame),
