@@ -26,7 +26,7 @@ func (a *app) openBackend(ctx context.Context, cfg config.Config, reg prometheus
 			URL:       cfg.LiveKit.URL,
 			APIKey:    cfg.LiveKit.APIKey,
 			APISecret: cfg.LiveKit.APISecret,
-			Logger:    a.log.With("component", "livekit"),
+			Logger:    a.log,
 			// A restarted LiveKit has forgotten the rooms; make them again
 			// so that LiveKit's own clients find them before a phone joins.
 			OnReachable: a.recreateLiveKitRooms,
@@ -54,7 +54,7 @@ func (a *app) openBackend(ctx context.Context, cfg config.Config, reg prometheus
 		external = []string{cfg.RTP.ExternalIP}
 	}
 	s, err := sfu.New(sfu.Config{
-		Logger:          a.log.With("component", "sfu"),
+		Logger:          a.log,
 		PortMin:         cfg.WebRTC.PortMin,
 		PortMax:         cfg.WebRTC.PortMax,
 		ExternalIPs:     external,
