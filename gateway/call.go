@@ -87,7 +87,11 @@ func (c *call) run() (result string, err error) {
 		}
 	}()
 
-	c.lockKeys = lockoutKeys(c.ic.Source(), c.ic.From().User)
+	var lockMode string
+	if t := c.ic.Trunk(); t != nil {
+		lockMode = t.PINLockout
+	}
+	c.lockKeys = lockoutKeys(c.ic.Source(), c.ic.From().User, lockMode)
 	if key, locked := c.g.lock.locked(c.lockKeys); locked {
 		c.g.m.ivrOutcomes.WithLabelValues(outcomeLockedOut).Inc()
 		c.log.Info("call refused: locked out after wrong PINs", "key", key)

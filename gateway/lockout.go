@@ -52,13 +52,23 @@ func newLockout(max int, window, lock time.Duration) *lockout {
 }
 
 // lockoutKeys are the keys a call's failures count against: its source
-// address and its caller number (the From user), when it has one.
-func lockoutKeys(src netip.AddrPort, fromUser string) []string {
+// address and its caller number (the From user), when it has one. A
+// carrier trunk sends every caller from the same few addresses, so counting
+// by source there would let a handful of mistyped PINs lock out every
+// dial-in caller: its trunk sets mode "caller" (count the caller number
+// only; anonymous callers are still counted by source). "source" counts
+// the address only, for trunks whose From is not to be trusted.
+func lockoutKeys(src netip.AddrPort, fromUser, mode string) []string {
 	keys := make([]string, 0, 2)
-	if src.IsValid() {
+	u := strings.ToLower(strings.TrimSpace(fromUser))
+	if u == "anonymous" {
+		u = ""
+	}
+	bySource := mode != "caller" || u == ""
+	if src.IsValid() && bySource {
 		keys = append(keys, "ip:"+src.Addr().Unmap().String())
 	}
-	if u := strings.ToLower(strings.TrimSpace(fromUser)); u != "" {
+	if u != "" && mode != "source" {
 		keys = append(keys, "from:"+u)
 	}
 	return keys

@@ -252,6 +252,8 @@ func sipTrunks(trunks []config.Trunk) ([]sip.Trunk, error) {
 			Numbers:  t.Numbers,
 			SRTP:     t.SRTP,
 			DTMF:     t.DTMF,
+
+			PINLockout: t.PINLockout,
 		}
 		for j, a := range t.Allow {
 			p, err := netip.ParsePrefix(a)

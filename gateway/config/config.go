@@ -126,6 +126,10 @@ type Trunk struct {
 	SRTP string `yaml:"srtp"`
 	// DTMF is auto (default), rfc4733, info or inband.
 	DTMF string `yaml:"dtmf"`
+	// PINLockout is what wrong PINs count against: both (default: the
+	// source address and the caller number), caller (carrier trunks, whose
+	// callers all come from the same addresses) or source.
+	PINLockout string `yaml:"pin_lockout"`
 }
 
 // DialIn lists the numbers answered by the PIN IVR.

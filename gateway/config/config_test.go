@@ -107,6 +107,7 @@ func TestErrorsNameTheKey(t *testing.T) {
 		{yaml: "trunks: [ { name: a, allow: [127.0.0.1], username: u } ]", key: "trunks[0].password"},
 		{yaml: "trunks: [ { name: a, allow: [127.0.0.1], numbers: ['+49 30*'] } ]", key: "trunks[0].numbers[0]"},
 		{yaml: "sip: { min_se: 10s }", key: "sip.min_se"},
+		{yaml: "trunks: [ { name: a, allow: [127.0.0.1], pin_lockout: never } ]", key: "trunks[0].pin_lockout"},
 		{yaml: "ivr: { max_attempts: 0 }", key: "ivr.max_attempts"},
 		{yaml: "ivr: { language: English }", key: "ivr.language"},
 		{yaml: "ivr: { prompts_dir: /nonexistent/prompts }", key: "ivr.prompts_dir"},

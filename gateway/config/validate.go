@@ -151,6 +151,11 @@ func (c *Config) Validate() error {
 		default:
 			bad(key+".dtmf", "must be auto, rfc4733, info or inband, not %q", t.DTMF)
 		}
+		switch t.PINLockout {
+		case "", "both", "caller", "source":
+		default:
+			bad(key+".pin_lockout", "must be both, caller or source, not %q", t.PINLockout)
+		}
 		if (t.Username == "") != (t.Password == "") {
 			bad(key+".password", "username and password go together")
 		}

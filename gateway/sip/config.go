@@ -83,6 +83,9 @@ type Trunk struct {
 	// DTMF is the trunk's DTMF mode (for example "rfc4733", "info",
 	// "inband"), passed through for the gateway.
 	DTMF string
+	// PINLockout says what wrong PINs from this trunk are counted against
+	// ("both", "caller" or "source"), passed through for the gateway.
+	PINLockout string
 }
 
 const (
