@@ -1,10 +1,8 @@
 package sfu
 
 import (
-	"io"
-	"sync"
-
 	"github.com/roombridge/roombridge/gateway/room"
+	"github.com/roombridge/roombridge/gateway/room/framequeue"
 )
 
 // Frames a bot's remote track keeps for a slow reader before dropping the
@@ -33,18 +31,7 @@ type botTrack struct {
 	vp8Valid bool
 	ts       uint32
 
-	mu      sync.Mutex
-	slots   []frameSlot
-	head, n int
-	dropped bool // the ring overflowed: the next frame read follows a gap
-	closed  bool
-	ready   chan struct{}
-	done    chan struct{}
-}
-
-type frameSlot struct {
-	buf  []byte
-	info room.FrameInfo
+	q *framequeue.Queue
 }
 
 var _ room.RemoteTrack = (*botTrack)(nil)
@@ -55,8 +42,7 @@ func newBotTrack(src *pubTrack, b *bot) *botTrack {
 		n = videoFrameQueue
 	}
 	return &botTrack{
-		src: src, bot: b, slots: make([]frameSlot, n),
-		ready: make(chan struct{}, 1), done: make(chan struct{}),
+		src: src, bot: b, q: framequeue.New(n),
 	}
 }
 
@@ -142,67 +128,19 @@ func (t *botTrack) pushVP8(p *fwdPacket, lost bool) {
 	}
 }
 
-// queue copies a frame into the ring, dropping the oldest when full.
-func (t *botTrack) queue(frame []byte, info room.FrameInfo) {
-	t.mu.Lock()
-	if t.closed {
-		t.mu.Unlock()
-		return
-	}
-	if t.n == len(t.slots) {
-		t.head = (t.head + 1) % len(t.slots)
-		t.n--
-		t.dropped = true
-	}
-	s := &t.slots[(t.head+t.n)%len(t.slots)]
-	s.buf = append(s.buf[:0], frame...)
-	s.info = info
-	t.n++
-	t.mu.Unlock()
-	select {
-	case t.ready <- struct{}{}:
-	default:
-	}
-}
+// queue hands a frame to the reader, dropping the oldest when it lags.
+func (t *botTrack) queue(frame []byte, info room.FrameInfo) { t.q.Push(frame, info) }
 
 // ReadFrame implements room.RemoteTrack. Frames queued before the track
 // ended are still returned, then io.EOF.
-func (t *botTrack) ReadFrame(buf []byte) (int, room.FrameInfo, error) {
-	for {
-		t.mu.Lock()
-		if t.n > 0 {
-			s := &t.slots[t.head]
-			if len(buf) < len(s.buf) {
-				t.mu.Unlock()
-				return 0, room.FrameInfo{}, io.ErrShortBuffer
-			}
-			n := copy(buf, s.buf)
-			info := s.info
-			if t.dropped {
-				info.Gap, t.dropped = true, false
-			}
-			t.head = (t.head + 1) % len(t.slots)
-			t.n--
-			t.mu.Unlock()
-			return n, info, nil
-		}
-		closed := t.closed
-		t.mu.Unlock()
-		if closed {
-			return 0, room.FrameInfo{}, io.EOF
-		}
-		select {
-		case <-t.ready:
-		case <-t.done:
-		}
-	}
-}
+func (t *botTrack) ReadFrame(buf []byte) (int, room.FrameInfo, error) { return t.q.Read(buf) }
 
-// trackEnded implements subscriber.
-// listens: a hidden bot (the gateway's room hub) does not count, because
-// it mixes SIP legs' PCM directly and drops their Opus.
+// listens implements subscriber: a hidden bot (the gateway's room hub)
+// does not count, because it mixes SIP legs' PCM directly and drops their
+// Opus.
 func (t *botTrack) listens() bool { return !t.bot.m.hidden }
 
+// trackEnded implements subscriber.
 func (t *botTrack) trackEnded() {
 	t.close()
 	t.bot.mu.Lock()
@@ -212,11 +150,4 @@ func (t *botTrack) trackEnded() {
 	t.bot.mu.Unlock()
 }
 
-func (t *botTrack) close() {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if !t.closed {
-		t.closed = true
-		close(t.done)
-	}
-}
+func (t *botTrack) close() { t.q.Close() }

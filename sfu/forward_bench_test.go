@@ -80,9 +80,7 @@ func BenchmarkForward50(b *testing.B) {
 			buf := make([]byte, 64<<10)
 			drain := func() {
 				for _, r := range readers {
-					r.mu.Lock()
-					r.head, r.n = 0, 0
-					r.mu.Unlock()
+					r.q.Discard()
 				}
 			}
 			b.ReportAllocs()

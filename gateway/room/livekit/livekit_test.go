@@ -20,6 +20,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/roombridge/roombridge/gateway/room"
+	"github.com/roombridge/roombridge/gateway/room/framequeue"
 )
 
 // These tests need no livekit-server; the end-to-end ones against a real
@@ -191,7 +192,7 @@ func testTrack(kind room.TrackKind, codec string) *remoteTrack {
 	if kind == room.TrackKindVideo {
 		n = videoFrameQueue
 	}
-	return &remoteTrack{kind: kind, codec: codec, slots: make([]frameSlot, n), ready: make(chan struct{}, 1), done: make(chan struct{})}
+	return &remoteTrack{kind: kind, codec: codec, q: framequeue.New(n)}
 }
 
 // packetize turns frames into RTP packets as the writers do.

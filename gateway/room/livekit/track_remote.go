@@ -1,9 +1,7 @@
 package livekit
 
 import (
-	"io"
 	"strings"
-	"sync"
 
 	lksdk "github.com/livekit/server-sdk-go/v2"
 	"github.com/pion/rtp"
@@ -11,6 +9,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/roombridge/roombridge/gateway/room"
+	"github.com/roombridge/roombridge/gateway/room/framequeue"
 )
 
 // Frames a remote track keeps for a slow reader before dropping the oldest:
@@ -45,18 +44,7 @@ type remoteTrack struct {
 	frameTS uint32
 	valid   bool // frame holds the beginning of the current frame
 
-	mu      sync.Mutex
-	slots   []frameSlot
-	head, n int
-	dropped bool
-	closed  bool
-	ready   chan struct{}
-	done    chan struct{}
-}
-
-type frameSlot struct {
-	buf  []byte
-	info room.FrameInfo
+	q *framequeue.Queue
 }
 
 var _ room.RemoteTrack = (*remoteTrack)(nil)
@@ -68,7 +56,7 @@ func newRemoteTrack(id string, kind room.TrackKind, track *webrtc.TrackRemote, r
 	}
 	return &remoteTrack{
 		id: id, kind: kind, codec: track.Codec().MimeType, track: track, rp: rp, owner: rp.Identity(),
-		slots: make([]frameSlot, n), ready: make(chan struct{}, 1), done: make(chan struct{}),
+		q: framequeue.New(n),
 	}
 }
 
@@ -95,10 +83,8 @@ func (t *remoteTrack) readLoop() {
 		if err != nil {
 			return
 		}
-		select {
-		case <-t.done:
+		if t.q.Closed() {
 			return
-		default:
 		}
 		if pkt.Unmarshal(buf[:n]) != nil {
 			continue
@@ -203,68 +189,12 @@ func isH264Key(au []byte) bool {
 	return false
 }
 
-// queue copies a frame into the ring, dropping the oldest when full.
-func (t *remoteTrack) queue(frame []byte, info room.FrameInfo) {
-	t.mu.Lock()
-	if t.closed {
-		t.mu.Unlock()
-		return
-	}
-	if t.n == len(t.slots) {
-		t.head = (t.head + 1) % len(t.slots)
-		t.n--
-		t.dropped = true
-	}
-	s := &t.slots[(t.head+t.n)%len(t.slots)]
-	s.buf = append(s.buf[:0], frame...)
-	s.info = info
-	t.n++
-	t.mu.Unlock()
-	select {
-	case t.ready <- struct{}{}:
-	default:
-	}
-}
+// queue hands a frame to the reader, dropping the oldest when it lags.
+func (t *remoteTrack) queue(frame []byte, info room.FrameInfo) { t.q.Push(frame, info) }
 
 // ReadFrame implements room.RemoteTrack. Frames queued before the track
 // ended are still returned, then io.EOF.
-func (t *remoteTrack) ReadFrame(buf []byte) (int, room.FrameInfo, error) {
-	for {
-		t.mu.Lock()
-		if t.n > 0 {
-			s := &t.slots[t.head]
-			if len(buf) < len(s.buf) {
-				t.mu.Unlock()
-				return 0, room.FrameInfo{}, io.ErrShortBuffer
-			}
-			n := copy(buf, s.buf)
-			info := s.info
-			if t.dropped {
-				info.Gap, t.dropped = true, false
-			}
-			t.head = (t.head + 1) % len(t.slots)
-			t.n--
-			t.mu.Unlock()
-			return n, info, nil
-		}
-		closed := t.closed
-		t.mu.Unlock()
-		if closed {
-			return 0, room.FrameInfo{}, io.EOF
-		}
-		select {
-		case <-t.ready:
-		case <-t.done:
-		}
-	}
-}
+func (t *remoteTrack) ReadFrame(buf []byte) (int, room.FrameInfo, error) { return t.q.Read(buf) }
 
 // close ends the track: ReadFrame returns what is queued, then io.EOF.
-func (t *remoteTrack) close() {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if !t.closed {
-		t.closed = true
-		close(t.done)
-	}
-}
+func (t *remoteTrack) close() { t.q.Close() }
