@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"net"
 	"sync"
+
+	freeports "github.com/roombridge/roombridge/test/internal/ports"
 )
 
 // Port ranges for RTP and WebRTC are handed out from a random base so that
@@ -33,22 +35,7 @@ func freeTCPPort() (int, error) {
 
 // freeDualPort returns a loopback port free for both TCP and UDP, as SIP
 // listens on both with the same number.
-func freeDualPort() (int, error) {
-	for range 50 {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return 0, err
-		}
-		port := ln.Addr().(*net.TCPAddr).Port
-		pc, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", port))
-		_ = ln.Close()
-		if err == nil {
-			_ = pc.Close()
-			return port, nil
-		}
-	}
-	return 0, fmt.Errorf("harness: no port free for both TCP and UDP")
-}
+func freeDualPort() (int, error) { return freeports.Dual() }
 
 // freeUDPRange returns [min, max] with rangeSize UDP ports, all free.
 func freeUDPRange() (int, int, error) {
@@ -70,21 +57,4 @@ func freeUDPRange() (int, int, error) {
 	return 0, 0, fmt.Errorf("harness: no free UDP port range")
 }
 
-func udpRangeFree(lo, hi int) bool {
-	var open []net.PacketConn
-	defer func() {
-		for _, pc := range open {
-			_ = pc.Close()
-		}
-	}()
-	for p := lo; p <= hi; p++ {
-		// Bind the wildcard address: the gateway may listen on any
-		// interface for media, and a wildcard bind fails if any is taken.
-		pc, err := net.ListenPacket("udp4", fmt.Sprintf(":%d", p))
-		if err != nil {
-			return false
-		}
-		open = append(open, pc)
-	}
-	return true
-}
+func udpRangeFree(lo, hi int) bool { return freeports.UDPFree(lo, hi) }

@@ -1,57 +1,12 @@
 package sippeer
 
-import (
-	"errors"
-	"fmt"
-	"math/rand/v2"
-	"net"
-)
+import "github.com/roombridge/roombridge/test/internal/ports"
 
 // freeDualPort returns a loopback port free for both UDP and TCP: sipp
 // binds its -p port on the transport it uses.
-func freeDualPort() (int, error) {
-	for range 50 {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return 0, err
-		}
-		port := ln.Addr().(*net.TCPAddr).Port
-		pc, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", port))
-		_ = ln.Close()
-		if err == nil {
-			_ = pc.Close()
-			return port, nil
-		}
-	}
-	return 0, errors.New("sippeer: no port free for both TCP and UDP")
-}
+func freeDualPort() (int, error) { return ports.Dual() }
 
 // freeMediaPort returns an even UDP port p with p..p+3 free: sipp binds
 // the audio port and the video port two above it, each with RTCP beside.
 // The range is below the harness's RTP ranges (40000-60000).
-func freeMediaPort() (int, error) {
-	for range 200 {
-		p := 20000 + 4*rand.IntN(4000)
-		if udpFree(p, p+3) {
-			return p, nil
-		}
-	}
-	return 0, errors.New("sippeer: no free media port")
-}
-
-func udpFree(lo, hi int) bool {
-	var open []net.PacketConn
-	defer func() {
-		for _, pc := range open {
-			_ = pc.Close()
-		}
-	}()
-	for p := lo; p <= hi; p++ {
-		pc, err := net.ListenPacket("udp4", fmt.Sprintf(":%d", p))
-		if err != nil {
-			return false
-		}
-		open = append(open, pc)
-	}
-	return true
-}
+func freeMediaPort() (int, error) { return ports.UDPRange(20000, 4, 4000, 4) }
