@@ -26,6 +26,11 @@
 // of a press signalled two ways (dtmf.Merger) and gives it to the IVR, or,
 // once joined, to the in-call keys *6 (mute) and *1 (participant count)
 // (incall.go).
+// In-band keys are kept from the room: from the frame in which the detector
+// reports a key until 40 ms after its tones end, the leg's audio is neither
+// mixed nor encoded (tonegate.go); the first 35–40 ms of each tone, before
+// the detector is sure, still leak. Telephone-events never reach the mix:
+// only the negotiated audio payload type goes into the jitter buffer.
 //
 // Media (leg.go, hub.go, hubtrack.go): each room with SIP legs on this node
 // has one audio hub, a hidden participant with a single 20 ms clock

@@ -118,6 +118,10 @@ type leg struct {
 	det        *dtmf.Detector
 	detOut     []byte
 	digitDrops atomic.Uint64
+	// gate holds in-band keys back from the room (tonegate.go);
+	// keyMuted counts the frames it held back.
+	gate     toneGate
+	keyMuted atomic.Uint64
 
 	// prompt plays IVR prompts and in-call announcements to this leg only;
 	// tones plays join and leave tones over them.
@@ -226,6 +230,7 @@ func newLeg(p legParams) (*leg, error) {
 			return nil, err
 		}
 		l.detOut = make([]byte, 0, 8)
+		l.gate.rate = float64(rate)
 	}
 	if p.codec == codecG722 {
 		l.dec722, l.enc722 = g722.NewDecoder(), g722.NewEncoder()
@@ -328,8 +333,10 @@ func (l *leg) ivrTick() {
 }
 
 // receive takes the next frame from the jitter buffer into l.native,
-// decoded or concealed, and runs the in-band DTMF detector over it.
-func (l *leg) receive() {
+// decoded or concealed, and runs the in-band DTMF detector over it. It
+// reports whether the frame is part of an in-band key press, to be kept
+// from the room.
+func (l *leg) receive() (keyed bool) {
 	f := l.jb.Pop(l.payload)
 	switch f.Status {
 	case jitter.StatusFrame:
@@ -350,8 +357,13 @@ func (l *leg) receive() {
 		l.detOut = l.det.Process(l.detOut[:0], l.native)
 		for _, k := range l.detOut {
 			l.digit(k, dtmf.SourceInband)
+			l.gate.key(k)
+		}
+		if keyed = l.gate.mute(l.native); keyed {
+			l.keyMuted.Add(1)
 		}
 	}
+	return keyed
 }
 
 // pull is the leg's first half of a hub tick: the next frame from the
@@ -360,11 +372,11 @@ func (l *leg) receive() {
 // calls silence are neither mixed nor encoded: the room track only advances
 // its clock (discontinuous transmission), which spares the encode and the
 // forwarding of silent phones. A muted leg neither feeds the mix nor
-// publishes.
+// publishes, nor does a frame of an in-band DTMF key (tonegate.go).
 func (l *leg) pull() {
-	l.receive()
+	keyed := l.receive()
 	d := l.vad.Frame(l.native)
-	voice := d.Active && !l.onHold.Load() && !l.muted.Load()
+	voice := d.Active && !keyed && !l.onHold.Load() && !l.muted.Load()
 	if !voice {
 		l.wasVoice = false
 		if l.writer != nil {
