@@ -88,3 +88,83 @@ func TestStarOneCount(t *testing.T) {
 
 // power2 is the last 400 ms the phone heard.
 func (p *phone) power2() []int16 { return p.heard.last(p.rate * 2 / 5) }
+
+// toneWindows cuts pcm (at rate) into 20 ms packets and returns, for each
+// of freqs, the index of the first packet in which it is heard (-1: never).
+func toneWindows(pcm []int16, rate int, freqs ...float64) []int {
+	const floor = 1e-3 // the tones measure about 0.06
+	n := rate / 50
+	first := make([]int, len(freqs))
+	for i := range first {
+		first[i] = -1
+	}
+	for w := 0; (w+1)*n <= len(pcm); w++ {
+		for i, fr := range freqs {
+			if first[i] < 0 && tone.Power(pcm[w*n:(w+1)*n], rate, fr) > floor {
+				first[i] = w
+			}
+		}
+	}
+	return first
+}
+
+// With IVR.JoinTones, a phone in the room hears the join tone (660 then
+// 880 Hz, ivr/prompts/gen.sh) when another phone joins and the leave tone
+// (880 then 660 Hz) when it leaves; without, it hears nothing.
+func TestJoinLeaveTones(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end media test")
+	}
+	const lo, hi = 660, 880
+	for _, on := range []bool{true, false} {
+		name := "off"
+		if on {
+			name = "on"
+		}
+		t.Run(name, func(t *testing.T) {
+			f := newFixture(t, func(c *Config) { c.IVR.JoinTones = on })
+			ag := newAgent(t)
+			a, code := ag.dial(f.uri("demo"), phoneOpts{})
+			if code != 200 {
+				t.Fatalf("A: %d", code)
+			}
+			waitUntil(t, 10*time.Second, "A in demo", func() bool { return f.inRoom(a, "demo") })
+			f.waitTicks(10)
+			// hears waits for the two notes in order after mark, or, with the
+			// tones off, sees 50 ticks (1 s) go by without either.
+			hears := func(what string, mark int, first, second float64) {
+				t.Helper()
+				if !on {
+					f.waitTicks(50)
+					heard := a.heardSince(mark)
+					if w := toneWindows(heard, a.rate, first, second); w[0] >= 0 || w[1] >= 0 {
+						t.Errorf("tones off, but A heard a %s tone: packets %v of %d", what, w, len(heard)/(a.rate/50))
+					}
+					return
+				}
+				var w []int
+				waitUntil(t, 10*time.Second, "A hearing the "+what+" tone", func() bool {
+					w = toneWindows(a.heardSince(mark), a.rate, first, second)
+					return w[0] >= 0 && w[1] >= 0
+				})
+				if w[0] >= w[1] {
+					t.Errorf("%s tone: %v Hz from packet %d, %v Hz from %d; want %v Hz first", what, first, w[0], second, w[1], first)
+				}
+			}
+			mark := a.heard.total()
+			b, code := ag.dial(f.uri("demo"), phoneOpts{})
+			if code != 200 {
+				t.Fatalf("B: %d", code)
+			}
+			waitUntil(t, 10*time.Second, "B in demo", func() bool { return f.inRoom(b, "demo") })
+			hears("join", mark, lo, hi)
+			f.waitTicks(25) // the join tone (350 ms) is over
+			mark = a.heard.total()
+			b.hangup()
+			waitUntil(t, 10*time.Second, "B gone", func() bool { return !f.inRoom(b, "demo") })
+			hears("leave", mark, hi, lo)
+			a.hangup()
+			f.waitIdle()
+		})
+	}
+}
