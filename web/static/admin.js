@@ -7,6 +7,8 @@ import { byId, clearNotice, el, setStatus, showNotice } from './dom.js';
 
 const keyStorage = 'roombridge.apiKey';
 const refreshMs = 3000;
+// refreshFailed is set while the notice shows an error of the refresh loop.
+let refreshFailed = false;
 const confirmMs = 4000;
 
 /** Debug handle for tests and the console. */
@@ -49,8 +51,14 @@ async function refresh() {
     rooms.forEach((r, i) => { debug.participants[r.name] = lists[i] instanceof Error ? [] : lists[i]; });
     render(rooms, lists);
     const failed = lists.find((l) => l instanceof Error);
-    if (failed) fail(failed);
-    else { debug.lastError = ''; clearNotice(); }
+    if (failed) fail(failed, true);
+    else if (refreshFailed) {
+      // Only the refresh's own error goes away when it recovers: an
+      // action's error stays until the next action, so it can be read.
+      refreshFailed = false;
+      debug.lastError = '';
+      clearNotice();
+    }
     debug.refreshes++;
     setStatus(`Updated ${new Date().toLocaleTimeString()}`);
   } catch (err) {
@@ -58,12 +66,14 @@ async function refresh() {
       logout(`Login failed: ${err.message}`);
       return;
     }
-    fail(err);
+    fail(err, true);
   }
   timer = setTimeout(refresh, refreshMs);
 }
 
-function fail(err) {
+/** Shows err; fromRefresh marks errors the next good refresh may clear. */
+function fail(err, fromRefresh = false) {
+  refreshFailed = fromRefresh;
   debug.lastError = err.message;
   showNotice(err.message, 'error');
 }
@@ -72,6 +82,7 @@ function fail(err) {
 async function act(fn) {
   try {
     await fn();
+    clearNotice();
   } catch (err) {
     if (err.status === 401) return logout(`Login failed: ${err.message}`);
     fail(err);
