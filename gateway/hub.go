@@ -45,8 +45,11 @@ type hub struct {
 	tickSeq uint64
 	legs    []*leg
 	own     map[string]bool // participant ids of our legs: their audio is mixed directly
-	tracks  []*remoteTrack
-	closed  bool
+	// ownIDs mirrors own for the backend's track filter, which runs on the
+	// backend's goroutines and must not take h.mu.
+	ownIDs sync.Map
+	tracks []*remoteTrack
+	closed bool
 
 	// Clock goroutine state.
 	legSnap   []*leg
@@ -89,6 +92,11 @@ func (h *hub) start(ctx context.Context) error {
 		return h.startErr
 	}
 	h.part = p
+	if f, ok := p.(room.TrackFilter); ok {
+		// Our legs' audio is mixed as PCM: the backend need not forward
+		// their Opus back to us.
+		f.SetTrackFilter(func(id string) bool { _, own := h.ownIDs.Load(id); return !own })
+	}
 	p.OnTrack(h.onTrack)
 	cctx, cancel := context.WithCancel(context.Background())
 	h.stop = cancel
@@ -104,6 +112,7 @@ func (h *hub) expect(id string) {
 	h.mu.Lock()
 	h.own[id] = true
 	h.mu.Unlock()
+	h.ownIDs.Store(id, struct{}{})
 }
 
 // addLeg puts a leg into the mix and the clock.
@@ -118,6 +127,7 @@ func (h *hub) addLeg(l *leg) {
 // removeLeg forgets our leg id and takes l (when added) out and waits for a tick in progress, so that the
 // leg is not touched once its call returns.
 func (h *hub) removeLeg(id string, l *leg) {
+	h.ownIDs.Delete(id)
 	h.mu.Lock()
 	delete(h.own, id)
 	if l == nil {

@@ -22,6 +22,7 @@ type bot struct {
 	mu         sync.Mutex
 	handler    func(room.RemoteTrack)
 	wantTracks bool
+	filter     func(participantID string) bool // nil: every track
 	subs       map[*pubTrack]*botTrack
 	queue      []room.RemoteTrack
 	events     chan room.Event
@@ -32,7 +33,10 @@ type bot struct {
 	loopDone chan struct{}
 }
 
-var _ room.Participant = (*bot)(nil)
+var (
+	_ room.Participant = (*bot)(nil)
+	_ room.TrackFilter = (*bot)(nil)
+)
 
 func newBot(s *SFU, m *member) *bot {
 	return &bot{
@@ -63,11 +67,21 @@ func (b *bot) OnTrack(fn func(room.RemoteTrack)) {
 	}
 }
 
+// SetTrackFilter implements room.TrackFilter.
+func (b *bot) SetTrackFilter(want func(participantID string) bool) {
+	b.mu.Lock()
+	b.filter = want
+	b.mu.Unlock()
+}
+
 // subscribe implements peer.
 func (b *bot) subscribe(t *pubTrack) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if !b.wantTracks || b.closed {
+		return
+	}
+	if b.filter != nil && !b.filter(t.owner.id) {
 		return
 	}
 	if _, ok := b.subs[t]; ok {

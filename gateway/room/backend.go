@@ -180,6 +180,15 @@ type ListenedWriter interface {
 	Listened() bool
 }
 
+// TrackFilter is implemented by participants that can leave some
+// publishers' tracks unsubscribed. The room hub never subscribes to its own
+// node's phone legs, whose PCM it mixes directly, so the backend forwards
+// it nothing of theirs. Set it before OnTrack; want is called with a
+// publisher's identity, from the backend's goroutines, and must not block.
+type TrackFilter interface {
+	SetTrackFilter(want func(participantID string) bool)
+}
+
 // AudioLevelWriter is implemented by AudioWriters that can carry each
 // frame's audio level (RFC 6464: 0 is loudest, 127 is silence, in -dBov), so
 // that phone participants take part in active-speaker detection without the

@@ -32,7 +32,8 @@ type participant struct {
 	mu         sync.Mutex
 	handler    func(room.RemoteTrack)
 	wantTracks bool
-	remote     map[string]*remoteTrack // by track SID
+	filter     func(participantID string) bool // nil: every track
+	remote     map[string]*remoteTrack         // by track SID
 	queue      []room.RemoteTrack
 	events     chan room.Event
 	closed     bool
@@ -50,6 +51,7 @@ type participant struct {
 
 var (
 	_ room.Participant = (*participant)(nil)
+	_ room.TrackFilter = (*participant)(nil)
 	_ DataPublisher    = (*participant)(nil)
 )
 
@@ -157,6 +159,9 @@ func (p *participant) OnTrack(fn func(room.RemoteTrack)) {
 		return
 	}
 	for _, rp := range p.lk.GetRemoteParticipants() {
+		if !p.wants(rp) {
+			continue
+		}
 		for _, pub := range rp.TrackPublications() {
 			if rpub, ok := pub.(*lksdk.RemoteTrackPublication); ok && !rpub.IsSubscribed() {
 				p.subscribe(rpub)
@@ -165,17 +170,32 @@ func (p *participant) OnTrack(fn func(room.RemoteTrack)) {
 	}
 }
 
+// SetTrackFilter implements room.TrackFilter.
+func (p *participant) SetTrackFilter(want func(participantID string) bool) {
+	p.mu.Lock()
+	p.filter = want
+	p.mu.Unlock()
+}
+
+// wants applies the track filter to a publisher.
+func (p *participant) wants(rp *lksdk.RemoteParticipant) bool {
+	p.mu.Lock()
+	f := p.filter
+	p.mu.Unlock()
+	return f == nil || f(rp.Identity())
+}
+
 func (p *participant) subscribe(pub *lksdk.RemoteTrackPublication) {
 	if err := pub.SetSubscribed(true); err != nil {
 		p.log.Warn("subscribe failed", "track", pub.SID(), "err", err)
 	}
 }
 
-func (p *participant) onTrackPublished(pub *lksdk.RemoteTrackPublication, _ *lksdk.RemoteParticipant) {
+func (p *participant) onTrackPublished(pub *lksdk.RemoteTrackPublication, rp *lksdk.RemoteParticipant) {
 	p.mu.Lock()
 	want := p.wantTracks && !p.closed
 	p.mu.Unlock()
-	if want {
+	if want && p.wants(rp) {
 		p.subscribe(pub)
 	}
 }

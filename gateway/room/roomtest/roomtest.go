@@ -29,6 +29,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -57,6 +58,7 @@ func Run(t *testing.T, f Factory) {
 		{"CloseRoom", testCloseRoom},
 		{"Video", testVideo},
 		{"ActiveSpeakers", testActiveSpeakers},
+		{"TrackFilter", testTrackFilter},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -527,4 +529,54 @@ func annexB(nals ...[]byte) []byte {
 		au = append(au, n...)
 	}
 	return au
+}
+
+// testTrackFilter: a participant that filters out a publisher is never
+// given its tracks (the room hub skips its own phone legs this way) and
+// still gets everyone else's. Backends without room.TrackFilter skip it.
+func testTrackFilter(t *testing.T, b room.Backend, _ room.Directory) {
+	r := roomName(t)
+	a := join(t, b, r, room.ParticipantInfo{Name: "own leg", Kind: room.ParticipantKindSIP})
+	publishTone(t, a, 440)
+	hub := join(t, b, r, room.ParticipantInfo{Name: "hub", Kind: room.ParticipantKindBot, Hidden: true})
+	f, ok := hub.(room.TrackFilter)
+	if !ok {
+		t.Skip("the backend's participants have no track filter")
+	}
+	skip := a.ID()
+	f.SetTrackFilter(func(id string) bool { return id != skip })
+	var (
+		mu         sync.Mutex
+		publishers []string
+	)
+	got := make(chan room.RemoteTrack, 16)
+	hub.OnTrack(func(rt room.RemoteTrack) {
+		mu.Lock()
+		publishers = append(publishers, rt.ParticipantID())
+		mu.Unlock()
+		if rt.Kind() == room.TrackKindAudio {
+			got <- rt
+		}
+	})
+	other := join(t, b, r, room.ParticipantInfo{Name: "other", Kind: room.ParticipantKindSIP})
+	publishTone(t, other, 1000)
+
+	var rt room.RemoteTrack
+	select {
+	case rt = <-got:
+	case <-time.After(waitLong):
+		t.Fatal("the hub was given no track")
+	}
+	l := listen(t, rt, 1000)
+	waitFor(t, waitLong, "the hub hearing the other participant", func() bool { return l.heardCount() >= 25 })
+	mu.Lock()
+	defer mu.Unlock()
+	for _, p := range publishers {
+		if p == skip {
+			t.Fatalf("the filtered publisher's track was delivered (tracks from %v)", publishers)
+		}
+	}
+	if rt.ParticipantID() != other.ID() {
+		t.Fatalf("first track from %s, want %s", rt.ParticipantID(), other.ID())
+	}
 }
