@@ -8,9 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os/signal"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/roombridge/roombridge/gateway/caller"
@@ -26,20 +24,10 @@ call was answered, 1 when it failed.
 flags:
 `
 
-// callCmd runs `roombridge call` and returns the exit status.
-func callCmd(args []string, stdout, stderr io.Writer) int {
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
-	defer stop()
-	return callMain(ctx, args, stdout, stderr)
-}
-
+// callMain runs `roombridge call` until ctx ends and returns the exit
+// status.
 func callMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("call", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, callUsage)
-		fs.PrintDefaults()
-	}
+	fs := newFlagSet("call", callUsage, stderr)
 	var (
 		transport = fs.String("transport", "", "SIP transport: udp, tcp or tls (default: from the URI, else udp)")
 		codec     = fs.String("codec", "pcmu", "audio codec: pcmu, pcma or g722")

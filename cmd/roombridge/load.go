@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/roombridge/roombridge/gateway/caller"
@@ -34,20 +32,10 @@ Example:
 flags:
 `
 
-// loadCmd runs `roombridge load` and returns the exit status.
-func loadCmd(args []string, stdout, stderr io.Writer) int {
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
-	defer stop()
-	return loadMain(ctx, args, stdout, stderr)
-}
-
+// loadMain runs `roombridge load` until ctx ends and returns the exit
+// status.
 func loadMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("load", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		_, _ = fmt.Fprint(stderr, loadUsage)
-		fs.PrintDefaults()
-	}
+	fs := newFlagSet("load", loadUsage, stderr)
 	var (
 		target    = fs.String("target", "127.0.0.1:5060", "the gateway's SIP `HOST:PORT`")
 		transport = fs.String("transport", "udp", "SIP transport: udp or tcp")

@@ -26,16 +26,18 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
 		cmd, args = args[0], args[1:]
 	}
+	// SIGTERM and Ctrl-C end every command the same way: serve drains,
+	// call and load hang up and still print their reports.
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
 	var err error
 	switch cmd {
 	case "serve":
-		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
-		defer stop()
 		err = serve(ctx, args, stderr)
 	case "call":
-		return callCmd(args, stdout, stderr)
+		return callMain(ctx, args, stdout, stderr)
 	case "load":
-		return loadCmd(args, stdout, stderr)
+		return loadMain(ctx, args, stdout, stderr)
 	case "version":
 		fmt.Fprintf(stdout, "roombridge %s\n", version)
 	case "help", "-h", "--help":
@@ -53,6 +55,18 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// newFlagSet makes a subcommand's flag set whose -h prints usage text
+// before the flags.
+func newFlagSet(name, usage string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		_, _ = fmt.Fprint(stderr, usage)
+		fs.PrintDefaults()
+	}
+	return fs
 }
 
 func usage(w io.Writer) {
