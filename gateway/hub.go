@@ -62,7 +62,7 @@ func newHub(g *Gateway, roomName string) *hub {
 	h := &hub{
 		g:    g,
 		room: roomName,
-		log:  g.log.With("room", roomName, "component", "hub"),
+		log:  g.log.With("room", roomName, "hub", true), // the gateway logger already names the component
 		mix:  mix,
 		own:  map[string]bool{},
 	}
