@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/roombridge/roombridge/gateway/media/resample"
+	"github.com/roombridge/roombridge/gateway/media/wav"
 )
 
 //go:embed audio
@@ -131,7 +132,7 @@ func readFile(p string) ([]byte, error) {
 	if fi.IsDir() {
 		return nil, fmt.Errorf("%s: %w: is a directory", p, ErrFormat)
 	}
-	if fi.Size() > maxWAVBytes+1024 {
+	if fi.Size() > wav.MaxDataBytes+1024 {
 		return nil, fmt.Errorf("%s: %w: %d bytes, too large for a prompt", p, ErrFormat, fi.Size())
 	}
 	return os.ReadFile(p)

@@ -143,7 +143,7 @@ func FuzzDecodeWAV(f *testing.F) {
 			}
 			return
 		}
-		if !wavRates[rate] || 2*len(pcm) > len(b) {
+		if (rate != 8000 && rate != 16000 && rate != 48000) || 2*len(pcm) > len(b) {
 			t.Fatalf("accepted %d samples at %d Hz from %d bytes", len(pcm), rate, len(b))
 		}
 		again, rate2, err := DecodeWAV(EncodeWAV(pcm, rate))
