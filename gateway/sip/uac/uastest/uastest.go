@@ -667,3 +667,14 @@ func selfSigned() (server, client *tls.Config, err error) {
 
 // ClientTLS is a client TLS config that trusts the server's certificate.
 func (s *Server) ClientTLS() *tls.Config { return s.clientTLS.Clone() }
+
+// Offer is an SDP offer (PCMU) for a port nobody listens on, for tests of
+// signalling.
+func Offer(t testing.TB) []byte {
+	t.Helper()
+	s, err := sdp.Offer(sdp.Policy{Codecs: []sdp.Codec{sdp.PCMU}, Addr: netip.MustParseAddr("127.0.0.1"), AudioPort: 40000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s.Marshal()
+}

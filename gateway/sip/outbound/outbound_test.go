@@ -1,0 +1,299 @@
+package outbound_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/goleak"
+
+	"github.com/roombridge/roombridge/gateway/sip/outbound"
+	"github.com/roombridge/roombridge/gateway/sip/uac"
+	"github.com/roombridge/roombridge/gateway/sip/uac/uastest"
+)
+
+func TestMain(m *testing.M) {
+	// Short SIP timers keep timeouts fast: 64*T1 = 3.2 s.
+	sip.SetTimers(50*time.Millisecond, 400*time.Millisecond, 500*time.Millisecond)
+	sip.SetDefaultLogger(testLog())
+	goleak.VerifyTestMain(m,
+		// sipgo's UDP readers may outlive a closed user agent until the
+		// next packet (see uac's tests); the rest must not.
+		goleak.IgnoreAnyFunction("github.com/emiago/sipgo/sip.(*TransportUDP).readConnection"),
+		goleak.IgnoreTopFunction("internal/poll.runtime_pollWait"),
+	)
+}
+
+func testLog() *slog.Logger {
+	if os.Getenv("SIP_DEBUG") == "" {
+		return slog.New(slog.DiscardHandler)
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+var loopback = netip.MustParseAddr("127.0.0.1")
+
+func offer(t *testing.T) []byte { return uastest.Offer(t) }
+
+func ctxT(t *testing.T, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// uasTrunk is an outbound trunk pointing at a test UAS over UDP.
+func uasTrunk(name string, prio int, srv *uastest.Server) outbound.Trunk {
+	host := strings.TrimPrefix(srv.URI("", "udp"), "sip:@")
+	return outbound.Trunk{Name: name, URI: "sip:" + host, Priority: prio, FromNumber: "+15550100", InviteTimeout: time.Second}
+}
+
+func newManager(t *testing.T, reg prometheus.Registerer, trunks ...outbound.Trunk) *outbound.Manager {
+	t.Helper()
+	m, err := outbound.New(outbound.Config{Trunks: trunks, LocalIP: loopback, Logger: testLog(), Registerer: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Start()
+	t.Cleanup(func() { _ = m.Close(context.Background()) })
+	return m
+}
+
+func TestDialFailoverOn503(t *testing.T) {
+	bad := uastest.Start(t, uastest.Config{Reject: 503})
+	good := uastest.Start(t, uastest.Config{RingFor: 50 * time.Millisecond})
+	reg := prometheus.NewRegistry()
+	// Priorities, not configuration order, decide: "first" goes first.
+	m := newManager(t, reg, uasTrunk("second", 2, good), uasTrunk("first", 1, bad))
+	var mu sync.Mutex
+	var attempts []string
+	var rang bool
+	call, err := m.Dial(ctxT(t, 5*time.Second), outbound.DialRequest{
+		To: "+15551234567", Offer: offer(t),
+		OnAttempt: func(a outbound.Attempt) { mu.Lock(); attempts = append(attempts, a.Trunk); mu.Unlock() },
+		OnProgress: func(p outbound.Progress) {
+			if p.Code == 180 && p.Trunk == "second" {
+				mu.Lock()
+				rang = true
+				mu.Unlock()
+			}
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if call.Trunk != "second" {
+		t.Errorf("answered by %q", call.Trunk)
+	}
+	mu.Lock()
+	if strings.Join(attempts, ",") != "first,second" || !rang {
+		t.Errorf("attempts %v, rang %v", attempts, rang)
+	}
+	mu.Unlock()
+	if got := metric(t, reg, "roombridge_trunk_active_calls", "second"); got != 1 {
+		t.Errorf("active calls %v", got)
+	}
+	if st := m.States(); st[1].Name != "second" || st[1].ActiveCalls != 1 {
+		t.Errorf("states %+v", st)
+	}
+	if err := call.Hangup(ctxT(t, 2*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if st := m.States(); st[1].ActiveCalls != 0 {
+		t.Errorf("active after hangup %d", st[1].ActiveCalls)
+	}
+	if n := metric(t, reg, "roombridge_outbound_failovers_total", "first"); n != 1 {
+		t.Errorf("failovers %v", n)
+	}
+}
+
+func TestDialNoFailoverOnBusy(t *testing.T) {
+	for _, code := range []int{486, 603, 404} {
+		busy := uastest.Start(t, uastest.Config{Reject: code})
+		good := uastest.Start(t, uastest.Config{})
+		m := newManager(t, nil, uasTrunk("a", 1, busy), uasTrunk("b", 2, good))
+		_, err := m.Dial(ctxT(t, 5*time.Second), outbound.DialRequest{To: "+15551234567", Offer: offer(t)})
+		if uac.StatusCode(err) != code || errors.Is(err, outbound.ErrAllFailed) {
+			t.Fatalf("%d: err %v", code, err)
+		}
+		if answered, _, _, _ := good.Counts(); answered != 0 {
+			t.Errorf("%d: the second trunk was tried", code)
+		}
+	}
+}
+
+func TestDialAllFail(t *testing.T) {
+	a := uastest.Start(t, uastest.Config{Reject: 503})
+	b := uastest.Start(t, uastest.Config{Reject: 500})
+	m := newManager(t, nil, uasTrunk("a", 1, a), uasTrunk("b", 2, b))
+	_, err := m.Dial(ctxT(t, 5*time.Second), outbound.DialRequest{To: "+15551234567", Offer: offer(t)})
+	if !errors.Is(err, outbound.ErrAllFailed) || uac.StatusCode(err) != 500 {
+		t.Fatalf("err %v", err)
+	}
+}
+
+// A trunk whose server never answers is abandoned after its invite
+// timeout, without a CANCEL, and the next one carries the call.
+func TestDialFailoverOnNoResponse(t *testing.T) {
+	silent := silentUDP(t)
+	good := uastest.Start(t, uastest.Config{})
+	m := newManager(t, nil,
+		outbound.Trunk{Name: "silent", URI: "sip:" + silent, Priority: 1, InviteTimeout: 500 * time.Millisecond},
+		uasTrunk("good", 2, good))
+	start := time.Now()
+	call, err := m.Dial(ctxT(t, 10*time.Second), outbound.DialRequest{To: "+15551234567", Offer: offer(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer call.Hangup(context.Background())
+	if call.Trunk != "good" {
+		t.Errorf("trunk %q", call.Trunk)
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("failover took %v; the invite timeout is 500ms", d)
+	}
+}
+
+func TestDialCancel(t *testing.T) {
+	ringing := uastest.Start(t, uastest.Config{RingFor: 10 * time.Second})
+	other := uastest.Start(t, uastest.Config{})
+	m := newManager(t, nil, uasTrunk("a", 1, ringing), uasTrunk("b", 2, other))
+	ctx, cancel := context.WithTimeout(context.Background(), 400*time.Millisecond)
+	defer cancel()
+	_, err := m.Dial(ctx, outbound.DialRequest{To: "+15551234567", Offer: offer(t)})
+	if !errors.Is(err, uac.ErrCanceled) {
+		t.Fatalf("err %v", err)
+	}
+	if answered, _, _, _ := other.Counts(); answered != 0 {
+		t.Error("a cancelled call failed over")
+	}
+}
+
+func TestDialRouting(t *testing.T) {
+	srv := uastest.Start(t, uastest.Config{})
+	uk := uasTrunk("uk", 1, srv)
+	uk.Numbers = []string{"+44*"}
+	m := newManager(t, nil, uk)
+	for _, tc := range []struct {
+		req  outbound.DialRequest
+		want error
+	}{
+		{outbound.DialRequest{To: "+15551234567"}, outbound.ErrNoRoute},
+		{outbound.DialRequest{To: "+441234", Trunk: "nope"}, outbound.ErrUnknownTrunk},
+		{outbound.DialRequest{To: "not a number"}, outbound.ErrInvalidDestination},
+		{outbound.DialRequest{To: "+441234", From: "alice"}, outbound.ErrInvalidDestination},
+		{outbound.DialRequest{To: "+441234", Headers: []uac.Header{{Name: "Via", Value: "x"}}}, uac.ErrInvalidConfig},
+		{outbound.DialRequest{To: "+441234", Headers: []uac.Header{{Name: "X-A", Value: "a\r\nB: c"}}}, uac.ErrInvalidConfig},
+	} {
+		tc.req.Offer = offer(t)
+		if _, err := m.Dial(ctxT(t, 2*time.Second), tc.req); !errors.Is(err, tc.want) {
+			t.Errorf("%+v: err %v, want %v", tc.req.To, err, tc.want)
+		}
+	}
+	// A SIP URI goes straight to its host, with the extra headers.
+	call, err := m.Dial(ctxT(t, 5*time.Second), outbound.DialRequest{
+		To: srv.URI("room", "tcp"), Offer: offer(t), Headers: []uac.Header{{Name: "X-Customer-Id", Value: "42"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if call.Trunk != "" {
+		t.Errorf("trunk %q", call.Trunk)
+	}
+	_ = call.Hangup(ctxT(t, 2*time.Second))
+}
+
+func TestTrunkCheck(t *testing.T) {
+	for name, tr := range map[string]outbound.Trunk{
+		"uri":              {Name: "x", URI: "http://x"},
+		"uri:":             {Name: "x", URI: "sip:x;transport=sctp"},
+		"password":         {Name: "x", URI: "sip:x", Username: "u"},
+		"register":         {Name: "x", URI: "sip:x", Register: true},
+		"register_expires": {Name: "x", URI: "sip:x", Register: true, Username: "u", Password: "p", RegisterExpires: time.Second},
+		"from_number":      {Name: "x", URI: "sip:x", FromNumber: "bob"},
+		"numbers[0]":       {Name: "x", URI: "sip:x", Numbers: []string{"abc*"}},
+		"options_interval": {Name: "x", URI: "sip:x", OptionsInterval: time.Millisecond},
+		"name":             {URI: "sip:x"},
+	} {
+		_, err := tr.Check()
+		if !errors.Is(err, outbound.ErrInvalidConfig) || !strings.Contains(err.Error(), strings.TrimSuffix(name, ":")+":") {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
+
+func TestFailoverStatus(t *testing.T) {
+	for code, want := range map[int]bool{408: true, 500: true, 502: true, 503: true, 504: true, 401: true, 407: true,
+		486: false, 600: false, 603: false, 404: false, 480: false, 484: false, 487: false, 403: false} {
+		err := &uac.StatusError{Method: "INVITE", Code: code}
+		if got := outbound.FailoverStatus(err); got != want {
+			t.Errorf("%d: %v", code, got)
+		}
+	}
+	if !outbound.FailoverStatus(uac.ErrNoResponse) || outbound.FailoverStatus(uac.ErrCanceled) || outbound.FailoverStatus(nil) {
+		t.Error("no response / cancelled / nil")
+	}
+}
+
+// silentUDP is a UDP socket that reads and drops everything: a SIP
+// server that is down without an ICMP error.
+func silentUDP(t *testing.T) string {
+	t.Helper()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		buf := make([]byte, 2048)
+		for {
+			if _, _, err := pc.ReadFrom(buf); err != nil {
+				return
+			}
+		}
+	}()
+	t.Cleanup(func() { _ = pc.Close(); <-done })
+	return pc.LocalAddr().String()
+}
+
+// metric is the value of the series of name whose trunk label is trunk.
+func metric(t *testing.T, reg *prometheus.Registry, name, trunk string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "trunk" && l.GetValue() == trunk {
+					if g := m.GetGauge(); g != nil {
+						return g.GetValue()
+					}
+					return m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	t.Fatalf("no %s{trunk=%q}", name, trunk)
+	return 0
+}
+
+// startUASAddr starts a test UAS and returns its UDP address.
+func startUASAddr(t *testing.T) string {
+	t.Helper()
+	srv := uastest.Start(t, uastest.Config{})
+	return strings.TrimPrefix(srv.URI("", "udp"), "sip:@")
+}
