@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/goleak"
 
+	"github.com/roombridge/roombridge/gateway/internal/promtest"
 	"github.com/roombridge/roombridge/gateway/webhook"
 )
 
@@ -144,7 +145,7 @@ func TestRetryWithBackoff(t *testing.T) {
 	if tries != 3 {
 		t.Errorf("%d tries", tries)
 	}
-	if n := value(t, reg, "roombridge_webhook_deliveries_total", "retried"); n != 2 {
+	if n := promtest.Value(t, reg, "roombridge_webhook_deliveries_total", "result", "retried"); n != 2 {
 		t.Errorf("retried %v", n)
 	}
 }
@@ -158,7 +159,7 @@ func TestNoRetryOnClientError(t *testing.T) {
 	})
 	d.Emit(webhook.Event{Event: webhook.RoomDeleted, Room: "a"})
 	waitFor(t, "a failed delivery", 5*time.Second, func() bool {
-		return value(t, reg, "roombridge_webhook_deliveries_total", "failed") == 1
+		return promtest.Value(t, reg, "roombridge_webhook_deliveries_total", "result", "failed") == 1
 	})
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -200,7 +201,7 @@ func TestBlockedReceiverNeverBlocksEmit(t *testing.T) {
 		got := fast.got()
 		return len(got) > 0 && got[len(got)-1].Call.ID == "999"
 	})
-	if n := value(t, reg, "roombridge_webhook_dropped_total", ""); n < 900 {
+	if n := promtest.Value(t, reg, "roombridge_webhook_dropped_total"); n < 900 {
 		t.Errorf("dropped %v, want most of 1000 with queues of 10", n)
 	}
 	if entered.Load() != 1 {
@@ -271,25 +272,4 @@ func TestCheckEndpoint(t *testing.T) {
 			t.Errorf("%s: %v", field, err)
 		}
 	}
-}
-
-// value is the value of metric name (with the label value, if given).
-func value(t *testing.T, reg *prometheus.Registry, name, label string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			if label != "" && (len(m.GetLabel()) == 0 || m.GetLabel()[0].GetValue() != label) {
-				continue
-			}
-			return m.GetCounter().GetValue()
-		}
-	}
-	return 0
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/goleak"
 
+	"github.com/roombridge/roombridge/gateway/internal/promtest"
 	"github.com/roombridge/roombridge/gateway/sip/outbound"
 	"github.com/roombridge/roombridge/gateway/sip/uac"
 	"github.com/roombridge/roombridge/gateway/sip/uac/uastest"
@@ -98,7 +99,7 @@ func TestDialFailoverOn503(t *testing.T) {
 		t.Errorf("attempts %v, rang %v", attempts, rang)
 	}
 	mu.Unlock()
-	if got := metric(t, reg, "roombridge_trunk_active_calls", "second"); got != 1 {
+	if got := promtest.Value(t, reg, "roombridge_trunk_active_calls", "trunk", "second"); got != 1 {
 		t.Errorf("active calls %v", got)
 	}
 	if st := m.States(); st[1].Name != "second" || st[1].ActiveCalls != 1 {
@@ -110,7 +111,7 @@ func TestDialFailoverOn503(t *testing.T) {
 	if st := m.States(); st[1].ActiveCalls != 0 {
 		t.Errorf("active after hangup %d", st[1].ActiveCalls)
 	}
-	if n := metric(t, reg, "roombridge_outbound_failovers_total", "first"); n != 1 {
+	if n := promtest.Value(t, reg, "roombridge_outbound_failovers_total", "trunk", "first"); n != 1 {
 		t.Errorf("failovers %v", n)
 	}
 }
@@ -263,32 +264,6 @@ func silentUDP(t *testing.T) string {
 	}()
 	t.Cleanup(func() { _ = pc.Close(); <-done })
 	return pc.LocalAddr().String()
-}
-
-// metric is the value of the series of name whose trunk label is trunk.
-func metric(t *testing.T, reg *prometheus.Registry, name, trunk string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if l.GetName() == "trunk" && l.GetValue() == trunk {
-					if g := m.GetGauge(); g != nil {
-						return g.GetValue()
-					}
-					return m.GetCounter().GetValue()
-				}
-			}
-		}
-	}
-	t.Fatalf("no %s{trunk=%q}", name, trunk)
-	return 0
 }
 
 // startUASAddr starts a test UAS and returns its UDP address.
