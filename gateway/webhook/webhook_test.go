@@ -273,3 +273,34 @@ func TestCheckEndpoint(t *testing.T) {
 		}
 	}
 }
+
+// A receiver that answers 429 with Retry-After is not tried again before
+// it asked, even with a much shorter backoff configured.
+func TestRetryAfter(t *testing.T) {
+	var mu sync.Mutex
+	var times []time.Time
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		mu.Lock()
+		times = append(times, time.Now())
+		n := len(times)
+		mu.Unlock()
+		if n == 1 {
+			w.Header().Set("Retry-After", "1")
+			w.WriteHeader(http.StatusTooManyRequests)
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+	}))
+	defer srv.Close()
+	d := newDispatcher(t, webhook.Config{
+		Endpoints:  []webhook.Endpoint{{URL: srv.URL, Secret: secret}},
+		BackoffMin: time.Millisecond, BackoffMax: 5 * time.Second,
+	})
+	d.Emit(webhook.Event{Event: webhook.RoomCreated})
+	waitFor(t, "the second attempt", 5*time.Second, func() bool { mu.Lock(); defer mu.Unlock(); return len(times) == 2 })
+	mu.Lock()
+	defer mu.Unlock()
+	if gap := times[1].Sub(times[0]); gap < 900*time.Millisecond {
+		t.Errorf("retried after %v despite Retry-After: 1", gap)
+	}
+}

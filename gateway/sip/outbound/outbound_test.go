@@ -272,3 +272,66 @@ func startUASAddr(t *testing.T) string {
 	srv := uastest.Start(t, uastest.Config{})
 	return strings.TrimPrefix(srv.URI("", "udp"), "sip:@")
 }
+
+// A trunk whose server answers OPTIONS at all (the test UAS does not serve
+// OPTIONS and answers 405) is up; one that never answers is down, and
+// Dial skips it.
+func TestOptionsHealth(t *testing.T) {
+	alive := uastest.Start(t, uastest.Config{})
+	silent := silentUDP(t)
+	up := uasTrunk("alive", 2, alive)
+	up.OptionsInterval = time.Second
+	m := newManager(t, nil, up,
+		outbound.Trunk{Name: "silent", URI: "sip:" + silent, Priority: 1, OptionsInterval: time.Second})
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		st := m.States()
+		if st[0].Options.Health == outbound.HealthDown && st[1].Options.Health == outbound.HealthUp {
+			if st[1].Options.LastStatus == 0 || st[0].Options.LastError == "" || st[0].Options.Failures < 1 {
+				t.Errorf("states %+v", st)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("states %+v", st)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	call, err := m.Dial(ctxT(t, 5*time.Second), outbound.DialRequest{To: "+15551234567", Offer: offer(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer call.Hangup(context.Background())
+	if call.Trunk != "alive" {
+		t.Errorf("dialled through %q", call.Trunk)
+	}
+	// With every trunk for the number down, Dial fails at once.
+	m2 := newManager(t, nil, outbound.Trunk{Name: "silent", URI: "sip:" + silent, OptionsInterval: time.Second})
+	deadline = time.Now().Add(10 * time.Second)
+	for m2.States()[0].Options.Health != outbound.HealthDown {
+		if time.Now().After(deadline) {
+			t.Fatal("not down")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if _, err := m2.Dial(ctxT(t, 5*time.Second), outbound.DialRequest{To: "+1555", Offer: offer(t)}); !errors.Is(err, outbound.ErrNoTrunkAvailable) {
+		t.Errorf("err %v", err)
+	}
+}
+
+// A SIP URI dialled with a trunk goes to the trunk's servers (an outbound
+// proxy), keeping the URI as the Request-URI.
+func TestDialURIThroughTrunk(t *testing.T) {
+	srv := uastest.Start(t, uastest.Config{})
+	m := newManager(t, nil, uasTrunk("proxy", 1, srv))
+	call, err := m.Dial(ctxT(t, 5*time.Second), outbound.DialRequest{
+		To: "sip:boardroom@video.example.invalid", Trunk: "proxy", Offer: offer(t),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer call.Hangup(context.Background())
+	if call.Trunk != "proxy" || call.Target.Addr.String() != strings.TrimPrefix(srv.URI("", "udp"), "sip:@") {
+		t.Errorf("trunk %q target %v", call.Trunk, call.Target)
+	}
+}
