@@ -100,8 +100,10 @@ func waitState(t *testing.T, r *dialout.Registry, id string, want dialout.State)
 
 func TestDialAnswerHangup(t *testing.T) {
 	r, srv, ev := setup(t, uastest.Config{RingFor: 200 * time.Millisecond})
-	info, err := r.Dial(dialout.Request{Room: "demo", To: "+15551234567", Name: "Support", DTMF: "12#",
-		Headers: map[string]string{"X-Customer-Id": "42"}})
+	info, err := r.Dial(dialout.Request{
+		Room: "demo", To: "+15551234567", Name: "Support", DTMF: "12#",
+		Headers: map[string]string{"X-Customer-Id": "42"},
+	})
 	if err != nil {
 		t.Fatal(err)
 	}

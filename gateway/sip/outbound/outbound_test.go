@@ -232,8 +232,10 @@ func TestTrunkCheck(t *testing.T) {
 }
 
 func TestFailoverStatus(t *testing.T) {
-	for code, want := range map[int]bool{408: true, 500: true, 502: true, 503: true, 504: true, 401: true, 407: true,
-		486: false, 600: false, 603: false, 404: false, 480: false, 484: false, 487: false, 403: false} {
+	for code, want := range map[int]bool{
+		408: true, 500: true, 502: true, 503: true, 504: true, 401: true, 407: true,
+		486: false, 600: false, 603: false, 404: false, 480: false, 484: false, 487: false, 403: false,
+	} {
 		err := &uac.StatusError{Method: "INVITE", Code: code}
 		if got := outbound.FailoverStatus(err); got != want {
 			t.Errorf("%d: %v", code, got)

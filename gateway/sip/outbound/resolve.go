@@ -252,7 +252,7 @@ func (r *Resolver) server() (string, error) {
 	}
 	cc, err := dns.ClientConfigFromFile("/etc/resolv.conf")
 	if err != nil || len(cc.Servers) == 0 {
-		return "", fmt.Errorf("%w: no DNS server in /etc/resolv.conf: %v", ErrResolve, err)
+		return "", fmt.Errorf("%w: no DNS server in /etc/resolv.conf: %w", ErrResolve, err)
 	}
 	return net.JoinHostPort(cc.Servers[0], cc.Port), nil
 }
