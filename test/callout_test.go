@@ -235,6 +235,43 @@ func TestTrunkRegistrationWrongPassword(t *testing.T) {
 	}
 }
 
+// TestTrunkReregistersAfterFailure: the registrar is out of service for
+// the first REGISTER (503); the trunk shows failed with one failure, and
+// the retry after the backoff (2 s ± 20 %) registers it.
+func TestTrunkReregistersAfterFailure(t *testing.T) {
+	reg := sippeer.StartUAS(t, sippeer.UASOptions{Scenario: "carrier_register_503_first.xml", Keys: map[string]string{"expires": "60"}})
+	srv := startCalloutGateway(t, outboundTrunk("carrier", reg.Addr, 1, map[string]any{
+		"username": "roombridge", "password": "carrier-secret", "register": true,
+	}))
+	var failedAt time.Time
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		tr := trunks(t, srv)["carrier"]
+		if tr.Registration.State == "failed" && failedAt.IsZero() {
+			failedAt = time.Now()
+			if !strings.Contains(tr.Registration.LastError, "503") {
+				t.Errorf("last error %q", tr.Registration.LastError)
+			}
+		}
+		if tr.Registration.State == "registered" {
+			if failedAt.IsZero() {
+				t.Fatal("registered without the failure first")
+			}
+			if gap := tr.Registration.LastSuccessAt.Sub(failedAt); gap < time.Second {
+				t.Errorf("retried %v after the failure; the backoff starts at 2 s", gap)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("registration %+v", tr.Registration)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if got := requests(reg, true); !strings.HasPrefix(got, "503 401 200") {
+		t.Errorf("registrar answered %q", got)
+	}
+}
+
 // TestDialFailover503: the first carrier answers 503, the second answers;
 // the call is answered through the second, listed, and the DELETE sends it
 // BYE.
