@@ -3,15 +3,11 @@ package dialout_test
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"net/netip"
 	"strings"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/emiago/sipgo/sip"
-	"go.uber.org/goleak"
 
 	"github.com/roombridge/roombridge/gateway/dialout"
 	"github.com/roombridge/roombridge/gateway/rtp"
@@ -19,14 +15,7 @@ import (
 	"github.com/roombridge/roombridge/gateway/sip/uac/uastest"
 )
 
-func TestMain(m *testing.M) {
-	sip.SetTimers(50*time.Millisecond, 400*time.Millisecond, 500*time.Millisecond)
-	sip.SetDefaultLogger(slog.New(slog.DiscardHandler))
-	goleak.VerifyTestMain(m,
-		goleak.IgnoreAnyFunction("github.com/emiago/sipgo/sip.(*TransportUDP).readConnection"),
-		goleak.IgnoreTopFunction("internal/poll.runtime_pollWait"),
-	)
-}
+func TestMain(m *testing.M) { uastest.Main(m) }
 
 var loopback = netip.MustParseAddr("127.0.0.1")
 

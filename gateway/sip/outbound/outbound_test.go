@@ -12,9 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/emiago/sipgo/sip"
 	"github.com/prometheus/client_golang/prometheus"
-	"go.uber.org/goleak"
 
 	"github.com/roombridge/roombridge/gateway/internal/promtest"
 	"github.com/roombridge/roombridge/gateway/sip/outbound"
@@ -22,17 +20,7 @@ import (
 	"github.com/roombridge/roombridge/gateway/sip/uac/uastest"
 )
 
-func TestMain(m *testing.M) {
-	// Short SIP timers keep timeouts fast: 64*T1 = 3.2 s.
-	sip.SetTimers(50*time.Millisecond, 400*time.Millisecond, 500*time.Millisecond)
-	sip.SetDefaultLogger(testLog())
-	goleak.VerifyTestMain(m,
-		// sipgo's UDP readers may outlive a closed user agent until the
-		// next packet (see uac's tests); the rest must not.
-		goleak.IgnoreAnyFunction("github.com/emiago/sipgo/sip.(*TransportUDP).readConnection"),
-		goleak.IgnoreTopFunction("internal/poll.runtime_pollWait"),
-	)
-}
+func TestMain(m *testing.M) { uastest.Main(m) }
 
 func testLog() *slog.Logger {
 	if os.Getenv("SIP_DEBUG") == "" {
