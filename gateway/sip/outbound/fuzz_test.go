@@ -12,8 +12,10 @@ import (
 // parses to exactly one of a number or a URI with a host, or fails with
 // ErrInvalidDestination; nothing panics.
 func FuzzParseDestination(f *testing.F) {
-	for _, s := range []string{"+15551234567", "+1 (555) 123-4567", "*72#", "sip:room@host.example", "sips:a@b:5061;transport=tls",
-		"sip:@", "sip:a@b?x=y", "tel:+1555", "", "sip:a@[::1]:5060", strings.Repeat("9", 40)} {
+	for _, s := range []string{
+		"+15551234567", "+1 (555) 123-4567", "*72#", "sip:room@host.example", "sips:a@b:5061;transport=tls",
+		"sip:@", "sip:a@b?x=y", "tel:+1555", "", "sip:a@[::1]:5060", strings.Repeat("9", 40),
+	} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
