@@ -19,6 +19,7 @@ import (
 	"github.com/roombridge/roombridge/gateway/config"
 	"github.com/roombridge/roombridge/gateway/room/livekit"
 	"github.com/roombridge/roombridge/gateway/store"
+	"github.com/roombridge/roombridge/gateway/webhook"
 	"github.com/roombridge/roombridge/sfu"
 	"github.com/roombridge/roombridge/web"
 )
@@ -34,6 +35,8 @@ type app struct {
 	// openBackend has set lk.
 	lkReady atomic.Pointer[livekit.Backend]
 	sip     *sipSide
+	callout *callout
+	hooks   *webhook.Dispatcher
 	http    *http.Server
 	ln      net.Listener
 	ready   atomic.Bool
@@ -80,7 +83,19 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *app, e
 		return nil, err
 	}
 
-	a.sip, err = newSIP(cfg, a.store, backend, reg, log)
+	a.hooks, err = newWebhooks(cfg.Webhooks, reg, log)
+	if err != nil {
+		return nil, err
+	}
+	var observer gateway.CallObserver
+	if a.hooks != nil {
+		observer = callObserver{a.hooks}
+	}
+	a.sip, err = newSIP(cfg, a.store, backend, reg, log, observer)
+	if err != nil {
+		return nil, err
+	}
+	a.callout, err = newCallout(cfg, a.sip, a.hooks, reg, log)
 	if err != nil {
 		return nil, err
 	}
@@ -93,7 +108,8 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *app, e
 	if publicURL == "" {
 		publicURL = listenURL(a.ln, cfg.HTTP.TLS.Cert != "")
 	}
-	apiServer, err := api.New(api.Config{
+	onCreated, onDeleted := roomEvents(a.hooks, roomCreated(backend))
+	apiCfg := api.Config{
 		Keys:      cfg.API.Keys,
 		Store:     a.store,
 		Directory: directory,
@@ -103,8 +119,13 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *app, e
 		Logger:    log.With("component", "api"),
 		Quality:   a.sip.gw.ParticipantQuality,
 
-		OnRoomCreated: roomCreated(backend),
-	})
+		OnRoomCreated: onCreated,
+		OnRoomDeleted: onDeleted,
+	}
+	if a.callout.trunks != nil {
+		apiCfg.Trunks, apiCfg.Calls = a.callout.trunks.States, a.callout.calls
+	}
+	apiServer, err := api.New(apiCfg)
 	if err != nil {
 		return nil, fmt.Errorf("api: %w", err)
 	}
@@ -183,6 +204,7 @@ func (a *app) run(ctx context.Context) error {
 		errc <- err
 	}()
 	a.sip.serve()
+	a.callout.start()
 	a.ready.Store(true)
 
 	var serveErr error
@@ -204,12 +226,36 @@ func (a *app) run(ctx context.Context) error {
 	}()
 	a.sip.shutdown(grace)
 	<-httpDone
+	a.closeCallout(grace)
 	a.closeAll()
 	a.log.Info("stopped")
 	return serveErr
 }
 
+// closeCallout hangs up the dial-outs, removes the trunks'
+// registrations and sends the webhooks still queued, within ctx (a
+// fresh second when ctx has already ended, so that the unregistrations
+// still go out).
+func (a *app) closeCallout(ctx context.Context) {
+	if ctx.Err() != nil {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+	}
+	if a.callout != nil {
+		a.callout.close(ctx, a.log)
+		a.callout = nil
+	}
+	if a.hooks != nil {
+		logErr(a.log, "webhooks close", a.hooks.Close(ctx))
+		a.hooks = nil
+	}
+}
+
 func (a *app) closeAll() {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	a.closeCallout(ctx)
+	cancel()
 	if a.sip != nil {
 		a.sip.close()
 	}

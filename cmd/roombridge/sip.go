@@ -37,7 +37,7 @@ type sipSide struct {
 
 // newSIP builds the SIP side and binds its sockets, so that a taken port
 // fails the start rather than the first call.
-func newSIP(cfg config.Config, rooms *store.SQLite, backend room.Backend, reg prometheus.Registerer, log *slog.Logger) (*sipSide, error) {
+func newSIP(cfg config.Config, rooms *store.SQLite, backend room.Backend, reg prometheus.Registerer, log *slog.Logger, observer gateway.CallObserver) (*sipSide, error) {
 	listen, skipped := sipListeners(cfg.SIP.Listen)
 	for _, l := range skipped {
 		log.Warn("sip.listen: SIP over WebSocket is not served by this build", "listen", l)
@@ -87,6 +87,9 @@ func newSIP(cfg config.Config, rooms *store.SQLite, backend room.Backend, reg pr
 		IVR:           ivrCfg,
 		Directory:     dir,
 		Registerer:    reg,
+
+		Observer:         observer,
+		HeaderAttributes: headerAttributes(cfg.Trunks),
 	})
 	if err != nil {
 		return nil, err
@@ -244,6 +247,9 @@ func rtpListenIP(listen []string) (netip.Addr, error) {
 func sipTrunks(trunks []config.Trunk) ([]sip.Trunk, error) {
 	out := make([]sip.Trunk, 0, len(trunks))
 	for i, t := range trunks {
+		if len(t.Allow) == 0 {
+			continue // outbound only: nobody calls in through it
+		}
 		st := sip.Trunk{
 			Name:     t.Name,
 			Username: t.Username,
@@ -269,6 +275,17 @@ func sipTrunks(trunks []config.Trunk) ([]sip.Trunk, error) {
 		out = append(out, st)
 	}
 	return out, nil
+}
+
+// headerAttributes collects trunks[].headers_to_attributes by trunk name.
+func headerAttributes(trunks []config.Trunk) map[string]map[string]string {
+	out := map[string]map[string]string{}
+	for _, t := range trunks {
+		if len(t.HeadersToAttributes) > 0 {
+			out[t.Name] = t.HeadersToAttributes
+		}
+	}
+	return out
 }
 
 // rtpTimeout maps rtp.timeout (0 = off) onto the gateway's convention

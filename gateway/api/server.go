@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/roombridge/roombridge/gateway/room"
+	"github.com/roombridge/roombridge/gateway/sip/outbound"
 	"github.com/roombridge/roombridge/gateway/store"
 )
 
@@ -43,6 +44,11 @@ type Config struct {
 	// and the room stays: a backend that cannot be told now creates the
 	// room when the first participant joins.
 	OnRoomCreated func(ctx context.Context, name string) error
+	// Trunks, if set, reports the outbound trunks for GET /v1/trunks.
+	Trunks func() []outbound.TrunkState
+	// Calls, if set, places and tracks dial-outs (POST
+	// /v1/rooms/{name}/dial, /v1/calls); without it those answer 503.
+	Calls DialOuts
 	// Quality, if set, gives a SIP participant's media quality (loss,
 	// jitter, RTT, MOS) as a JSON-marshalable value for the listing; false
 	// when this node has no such leg.
@@ -132,6 +138,11 @@ func (s *Server) routes() []route {
 		{"POST /v1/rooms/{name}/participants/{id}/mute", s.muteParticipant, false},
 		{"DELETE /v1/rooms/{name}/participants/{id}", s.kickParticipant, false},
 		{"POST /v1/rooms/{name}/tokens", s.createToken, false},
+		{"POST /v1/rooms/{name}/dial", s.dial, false},
+		{"GET /v1/calls", s.listCalls, false},
+		{"GET /v1/calls/{id}", s.getCall, false},
+		{"DELETE /v1/calls/{id}", s.hangupCall, false},
+		{"GET /v1/trunks", s.listTrunks, false},
 	}
 }
 

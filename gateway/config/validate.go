@@ -19,6 +19,9 @@ var (
 	digitsRe   = regexp.MustCompile(`^[0-9]{4,12}$`)
 	numberRe   = regexp.MustCompile(`^\+?[0-9A-Za-z*#._-]{1,32}$`)
 	langRe     = regexp.MustCompile(`^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$`)
+	// headerNameRe is an RFC 3261 §25.1 token, as header names are.
+	headerNameRe = regexp.MustCompile(`^[A-Za-z0-9!%*_+.~'` + "`" + `-]{1,64}$`)
+	attrNameRe   = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
 )
 
 // Validate checks every key and returns all problems at once, each naming
@@ -138,8 +141,19 @@ func (c *Config) Validate() error {
 			bad(key+".name", "duplicate trunk %q", t.Name)
 		}
 		trunkNames[t.Name] = true
-		if len(t.Allow) == 0 {
-			bad(key+".allow", "list at least one source CIDR")
+		if len(t.Allow) == 0 && t.Outbound == nil {
+			bad(key+".allow", "list at least one source CIDR (or give the trunk an outbound section)")
+		}
+		for h, attr := range t.HeadersToAttributes {
+			if !headerNameRe.MatchString(h) {
+				bad(key+".headers_to_attributes", "%q is not a SIP header name", h)
+			}
+			if !attrNameRe.MatchString(attr) {
+				bad(key+".headers_to_attributes", "attribute %q for %s: use letters, digits, _ . -", attr, h)
+			}
+		}
+		if t.Outbound != nil {
+			validateOutbound(key+".outbound", *t.Outbound, bad)
 		}
 		switch t.SRTP {
 		case "", "disable", "allow", "require":
@@ -184,6 +198,9 @@ func (c *Config) Validate() error {
 		if !langRe.MatchString(lang) {
 			bad("dialin.languages", "%q is not a language code like en or de", lang)
 		}
+	}
+	for i, w := range c.Webhooks {
+		validateWebhook(fmt.Sprintf("webhooks[%d]", i), w, bad)
 	}
 	c.validateIVR(bad)
 	c.validateRooms(bad)
