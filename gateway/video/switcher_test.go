@@ -12,17 +12,17 @@ import (
 // SPS/PPS after its keyframe at step 5), into a Switcher and one
 // Packetizer; what the room system receives is depacketized again.
 type room struct {
-	t       *testing.T
-	sw      *Switcher
-	pk      *Packetizer
-	rx      *Depacketizer
-	got     collector
-	pkts    []*rtp.Packet
-	aus     [][]byte
-	now     time.Time
-	frame   int
-	sent    []string // source of each access unit sent
-	asks    []string
+	t     *testing.T
+	sw    *Switcher
+	pk    *Packetizer
+	rx    *Depacketizer
+	got   collector
+	pkts  []*rtp.Packet
+	aus   [][]byte
+	now   time.Time
+	frame int
+	sent  []string // source of each access unit sent
+	asks  []string
 }
 
 func newRoom(t *testing.T) *room {
