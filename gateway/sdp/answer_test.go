@@ -80,6 +80,14 @@ var answerCases = []answerCase{
 		videoPT: 98, videoFb: []string{"98 nack pli", "98 ccm fir"},
 	},
 	{
+		// baresip 1.0 with avcodec (recorded by test.TestBaresipVideo):
+		// H.264 in modes 0 and 1 at 42e01f, "* nack pli", content main.
+		file: "baresip-h264.sdp", codec: "PCMU/8000", pt: 0, tePT: 101, teClock: 8000,
+		dir: DirectionSendRecv, ptime: 20, proto: "RTP/AVP", mlines: 2,
+		video:   "profile-level-id=42e01f;packetization-mode=1;level-asymmetry-allowed=1",
+		videoPT: 97, videoFb: []string{"97 nack pli"},
+	},
+	{
 		file: "poly-g722.sdp", codec: "PCMU/8000", pt: 0, tePT: 127, teClock: 8000,
 		dir: DirectionSendRecv, ptime: 20, proto: "RTP/AVP", mlines: 1,
 	},

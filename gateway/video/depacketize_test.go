@@ -348,6 +348,26 @@ func TestMode0TooLarge(t *testing.T) {
 	}
 }
 
+// TestMode0Sliced: the stream x264 made with slice-max-size=1000 (as
+// baresip and room systems encode for mode 0) goes whole in mode 0 at
+// MTU 1200, one NAL unit per packet, and comes back whole.
+func TestMode0Sliced(t *testing.T) {
+	aus := readAUs(t, "x264-320x180-15fps-sliced.h264")
+	pkts := packetsOf(t, aus, PacketizerConfig{Mode: 0, MTU: 1200})
+	if len(pkts) != countNALs(aus) {
+		t.Errorf("%d packets for %d NAL units", len(pkts), countNALs(aus))
+	}
+	c, d, _ := depacketize(pkts)
+	if len(c.aus) != len(aus) || d.Stats().Dropped != 0 {
+		t.Fatalf("%d of %d access units back", len(c.aus), len(aus))
+	}
+	for i := range aus {
+		if !sameNALs(aus[i], c.aus[i]) {
+			t.Errorf("access unit %d differs", i)
+		}
+	}
+}
+
 func countNALs(aus [][]byte) int {
 	n := 0
 	for _, au := range aus {
@@ -372,5 +392,28 @@ func TestPacketizerConfig(t *testing.T) {
 	}
 	if seq, ts := p.Next(); seq != 0 || ts != 5 || p.SSRC() != 42 {
 		t.Errorf("next %d ts %d", seq, ts)
+	}
+}
+
+// TestMeter: rates over a steady stream, and across a clock that repeats,
+// goes back and leaps.
+func TestMeter(t *testing.T) {
+	var m Meter
+	if fps, br := m.Rates(); fps != 0 || br != 0 {
+		t.Fatal("rates before frames")
+	}
+	ts := uint32(4_000_000_000)
+	for range 100 {
+		m.Frame(ts, 1000)
+		ts += 3000
+	}
+	if fps, br := m.Rates(); fps != 30 || br != 240000 {
+		t.Errorf("steady: %.2f fps %d bit/s", fps, br)
+	}
+	for _, jump := range []uint32{ts - 3000, 5, 5, ts + 20*ClockRate} {
+		m.Frame(jump, 1000)
+	}
+	if fps, br := m.Rates(); fps != 30 || br != 240000 {
+		t.Errorf("after jumps: %.2f fps %d bit/s", fps, br)
 	}
 }

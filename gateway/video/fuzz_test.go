@@ -33,11 +33,17 @@ func encodePackets(pkts []*rtp.Packet) []byte {
 // to a Depacketizer (and so to NextNAL, ParseSPS and ParamSets): nothing
 // may panic, every access unit delivered must fit the bound, hold a
 // slice, and, if a keyframe, carry an SPS and a PPS before its IDR.
-// Seeds: the x264 stream of testdata, packetized in both modes.
+// Seeds: the x264 stream of testdata, packetized in both modes, and
+// the start of baresip's capture.
 func FuzzDepacketize(f *testing.F) {
 	aus := readAUs(f, x264Stream)[:12]
 	f.Add(encodePackets(packetsOf(f, aus, PacketizerConfig{Mode: 1, MTU: 300})))
 	f.Add(encodePackets(packetsOf(f, aus[:3], PacketizerConfig{Mode: 0, MTU: 65535})))
+	var baresip []*rtp.Packet
+	for _, c := range readPcap(f, "baresip-h264.pcap")[:40] {
+		baresip = append(baresip, c.pkt)
+	}
+	f.Add(encodePackets(baresip))
 	f.Add([]byte{0, 3, 1, 0, nalSTAPA, 0, 9})
 	f.Fuzz(func(t *testing.T, in []byte) {
 		const maxAU = 64 << 10

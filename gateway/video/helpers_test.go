@@ -19,27 +19,14 @@ import (
 //	  -f h264 testdata/x264-320x180-15fps.h264
 const x264Stream = "x264-320x180-15fps.h264"
 
-// readAUs splits an Annex B file with access unit delimiters into access
-// units.
+// readAUs reads an Annex B file of testdata as access units.
 func readAUs(t testing.TB, name string) [][]byte {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("testdata", name))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var aus [][]byte
-	var cur []byte
-	for nal, rest := NextNAL(b); nal != nil || rest != nil; nal, rest = NextNAL(rest) {
-		if NALType(nal) == NALAUD && len(cur) > 0 {
-			aus = append(aus, cur)
-			cur = nil
-		}
-		cur = append(append(cur, startCode...), nal...)
-	}
-	if len(cur) > 0 {
-		aus = append(aus, cur)
-	}
-	return aus
+	return SplitAccessUnits(b)
 }
 
 // nals lists the NAL units of an access unit, for comparisons that do not

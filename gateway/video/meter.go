@@ -11,30 +11,45 @@ const meterWindow = 64
 // timestamps, over the last frames, so that the figures need no clock and
 // follow what the sender does (a room system drops its rate under
 // congestion). The zero value is ready; it does not allocate.
+//
+// The window runs on a timeline of its own: a timestamp that repeats,
+// goes back or leaps more than ten seconds (a sender that restarts its
+// clock; baresip does when its file source loops) counts as one more
+// frame interval like the last one, so the figures do not collapse.
 type Meter struct {
-	ts    [meterWindow]uint32
+	ts    [meterWindow]uint32 // on the meter's own timeline
 	bytes [meterWindow]int
 	next  int // slot of the next frame
 	n     int // frames in the window
 	sum   int // bytes of the frames in the window
+
+	lastIn   uint32 // last timestamp seen, as sent
+	lastStep uint32 // last sane step between frames
 }
 
 // Frame records one frame of size bytes with RTP timestamp ts.
 func (m *Meter) Frame(ts uint32, size int) {
+	vts := ts
 	if m.n > 0 {
 		last := m.ts[(m.next+meterWindow-1)%meterWindow]
-		if d := int32(ts - last); d <= 0 || d > 10*ClockRate {
-			// Same timestamp again, backwards, or after a long pause:
-			// start over rather than average across it.
-			m.n, m.sum = 0, 0
+		step := ts - m.lastIn
+		if d := int32(step); d <= 0 || d > 10*ClockRate {
+			step = m.lastStep
+			if step == 0 {
+				step = ClockRate / 30
+			}
+		} else {
+			m.lastStep = step
 		}
+		vts = last + step
 	}
+	m.lastIn = ts
 	if m.n == meterWindow {
 		m.sum -= m.bytes[m.next]
 	} else {
 		m.n++
 	}
-	m.ts[m.next], m.bytes[m.next] = ts, size
+	m.ts[m.next], m.bytes[m.next] = vts, size
 	m.sum += size
 	m.next = (m.next + 1) % meterWindow
 }

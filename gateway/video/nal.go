@@ -92,3 +92,42 @@ func IsKeyframe(au []byte) bool {
 	}
 	return false
 }
+
+// SplitAccessUnits cuts an Annex B elementary stream (an .h264 file) into
+// access units, by the rules of H.264 §7.4.1.2.3: a new access unit
+// begins at an access unit delimiter, at an SPS, PPS or SEI that follows
+// a slice, or at a slice whose first_mb_in_slice is 0 after another
+// slice. The access units are sub-slices of b.
+func SplitAccessUnits(b []byte) [][]byte {
+	var aus [][]byte
+	start, sawVCL := -1, false
+	for nal, rest := NextNAL(b); nal != nil || rest != nil; nal, rest = NextNAL(rest) {
+		if len(nal) == 0 {
+			continue
+		}
+		t := NALType(nal)
+		begins := false
+		switch {
+		case t == NALAUD:
+			begins = true
+		case t == NALSPS || t == NALPPS || t == NALSEI:
+			begins = sawVCL
+		case isVCL(t):
+			r := newBitReader(nal[1:])
+			begins = sawVCL && r.ue() == 0
+		}
+		at := prefixStart(b, nal)
+		if begins && start >= 0 {
+			aus = append(aus, b[start:at])
+			start, sawVCL = -1, false
+		}
+		if start < 0 {
+			start = at
+		}
+		sawVCL = sawVCL || isVCL(t)
+	}
+	if start >= 0 {
+		aus = append(aus, b[start:])
+	}
+	return aus
+}

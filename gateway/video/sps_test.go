@@ -69,3 +69,44 @@ func TestParseSPSBad(t *testing.T) {
 		t.Errorf("PPS as SPS: %v", err)
 	}
 }
+
+// TestSplitAccessUnits cuts the x264 stream by its AUDs and, with the AUDs
+// taken out, by its parameter sets and first_mb_in_slice.
+func TestSplitAccessUnits(t *testing.T) {
+	aus := readAUs(t, x264Stream)
+	if len(aus) != 30 {
+		t.Fatalf("%d access units", len(aus))
+	}
+	var noAUD []byte
+	for _, au := range aus {
+		n := nals(au)
+		if NALType(n[0]) != NALAUD {
+			t.Fatalf("access unit starts with %d", NALType(n[0]))
+		}
+		for _, x := range n[1:] {
+			noAUD = append(append(noAUD, 0, 0, 1), x...)
+		}
+	}
+	again := SplitAccessUnits(noAUD)
+	if len(again) != 30 {
+		t.Fatalf("without AUDs: %d access units", len(again))
+	}
+	for i := range again {
+		if !sameNALs(again[i], stripAUD(aus[i])) {
+			t.Errorf("access unit %d differs", i)
+		}
+	}
+	if SplitAccessUnits(nil) != nil {
+		t.Error("nil stream")
+	}
+}
+
+func stripAUD(au []byte) []byte {
+	var out []byte
+	for _, n := range nals(au) {
+		if NALType(n) != NALAUD {
+			out = append(append(out, startCode...), n...)
+		}
+	}
+	return out
+}

@@ -1,0 +1,438 @@
+package test
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"image"
+	"image/png"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pion/rtp"
+
+	"github.com/roombridge/roombridge/gateway/sdp"
+	"github.com/roombridge/roombridge/gateway/video"
+	"github.com/roombridge/roombridge/test/internal/baresip"
+	"github.com/roombridge/roombridge/test/internal/harness"
+	"github.com/roombridge/roombridge/test/internal/videouas"
+)
+
+// baresip's picture: fakevideo's test pattern, encoded by libx264 through
+// baresip's avcodec module.
+const (
+	baresipVideoSize = "320x240"
+	baresipWidth     = 320
+	baresipHeight    = 240
+	baresipFPS       = 15
+)
+
+// TestBaresipVideo: baresip as a room system (H.264 from its avcodec
+// module, fakevideo's picture at 320×240 and 15 fps) calls a UAS that
+// answers with gateway/sdp, once with packetization-mode 1 and once with
+// mode 0 (the offer's mode-1 format removed). It checks, with gateway/video:
+//   - the offer carries H.264 in both modes with profile-level-id 42e01f
+//     and rtcp-fb nack pli, and our answer picks the right format;
+//   - the Depacketizer rebuilds baresip's RTP into whole access units at
+//     baresip's size and rate, with no loss, starting with a keyframe;
+//   - an RTCP PLI (BuildPLI) and a SIP INFO picture_fast_update
+//     (BuildPictureFastUpdate) each make baresip send an IDR long before
+//     its 10-second GOP would;
+//   - what the Packetizer sends in the negotiated mode (the x264 test
+//     stream, 320×180) is decoded by baresip: its snapshot module saves
+//     the first picture it decoded, which must be 320×180.
+func TestBaresipVideo(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end")
+	}
+	harness.RequireTool(t, "baresip")
+	requireFile(t, "/usr/lib/baresip/modules/avcodec.so", "baresip-ffmpeg")
+	for _, tc := range []struct {
+		name   string
+		mode   int
+		moving bool
+	}{{"fakevideo-mode1", 1, false}, {"moving-mode1", 1, true}, {"moving-mode0", 0, true}} {
+		t.Run(tc.name, func(t *testing.T) { testBaresipVideo(t, tc.mode, tc.moving) })
+	}
+}
+
+func requireFile(t *testing.T, path, pkg string) {
+	t.Helper()
+	if _, err := os.Stat(path); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s (Debian package %s) is required in CI: %v", path, pkg, err)
+		}
+		t.Skipf("%s not installed (Debian package %s)", path, pkg)
+	}
+}
+
+// testBaresipVideo runs one call. moving makes baresip send a moving
+// picture (fixtures/testsrc2-320x180-15fps-12s.mkv, decoded by its
+// avformat module and encoded again at 320×180) instead of fakevideo's
+// still colour bars at 320×240.
+func testBaresipVideo(t *testing.T, mode int, moving bool) {
+	opts := videouas.Options{}
+	if mode == 0 {
+		opts.Offer = func(s *sdp.Session) {
+			var keep []sdp.Codec
+			for _, c := range s.Video.Codecs {
+				if p, ok := sdp.ParseH264Fmtp(c.Fmtp); !strings.EqualFold(c.Name, "H264") || ok && p.PacketizationMode == 0 {
+					keep = append(keep, c)
+				}
+			}
+			s.Video.Codecs = keep
+		}
+	}
+	uas := videouas.Start(t, opts)
+	dir := t.TempDir()
+	src := filepath.Join(dir, "tone.wav")
+	if err := baresip.WriteToneWAV(src, 600, 8000, 30); err != nil {
+		t.Fatal(err)
+	}
+	snapshot := filepath.Join(dir, "recv.png")
+	v := &baresip.Video{Size: baresipVideoSize, FPS: baresipFPS, Bitrate: 400000, SnapshotRecv: snapshot}
+	width, height := baresipWidth, baresipHeight
+	if moving {
+		v.File, width, height = fixtureCopy(t, dir, "testsrc2-320x180-15fps-12s.mkv"), 320, 180
+	}
+	phone := baresip.Start(t, baresip.Options{
+		User: "room", Target: "sip:room@" + uas.Addr, Source: src, Duration: 25 * time.Second, Video: v,
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	call, err := uas.Wait(ctx)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, phone.Output())
+	}
+
+	// What baresip offers, and what we answered.
+	offered := map[int]bool{}
+	for _, c := range call.Offer.Video.Codecs {
+		if p, ok := sdp.ParseH264Fmtp(c.Fmtp); strings.EqualFold(c.Name, "H264") && ok {
+			offered[p.PacketizationMode] = true
+			if p.ProfileIDC != 0x42 || p.ProfileIOP != 0xe0 || p.Level != 31 {
+				t.Errorf("offered H.264 %s", c.Fmtp)
+			}
+		}
+	}
+	if !offered[0] || (mode == 1 && !offered[1]) {
+		t.Errorf("offered modes %v\n%s", offered, call.OfferSDP)
+	}
+	ans := call.Answer.Video
+	if p, _ := sdp.ParseH264Fmtp(ans.Codecs[0].Fmtp); p.PacketizationMode != mode || len(ans.RTCPFb) != 1 || ans.RTCPFb[0].Param != "pli" {
+		t.Fatalf("answered %v %v", ans.Codecs, ans.RTCPFb)
+	}
+	t.Logf("baresip offered:\n%s", call.OfferSDP)
+
+	rx := startVideoReceiver(t, call)
+	rx.waitFrames(t, 2*baresipFPS, 10*time.Second, phone)
+	st := rx.stats()
+	if st.Width != width || st.Height != height || st.Lost != 0 || st.Dropped != 0 {
+		t.Errorf("received %+v", st)
+	}
+	if st.FrameRate < baresipFPS-3 || st.FrameRate > baresipFPS+3 {
+		t.Errorf("frame rate %.1f, want about %d", st.FrameRate, baresipFPS)
+	}
+	sum := rx.summary()
+	if !sum.firstKey {
+		t.Error("first access unit delivered was not a keyframe")
+	}
+	t.Logf("mode %d: %d×%d, %.1f fps, %d bit/s, %d packets (%d FU-A, %d STAP-A, %d single), largest payload %d",
+		mode, st.Width, st.Height, st.FrameRate, st.Bitrate, st.Packets, sum.fua, sum.stapa, sum.whole, sum.largest)
+	if mode == 0 && (sum.fua != 0 || sum.stapa != 0) {
+		t.Errorf("mode 0: baresip sent %d FU-A and %d STAP-A", sum.fua, sum.stapa)
+	}
+	if moving && mode == 1 && sum.fua == 0 {
+		t.Error("no FU-A from baresip's moving picture")
+	}
+	// Keyframes on request: RTCP PLI, then SIP INFO.
+	pli, err := video.BuildPLI(0x5eed, rx.summary().ssrc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rx.keyframeAfter(t, "RTCP PLI", func() error { return call.SendRTCP(pli) })
+	rx.keyframeAfter(t, "SIP INFO picture_fast_update", func() error {
+		code, err := call.Info(ctx, video.MediaControlType, video.BuildPictureFastUpdate(""))
+		if err == nil && code != 200 {
+			err = errors.New("INFO answered " + strconv.Itoa(code))
+		}
+		return err
+	})
+
+	// With ROOMBRIDGE_RECORD_VIDEO=dir: baresip's offer and RTP (the
+	// requested IDRs included) for gateway/video/testdata.
+	if dir := os.Getenv("ROOMBRIDGE_RECORD_VIDEO"); dir != "" && mode == 1 && moving {
+		rx.record(t, dir, call.OfferSDP)
+	}
+
+	// Our video to baresip: the x264 stream, 320×180, 15 fps, looped; in
+	// mode 0 the one whose slices fit a packet (x264's slice-max-size,
+	// as baresip itself does for mode 0).
+	stream := "x264-320x180-15fps.h264"
+	if mode == 0 {
+		stream = "x264-320x180-15fps-sliced.h264"
+	}
+	aus := readTestStream(t, stream)
+	pk, err := video.NewPacketizer(video.PacketizerConfig{
+		Mode: mode, PayloadType: ans.Codecs[0].PT, SSRC: 0x5eed, MTU: 1200,
+	}, call.SendRTP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(8 * time.Second)
+	tick := time.NewTicker(time.Second / 15)
+	defer tick.Stop()
+	for i := 0; ; i++ {
+		if _, err := os.Stat(snapshot); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("baresip decoded nothing we sent in 8 s (snapshot %s missing)\n%s", snapshot, phone.Output())
+		}
+		if err := pk.Packetize(aus[i%len(aus)], uint32(i*6000)); err != nil {
+			t.Fatal(err)
+		}
+		<-tick.C
+	}
+	img := waitPNG(t, snapshot)
+	if b := img.Bounds(); b.Dx() != 320 || b.Dy() != 180 {
+		t.Errorf("baresip decoded a %v picture, want 320×180", b)
+	}
+	t.Logf("baresip decoded our stream after %d packets", pk.Stats().Packets)
+}
+
+// waitPNG reads a PNG that baresip may still be writing.
+func waitPNG(t *testing.T, path string) image.Image {
+	t.Helper()
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		f, err := os.Open(path)
+		if err == nil {
+			img, derr := png.Decode(f)
+			_ = f.Close()
+			if derr == nil {
+				return img
+			}
+			err = derr
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %v", path, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// fixtureCopy copies a file of test/fixtures into dir: baresip's config
+// cannot hold long paths.
+func fixtureCopy(t *testing.T, dir, name string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("fixtures", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// readTestStream reads one of gateway/video's test streams as access
+// units.
+func readTestStream(t *testing.T, name string) [][]byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "gateway", "video", "testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return video.SplitAccessUnits(b)
+}
+
+// videoReceiver reads the video RTP a call receives and depacketizes it.
+type videoReceiver struct {
+	mu     sync.Mutex
+	d      *video.Depacketizer
+	frames []rxFrame
+	pkts   []rxPacket
+	types  map[uint8]int
+	big    int
+	src    uint32
+	start  time.Time
+	done   chan struct{}
+}
+
+type rxFrame struct {
+	at  time.Time
+	key bool
+}
+
+type rxPacket struct {
+	at   time.Duration
+	data []byte
+}
+
+// maxRecorded bounds what record keeps: about four seconds of baresip.
+const maxRecorded = 400
+
+func startVideoReceiver(t *testing.T, c *videouas.Call) *videoReceiver {
+	r := &videoReceiver{types: map[uint8]int{}, start: time.Now(), done: make(chan struct{})}
+	r.d = video.NewDepacketizer(func(au video.AccessUnit) {
+		r.frames = append(r.frames, rxFrame{at: time.Now(), key: au.Keyframe})
+	}, 0)
+	conn := c.Video.RTP
+	go func() {
+		defer close(r.done)
+		buf := make([]byte, 1500)
+		for {
+			n, err := conn.Read(buf)
+			if err != nil {
+				return
+			}
+			var p rtp.Packet
+			if p.Unmarshal(append([]byte(nil), buf[:n]...)) != nil || len(p.Payload) == 0 {
+				continue
+			}
+			r.mu.Lock()
+			r.src = p.SSRC
+			r.types[p.Payload[0]&0x1f]++
+			r.big = max(r.big, len(p.Payload))
+			if len(r.pkts) < maxRecorded {
+				r.pkts = append(r.pkts, rxPacket{at: time.Since(r.start), data: append([]byte(nil), buf[:n]...)})
+			}
+			r.d.Push(&p)
+			r.mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		_ = conn.SetReadDeadline(time.Now())
+		<-r.done
+	})
+	return r
+}
+
+func (r *videoReceiver) stats() video.DepacketizerStats {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.d.Stats()
+}
+
+// rxSummary is what arrived so far, by RTP payload structure.
+type rxSummary struct {
+	ssrc              uint32
+	fua, stapa, whole int // FU-A, STAP-A and single NAL unit packets
+	largest           int // payload bytes
+	firstKey          bool
+}
+
+func (r *videoReceiver) summary() rxSummary {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s := rxSummary{ssrc: r.src, fua: r.types[28], stapa: r.types[24], largest: r.big}
+	for t, c := range r.types {
+		if t >= 1 && t <= 23 {
+			s.whole += c
+		}
+	}
+	s.firstKey = len(r.frames) > 0 && r.frames[0].key
+	return s
+}
+
+// waitFrames waits until n access units have been delivered.
+func (r *videoReceiver) waitFrames(t *testing.T, n int, within time.Duration, phone *baresip.Phone) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		r.mu.Lock()
+		got := len(r.frames)
+		r.mu.Unlock()
+		if got >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d access units from baresip in %v, want %d; %+v\n%s", got, within, n, r.stats(), phone.Output())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// keyframeAfter sends a keyframe request and waits for the next IDR;
+// baresip's GOP is 10 s, so one within 2 s answers the request.
+func (r *videoReceiver) keyframeAfter(t *testing.T, what string, send func() error) {
+	t.Helper()
+	r.mu.Lock()
+	from := len(r.frames)
+	r.mu.Unlock()
+	sent := time.Now()
+	if err := send(); err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	deadline := sent.Add(2 * time.Second)
+	for time.Now().Before(deadline) {
+		r.mu.Lock()
+		for _, f := range r.frames[from:] {
+			if f.key {
+				r.mu.Unlock()
+				t.Logf("%s: IDR after %v", what, f.at.Sub(sent).Round(time.Millisecond))
+				return
+			}
+		}
+		r.mu.Unlock()
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Errorf("%s: no IDR within 2 s", what)
+}
+
+// record writes baresip's offer and the first packets received into dir,
+// as gateway/video's testdata holds them: the SDP as it came, and the
+// packets as a pcap file (LINKTYPE_RAW: IPv4, UDP, RTP).
+func (r *videoReceiver) record(t *testing.T, dir string, offer []byte) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(dir, "baresip-offer.sdp"), offer, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r.mu.Lock()
+	pkts := append([]rxPacket(nil), r.pkts...)
+	r.mu.Unlock()
+	var b []byte
+	b = binary.LittleEndian.AppendUint32(b, 0xa1b2c3d4)
+	b = binary.LittleEndian.AppendUint16(b, 2)
+	b = binary.LittleEndian.AppendUint16(b, 4)
+	b = binary.LittleEndian.AppendUint32(b, 0) // thiszone
+	b = binary.LittleEndian.AppendUint32(b, 0) // sigfigs
+	b = binary.LittleEndian.AppendUint32(b, 65535)
+	b = binary.LittleEndian.AppendUint32(b, 101) // LINKTYPE_RAW
+	src, dst := net.IPv4(127, 0, 0, 1).To4(), net.IPv4(127, 0, 0, 1).To4()
+	for _, p := range pkts {
+		n := 20 + 8 + len(p.data)
+		b = binary.LittleEndian.AppendUint32(b, uint32(p.at/time.Second))
+		b = binary.LittleEndian.AppendUint32(b, uint32(p.at%time.Second/time.Microsecond))
+		b = binary.LittleEndian.AppendUint32(b, uint32(n))
+		b = binary.LittleEndian.AppendUint32(b, uint32(n))
+		ip := []byte{0x45, 0, byte(n >> 8), byte(n), 0, 0, 0, 0, 64, 17, 0, 0}
+		ip = append(append(ip, src...), dst...)
+		var sum uint32
+		for i := 0; i < 20; i += 2 {
+			sum += uint32(ip[i])<<8 | uint32(ip[i+1])
+		}
+		for sum > 0xffff {
+			sum = sum&0xffff + sum>>16
+		}
+		binary.BigEndian.PutUint16(ip[10:], ^uint16(sum))
+		b = append(b, ip...)
+		b = binary.BigEndian.AppendUint16(b, 16004)
+		b = binary.BigEndian.AppendUint16(b, 44002)
+		b = binary.BigEndian.AppendUint16(b, uint16(8+len(p.data)))
+		b = binary.BigEndian.AppendUint16(b, 0) // no UDP checksum
+		b = append(b, p.data...)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "baresip-h264.pcap"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("recorded %d packets into %s", len(pkts), dir)
+}
