@@ -44,9 +44,12 @@ const (
 //   - an RTCP PLI (BuildPLI) and a SIP INFO picture_fast_update
 //     (BuildPictureFastUpdate) each make baresip send an IDR long before
 //     its 10-second GOP would;
-//   - what the Packetizer sends in the negotiated mode (the x264 test
-//     stream, 320×180) is decoded by baresip: its snapshot module saves
-//     the first picture it decoded, which must be 320×180.
+//   - what the Packetizer sends in the negotiated mode is decoded by
+//     baresip: its snapshot module saves the first picture it decoded,
+//     which must have the size sent: the x264 test stream (320×180), or
+//     the Slate (640×360, "Room 4711 / waiting for video", in mode 0 cut
+//     into slices of one packet each), whose background colour and text
+//     must be where they were drawn.
 func TestBaresipVideo(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end")
@@ -171,14 +174,15 @@ func testBaresipVideo(t *testing.T, mode int, moving bool) {
 		rx.record(t, dir, call.OfferSDP)
 	}
 
-	// Our video to baresip: the x264 stream, 320×180, 15 fps, looped; in
-	// mode 0 the one whose slices fit a packet (x264's slice-max-size,
-	// as baresip itself does for mode 0).
-	stream := "x264-320x180-15fps.h264"
-	if mode == 0 {
-		stream = "x264-320x180-15fps-sliced.h264"
+	// Our video to baresip: with a still picture from baresip, the slate
+	// (640×360, the room's name), in mode 0 cut into slices that fit a
+	// packet; with a moving one, the x264 test stream (320×180).
+	next, w, h := slateSource(t, mode)
+	if moving && mode == 1 {
+		aus := readTestStream(t, "x264-320x180-15fps.h264")
+		next = func(i int) []byte { return aus[i%len(aus)] }
+		w, h = 320, 180
 	}
-	aus := readTestStream(t, stream)
 	pk, err := video.NewPacketizer(video.PacketizerConfig{
 		Mode: mode, PayloadType: ans.Codecs[0].PT, SSRC: 0x5eed, MTU: 1200,
 	}, call.SendRTP)
@@ -195,16 +199,68 @@ func testBaresipVideo(t *testing.T, mode int, moving bool) {
 		if time.Now().After(deadline) {
 			t.Fatalf("baresip decoded nothing we sent in 8 s (snapshot %s missing)\n%s", snapshot, phone.Output())
 		}
-		if err := pk.Packetize(aus[i%len(aus)], uint32(i*6000)); err != nil {
+		if err := pk.Packetize(next(i), uint32(i*6000)); err != nil {
 			t.Fatal(err)
 		}
 		<-tick.C
 	}
 	img := waitPNG(t, snapshot)
-	if b := img.Bounds(); b.Dx() != 320 || b.Dy() != 180 {
-		t.Errorf("baresip decoded a %v picture, want 320×180", b)
+	if b := img.Bounds(); b.Dx() != w || b.Dy() != h {
+		t.Errorf("baresip decoded a %v picture, want %d×%d", b, w, h)
 	}
-	t.Logf("baresip decoded our stream after %d packets", pk.Stats().Packets)
+	if w == 640 {
+		checkSlatePicture(t, img)
+	}
+	t.Logf("baresip decoded our %d×%d stream after %d packets", w, h, pk.Stats().Packets)
+}
+
+// slateSource returns the slate's access units (an IDR first, then
+// repeats) for mode 0 or 1, and its size.
+func slateSource(t *testing.T, mode int) (next func(int) []byte, w, h int) {
+	t.Helper()
+	cfg := video.SlateConfig{Lines: []string{"Room 4711", "waiting for video"}}
+	if mode == 0 {
+		cfg.MaxNALSize = 1200 - 12
+	}
+	s, err := video.NewSlate(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, h = s.Size()
+	return func(i int) []byte { return s.Next(i == 0) }, w, h
+}
+
+// checkSlatePicture looks at the slate as baresip decoded it: the
+// background colour (RGB about 30, 40, 60) in the corners, light text
+// (baresip's conversion shows it at about 235) in the middle band and
+// none above it.
+func checkSlatePicture(t *testing.T, img image.Image) {
+	t.Helper()
+	near := func(x, y int, r0, g0, b0 uint32) bool {
+		r, g, b, _ := img.At(x, y).RGBA()
+		d := func(a, b uint32) bool { return a>>8+12 >= b && b+12 >= a>>8 }
+		return d(r, r0) && d(g, g0) && d(b, b0)
+	}
+	for _, p := range [][2]int{{4, 4}, {635, 4}, {4, 355}, {635, 355}} {
+		if !near(p[0], p[1], 30, 40, 60) {
+			r, g, b, _ := img.At(p[0], p[1]).RGBA()
+			t.Errorf("slate background at %v is %d,%d,%d", p, r>>8, g>>8, b>>8)
+		}
+	}
+	light := func(y0, y1 int) int {
+		n := 0
+		for y := y0; y < y1; y++ {
+			for x := 0; x < 640; x++ {
+				if r, g, b, _ := img.At(x, y).RGBA(); r>>8 > 200 && g>>8 > 200 && b>>8 > 200 {
+					n++
+				}
+			}
+		}
+		return n
+	}
+	if middle, top := light(130, 230), light(0, 100); middle < 500 || top != 0 {
+		t.Errorf("slate text: %d light pixels in the middle band, %d at the top", middle, top)
+	}
 }
 
 // waitPNG reads a PNG that baresip may still be writing.
