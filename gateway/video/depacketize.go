@@ -105,8 +105,10 @@ func (d *Depacketizer) Stats() DepacketizerStats {
 	return s
 }
 
-// Push takes one RTP packet of the stream and reports whether the sender
-// should be asked for a keyframe now: the packet revealed loss, or the
+// Push takes one RTP packet of the stream, padding removed (pion's
+// Unmarshal does), and reports whether the sender should be asked for a
+// keyframe now. Padding-only packets must be pushed too: they take
+// sequence numbers, and leaving them out would look like loss. It asks: the packet revealed loss, or the
 // stream is waiting for its first (or next undamaged) IDR. The caller
 // passes the answer through a [KeyframeLimiter].
 func (d *Depacketizer) Push(p *rtp.Packet) (keyframeWanted bool) {
@@ -131,6 +133,11 @@ func (d *Depacketizer) Push(p *rtp.Packet) (keyframeWanted bool) {
 		}
 	}
 	d.started, d.lastSeq = true, seq
+	if len(p.Payload) == 0 {
+		// Padding only (RFC 3550 §5.1; browsers probe bandwidth so): it
+		// counts in the sequence and carries nothing of the picture.
+		return d.wantKey
+	}
 
 	if len(d.buf) > 0 || d.damaged || d.fuActive {
 		if p.Timestamp != d.ts {

@@ -249,6 +249,35 @@ func TestLateAndDuplicate(t *testing.T) {
 	}
 }
 
+// TestPaddingOnly: padding-only packets between and inside access units
+// (as Chromium sends them to probe bandwidth) take sequence numbers and
+// nothing else.
+func TestPaddingOnly(t *testing.T) {
+	aus := readAUs(t, x264Stream)[:10]
+	pkts := packetsOf(t, aus, PacketizerConfig{Mode: 1, MTU: 500})
+	var in []*rtp.Packet
+	seq := uint16(0)
+	for i, p := range pkts {
+		q := *p
+		q.SequenceNumber = seq
+		seq++
+		in = append(in, &q)
+		if i%3 == 0 {
+			in = append(in, &rtp.Packet{Header: rtp.Header{SequenceNumber: seq, Timestamp: q.Timestamp + 1234, Padding: true}})
+			seq++
+		}
+	}
+	c, d, wants := depacketize(in)
+	if len(c.aus) != 10 || wants != 0 || d.Stats().Lost != 0 {
+		t.Errorf("%d access units, %d keyframe requests, %+v", len(c.aus), wants, d.Stats())
+	}
+	for i := range c.aus {
+		if !sameNALs(c.aus[i], aus[i]) {
+			t.Errorf("access unit %d differs", i)
+		}
+	}
+}
+
 // TestMalformedPayloads: bad STAP-A lengths, reserved types, mode-2
 // structures and stray FU-A fragments damage the access unit, never
 // panic.
