@@ -126,8 +126,6 @@ func (w *bitWriter) se(v int32) {
 	}
 }
 
-func (w *bitWriter) aligned() bool { return w.used == 0 }
-
 // alignZero pads with zero bits to the next byte (pcm_alignment_zero_bit).
 func (w *bitWriter) alignZero() {
 	for w.used != 0 {

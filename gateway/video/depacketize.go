@@ -292,7 +292,7 @@ func (d *Depacketizer) finish() {
 	case d.needKey && !d.hasIDR:
 		d.stats.Dropped++
 		d.wantKey = true
-	case d.hasIDR && !(d.hasSPS && d.hasPPS):
+	case d.hasIDR && (!d.hasSPS || !d.hasPPS):
 		// Nothing to put in front: a decoder cannot start here.
 		d.stats.Dropped++
 		d.needKey, d.wantKey = true, true

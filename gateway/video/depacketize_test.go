@@ -201,8 +201,8 @@ func TestParamsInserted(t *testing.T) {
 	}
 	pkts := packetsOf(t, all, PacketizerConfig{Mode: 1})
 	c, d, wants := depacketize(pkts)
-	if len(c.aus) != 0 || wants == 0 {
-		t.Errorf("no parameter sets: %d access units delivered, %d keyframe requests", len(c.aus), wants)
+	if len(c.aus) != 0 || wants == 0 || d.Stats().Dropped != 30 {
+		t.Errorf("no parameter sets: %d access units delivered, %d keyframe requests, %+v", len(c.aus), wants, d.Stats())
 	}
 	// …unless sprop-parameter-sets brought them.
 	var sprop []string

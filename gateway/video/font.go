@@ -27,12 +27,12 @@ type bitmapFont struct {
 var (
 	slateFontOnce sync.Once
 	slateFont     *bitmapFont
-	slateFontErr  error
+	errSlateFont  error
 )
 
 func loadSlateFont() (*bitmapFont, error) {
-	slateFontOnce.Do(func() { slateFont, slateFontErr = parseFont(slateFontFile) })
-	return slateFont, slateFontErr
+	slateFontOnce.Do(func() { slateFont, errSlateFont = parseFont(slateFontFile) })
+	return slateFont, errSlateFont
 }
 
 func parseFont(b []byte) (*bitmapFont, error) {

@@ -47,8 +47,7 @@ func FuzzDepacketize(f *testing.F) {
 	f.Add([]byte{0, 3, 1, 0, nalSTAPA, 0, 9})
 	f.Fuzz(func(t *testing.T, in []byte) {
 		const maxAU = 64 << 10
-		var d *Depacketizer
-		d = NewDepacketizer(func(au AccessUnit) {
+		d := NewDepacketizer(func(au AccessUnit) {
 			if len(au.Data) > maxAU {
 				t.Fatalf("access unit of %d bytes", len(au.Data))
 			}

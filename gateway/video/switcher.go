@@ -121,11 +121,11 @@ func (s *Switcher) source(id string) *switchSource {
 // [KeyframeLimiter]). Selecting the current source cancels a pending
 // switch.
 func (s *Switcher) Select(id string, now time.Time) (askKeyframe bool) {
-	switch {
-	case id == s.cur:
+	switch id {
+	case s.cur:
 		s.pending = ""
 		return false
-	case id == s.pending:
+	case s.pending:
 		return false
 	}
 	s.source(id)
