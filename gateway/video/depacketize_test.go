@@ -446,3 +446,35 @@ func TestMeter(t *testing.T) {
 		t.Errorf("after jumps: %.2f fps %d bit/s", fps, br)
 	}
 }
+
+// TestPayloads: the payload half alone, as the SFU's bot tracks would use
+// it: sizes within the buffer, the marker on the last payload only, and
+// the errors.
+func TestPayloads(t *testing.T) {
+	au := readAUs(t, x264Stream)[0]
+	var sizes []int
+	var markers []bool
+	err := Payloads(au, 1, make([]byte, 300), func(p []byte, m bool) error {
+		sizes, markers = append(sizes, len(p)), append(markers, m)
+		return nil
+	})
+	if err != nil || len(sizes) < 5 {
+		t.Fatalf("%v, %d payloads", err, len(sizes))
+	}
+	for i := range sizes {
+		if sizes[i] > 300 || markers[i] != (i == len(sizes)-1) {
+			t.Errorf("payload %d: %d bytes, marker %v", i, sizes[i], markers[i])
+		}
+	}
+	if err := Payloads(au, 1, make([]byte, 2), nil); !errors.Is(err, ErrBufferTooSmall) {
+		t.Errorf("tiny buffer: %v", err)
+	}
+	called := false
+	if err := Payloads(au, 0, make([]byte, 300), func([]byte, bool) error { called = true; return nil }); !errors.Is(err, ErrNALTooLarge) || called {
+		t.Errorf("mode 0: %v, emitted %v", err, called)
+	}
+	stop := errors.New("stop")
+	if err := Payloads(au, 1, make([]byte, 300), func([]byte, bool) error { return stop }); !errors.Is(err, stop) {
+		t.Errorf("emit error: %v", err)
+	}
+}

@@ -117,9 +117,9 @@ func nextNonEmpty(b []byte) (nal, rest []byte) {
 // Packetize sends one Annex B access unit with RTP timestamp ts. An error
 // from send stops the access unit and is returned.
 func (p *Packetizer) Packetize(au []byte, ts uint32) error {
-	maxPayload := p.cfg.MTU - rtpHeaderLen
 	if p.cfg.Mode == 0 {
 		key := false
+		maxPayload := p.cfg.MTU - rtpHeaderLen
 		for nal, rest := nextNonEmpty(au); nal != nil; nal, rest = nextNonEmpty(rest) {
 			if len(nal) > maxPayload {
 				p.stats.TooLarge++
@@ -136,35 +136,59 @@ func (p *Packetizer) Packetize(au []byte, ts uint32) error {
 	}
 	p.ts = ts
 	p.stats.Frames++
+	return Payloads(au, p.cfg.Mode, p.buf[rtpHeaderLen:], p.emit)
+}
+
+// Payloads splits one Annex B access unit into RTP payloads (RFC 6184) of
+// at most len(buf) bytes, built in buf, and hands each to emit with the
+// marker bit it needs (set on the last payload of the access unit): in
+// mode 1, runs of small NAL units as STAP-A (§5.7.1), large ones as FU-A
+// fragments of even size (§5.8); in mode 0, each NAL unit whole, and
+// ErrNALTooLarge, before anything is emitted, if one does not fit. The
+// payload slice is only valid during emit. It allocates nothing.
+//
+// It is the payload half of [Packetizer], for senders whose RTP headers
+// are written elsewhere (the embedded SFU's bot tracks).
+func Payloads(au []byte, mode int, buf []byte, emit func(payload []byte, marker bool) error) error {
+	maxPayload := len(buf)
+	if maxPayload < 3 {
+		return fmt.Errorf("%w: payload buffer of %d bytes", ErrBufferTooSmall, maxPayload)
+	}
+	if mode == 0 {
+		for nal, rest := nextNonEmpty(au); nal != nil; nal, rest = nextNonEmpty(rest) {
+			if len(nal) > maxPayload {
+				return fmt.Errorf("%w: %d bytes, payload %d", ErrNALTooLarge, len(nal), maxPayload)
+			}
+		}
+	}
 	nal, rest := nextNonEmpty(au)
 	for nal != nil {
 		next, after := nextNonEmpty(rest)
 		switch {
-		case p.cfg.Mode == 1 && next != nil && 1+2+len(nal)+2+len(next) <= maxPayload:
+		case mode == 1 && next != nil && 1+2+len(nal)+2+len(next) <= maxPayload:
 			// STAP-A: as many NAL units as fit.
-			pl := p.buf[rtpHeaderLen:]
-			pl[0] = nalSTAPA
+			buf[0] = nalSTAPA
 			n := 1
 			for nal != nil && n+2+len(nal) <= maxPayload {
-				pl[0] |= nal[0] & 0x80 // F: any
-				if nri := nal[0] & 0x60; nri > pl[0]&0x60 {
-					pl[0] = pl[0]&^0x60 | nri // NRI: the highest
+				buf[0] |= nal[0] & 0x80 // F: any
+				if nri := nal[0] & 0x60; nri > buf[0]&0x60 {
+					buf[0] = buf[0]&^0x60 | nri // NRI: the highest
 				}
-				binary.BigEndian.PutUint16(pl[n:], uint16(len(nal)))
-				n += 2 + copy(pl[n+2:], nal)
+				binary.BigEndian.PutUint16(buf[n:], uint16(len(nal)))
+				n += 2 + copy(buf[n+2:], nal)
 				nal, rest = nextNonEmpty(rest)
 			}
-			if err := p.emit(n, nal == nil); err != nil {
+			if err := emit(buf[:n], nal == nil); err != nil {
 				return err
 			}
 			continue
 		case len(nal) <= maxPayload:
-			copy(p.buf[rtpHeaderLen:], nal)
-			if err := p.emit(len(nal), next == nil); err != nil {
+			n := copy(buf, nal)
+			if err := emit(buf[:n], next == nil); err != nil {
 				return err
 			}
 		default:
-			if err := p.fragment(nal, maxPayload, next == nil); err != nil {
+			if err := fragment(nal, buf, next == nil, emit); err != nil {
 				return err
 			}
 		}
@@ -173,37 +197,37 @@ func (p *Packetizer) Packetize(au []byte, ts uint32) error {
 	return nil
 }
 
-// fragment sends one NAL unit as FU-A packets of even size, so the last
+// fragment sends one NAL unit as FU-A payloads of even size, so the last
 // one is not a runt.
-func (p *Packetizer) fragment(nal []byte, maxPayload int, lastNAL bool) error {
+func fragment(nal, buf []byte, lastNAL bool, emit func([]byte, bool) error) error {
 	hdr, data := nal[0], nal[1:]
-	room := maxPayload - 2
+	room := len(buf) - 2
 	count := (len(data) + room - 1) / room
 	size := (len(data) + count - 1) / count
 	for first := true; len(data) > 0; first = false {
 		n := min(size, len(data))
-		pl := p.buf[rtpHeaderLen:]
-		pl[0] = hdr&0xe0 | nalFUA
-		pl[1] = hdr & 0x1f
+		buf[0] = hdr&0xe0 | nalFUA
+		buf[1] = hdr & 0x1f
 		if first {
-			pl[1] |= 0x80
+			buf[1] |= 0x80
 		}
 		end := n == len(data)
 		if end {
-			pl[1] |= 0x40
+			buf[1] |= 0x40
 		}
-		copy(pl[2:], data[:n])
+		copy(buf[2:], data[:n])
 		data = data[n:]
-		if err := p.emit(2+n, end && lastNAL); err != nil {
+		if err := emit(buf[:2+n], end && lastNAL); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// emit writes the RTP header in front of a payload of n bytes already in
-// place, and sends the packet.
-func (p *Packetizer) emit(n int, marker bool) error {
+// emit writes the RTP header in front of a payload already in place (at
+// p.buf[12:]), and sends the packet.
+func (p *Packetizer) emit(payload []byte, marker bool) error {
+	n := len(payload)
 	b := p.buf
 	b[0] = 0x80 // version 2, no padding, extension or CSRC
 	b[1] = p.cfg.PayloadType
