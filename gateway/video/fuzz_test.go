@@ -129,3 +129,20 @@ func FuzzParseSPS(f *testing.F) {
 		}
 	})
 }
+
+// FuzzFIRReceiver: no RTCP a room system sends panics the keyframe
+// request parser. Seeds: our own PLI and FIR, a legacy FIR, a receiver
+// report with a PLI.
+func FuzzFIRReceiver(f *testing.F) {
+	pli, _ := BuildPLI(1, 2)
+	var fs FIRSender
+	fir, _ := fs.Build(1, 2)
+	f.Add(pli)
+	f.Add(fir)
+	f.Add([]byte{0x80, 192, 0, 1, 0, 0, 0, 2})
+	f.Add(append([]byte{0x80, 201, 0, 1, 0, 0, 0, 1}, pli...))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var r FIRReceiver
+		_, _ = r.Parse(b, 2)
+	})
+}
