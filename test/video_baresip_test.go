@@ -134,8 +134,10 @@ func testBaresipVideo(t *testing.T, mode int, moving bool) {
 	if st.Width != width || st.Height != height || st.Lost != 0 || st.Dropped != 0 {
 		t.Errorf("received %+v", st)
 	}
-	if st.FrameRate < baresipFPS-3 || st.FrameRate > baresipFPS+3 {
-		t.Errorf("frame rate %.1f, want about %d", st.FrameRate, baresipFPS)
+	// The rate measured from RTP timestamps against the frames' arrival:
+	// baresip encodes at up to 15 fps, fewer on a busy machine.
+	if arrived := rx.arrivalRate(); st.FrameRate > baresipFPS+1 || st.FrameRate < 0.75*arrived || st.FrameRate > 1.25*arrived {
+		t.Errorf("frame rate %.1f (%.1f by arrival), want at most %d", st.FrameRate, arrived, baresipFPS)
 	}
 	sum := rx.summary()
 	if !sum.firstKey {

@@ -120,6 +120,9 @@ func TestChromiumH264(t *testing.T) {
 	if st.Width != 640 || st.Height != 360 || st.Lost != 0 || st.Dropped != 0 || !sum.firstKey {
 		t.Errorf("received %+v", st)
 	}
+	if arrived := rx.arrivalRate(); st.FrameRate < 0.75*arrived || st.FrameRate > 1.25*arrived {
+		t.Errorf("frame rate %.1f, %.1f by arrival", st.FrameRate, arrived)
+	}
 
 	send := func(b []byte, err error) error {
 		if err != nil {
