@@ -19,6 +19,8 @@ if [ "$mode" = test ]; then
   need_pkg chromium-driver
   need_pkg sip-tester
   need_pkg baresip-core
+  need_pkg baresip-ffmpeg   # avcodec (H.264), avformat: room-system video tests
+  need_pkg ffmpeg           # decodes the video slate in gateway/video's tests
   need_pkg sox
   need_pkg espeak-ng
   need_pkg redis-server
