@@ -1,0 +1,171 @@
+package sip
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/roombridge/roombridge/sipws"
+)
+
+// wsBrowser is a SIP client over a WebSocket, writing messages as JsSIP
+// does: Via and Contact on a ".invalid" host (RFC 7118 §5).
+type wsBrowser struct {
+	t    *testing.T
+	c    *websocket.Conn
+	host string // our .invalid host
+	via  string // WS or WSS
+}
+
+// serveWS adds a ws:// (or, with TLS, wss://) listener to f's server and
+// returns its URL.
+func serveWS(t *testing.T, f *fixture, serverTLS *tls.Config) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := sipws.New(ln, sipws.Config{TLS: serverTLS, CheckOrigin: sipws.AllowOrigins("*"), Logger: testLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if serverTLS != nil {
+			_ = f.srv.ServeWSS(l)
+		} else {
+			_ = f.srv.ServeWS(l)
+		}
+	}()
+	t.Cleanup(func() {
+		_ = f.srv.Close()
+		<-done
+	})
+	if serverTLS != nil {
+		return "wss://" + ln.Addr().String()
+	}
+	return "ws://" + ln.Addr().String()
+}
+
+func dialBrowser(t *testing.T, url string, clientTLS *tls.Config) *wsBrowser {
+	t.Helper()
+	d := websocket.Dialer{Subprotocols: []string{"sip"}, TLSClientConfig: clientTLS, HandshakeTimeout: 5 * time.Second}
+	c, res, err := d.Dial(url, http.Header{"Origin": {"https://page.test"}})
+	if res != nil {
+		_ = res.Body.Close()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	via := "WS"
+	if strings.HasPrefix(url, "wss:") {
+		via = "WSS"
+	}
+	return &wsBrowser{t: t, c: c, host: "df7jal23ls0d.invalid", via: via}
+}
+
+func (b *wsBrowser) send(msg string) {
+	b.t.Helper()
+	if err := b.c.WriteMessage(websocket.TextMessage, []byte(msg)); err != nil {
+		b.t.Fatal(err)
+	}
+}
+
+// next returns the next message whose start line begins with prefix,
+// skipping others (provisional responses).
+func (b *wsBrowser) next(prefix string) string {
+	b.t.Helper()
+	_ = b.c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for {
+		_, data, err := b.c.ReadMessage()
+		if err != nil {
+			b.t.Fatalf("waiting for %q: %v", prefix, err)
+		}
+		if strings.HasPrefix(string(data), prefix) {
+			return string(data)
+		}
+	}
+}
+
+func header(msg, name string) string {
+	head, _, _ := strings.Cut(msg, "\r\n\r\n")
+	for _, l := range strings.Split(head, "\r\n")[1:] {
+		if k, v, ok := strings.Cut(l, ":"); ok && strings.EqualFold(strings.TrimSpace(k), name) {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}
+
+// TestCallOverWebSocket: a browser's INVITE over ws:// and wss:// is
+// answered with a Contact the browser can use (;transport=ws, RFC 7118
+// §5.2), and the BYE we send later reaches it over its socket although its
+// Contact is an unresolvable ".invalid" host.
+func TestCallOverWebSocket(t *testing.T) {
+	for _, secure := range []bool{false, true} {
+		t.Run(fmt.Sprint("tls=", secure), func(t *testing.T) {
+			calls := make(chan *IncomingCall, 1)
+			causes := make(chan error, 1)
+			f := newFixture(t, Config{}, answeringHandler(causes, calls))
+			var serverTLS *tls.Config
+			if secure {
+				serverTLS, _ = testTLS(t)
+			}
+			url := serveWS(t, f, serverTLS)
+			b := dialBrowser(t, url, &tls.Config{InsecureSkipVerify: true}) //nolint:gosec // test certificate
+			inv := "INVITE sip:room1@gw.test SIP/2.0\r\n" +
+				"Via: SIP/2.0/" + b.via + " " + b.host + ";branch=z9hG4bKinv1\r\n" +
+				"Max-Forwards: 70\r\n" +
+				"To: <sip:room1@gw.test>\r\n" +
+				"From: \"Alice\" <sip:alice@gw.test>;tag=ft1\r\n" +
+				"Call-ID: wscall1\r\n" +
+				"CSeq: 1 INVITE\r\n" +
+				"Contact: <sip:k8s1@" + b.host + ";transport=ws;ob>\r\n" +
+				"Content-Type: application/sdp\r\n" +
+				fmt.Sprintf("Content-Length: %d\r\n\r\n", len(testOffer)) + testOffer
+			b.send(inv)
+			ok := b.next("SIP/2.0 200 ")
+			c := <-calls
+			if want := "ws"; c.Transport() != strings.ToLower(b.via) {
+				t.Errorf("call transport %q, want %q (%s)", c.Transport(), strings.ToLower(b.via), want)
+			}
+			contact := header(ok, "Contact")
+			if !strings.Contains(contact, ";transport=ws") || strings.Contains(contact, ".invalid") {
+				t.Errorf("200 Contact %q", contact)
+			}
+			to := header(ok, "To")
+			b.send("ACK sip:room1@gw.test SIP/2.0\r\n" +
+				"Via: SIP/2.0/" + b.via + " " + b.host + ";branch=z9hG4bKack1\r\n" +
+				"Max-Forwards: 70\r\nTo: " + to + "\r\nFrom: \"Alice\" <sip:alice@gw.test>;tag=ft1\r\n" +
+				"Call-ID: wscall1\r\nCSeq: 1 ACK\r\nContent-Length: 0\r\n\r\n")
+
+			hung := make(chan error, 1)
+			go func() {
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				defer cancel()
+				time.Sleep(50 * time.Millisecond) // let the ACK land first
+				hung <- c.Hangup(ctx)
+			}()
+			bye := b.next("BYE ")
+			if !strings.HasPrefix(bye, "BYE sip:k8s1@"+b.host+";transport=ws;ob SIP/2.0\r\n") {
+				t.Errorf("BYE start line: %q", strings.SplitN(bye, "\r\n", 2)[0])
+			}
+			b.send("SIP/2.0 200 OK\r\nVia: " + header(bye, "Via") + "\r\nFrom: " + header(bye, "From") +
+				"\r\nTo: " + header(bye, "To") + "\r\nCall-ID: " + header(bye, "Call-ID") +
+				"\r\nCSeq: " + header(bye, "CSeq") + "\r\nContent-Length: 0\r\n\r\n")
+			if err := <-hung; err != nil {
+				t.Errorf("Hangup: %v", err)
+			}
+		})
+	}
+}
+
