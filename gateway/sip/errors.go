@@ -16,6 +16,10 @@ var (
 	ErrSRTPRequired = errors.New("sip: SRTP required")
 	// ErrNotAcceptable: any other offer we cannot answer (488).
 	ErrNotAcceptable = errors.New("sip: offer not acceptable")
+	// ErrUnsupportedTransport: the offer's media transport is one a SIP leg
+	// cannot terminate, such as DTLS-SRTP (UDP/TLS/RTP/SAVPF) from a
+	// WebRTC client (488, Warning 302).
+	ErrUnsupportedTransport = errors.New("sip: unsupported media transport")
 	// ErrOverloaded: no capacity for another call right now (503).
 	ErrOverloaded = errors.New("sip: overloaded")
 	// ErrForbidden: the caller may not make this call (403).
@@ -96,6 +100,7 @@ var statusTable = []struct {
 	{ErrNoSuchRoom, 404, "Not Found"},
 	{ErrNoCommonCodec, 488, "Not Acceptable Here"},
 	{ErrSRTPRequired, 488, "Not Acceptable Here"},
+	{ErrUnsupportedTransport, 488, "Not Acceptable Here"},
 	{ErrNotAcceptable, 488, "Not Acceptable Here"},
 	{ErrOverloaded, 503, "Service Unavailable"},
 	{ErrServerClosed, 503, "Service Unavailable"},

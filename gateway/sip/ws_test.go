@@ -169,3 +169,26 @@ func TestCallOverWebSocket(t *testing.T) {
 	}
 }
 
+// TestWebRTCOfferRefusedWithWarning: a handler that cannot take the offer's
+// transport rejects it; the browser gets 488 at once with a Warning saying
+// why (RFC 3261 §20.43, code 302), not a call that never answers.
+func TestWebRTCOfferRefusedWithWarning(t *testing.T) {
+	f := newFixture(t, Config{}, func(c *IncomingCall) {
+		_ = c.RejectErr(fmt.Errorf("%w: sdp: unsupported transport: %q", ErrUnsupportedTransport, "UDP/TLS/RTP/SAVPF"))
+	})
+	b := dialBrowser(t, serveWS(t, f, nil), nil)
+	offer := "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=rtpmap:111 opus/48000/2\r\n"
+	b.send("INVITE sip:room1@gw.test SIP/2.0\r\n" +
+		"Via: SIP/2.0/WS " + b.host + ";branch=z9hG4bKw1\r\nMax-Forwards: 70\r\n" +
+		"To: <sip:room1@gw.test>\r\nFrom: <sip:alice@gw.test>;tag=w1\r\nCall-ID: webrtc1\r\nCSeq: 1 INVITE\r\n" +
+		"Contact: <sip:x@" + b.host + ";transport=ws>\r\nContent-Type: application/sdp\r\n" +
+		fmt.Sprintf("Content-Length: %d\r\n\r\n", len(offer)) + offer)
+	res := b.next("SIP/2.0 4")
+	if !strings.HasPrefix(res, "SIP/2.0 488 Not Acceptable Here\r\n") {
+		t.Fatalf("response %q", strings.SplitN(res, "\r\n", 2)[0])
+	}
+	want := `302 gw.test "Incompatible transport protocol: sdp: unsupported transport: \"UDP/TLS/RTP/SAVPF\""`
+	if got := header(res, "Warning"); got != want {
+		t.Errorf("Warning: %s\nwant     %s", got, want)
+	}
+}
