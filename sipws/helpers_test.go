@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -16,7 +15,7 @@ import (
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
-	"github.com/gorilla/websocket"
+	"github.com/roombridge/roombridge/sipws/sipwstest"
 )
 
 func testLogger() *slog.Logger {
@@ -112,36 +111,10 @@ func (s *stack) requests() []*sip.Request {
 	return append([]*sip.Request(nil), s.seen...)
 }
 
-// dial opens a client socket with the sip subprotocol and the given Origin
-// (none when empty); status is the handshake's HTTP status (0 without one).
-func dial(t *testing.T, url, origin string, tlsCfg *tls.Config) (c *websocket.Conn, status int, err error) {
+// mustDial opens a socket from the page origin the stacks allow.
+func mustDial(t *testing.T, url string, tlsCfg *tls.Config) *sipwstest.Client {
 	t.Helper()
-	d := websocket.Dialer{Subprotocols: []string{"sip"}, HandshakeTimeout: 5 * time.Second, TLSClientConfig: tlsCfg}
-	h := http.Header{}
-	if origin != "" {
-		h.Set("Origin", origin)
-	}
-	c, res, err := d.Dial(url, h)
-	if res != nil {
-		status = res.StatusCode
-		_ = res.Body.Close()
-	}
-	if c != nil {
-		t.Cleanup(func() { _ = c.Close() })
-	}
-	return c, status, err
-}
-
-func mustDial(t *testing.T, url string, tlsCfg *tls.Config) *websocket.Conn {
-	t.Helper()
-	c, _, err := dial(t, url, "http://page.test", tlsCfg)
-	if err != nil {
-		t.Fatalf("dial %s: %v", url, err)
-	}
-	if c.Subprotocol() != "sip" {
-		t.Fatalf("subprotocol %q, want sip", c.Subprotocol())
-	}
-	return c
+	return sipwstest.MustDial(t, url, "http://page.test", tlsCfg)
 }
 
 // options is an OPTIONS request as a browser would send it (RFC 7118 §5:
@@ -158,31 +131,10 @@ func options(branch string) string {
 		"Content-Length: 0\r\n\r\n"
 }
 
-// roundTrip sends msg and returns the next text message.
-func roundTrip(t *testing.T, c *websocket.Conn, msg string) string {
-	t.Helper()
-	if err := c.WriteMessage(websocket.TextMessage, []byte(msg)); err != nil {
-		t.Fatalf("write: %v", err)
-	}
-	return readText(t, c)
-}
-
-func readText(t *testing.T, c *websocket.Conn) string {
-	t.Helper()
-	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
-	mt, data, err := c.ReadMessage()
-	if err != nil {
-		t.Fatalf("read: %v", err)
-	}
-	if mt != websocket.TextMessage {
-		t.Fatalf("message type %d, want text", mt)
-	}
-	return string(data)
-}
-
-func statusLine(msg string) string {
-	line, _, _ := strings.Cut(msg, "\r\n")
-	return line
+// roundTrip sends msg and returns the next message.
+func roundTrip(c *sipwstest.Client, msg string) string {
+	c.Send(msg)
+	return c.Read()
 }
 
 // testTLS returns the TLS configuration of net/http/httptest's test
@@ -206,32 +158,6 @@ func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-}
-
-// closeCode reads until the socket ends and returns the close code the
-// server sent (0 for none).
-func closeCode(t *testing.T, c *websocket.Conn) int {
-	t.Helper()
-	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
-	for {
-		_, _, err := c.ReadMessage()
-		if err == nil {
-			continue
-		}
-		var ce *websocket.CloseError
-		if ok := asCloseError(err, &ce); ok {
-			return ce.Code
-		}
-		return 0
-	}
-}
-
-func asCloseError(err error, target **websocket.CloseError) bool {
-	ce, ok := err.(*websocket.CloseError) //nolint:errorlint // gorilla returns it unwrapped
-	if ok {
-		*target = ce
-	}
-	return ok
 }
 
 func ctxTimeout(t *testing.T) context.Context {

@@ -13,6 +13,8 @@ import (
 	"github.com/emiago/sipgo/sip"
 	"github.com/gorilla/websocket"
 	"go.uber.org/goleak"
+
+	"github.com/roombridge/roombridge/sipws/sipwstest"
 )
 
 func TestMain(m *testing.M) {
@@ -25,8 +27,8 @@ func TestMain(m *testing.M) {
 func TestOptionsOverWS(t *testing.T) {
 	s := newStack(t, Config{})
 	c := mustDial(t, s.url, nil)
-	res := roundTrip(t, c, options("a1"))
-	if got := statusLine(res); got != "SIP/2.0 200 OK" {
+	res := roundTrip(c, options("a1"))
+	if got := sipwstest.StartLine(res); got != "SIP/2.0 200 OK" {
 		t.Fatalf("response %q", got)
 	}
 	if !strings.Contains(res, "Via: SIP/2.0/WS df7jal23ls0d.invalid;branch=z9hG4bKa1") {
@@ -36,8 +38,8 @@ func TestOptionsOverWS(t *testing.T) {
 	if len(reqs) != 1 {
 		t.Fatalf("%d requests seen", len(reqs))
 	}
-	if reqs[0].Transport() != "WS" || reqs[0].Source() != c.LocalAddr().String() {
-		t.Errorf("transport %q source %q; want WS from %s", reqs[0].Transport(), reqs[0].Source(), c.LocalAddr())
+	if reqs[0].Transport() != "WS" || reqs[0].Source() != c.Conn.LocalAddr().String() {
+		t.Errorf("transport %q source %q; want WS from %s", reqs[0].Transport(), reqs[0].Source(), c.Conn.LocalAddr())
 	}
 	if info, ok := s.l.Lookup(reqs[0].Source()); !ok || info.Origin != "http://page.test" || info.Transport != "WS" {
 		t.Errorf("Lookup(%s) = %+v, %v", reqs[0].Source(), info, ok)
@@ -49,7 +51,7 @@ func TestOptionsOverWSS(t *testing.T) {
 	serverTLS, clientTLS := testTLS(t)
 	s := newStack(t, Config{TLS: serverTLS})
 	c := mustDial(t, s.url, clientTLS)
-	if got := statusLine(roundTrip(t, c, options("b1"))); got != "SIP/2.0 200 OK" {
+	if got := sipwstest.StartLine(roundTrip(c, options("b1"))); got != "SIP/2.0 200 OK" {
 		t.Fatalf("response %q", got)
 	}
 	if reqs := s.requests(); len(reqs) != 1 || reqs[0].Transport() != "WSS" {
@@ -63,7 +65,7 @@ func TestOptionsOverWSS(t *testing.T) {
 func TestServerRequestReachesBrowser(t *testing.T) {
 	s := newStack(t, Config{})
 	c := mustDial(t, s.url, nil)
-	roundTrip(t, c, options("c1"))
+	roundTrip(c, options("c1"))
 	src := s.requests()[0].Source()
 
 	req := sip.NewRequest(sip.MESSAGE, sip.Uri{User: "alice", Host: "df7jal23ls0d.invalid", UriParams: sip.HeaderParams{{K: "transport", V: "ws"}}})
@@ -76,17 +78,15 @@ func TestServerRequestReachesBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer tx.Terminate()
-	got := readText(t, c)
+	got := c.Read()
 	if !strings.HasPrefix(got, "MESSAGE sip:alice@df7jal23ls0d.invalid;transport=ws SIP/2.0\r\n") || !strings.HasSuffix(got, "\r\n\r\nhello") {
 		t.Fatalf("browser got:\n%s", got)
 	}
 	// The browser answers; the transaction completes with its 200.
-	via := headerLine(got, "Via")
-	answer := "SIP/2.0 200 OK\r\n" + via + "\r\n" + headerLine(got, "From") + "\r\n" + headerLine(got, "To") + ";tag=b\r\n" +
-		headerLine(got, "Call-ID") + "\r\n" + headerLine(got, "CSeq") + "\r\nContent-Length: 0\r\n\r\n"
-	if err := c.WriteMessage(websocket.TextMessage, []byte(answer)); err != nil {
-		t.Fatal(err)
-	}
+	via := hdr(got, "Via")
+	answer := "SIP/2.0 200 OK\r\n" + via + "\r\n" + hdr(got, "From") + "\r\n" + hdr(got, "To") + ";tag=b\r\n" +
+		hdr(got, "Call-ID") + "\r\n" + hdr(got, "CSeq") + "\r\nContent-Length: 0\r\n\r\n"
+	c.Send(answer)
 	select {
 	case res := <-tx.Responses():
 		if res.StatusCode != 200 {
@@ -97,20 +97,14 @@ func TestServerRequestReachesBrowser(t *testing.T) {
 	}
 }
 
-func headerLine(msg, name string) string {
-	for _, l := range strings.Split(msg, "\r\n") {
-		if strings.HasPrefix(l, name+":") {
-			return l
-		}
-	}
-	return ""
-}
+// hdr is a header line as it stands in msg.
+func hdr(msg, name string) string { return name + ": " + sipwstest.Header(msg, name) }
 
 // Refusals happen before the upgrade, with the right HTTP status.
 func TestHandshakeRefusals(t *testing.T) {
 	s := newStack(t, Config{MaxPerIP: 2})
 	t.Run("origin", func(t *testing.T) {
-		_, status, err := dial(t, s.url, "http://evil.test", nil)
+		_, status, err := sipwstest.Dial(t, s.url, "http://evil.test", nil)
 		if !errors.Is(err, websocket.ErrBadHandshake) || status != http.StatusForbidden {
 			t.Fatalf("err %v, status %d; want 403", err, status)
 		}
@@ -141,11 +135,11 @@ func TestHandshakeRefusals(t *testing.T) {
 	t.Run("per IP", func(t *testing.T) {
 		a := mustDial(t, s.url, nil)
 		b := mustDial(t, s.url, nil)
-		_, status, err := dial(t, s.url, "http://page.test", nil)
+		_, status, err := sipwstest.Dial(t, s.url, "http://page.test", nil)
 		if err == nil || status != http.StatusTooManyRequests {
 			t.Fatalf("third socket: err %v, status %d; want 429", err, status)
 		}
-		_ = a.Close()
+		_ = a.Conn.Close()
 		// The slot frees once the server has seen the close.
 		lo := netip.MustParseAddr("127.0.0.1")
 		waitFor(t, 5*time.Second, "a slot to free", func() bool {
@@ -154,8 +148,8 @@ func TestHandshakeRefusals(t *testing.T) {
 			return s.l.perIP[lo] < 2
 		})
 		c := mustDial(t, s.url, nil)
-		for _, x := range []*websocket.Conn{b, c} {
-			if got := statusLine(roundTrip(t, x, options(fmt.Sprint("p", x.LocalAddr())))); got != "SIP/2.0 200 OK" {
+		for _, x := range []*sipwstest.Client{b, c} {
+			if got := sipwstest.StartLine(roundTrip(x, options(fmt.Sprint("p", x.Conn.LocalAddr())))); got != "SIP/2.0 200 OK" {
 				t.Errorf("response %q", got)
 			}
 		}
@@ -170,10 +164,10 @@ func TestHandshakeRefusals(t *testing.T) {
 // CheckOrigin at all, no browser page is.
 func TestOriginDefaults(t *testing.T) {
 	s := newStack(t, Config{CheckOrigin: func(string, *http.Request) bool { return false }})
-	if _, _, err := dial(t, s.url, "", nil); err != nil {
+	if _, _, err := sipwstest.Dial(t, s.url, "", nil); err != nil {
 		t.Fatalf("client without Origin: %v", err)
 	}
-	if _, status, _ := dial(t, s.url, "http://page.test", nil); status != http.StatusForbidden {
+	if _, status, _ := sipwstest.Dial(t, s.url, "http://page.test", nil); status != http.StatusForbidden {
 		t.Fatalf("status %d, want 403", status)
 	}
 }
@@ -192,14 +186,14 @@ func TestGarbageClosesOnlyItsSocket(t *testing.T) {
 		if i == 2 {
 			mt = websocket.BinaryMessage
 		}
-		if err := bad.WriteMessage(mt, garbage); err != nil {
+		if err := bad.Conn.WriteMessage(mt, garbage); err != nil {
 			t.Fatal(err)
 		}
-		if code := closeCode(t, bad); code != websocket.CloseProtocolError {
+		if code := bad.CloseCode(); code != websocket.CloseProtocolError {
 			t.Errorf("garbage %q: close code %d, want 1002", garbage, code)
 		}
 	}
-	if got := statusLine(roundTrip(t, good, options("g1"))); got != "SIP/2.0 200 OK" {
+	if got := sipwstest.StartLine(roundTrip(good, options("g1"))); got != "SIP/2.0 200 OK" {
 		t.Fatalf("neighbour's response %q", got)
 	}
 	if n := s.l.Stats().NotSIP; n != 3 {
@@ -213,11 +207,11 @@ func TestUnparsableSIPClosesOnlyItsSocket(t *testing.T) {
 	s := newStack(t, Config{})
 	good := mustDial(t, s.url, nil)
 	bad := mustDial(t, s.url, nil)
-	if err := bad.WriteMessage(websocket.TextMessage, []byte("OPTIONS sip:x SIP/2.0\r\nVia: \x01\x02\r\nCSeq: nope\r\n\r\n")); err != nil {
+	if err := bad.Conn.WriteMessage(websocket.TextMessage, []byte("OPTIONS sip:x SIP/2.0\r\nVia: \x01\x02\r\nCSeq: nope\r\n\r\n")); err != nil {
 		t.Fatal(err)
 	}
-	closeCode(t, bad)
-	if got := statusLine(roundTrip(t, good, options("u1"))); got != "SIP/2.0 200 OK" {
+	bad.CloseCode()
+	if got := sipwstest.StartLine(roundTrip(good, options("u1"))); got != "SIP/2.0 200 OK" {
 		t.Fatalf("neighbour's response %q", got)
 	}
 }
@@ -226,13 +220,13 @@ func TestUnparsableSIPClosesOnlyItsSocket(t *testing.T) {
 func TestBinaryAndFragmentedMessages(t *testing.T) {
 	s := newStack(t, Config{})
 	c := mustDial(t, s.url, nil)
-	if err := c.WriteMessage(websocket.BinaryMessage, []byte(options("bin"))); err != nil {
+	if err := c.Conn.WriteMessage(websocket.BinaryMessage, []byte(options("bin"))); err != nil {
 		t.Fatal(err)
 	}
-	if got := statusLine(readText(t, c)); got != "SIP/2.0 200 OK" {
+	if got := sipwstest.StartLine(c.Read()); got != "SIP/2.0 200 OK" {
 		t.Fatalf("binary: %q", got)
 	}
-	w, err := c.NextWriter(websocket.TextMessage)
+	w, err := c.Conn.NextWriter(websocket.TextMessage)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -243,7 +237,7 @@ func TestBinaryAndFragmentedMessages(t *testing.T) {
 		}
 	}
 	_ = w.Close()
-	if got := statusLine(readText(t, c)); got != "SIP/2.0 200 OK" {
+	if got := sipwstest.StartLine(c.Read()); got != "SIP/2.0 200 OK" {
 		t.Fatalf("fragmented: %q", got)
 	}
 }
@@ -253,13 +247,11 @@ func TestBinaryAndFragmentedMessages(t *testing.T) {
 func TestCRLFKeepalive(t *testing.T) {
 	s := newStack(t, Config{})
 	c := mustDial(t, s.url, nil)
-	if err := c.WriteMessage(websocket.TextMessage, []byte("\r\n")); err != nil {
-		t.Fatal(err)
-	}
-	if got := roundTrip(t, c, "\r\n\r\n"); got != "\r\n" {
+	c.Send("\r\n")
+	if got := roundTrip(c, "\r\n\r\n"); got != "\r\n" {
 		t.Fatalf("pong %q", got)
 	}
-	if got := statusLine(roundTrip(t, c, options("k1"))); got != "SIP/2.0 200 OK" {
+	if got := sipwstest.StartLine(roundTrip(c, options("k1"))); got != "SIP/2.0 200 OK" {
 		t.Fatalf("after keep-alives: %q", got)
 	}
 	if len(s.requests()) != 1 {
@@ -273,21 +265,21 @@ func TestPingsAndDeadSockets(t *testing.T) {
 	s := newStack(t, Config{PingInterval: 40 * time.Millisecond})
 	alive := mustDial(t, s.url, nil)
 	pings := make(chan struct{}, 100)
-	alive.SetPingHandler(func(data string) error {
+	alive.Conn.SetPingHandler(func(data string) error {
 		pings <- struct{}{}
-		return alive.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(time.Second))
+		return alive.Conn.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(time.Second))
 	})
 	dead := mustDial(t, s.url, nil)
-	dead.SetPingHandler(func(string) error { return nil }) // never pongs
+	dead.Conn.SetPingHandler(func(string) error { return nil }) // never pongs
 	go func() {
 		for {
-			if _, _, err := alive.ReadMessage(); err != nil {
+			if _, _, err := alive.Conn.ReadMessage(); err != nil {
 				return
 			}
 		}
 	}()
 	start := time.Now()
-	if code := closeCode(t, dead); code != websocket.CloseGoingAway {
+	if code := dead.CloseCode(); code != websocket.CloseGoingAway {
 		t.Errorf("dead socket close code %d, want 1001", code)
 	}
 	if d := time.Since(start); d < 80*time.Millisecond {
@@ -305,10 +297,8 @@ func TestMessageTooBig(t *testing.T) {
 	s := newStack(t, Config{MaxMessage: 1024})
 	c := mustDial(t, s.url, nil)
 	big := options("big") + strings.Repeat("x", 2000)
-	if err := c.WriteMessage(websocket.TextMessage, []byte(big)); err != nil {
-		t.Fatal(err)
-	}
-	if code := closeCode(t, c); code != websocket.CloseMessageTooBig {
+	c.Send(big)
+	if code := c.CloseCode(); code != websocket.CloseMessageTooBig {
 		t.Fatalf("close code %d, want 1009", code)
 	}
 }
@@ -317,17 +307,17 @@ func TestMessageTooBig(t *testing.T) {
 // loop; goleak (TestMain) checks nothing is left running.
 func TestCloseEndsEverything(t *testing.T) {
 	s := newStack(t, Config{})
-	var conns []*websocket.Conn
+	var conns []*sipwstest.Client
 	for range 5 {
 		c := mustDial(t, s.url, nil)
-		roundTrip(t, c, options(fmt.Sprint("x", len(conns))))
+		roundTrip(c, options(fmt.Sprint("x", len(conns))))
 		conns = append(conns, c)
 	}
 	// One more that is upgraded but never gets a message.
 	conns = append(conns, mustDial(t, s.url, nil))
 	s.close(t)
 	for _, c := range conns {
-		if code := closeCode(t, c); code != websocket.CloseGoingAway && code != websocket.CloseNormalClosure {
+		if code := c.CloseCode(); code != websocket.CloseGoingAway && code != websocket.CloseNormalClosure {
 			t.Errorf("close code %d", code)
 		}
 	}

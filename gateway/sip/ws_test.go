@@ -5,24 +5,13 @@ import (
 	"crypto/tls"
 	"fmt"
 	"net"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/gorilla/websocket"
-
 	"github.com/roombridge/roombridge/sipws"
+	"github.com/roombridge/roombridge/sipws/sipwstest"
 )
-
-// wsBrowser is a SIP client over a WebSocket, writing messages as JsSIP
-// does: Via and Contact on a ".invalid" host (RFC 7118 §5).
-type wsBrowser struct {
-	t    *testing.T
-	c    *websocket.Conn
-	host string // our .invalid host
-	via  string // WS or WSS
-}
 
 // serveWS adds a ws:// (or, with TLS, wss://) listener to f's server and
 // returns its URL.
@@ -55,57 +44,6 @@ func serveWS(t *testing.T, f *fixture, serverTLS *tls.Config) string {
 	return "ws://" + ln.Addr().String()
 }
 
-func dialBrowser(t *testing.T, url string, clientTLS *tls.Config) *wsBrowser {
-	t.Helper()
-	d := websocket.Dialer{Subprotocols: []string{"sip"}, TLSClientConfig: clientTLS, HandshakeTimeout: 5 * time.Second}
-	c, res, err := d.Dial(url, http.Header{"Origin": {"https://page.test"}})
-	if res != nil {
-		_ = res.Body.Close()
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Close() })
-	via := "WS"
-	if strings.HasPrefix(url, "wss:") {
-		via = "WSS"
-	}
-	return &wsBrowser{t: t, c: c, host: "df7jal23ls0d.invalid", via: via}
-}
-
-func (b *wsBrowser) send(msg string) {
-	b.t.Helper()
-	if err := b.c.WriteMessage(websocket.TextMessage, []byte(msg)); err != nil {
-		b.t.Fatal(err)
-	}
-}
-
-// next returns the next message whose start line begins with prefix,
-// skipping others (provisional responses).
-func (b *wsBrowser) next(prefix string) string {
-	b.t.Helper()
-	_ = b.c.SetReadDeadline(time.Now().Add(10 * time.Second))
-	for {
-		_, data, err := b.c.ReadMessage()
-		if err != nil {
-			b.t.Fatalf("waiting for %q: %v", prefix, err)
-		}
-		if strings.HasPrefix(string(data), prefix) {
-			return string(data)
-		}
-	}
-}
-
-func header(msg, name string) string {
-	head, _, _ := strings.Cut(msg, "\r\n\r\n")
-	for _, l := range strings.Split(head, "\r\n")[1:] {
-		if k, v, ok := strings.Cut(l, ":"); ok && strings.EqualFold(strings.TrimSpace(k), name) {
-			return strings.TrimSpace(v)
-		}
-	}
-	return ""
-}
-
 // TestCallOverWebSocket: a browser's INVITE over ws:// and wss:// is
 // answered with a Contact the browser can use (;transport=ws, RFC 7118
 // §5.2), and the BYE we send later reaches it over its socket although its
@@ -121,30 +59,30 @@ func TestCallOverWebSocket(t *testing.T) {
 				serverTLS, _ = testTLS(t)
 			}
 			url := serveWS(t, f, serverTLS)
-			b := dialBrowser(t, url, &tls.Config{InsecureSkipVerify: true}) //nolint:gosec // test certificate
+			b := sipwstest.MustDial(t, url, "https://page.test", &tls.Config{InsecureSkipVerify: true}) //nolint:gosec // test certificate
 			inv := "INVITE sip:room1@gw.test SIP/2.0\r\n" +
-				"Via: SIP/2.0/" + b.via + " " + b.host + ";branch=z9hG4bKinv1\r\n" +
+				"Via: SIP/2.0/" + b.Via + " " + sipwstest.InvalidHost + ";branch=z9hG4bKinv1\r\n" +
 				"Max-Forwards: 70\r\n" +
 				"To: <sip:room1@gw.test>\r\n" +
 				"From: \"Alice\" <sip:alice@gw.test>;tag=ft1\r\n" +
 				"Call-ID: wscall1\r\n" +
 				"CSeq: 1 INVITE\r\n" +
-				"Contact: <sip:k8s1@" + b.host + ";transport=ws;ob>\r\n" +
+				"Contact: <sip:k8s1@" + sipwstest.InvalidHost + ";transport=ws;ob>\r\n" +
 				"Content-Type: application/sdp\r\n" +
 				fmt.Sprintf("Content-Length: %d\r\n\r\n", len(testOffer)) + testOffer
-			b.send(inv)
-			ok := b.next("SIP/2.0 200 ")
+			b.Send(inv)
+			ok := b.Next("SIP/2.0 200 ")
 			c := <-calls
-			if want := "ws"; c.Transport() != strings.ToLower(b.via) {
-				t.Errorf("call transport %q, want %q (%s)", c.Transport(), strings.ToLower(b.via), want)
+			if want := "ws"; c.Transport() != strings.ToLower(b.Via) {
+				t.Errorf("call transport %q, want %q (%s)", c.Transport(), strings.ToLower(b.Via), want)
 			}
-			contact := header(ok, "Contact")
+			contact := sipwstest.Header(ok, "Contact")
 			if !strings.Contains(contact, ";transport=ws") || strings.Contains(contact, ".invalid") {
 				t.Errorf("200 Contact %q", contact)
 			}
-			to := header(ok, "To")
-			b.send("ACK sip:room1@gw.test SIP/2.0\r\n" +
-				"Via: SIP/2.0/" + b.via + " " + b.host + ";branch=z9hG4bKack1\r\n" +
+			to := sipwstest.Header(ok, "To")
+			b.Send("ACK sip:room1@gw.test SIP/2.0\r\n" +
+				"Via: SIP/2.0/" + b.Via + " " + sipwstest.InvalidHost + ";branch=z9hG4bKack1\r\n" +
 				"Max-Forwards: 70\r\nTo: " + to + "\r\nFrom: \"Alice\" <sip:alice@gw.test>;tag=ft1\r\n" +
 				"Call-ID: wscall1\r\nCSeq: 1 ACK\r\nContent-Length: 0\r\n\r\n")
 
@@ -155,13 +93,11 @@ func TestCallOverWebSocket(t *testing.T) {
 				time.Sleep(50 * time.Millisecond) // let the ACK land first
 				hung <- c.Hangup(ctx)
 			}()
-			bye := b.next("BYE ")
-			if !strings.HasPrefix(bye, "BYE sip:k8s1@"+b.host+";transport=ws;ob SIP/2.0\r\n") {
+			bye := b.Next("BYE ")
+			if !strings.HasPrefix(bye, "BYE sip:k8s1@"+sipwstest.InvalidHost+";transport=ws;ob SIP/2.0\r\n") {
 				t.Errorf("BYE start line: %q", strings.SplitN(bye, "\r\n", 2)[0])
 			}
-			b.send("SIP/2.0 200 OK\r\nVia: " + header(bye, "Via") + "\r\nFrom: " + header(bye, "From") +
-				"\r\nTo: " + header(bye, "To") + "\r\nCall-ID: " + header(bye, "Call-ID") +
-				"\r\nCSeq: " + header(bye, "CSeq") + "\r\nContent-Length: 0\r\n\r\n")
+			b.Send(sipwstest.Response(bye, 200, "OK", ""))
 			if err := <-hung; err != nil {
 				t.Errorf("Hangup: %v", err)
 			}
@@ -176,19 +112,19 @@ func TestWebRTCOfferRefusedWithWarning(t *testing.T) {
 	f := newFixture(t, Config{}, func(c *IncomingCall) {
 		_ = c.RejectErr(fmt.Errorf("%w: sdp: unsupported transport: %q", ErrUnsupportedTransport, "UDP/TLS/RTP/SAVPF"))
 	})
-	b := dialBrowser(t, serveWS(t, f, nil), nil)
+	b := sipwstest.MustDial(t, serveWS(t, f, nil), "https://page.test", nil)
 	offer := "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=rtpmap:111 opus/48000/2\r\n"
-	b.send("INVITE sip:room1@gw.test SIP/2.0\r\n" +
-		"Via: SIP/2.0/WS " + b.host + ";branch=z9hG4bKw1\r\nMax-Forwards: 70\r\n" +
+	b.Send("INVITE sip:room1@gw.test SIP/2.0\r\n" +
+		"Via: SIP/2.0/WS " + sipwstest.InvalidHost + ";branch=z9hG4bKw1\r\nMax-Forwards: 70\r\n" +
 		"To: <sip:room1@gw.test>\r\nFrom: <sip:alice@gw.test>;tag=w1\r\nCall-ID: webrtc1\r\nCSeq: 1 INVITE\r\n" +
-		"Contact: <sip:x@" + b.host + ";transport=ws>\r\nContent-Type: application/sdp\r\n" +
+		"Contact: <sip:x@" + sipwstest.InvalidHost + ";transport=ws>\r\nContent-Type: application/sdp\r\n" +
 		fmt.Sprintf("Content-Length: %d\r\n\r\n", len(offer)) + offer)
-	res := b.next("SIP/2.0 4")
+	res := b.Next("SIP/2.0 4")
 	if !strings.HasPrefix(res, "SIP/2.0 488 Not Acceptable Here\r\n") {
 		t.Fatalf("response %q", strings.SplitN(res, "\r\n", 2)[0])
 	}
 	want := `302 gw.test "Incompatible transport protocol: sdp: unsupported transport: \"UDP/TLS/RTP/SAVPF\""`
-	if got := header(res, "Warning"); got != want {
+	if got := sipwstest.Header(res, "Warning"); got != want {
 		t.Errorf("Warning: %s\nwant     %s", got, want)
 	}
 }
