@@ -80,11 +80,6 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *app, e
 		return nil, err
 	}
 
-	a.sip, err = newSIP(cfg, a.store, backend, reg, log)
-	if err != nil {
-		return nil, err
-	}
-
 	a.ln, err = net.Listen("tcp", cfg.HTTP.Listen)
 	if err != nil {
 		return nil, fmt.Errorf("http.listen: %w", err)
@@ -92,6 +87,11 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *app, e
 	publicURL := cfg.HTTP.PublicURL
 	if publicURL == "" {
 		publicURL = listenURL(a.ln, cfg.HTTP.TLS.Cert != "")
+	}
+
+	a.sip, err = newSIP(cfg, a.store, backend, publicURL, reg, log)
+	if err != nil {
+		return nil, err
 	}
 	apiServer, err := api.New(api.Config{
 		Keys:      cfg.API.Keys,

@@ -92,9 +92,9 @@ func newCall(s *settings) (*Call, error) {
 		cliOpts = append(cliOpts, sipgo.WithClientConnectionAddr(laddr))
 		contact.Address.Port = pc.LocalAddr().(*net.UDPAddr).Port
 	} else {
-		// Over TCP and TLS the peer sends its requests back on our
-		// connection; the Contact port is filled in from it.
-		contact.Address.UriParams = sip.HeaderParams{{K: "transport", V: s.transport.String()}}
+		// Over TCP, TLS and WebSocket the peer sends its requests back on
+		// our connection; the Contact port is filled in from it.
+		contact.Address.UriParams = sip.HeaderParams{{K: "transport", V: s.transport.uriParam()}}
 	}
 	cli, err := sipgo.NewClient(ua, cliOpts...)
 	if err != nil {
