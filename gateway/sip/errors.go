@@ -75,6 +75,8 @@ var (
 	errRequestPending   = errors.New("sip: request pending")
 	errCSeqOrder        = errors.New("sip: CSeq out of order")
 	errMethodNotAllowed = errors.New("sip: method not allowed")
+	errUnknownAOR       = errors.New("sip: address-of-record not in our domain")
+	errIntervalTooBrief = errors.New("sip: registration interval too brief")
 	errRateLimited      = fmt.Errorf("%w: INVITE rate limit", ErrOverloaded)
 )
 
@@ -120,6 +122,8 @@ var statusTable = []struct {
 	{errRequestPending, 491, "Request Pending"},
 	{errCSeqOrder, 500, "Server Internal Error"},
 	{errMethodNotAllowed, 405, "Method Not Allowed"},
+	{errUnknownAOR, 404, "Not Found"},
+	{errIntervalTooBrief, 423, "Interval Too Brief"},
 }
 
 // StatusCode returns the SIP status code for err: the code of the first

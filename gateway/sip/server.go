@@ -113,6 +113,7 @@ func NewServer(cfg Config) (*Server, error) {
 	s.srv.OnOptions(s.handleOptions)
 	s.srv.OnInfo(s.handleInfo)
 	s.srv.OnUpdate(s.handleUpdate)
+	s.srv.OnRegister(s.handleRegister)
 	s.srv.OnNoRoute(s.handleNoRoute)
 	return s, nil
 }
