@@ -59,10 +59,12 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *app, e
 	reg := prometheus.NewRegistry()
 	registerProcessMetrics(reg)
 
-	tokens, err := newTokens(cfg.HTTP)
+	secret, err := tokenSecret(cfg.HTTP)
 	if err != nil {
 		return nil, err
 	}
+	tokens := api.NewTokens(secret, cfg.HTTP.TokenTTL)
+	sipCreds := api.NewSIPCredentials(secret, cfg.HTTP.TokenTTL)
 	admission := &gateway.WebAdmission{
 		Public: cfg.HTTP.PublicRooms,
 		Tokens: tokens,
@@ -89,7 +91,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *app, e
 		publicURL = listenURL(a.ln, cfg.HTTP.TLS.Cert != "")
 	}
 
-	a.sip, err = newSIP(cfg, a.store, backend, publicURL, reg, log)
+	a.sip, err = newSIP(cfg, a.store, backend, newSIPUsers(cfg.SIP.Users, sipCreds), publicURL, reg, log)
 	if err != nil {
 		return nil, err
 	}
@@ -99,9 +101,11 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *app, e
 		Directory: directory,
 		Tokens:    tokens,
 		SIPDomain: cfg.SIP.Domain,
-		PublicURL: publicURL,
-		Logger:    log.With("component", "api"),
-		Quality:   a.sip.gw.ParticipantQuality,
+
+		SIPCredentials: sipCreds,
+		PublicURL:      publicURL,
+		Logger:         log.With("component", "api"),
+		Quality:        a.sip.gw.ParticipantQuality,
 
 		OnRoomCreated: roomCreated(backend),
 	})
@@ -135,7 +139,9 @@ func demoURL(base string, rooms []config.Room) string {
 	return base + "/r/" + rooms[0].Name + "?name=guest"
 }
 
-func newTokens(cfg config.HTTP) (*api.Tokens, error) {
+// tokenSecret is http.token_secret, or a random secret for this run. It
+// signs join tokens and the short-lived SIP accounts of the room API.
+func tokenSecret(cfg config.HTTP) ([]byte, error) {
 	secret := []byte(cfg.TokenSecret)
 	if len(secret) == 0 {
 		secret = make([]byte, 32)
@@ -143,7 +149,7 @@ func newTokens(cfg config.HTTP) (*api.Tokens, error) {
 			return nil, fmt.Errorf("http.token_secret: %w", err)
 		}
 	}
-	return api.NewTokens(secret, cfg.TokenTTL), nil
+	return secret, nil
 }
 
 func upsertRooms(ctx context.Context, s store.Store, rooms []config.Room) error {

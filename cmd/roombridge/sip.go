@@ -43,7 +43,7 @@ type sipSide struct {
 // fails the start rather than the first call.
 // webURL is the gateway's own web origin, whose pages may open SIP
 // WebSockets.
-func newSIP(cfg config.Config, rooms *store.SQLite, backend room.Backend, webURL string, reg prometheus.Registerer, log *slog.Logger) (*sipSide, error) {
+func newSIP(cfg config.Config, rooms *store.SQLite, backend room.Backend, users sip.Users, webURL string, reg prometheus.Registerer, log *slog.Logger) (*sipSide, error) {
 	listen, wsURLs := sipListeners(cfg.SIP.Listen)
 	ip, err := rtpListenIP(listen)
 	if err != nil {
@@ -108,6 +108,8 @@ func newSIP(cfg config.Config, rooms *store.SQLite, backend room.Backend, webURL
 		UserAgent: "roombridge/" + version,
 		Trunks:    trunks,
 		Handler:   gw,
+		Users:     users,
+		Registrar: storeRegistrar{rooms},
 
 		SessionExpires: cfg.SIP.SessionExpires,
 		MinSE:          cfg.SIP.MinSE,
