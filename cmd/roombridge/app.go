@@ -119,7 +119,11 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *app, e
 	mux.Handle("/metrics", metricsHandler(reg))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	mux.HandleFunc("/readyz", a.readyz)
-	mux.Handle("/", web.Handler(web.Config{Logger: log.With("component", "web")}))
+	mux.Handle("/", web.Handler(web.Config{
+		Logger:        log.With("component", "web"),
+		SIPDomain:     cfg.SIP.Domain,
+		SIPWebSockets: a.sip.webSockets(),
+	}))
 
 	a.http = &http.Server{
 		Handler:           mux,

@@ -116,3 +116,17 @@ func registerWSMetrics(reg prometheus.Registerer, l *sipws.Listener) error {
 	}
 	return nil
 }
+
+// webSockets lists the SIP WebSocket listeners for the click-to-call page,
+// as "ws:PORT" or "wss:PORT".
+func (s *sipSide) webSockets() []string {
+	out := make([]string, 0, len(s.ws))
+	for _, l := range s.ws {
+		port := 0
+		if a, ok := l.Addr().(*net.TCPAddr); ok {
+			port = a.Port
+		}
+		out = append(out, fmt.Sprintf("%s:%d", strings.ToLower(l.Transport()), port))
+	}
+	return out
+}
