@@ -126,6 +126,11 @@ func TestCallPageRegisterAndRoomCall(t *testing.T) {
 		checkJsSIPOffer(t, st.Offer)
 	}
 
+	// A number goes to the dial-in IVR, which cannot take the offer either.
+	callDial(ctx, t, wss, "+15550100")
+	wait(ctx, t, wss, `window.roombridgeCall.call === 'failed' && window.roombridgeCall.response.status === 488 &&
+		document.getElementById('call-peer').textContent === 'sip:+15550100@`+sipDomain+`'`)
+
 	bad := callPage(ctx, t, b, g, "wrong-password", url.Values{"transport": {"wss"}, "user": {callPageUser}, "password": {"not-the-password"}})
 	wait(ctx, t, bad, `window.roombridgeCall.registration === 'failed'`)
 	if st := readCallState(ctx, t, bad); !strings.HasPrefix(st.RegistrationError, "403") {

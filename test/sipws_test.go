@@ -121,6 +121,10 @@ func TestSIPWebSocketHandshake(t *testing.T) {
 	if _, status, err := sipwstest.Dial(t, "ws://"+g.ws, "http://evil.example", nil); err == nil || status != http.StatusForbidden {
 		t.Fatalf("foreign origin: status %d, err %v; want 403", status, err)
 	}
+	m, err := loadgen.Scrape(t.Context(), http.DefaultClient, g.srv.URL+"/metrics")
+	if v, _ := m.Value("roombridge_sipws_refused_total"); err != nil || v != 1 {
+		t.Errorf("roombridge_sipws_refused_total = %v (%v), want 1", v, err)
+	}
 	// The page origin a browser sends for the gateway's own web client.
 	c := sipwstest.MustDial(t, "wss://"+g.wss, g.srv.URL, insecure)
 	const host = "q2lj3k9a.invalid"
