@@ -11,6 +11,8 @@ GOLANGCI_VERSION := v2.15.0
 # Race-enabled test binaries of pion and sqlite are large; one package at a
 # time keeps the end-to-end tests from starving each other of the 2 cores.
 TESTFLAGS ?= -race -timeout 30m
+# npm packages of web/ (JsSIP, esbuild, ws), installed by npm ci.
+WEB_DEPS := web/node_modules/.package-lock.json
 
 .PHONY: run build deps deps-test test test-short lint fuzz bench clean web web-check
 
@@ -46,7 +48,6 @@ lint: $(GOLANGCI) web-check
 # built by esbuild from the npm packages pinned in web/package-lock.json:
 # `make web` rebuilds it, `make web-check` (part of lint) fails when the
 # committed files are not byte for byte what a rebuild gives.
-WEB_DEPS := web/node_modules/.package-lock.json
 
 $(WEB_DEPS): web/package.json web/package-lock.json
 	cd web && npm ci --no-audit --no-fund
