@@ -62,10 +62,12 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *app, e
 	reg := prometheus.NewRegistry()
 	registerProcessMetrics(reg)
 
-	tokens, err := newTokens(cfg.HTTP)
+	secret, err := tokenSecret(cfg.HTTP)
 	if err != nil {
 		return nil, err
 	}
+	tokens := api.NewTokens(secret, cfg.HTTP.TokenTTL)
+	sipCreds := api.NewSIPCredentials(secret, cfg.HTTP.TokenTTL)
 	admission := &gateway.WebAdmission{
 		Public: cfg.HTTP.PublicRooms,
 		Tokens: tokens,
@@ -91,14 +93,6 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *app, e
 	if a.hooks != nil {
 		observer = callObserver{a.hooks}
 	}
-	a.sip, err = newSIP(cfg, a.store, backend, reg, log, observer)
-	if err != nil {
-		return nil, err
-	}
-	a.callout, err = newCallout(cfg, a.sip, a.hooks, reg, log)
-	if err != nil {
-		return nil, err
-	}
 
 	a.ln, err = net.Listen("tcp", cfg.HTTP.Listen)
 	if err != nil {
@@ -108,6 +102,15 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *app, e
 	if publicURL == "" {
 		publicURL = listenURL(a.ln, cfg.HTTP.TLS.Cert != "")
 	}
+
+	a.sip, err = newSIP(cfg, a.store, backend, newSIPUsers(cfg.SIP.Users, sipCreds), publicURL, reg, log, observer)
+	if err != nil {
+		return nil, err
+	}
+	a.callout, err = newCallout(cfg, a.sip, a.hooks, reg, log)
+	if err != nil {
+		return nil, err
+	}
 	onCreated, onDeleted := roomEvents(a.hooks, roomCreated(backend))
 	apiCfg := api.Config{
 		Keys:      cfg.API.Keys,
@@ -115,9 +118,11 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *app, e
 		Directory: directory,
 		Tokens:    tokens,
 		SIPDomain: cfg.SIP.Domain,
-		PublicURL: publicURL,
-		Logger:    log.With("component", "api"),
-		Quality:   a.sip.gw.ParticipantQuality,
+
+		SIPCredentials: sipCreds,
+		PublicURL:      publicURL,
+		Logger:         log.With("component", "api"),
+		Quality:        a.sip.gw.ParticipantQuality,
 
 		OnRoomCreated: onCreated,
 		OnRoomDeleted: onDeleted,
@@ -136,7 +141,11 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *app, e
 	mux.Handle("/metrics", metricsHandler(reg))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	mux.HandleFunc("/readyz", a.readyz)
-	mux.Handle("/", web.Handler(web.Config{Logger: log.With("component", "web")}))
+	mux.Handle("/", web.Handler(web.Config{
+		Logger:        log.With("component", "web"),
+		SIPDomain:     cfg.SIP.Domain,
+		SIPWebSockets: a.sip.webSockets(),
+	}))
 
 	a.http = &http.Server{
 		Handler:           mux,
@@ -156,7 +165,9 @@ func demoURL(base string, rooms []config.Room) string {
 	return base + "/r/" + rooms[0].Name + "?name=guest"
 }
 
-func newTokens(cfg config.HTTP) (*api.Tokens, error) {
+// tokenSecret is http.token_secret, or a random secret for this run. It
+// signs join tokens and the short-lived SIP accounts of the room API.
+func tokenSecret(cfg config.HTTP) ([]byte, error) {
 	secret := []byte(cfg.TokenSecret)
 	if len(secret) == 0 {
 		secret = make([]byte, 32)
@@ -164,7 +175,7 @@ func newTokens(cfg config.HTTP) (*api.Tokens, error) {
 			return nil, fmt.Errorf("http.token_secret: %w", err)
 		}
 	}
-	return api.NewTokens(secret, cfg.TokenTTL), nil
+	return secret, nil
 }
 
 func upsertRooms(ctx context.Context, s store.Store, rooms []config.Room) error {

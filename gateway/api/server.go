@@ -27,8 +27,12 @@ type Config struct {
 	// SFU. When nil, the token route answers 503.
 	Tokens *Tokens
 	// SIPDomain makes each room's sip_uri (sip:NAME@SIPDomain); empty
-	// leaves sip_uri out.
+	// leaves sip_uri out. It is also the domain of SIP accounts.
 	SIPDomain string
+	// SIPCredentials mints short-lived SIP accounts for browsers; the same
+	// *SIPCredentials must check them at the registrar. When nil, the
+	// route answers 503.
+	SIPCredentials *SIPCredentials
 	// PublicURL is the base of join URLs, e.g. https://meet.example.com.
 	// Empty gives URLs relative to the server ("/r/ROOM?...").
 	PublicURL string
@@ -143,6 +147,8 @@ func (s *Server) routes() []route {
 		{"GET /v1/calls/{id}", s.getCall, false},
 		{"DELETE /v1/calls/{id}", s.hangupCall, false},
 		{"GET /v1/trunks", s.listTrunks, false},
+		{"POST /v1/sip-credentials", s.createSIPCredential, false},
+		{"GET /v1/registrations", s.listRegistrations, false},
 	}
 }
 

@@ -7,16 +7,16 @@ import (
 
 // trunkJSON is an outbound trunk as GET /v1/trunks shows it.
 type trunkJSON struct {
-	Name         string           `json:"name"`
-	URI          string           `json:"uri"`
-	Priority     int              `json:"priority"`
-	Numbers      []string         `json:"numbers"`
-	ActiveCalls  int              `json:"active_calls"`
-	Registration registrationJSON `json:"registration"`
-	Options      optionsJSON      `json:"options"`
+	Name         string                `json:"name"`
+	URI          string                `json:"uri"`
+	Priority     int                   `json:"priority"`
+	Numbers      []string              `json:"numbers"`
+	ActiveCalls  int                   `json:"active_calls"`
+	Registration trunkRegistrationJSON `json:"registration"`
+	Options      optionsJSON           `json:"options"`
 }
 
-type registrationJSON struct {
+type trunkRegistrationJSON struct {
 	// State is disabled, registering, registered, failed or unregistered.
 	State         string     `json:"state"`
 	ExpiresAt     *time.Time `json:"expires_at,omitempty"`
@@ -47,7 +47,7 @@ func (s *Server) listTrunks(w http.ResponseWriter, _ *http.Request) error {
 			}
 			out = append(out, trunkJSON{
 				Name: t.Name, URI: t.URI, Priority: t.Priority, Numbers: numbers, ActiveCalls: t.ActiveCalls,
-				Registration: registrationJSON{
+				Registration: trunkRegistrationJSON{
 					State:         t.Registration.State.String(),
 					ExpiresAt:     timePtr(t.Registration.Expires),
 					NextAttemptAt: timePtr(t.Registration.NextAttempt),

@@ -64,6 +64,26 @@ type SIP struct {
 	// shortest we accept (422 below it).
 	SessionExpires time.Duration `yaml:"session_expires"`
 	MinSE          time.Duration `yaml:"min_se"`
+	// WSOrigins are the web pages (origins such as https://crm.example.com)
+	// allowed to open SIP WebSockets (ws://, wss:// in Listen) besides the
+	// gateway's own pages; "*" allows any. A handshake from another page
+	// gets 403 before the upgrade.
+	WSOrigins []string `yaml:"ws_origins"`
+	// WSMaxPerIP bounds the SIP WebSockets one source address holds;
+	// 0 means no limit.
+	WSMaxPerIP int `yaml:"ws_max_per_ip"`
+	// WSPingInterval is how often SIP WebSockets are pinged; one silent for
+	// 2.5 intervals is closed.
+	WSPingInterval time.Duration `yaml:"ws_ping_interval"`
+	// Users may REGISTER (and call in from sources no trunk allows) with
+	// digest authentication in realm Domain.
+	Users []SIPUser `yaml:"users"`
+}
+
+// SIPUser is a SIP account of a browser or softphone user.
+type SIPUser struct {
+	Username string `yaml:"username"`
+	Password string `yaml:"password"`
 }
 
 // CallerMask says how much of a caller's number stays visible.
@@ -240,6 +260,8 @@ func Default() Config {
 			CallerMask:     CallerMask{Prefix: 5, Suffix: 4},
 			SessionExpires: 30 * time.Minute,
 			MinSE:          90 * time.Second,
+			WSMaxPerIP:     32,
+			WSPingInterval: 30 * time.Second,
 		},
 		RTP:     RTP{PortMin: 20000, PortMax: 20999, Timeout: 30 * time.Second},
 		WebRTC:  WebRTC{PortMin: 30000, PortMax: 30999, IncludeLoopback: true},

@@ -24,9 +24,11 @@ const (
 	TransportUDP
 	TransportTCP
 	TransportTLS
+	TransportWS  // SIP over WebSocket (RFC 7118)
+	TransportWSS // SIP over secure WebSocket
 )
 
-// ParseTransport maps "udp", "tcp" or "tls" (any case) to a Transport;
+// ParseTransport maps "udp", "tcp", "tls", "ws" or "wss" (any case) to a Transport;
 // the empty string is TransportUnknown.
 func ParseTransport(s string) (Transport, error) {
 	switch strings.ToLower(s) {
@@ -38,8 +40,12 @@ func ParseTransport(s string) (Transport, error) {
 		return TransportTCP, nil
 	case "tls":
 		return TransportTLS, nil
+	case "ws":
+		return TransportWS, nil
+	case "wss":
+		return TransportWSS, nil
 	}
-	return TransportUnknown, fmt.Errorf("%w: transport %q (want udp, tcp or tls)", ErrInvalidConfig, s)
+	return TransportUnknown, fmt.Errorf("%w: transport %q (want udp, tcp, tls, ws or wss)", ErrInvalidConfig, s)
 }
 
 // String returns the lower-case name, as in a URI transport parameter.
@@ -51,8 +57,24 @@ func (t Transport) String() string {
 		return "tcp"
 	case TransportTLS:
 		return "tls"
+	case TransportWS:
+		return "ws"
+	case TransportWSS:
+		return "wss"
 	}
 	return "unknown"
+}
+
+// secure reports transports that run over TLS.
+func (t Transport) secure() bool { return t == TransportTLS || t == TransportWSS }
+
+// uriParam is the transport URI parameter: "ws" for both WebSocket
+// transports (RFC 7118 §5.2).
+func (t Transport) uriParam() string {
+	if t == TransportWSS {
+		return "ws"
+	}
+	return t.String()
 }
 
 // DefaultUserAgent is the User-Agent header value when Config gives none.
@@ -214,7 +236,7 @@ func (c Config) validate(ctx context.Context) (*settings, error) {
 			}
 		}
 	}
-	if s.transport > TransportTLS {
+	if s.transport > TransportWSS {
 		return nil, fmt.Errorf("%w: Transport %d", ErrInvalidConfig, s.transport)
 	}
 	for _, h := range c.Headers {
@@ -232,7 +254,7 @@ func (c Config) validate(ctx context.Context) (*settings, error) {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
-	if s.transport == TransportTLS {
+	if s.transport.secure() {
 		if c.TLSConfig != nil {
 			s.tls = c.TLSConfig.Clone()
 		} else {
@@ -282,7 +304,7 @@ func routeIP(ctx context.Context, host string, t Transport) (netip.Addr, error) 
 		ip = ips[0]
 	}
 	port := 5060
-	if t == TransportTLS {
+	if t.secure() {
 		port = 5061
 	}
 	conn, err := net.Dial("udp", net.JoinHostPort(ip.Unmap().String(), strconv.Itoa(port)))

@@ -70,7 +70,7 @@ func newStack(s *settings) (*stack, error) {
 		cliOpts = append(cliOpts, sipgo.WithClientConnectionAddr(laddr))
 		st.contact.Address.Port = pc.LocalAddr().(*net.UDPAddr).Port
 	} else {
-		st.contact.Address.UriParams = sip.HeaderParams{{K: "transport", V: s.transport.String()}}
+		st.contact.Address.UriParams = sip.HeaderParams{{K: "transport", V: s.transport.uriParam()}}
 	}
 	st.cli, err = sipgo.NewClient(ua, cliOpts...)
 	if err != nil {
