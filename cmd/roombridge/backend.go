@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/roombridge/roombridge/gateway/config"
+	"github.com/roombridge/roombridge/gateway/pionlog"
 	"github.com/roombridge/roombridge/gateway/room"
 	"github.com/roombridge/roombridge/gateway/room/livekit"
 	"github.com/roombridge/roombridge/sfu"
@@ -55,6 +56,7 @@ func (a *app) openBackend(ctx context.Context, cfg config.Config, reg prometheus
 	}
 	s, err := sfu.New(sfu.Config{
 		Logger:          a.log,
+		PionLogger:      pionlog.New(a.log.With("component", "sfu")), // ICE, DTLS, SRTP: pion's Info at Debug
 		PortMin:         cfg.WebRTC.PortMin,
 		PortMax:         cfg.WebRTC.PortMax,
 		ExternalIPs:     external,
