@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/livekit/protocol/auth"
 	lksdk "github.com/livekit/server-sdk-go/v2"
 	"github.com/pion/webrtc/v4"
 
@@ -70,7 +71,7 @@ func (c *lkClient) leave() {
 // and receives its packets; muted, it sends the client nothing; once the
 // client has left it stops encoding again. A SIP leg of another gateway
 // node (whose hub receives this leg without LiveKit saying so) counts as a
-// listener too.
+// listener too, and so does a recorder.
 func TestLiveKitListened(t *testing.T) {
 	if !enterLiveKitTest(t) {
 		return
@@ -186,4 +187,19 @@ func TestLiveKitListened(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitUntil(t, 10*time.Second, "the leg not listened to once the other node's leg left", func() bool { return !lw.Listened() })
+
+	// A recorder (what LiveKit's egress joins as: hidden, so LiveKit says
+	// nothing of its subscriptions) makes the room a recorded one.
+	token, err := auth.NewAccessToken(lkKey, lkSecret).SetIdentity("EG_recorder").
+		SetVideoGrant(&auth.VideoGrant{RoomJoin: true, Room: roomName, Hidden: true, Recorder: true}).ToJWT()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := lksdk.NewRoom(nil)
+	if err := rec.JoinWithToken(s.url(), token, lksdk.WithAutoSubscribe(false)); err != nil {
+		t.Fatalf("recorder: %v", err)
+	}
+	waitUntil(t, 10*time.Second, "the leg listened to while the room is recorded", lw.Listened)
+	rec.Disconnect()
+	waitUntil(t, 10*time.Second, "the leg not listened to once the recorder left", func() bool { return !lw.Listened() })
 }
