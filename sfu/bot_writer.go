@@ -17,6 +17,14 @@ const maxPayload = 1200
 
 // rtpSource numbers a bot's packets: random initial sequence number and
 // timestamp (RFC 3550 §5.1), timestamps advanced by each frame's duration.
+//
+// mu is held while a packet is numbered and handed to the subscribers:
+// copied into each WebRTC subscriber's send queue, or depacketized into a
+// bot subscriber's frame queue. Neither waits for anyone, and nothing under
+// mu writes to the network: each WebRTC subscriber's own goroutine does
+// (sender.go). The hand-off stays under mu because every subscriber's
+// forwarding state (sequence offsets, depacketizers) has one writer at a
+// time, the track's source.
 type rtpSource struct {
 	mu    sync.Mutex
 	t     *pubTrack
@@ -41,8 +49,8 @@ func newRTPSource(t *pubTrack) rtpSource {
 	}
 }
 
-// emit forwards one packet and advances the sequence number; the caller
-// holds mu.
+// emit hands one packet to the track's subscribers and advances the
+// sequence number; the caller holds mu.
 func (s *rtpSource) emit(payload []byte, marker bool) {
 	s.hdr.Marker = marker
 	s.fp.hdr = &s.hdr

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 
+	"github.com/pion/logging"
 	"github.com/pion/webrtc/v4"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -13,6 +14,9 @@ import (
 type Config struct {
 	// Logger receives the SFU's logs; nil discards them.
 	Logger *slog.Logger
+	// PionLogger receives pion's logs (ICE, DTLS, SRTP…); nil sends them
+	// to Logger through package pionlog.
+	PionLogger logging.LoggerFactory
 	// PortMin and PortMax bound the UDP ports ICE gathers host candidates
 	// on; 0 and 0 mean any ephemeral port.
 	PortMin, PortMax uint16

@@ -6,7 +6,6 @@ import (
 	"sync/atomic"
 
 	"github.com/pion/rtcp"
-	"github.com/pion/rtp"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 	"github.com/roombridge/roombridge/gateway/room"
@@ -25,12 +24,10 @@ type downTrack struct {
 	bound atomic.Pointer[binding]
 
 	// Forwarder state: touched only by the source's single writer.
-	hdr      rtp.Header
-	levelBuf [1]byte
-	started  bool
-	epoch    uint32
-	offset   uint16
-	lastOut  uint16
+	started bool
+	epoch   uint32
+	offset  uint16
+	lastOut uint16
 
 	// mapping is epoch<<16 | offset, published for the NACK handler.
 	mapping atomic.Uint64
@@ -49,9 +46,7 @@ type binding struct {
 }
 
 func newDownTrack(src *pubTrack, p *rtcPeer) *downTrack {
-	d := &downTrack{src: src, peer: p}
-	d.hdr.Extensions = make([]rtp.Extension, 0, 2)
-	return d
+	return &downTrack{src: src, peer: p}
 }
 
 // ID, StreamID, RID and Kind implement webrtc.TrackLocal; the stream id is
@@ -115,7 +110,9 @@ func (d *downTrack) Unbind(webrtc.TrackLocalContext) error {
 
 // writePacket implements subscriber. Sequence numbers are shifted so that a
 // deliberate interruption (mute) leaves no gap for the receiver to NACK,
-// while real loss stays visible.
+// while real loss stays visible. The packet is numbered here, on the
+// forwarder's goroutine, and queued for the subscriber's writer: nothing
+// here waits for the subscriber's network.
 func (d *downTrack) writePacket(p *fwdPacket) {
 	b := d.bound.Load()
 	if b == nil {
@@ -129,19 +126,10 @@ func (d *downTrack) writePacket(p *fwdPacket) {
 		d.mapping.Store(uint64(ep)<<16 | uint64(d.offset))
 	}
 	d.lastOut = p.hdr.SequenceNumber + d.offset
-	ext := d.hdr.Extensions[:0]
-	d.hdr = rtp.Header{
-		Version: 2, Marker: p.hdr.Marker, PayloadType: b.pt,
-		SequenceNumber: d.lastOut, Timestamp: p.hdr.Timestamp, SSRC: b.ssrc,
-		Extensions: ext,
-	}
-	if b.levelID != 0 && p.hasLevel {
-		d.levelBuf[0] = p.level
-		_ = d.hdr.SetExtension(b.levelID, d.levelBuf[:])
-	}
-	// Errors mean the subscriber's transport is closing; its own
-	// signalling loop notices and cleans up.
-	_, _ = b.w.WriteRTP(&d.hdr, p.payload)
+	d.peer.downOut.push(outPacket{
+		d: d, b: b, seq: d.lastOut, ts: p.hdr.Timestamp, marker: p.hdr.Marker,
+		level: p.level, hasLevel: p.hasLevel,
+	}, p.payload)
 }
 
 // trackEnded implements subscriber: the subscriber's loop removes the

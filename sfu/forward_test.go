@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
@@ -26,6 +27,12 @@ func (w *recordWriter) WriteRTP(h *rtp.Header, payload []byte) (int, error) {
 }
 func (w *recordWriter) Write(b []byte) (int, error) { return len(b), nil }
 
+func (w *recordWriter) count() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.hdrs)
+}
+
 // TestDownTrackRewrite: SSRC, payload type and audio level id are the
 // subscriber's; a mute leaves no sequence gap; NACKs are answered from the
 // track's buffer with the subscriber's numbering.
@@ -38,7 +45,7 @@ func TestDownTrackRewrite(t *testing.T) {
 	for _, kind := range []room.TrackKind{room.TrackKindAudio, room.TrackKindVideo} {
 		tr := newPubTrack("TR", kind, codecInfo{MimeType: "video/VP8"}, &member{id: "PA"}, s.m, func() {})
 		w := &recordWriter{}
-		d := newDownTrack(tr, &rtcPeer{})
+		d := newDownTrack(tr, testPeer(t, s.m))
 		d.bound.Store(&binding{ssrc: 7, pt: 100, levelID: 3, w: w})
 		tr.addSubscriber(d)
 		hdr := &rtp.Header{Version: 2, SSRC: 1, PayloadType: 96, SequenceNumber: 65534, Timestamp: 10}
@@ -54,8 +61,11 @@ func TestDownTrackRewrite(t *testing.T) {
 		send(5) // dropped
 		tr.setMuted(false)
 		send(2)
-		if len(w.hdrs) != 5 {
-			t.Fatalf("%v: %d packets written, want 5", kind, len(w.hdrs))
+		// Five packets were queued (the muted ones never are); the
+		// subscriber's writer sends them on its own goroutine.
+		waitFor(t, 5*time.Second, "five packets written", func() bool { return w.count() >= 5 })
+		if n := w.count(); n != 5 {
+			t.Fatalf("%v: %d packets written, want 5", kind, n)
 		}
 		for i, h := range w.hdrs {
 			if h.SSRC != 7 || h.PayloadType != 100 || h.SequenceNumber != uint16(65534+i) {

@@ -48,6 +48,19 @@ func newTestSFU(t testing.TB, cfg Config) (*SFU, string) {
 	return s, "ws" + strings.TrimPrefix(srv.URL, "http")
 }
 
+// testPeer is a WebRTC subscriber's peer without PeerConnections: its
+// sender runs, and its down tracks write to whatever the test binds them to.
+func testPeer(tb testing.TB, m *metrics) *rtcPeer {
+	p := &rtcPeer{downOut: newSubSender(m)}
+	var wg sync.WaitGroup
+	p.downOut.start(&wg)
+	tb.Cleanup(func() {
+		p.downOut.close()
+		wg.Wait()
+	})
+	return p
+}
+
 // waitFor polls cond until it holds or the deadline passes.
 func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()

@@ -2,14 +2,19 @@ package sfu
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"runtime"
-	"strings"
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"github.com/roombridge/roombridge/gateway/room"
 )
+
+// TestMain checks, after all tests, that none left a goroutine behind.
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func countFDs(t testing.TB) int {
 	t.Helper()
@@ -20,16 +25,10 @@ func countFDs(t testing.TB) int {
 	return len(ents)
 }
 
-// goroutineDump lists the stacks of live goroutines, for the failure
-// message.
-func goroutineDump() string {
-	buf := make([]byte, 1<<20)
-	return string(buf[:runtime.Stack(buf, true)])
-}
-
 // TestJoinLeaveLeaks runs join/leave cycles of WebRTC clients and bots, each
-// with media flowing, and checks that goroutines and file descriptors
-// return to where they were.
+// with media flowing (so every peer's sender, track readers and RTCP readers
+// run), and checks that goroutines and file descriptors return to where
+// they were.
 func TestJoinLeaveLeaks(t *testing.T) {
 	cycles := 50
 	if testing.Short() {
@@ -73,25 +72,13 @@ func TestJoinLeaveLeaks(t *testing.T) {
 
 	cycle(0) // warm up pools and lazily started runtime goroutines
 	runtime.GC()
-	baseG, baseFD := runtime.NumGoroutine(), countFDs(t)
+	before := goleak.IgnoreCurrent()
+	baseFD := countFDs(t)
 	for i := 1; i <= cycles; i++ {
 		cycle(i)
 	}
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		g, fd := runtime.NumGoroutine(), countFDs(t)
-		if g <= baseG && fd <= baseFD {
-			break
-		}
-		if time.Now().After(deadline) {
-			dump := goroutineDump()
-			if i := strings.Index(dump, "\n\n"); i > 0 && len(dump) > 20000 {
-				dump = dump[:20000]
-			}
-			t.Fatalf("after %d cycles: %d goroutines (was %d), %d fds (was %d)\n%s", cycles, g, baseG, fd, baseFD, dump)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	goleak.VerifyNone(t, before)
+	waitFor(t, 15*time.Second, fmt.Sprintf("file descriptors back to %d after %d cycles", baseFD, cycles), func() bool { return countFDs(t) <= baseFD })
 }
 
 // botToneWriter publishes an audio track without pacing it.

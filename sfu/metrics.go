@@ -15,6 +15,7 @@ type metrics struct {
 	tracks           *prometheus.GaugeVec
 	packetsForwarded prometheus.Counter
 	bytesForwarded   prometheus.Counter
+	packetsDropped   prometheus.Counter
 	keyframeRequests prometheus.Counter
 }
 
@@ -41,6 +42,10 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Namespace: ns, Subsystem: sub, Name: "bytes_forwarded_total",
 			Help: "RTP payload bytes written to subscribers.",
 		}),
+		packetsDropped: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: ns, Subsystem: sub, Name: "packets_dropped_total",
+			Help: "RTP packets dropped (oldest first) because a WebRTC subscriber's send queue was full: the subscriber is slower than what it receives.",
+		}),
 		keyframeRequests: prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: ns, Subsystem: sub, Name: "keyframe_requests_total",
 			Help: "Keyframe requests passed on to publishers (after throttling).",
@@ -50,7 +55,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		return m, nil
 	}
 	var errs []error
-	for _, c := range []prometheus.Collector{m.rooms, m.participants, m.tracks, m.packetsForwarded, m.bytesForwarded, m.keyframeRequests} {
+	for _, c := range []prometheus.Collector{m.rooms, m.participants, m.tracks, m.packetsForwarded, m.bytesForwarded, m.packetsDropped, m.keyframeRequests} {
 		errs = append(errs, reg.Register(c))
 	}
 	return m, errors.Join(errs...)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/pion/webrtc/v4"
+	"github.com/roombridge/roombridge/gateway/pionlog"
 	"github.com/roombridge/roombridge/gateway/room"
 )
 
@@ -48,6 +49,10 @@ func New(cfg Config) (*SFU, error) {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
+	log = log.With("component", "sfu")
+	if cfg.PionLogger == nil {
+		cfg.PionLogger = pionlog.New(log)
+	}
 	m, err := newMetrics(cfg.Registerer)
 	if err != nil {
 		return nil, fmt.Errorf("sfu: metrics: %w", err)
@@ -58,7 +63,7 @@ func New(cfg Config) (*SFU, error) {
 	}
 	ctx, cancel := context.WithCancelCause(context.Background())
 	return &SFU{
-		cfg: cfg, log: log.With("component", "sfu"), api: api, m: m,
+		cfg: cfg, log: log, api: api, m: m,
 		ctx: ctx, cancel: cancel, rooms: map[string]*roomState{},
 	}, nil
 }

@@ -41,6 +41,9 @@ type rtcPeer struct {
 	closing bool
 
 	pub, sub *webrtc.PeerConnection
+	// downOut writes the down tracks' packets to sub from a goroutine of its
+	// own (counted in wg), so that forwarders never wait for this client.
+	downOut  *subSender
 	pubGate  candidateGate
 	subGate  candidateGate
 	roomName string
@@ -63,7 +66,7 @@ func newRTCPeer(s *SFU, conn *websocket.Conn, roomName, name string) (*rtcPeer, 
 	p := &rtcPeer{
 		s: s, m: m, conn: conn, log: m.log, ctx: ctx, cancel: cancel, roomName: roomName,
 		out: make(chan Message, outQueue), opSignal: make(chan struct{}, 1),
-		downs: map[*pubTrack]*downTrack{},
+		downs: map[*pubTrack]*downTrack{}, downOut: newSubSender(s.m),
 	}
 	m.peer = p
 	var err error
@@ -131,6 +134,7 @@ func (p *rtcPeer) run() {
 	p.wg.Add(2)
 	go p.writeLoop()
 	go p.opLoop()
+	p.downOut.start(&p.wg)
 	r.subscribeExisting(p.m)
 	p.readLoop()
 
@@ -140,8 +144,10 @@ func (p *rtcPeer) run() {
 	p.closing = true
 	p.opMu.Unlock()
 	// The op loop has returned (ctx is done) or returns shortly; closing
-	// the PeerConnections ends the track readers and RTCP readers.
+	// the PeerConnections ends the track readers and RTCP readers, and
+	// makes a write the sender is blocked in return.
 	errs := errors.Join(p.pub.Close(), p.sub.Close())
+	p.downOut.close()
 	p.wg.Wait()
 	for t, d := range p.downs {
 		t.removeSubscriber(d)

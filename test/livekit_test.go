@@ -10,20 +10,18 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
 	lksdk "github.com/livekit/server-sdk-go/v2"
+	"go.uber.org/goleak"
 
 	"github.com/roombridge/roombridge/gateway/room"
 	"github.com/roombridge/roombridge/gateway/room/livekit"
 	"github.com/roombridge/roombridge/gateway/room/roomtest"
-	"github.com/roombridge/roombridge/sfu"
 	"github.com/roombridge/roombridge/test/internal/netns"
 )
 
@@ -192,6 +190,17 @@ func testLogger(t *testing.T) *slog.Logger {
 	return slog.New(slog.DiscardHandler)
 }
 
+// enterLiveKitTest starts a test against livekit-server: skipped under
+// -short, run inside a network namespace (see netns.Enter). False means the
+// caller returns at once.
+func enterLiveKitTest(t *testing.T) bool {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("livekit-server end-to-end: skipped under -short")
+	}
+	return netns.Enter(t)
+}
+
 // newLiveKitBackend connects the adapter to s.
 func newLiveKitBackend(t *testing.T, s *lkServer) *livekit.Backend {
 	t.Helper()
@@ -215,10 +224,7 @@ func newLiveKitBackend(t *testing.T, s *lkServer) *livekit.Backend {
 // TestLiveKitConformance runs the room backend conformance suite against
 // the LiveKit adapter and a real livekit-server.
 func TestLiveKitConformance(t *testing.T) {
-	if testing.Short() {
-		t.Skip("livekit-server end-to-end: skipped under -short")
-	}
-	if !netns.Enter(t) {
+	if !enterLiveKitTest(t) {
 		return
 	}
 	s := startLiveKit(t)
@@ -228,10 +234,7 @@ func TestLiveKitConformance(t *testing.T) {
 
 // TestLiveKitStartErrors: New tells an unreachable server from a wrong key.
 func TestLiveKitStartErrors(t *testing.T) {
-	if testing.Short() {
-		t.Skip("livekit-server end-to-end: skipped under -short")
-	}
-	if !netns.Enter(t) {
+	if !enterLiveKitTest(t) {
 		return
 	}
 	s := startLiveKit(t)
@@ -262,10 +265,7 @@ func TestLiveKitStartErrors(t *testing.T) {
 // EventRemoved within seconds, Ready fails and Join fails at once with
 // room.ErrUnavailable; once the server is back, Join works again.
 func TestLiveKitOutage(t *testing.T) {
-	if testing.Short() {
-		t.Skip("livekit-server end-to-end: skipped under -short")
-	}
-	if !netns.Enter(t) {
+	if !enterLiveKitTest(t) {
 		return
 	}
 	s := startLiveKit(t)
@@ -351,10 +351,7 @@ func waitUntil(t *testing.T, timeout time.Duration, what string, cond func() boo
 // client as SIP DTMF packets and on the "dtmf" topic, and the client sees
 // the leg as a SIP participant with its attributes.
 func TestLiveKitDTMFAndKind(t *testing.T) {
-	if testing.Short() {
-		t.Skip("livekit-server end-to-end: skipped under -short")
-	}
-	if !netns.Enter(t) {
+	if !enterLiveKitTest(t) {
 		return
 	}
 	s := startLiveKit(t)
@@ -436,14 +433,11 @@ func TestLiveKitDTMFAndKind(t *testing.T) {
 // TestLiveKitLeaks: participants that join, carry media and leave, then
 // the backend's Close, leave no goroutine behind.
 func TestLiveKitLeaks(t *testing.T) {
-	if testing.Short() {
-		t.Skip("livekit-server end-to-end: skipped under -short")
-	}
-	if !netns.Enter(t) {
+	if !enterLiveKitTest(t) {
 		return
 	}
 	s := startLiveKit(t)
-	before := runtime.NumGoroutine()
+	before := goleak.IgnoreCurrent()
 	b, err := livekit.New(context.Background(), livekit.Config{URL: s.url(), APIKey: lkKey, APISecret: lkSecret, Logger: testLogger(t)})
 	if err != nil {
 		t.Fatal(err)
@@ -495,161 +489,9 @@ func TestLiveKitLeaks(t *testing.T) {
 	if err := b.Close(); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(15 * time.Second)
-	for runtime.NumGoroutine() > before+2 {
-		if time.Now().After(deadline) {
-			buf := make([]byte, 1<<20)
-			t.Fatalf("%d goroutines before, %d after:\n%s", before, runtime.NumGoroutine(), buf[:runtime.Stack(buf, true)])
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-// TestLegCPU measures the gateway's CPU per phone leg with each backend:
-// N legs publish one Opus frame every 20 ms (a pre-encoded frame, so that
-// Opus encoding, the same with both backends, is left out) and one hidden
-// hub receives every leg's track, as the room audio hub does. It runs only
-// with ROOMBRIDGE_BENCH_LEGS set, e.g. "20,50,100".
-func TestLegCPU(t *testing.T) {
-	spec := os.Getenv("ROOMBRIDGE_BENCH_LEGS")
-	if spec == "" {
-		t.Skip("set ROOMBRIDGE_BENCH_LEGS=20,50,100 to measure")
-	}
-	if !netns.Enter(t) {
-		return
-	}
-	var counts []int
-	for _, f := range strings.Split(spec, ",") {
-		var n int
-		if _, err := fmt.Sscan(f, &n); err != nil || n < 1 {
-			t.Fatalf("ROOMBRIDGE_BENCH_LEGS: %q", f)
-		}
-		counts = append(counts, n)
-	}
-	s := startLiveKit(t)
-	lk := newLiveKitBackend(t, s)
-	emb, err := sfu.New(sfu.Config{Logger: testLogger(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer emb.Close()
-	window := 10 * time.Second
-	t.Logf("%-8s %5s %10s %14s %12s %10s", "backend", "legs", "gw CPU %", "gw µs/leg/20ms", "server CPU %", "received %")
-	for _, n := range counts {
-		for _, bk := range []struct {
-			name string
-			b    room.Backend
-			pid  int
-		}{{"embedded", emb, -1}, {"livekit", lk, s.cmd.Process.Pid}} {
-			r := measureLegs(t, bk.b, fmt.Sprintf("cpu-%s-%d", bk.name, n), n, window, bk.pid)
-			t.Logf("%-8s %5d %10.1f %14.1f %12.1f %10.1f", bk.name, n, r.gwCPU*100, r.gwCPU*float64(20*time.Millisecond/time.Microsecond)/float64(n),
-				r.serverCPU*100, r.received*100)
-		}
-	}
-}
-
-type legCPU struct {
-	gwCPU, serverCPU float64 // cores busy
-	received         float64 // share of sent frames the hub read
-}
-
-func measureLegs(t *testing.T, b room.Backend, roomName string, n int, window time.Duration, serverPID int) legCPU {
-	ctx := context.Background()
-	hub, err := b.Join(ctx, roomName, room.ParticipantInfo{Name: "hub", Kind: room.ParticipantKindBot, Hidden: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer hub.Leave("done")
-	var got atomic.Int64
-	var readers sync.WaitGroup
-	hub.OnTrack(func(rt room.RemoteTrack) {
-		readers.Add(1)
-		go func() {
-			defer readers.Done()
-			buf := make([]byte, 1500)
-			for {
-				if _, _, err := rt.ReadFrame(buf); err != nil {
-					return
-				}
-				got.Add(1)
-			}
-		}()
-	})
-	writers := make([]room.AudioWriter, n)
-	legs := make([]room.Participant, n)
-	for i := range n {
-		p, err := b.Join(ctx, roomName, room.ParticipantInfo{Name: fmt.Sprint("leg", i), Kind: room.ParticipantKindSIP})
-		if err != nil {
-			t.Fatalf("leg %d: %v", i, err)
-		}
-		legs[i] = p
-		if writers[i], err = p.PublishAudio(room.AudioCodec{MimeType: "audio/opus", ClockRate: 48000, Channels: 2, FrameDuration: 20 * time.Millisecond}); err != nil {
-			t.Fatalf("leg %d publish: %v", i, err)
-		}
-	}
-	defer func() {
-		for _, p := range legs {
-			_ = p.Leave("done")
-		}
-	}()
-	// One 20 ms clock for all legs, as the room hub has.
-	frame := make([]byte, 60) // a 24 kb/s Opus frame's size
-	frame[0] = 0x78
-	stop := make(chan struct{})
-	var sent atomic.Int64
-	clock := make(chan struct{})
-	go func() {
-		defer close(clock)
-		tick := time.NewTicker(20 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-			}
-			for _, w := range writers {
-				if w.WriteAudio(frame, 20*time.Millisecond) == nil {
-					sent.Add(1)
-				}
-			}
-		}
-	}()
-	time.Sleep(3 * time.Second) // subscriptions settle
-	u0, s0 := cpuTime(0), cpuTime(serverPID)
-	g0, sent0 := got.Load(), sent.Load()
-	time.Sleep(window)
-	u1, s1 := cpuTime(0), cpuTime(serverPID)
-	g1, sent1 := got.Load(), sent.Load()
-	close(stop)
-	<-clock
-	return legCPU{
-		gwCPU:     (u1 - u0).Seconds() / window.Seconds(),
-		serverCPU: (s1 - s0).Seconds() / window.Seconds(),
-		received:  float64(g1-g0) / float64(max(sent1-sent0, 1)),
-	}
-}
-
-// cpuTime is the user+system CPU time of this process (pid 0) or of pid
-// (none for -1).
-func cpuTime(pid int) time.Duration {
-	if pid < 0 {
-		return 0
-	}
-	if pid == 0 {
-		var ru syscall.Rusage
-		_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-		return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-	}
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	// Fields after the command name in parentheses: utime is the 14th
-	// field of the whole line, stime the 15th, in clock ticks (100 Hz).
-	fields := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+2:]))
-	var ut, st int64
-	fmt.Sscan(fields[11], &ut)
-	fmt.Sscan(fields[12], &st)
-	return time.Duration(ut+st) * 10 * time.Millisecond
+	// Idle keep-alive connections of the RoomService's HTTP client are
+	// the HTTP transport's, not a participant's.
+	goleak.VerifyNone(t, before,
+		goleak.IgnoreAnyFunction("net/http.(*persistConn).readLoop"),
+		goleak.IgnoreAnyFunction("net/http.(*persistConn).writeLoop"))
 }

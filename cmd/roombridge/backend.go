@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/roombridge/roombridge/gateway/config"
+	"github.com/roombridge/roombridge/gateway/pionlog"
 	"github.com/roombridge/roombridge/gateway/room"
 	"github.com/roombridge/roombridge/gateway/room/livekit"
 	"github.com/roombridge/roombridge/sfu"
@@ -23,10 +24,11 @@ type admitFunc = func(ctx context.Context, room, name, token string) (string, er
 func (a *app) openBackend(ctx context.Context, cfg config.Config, reg prometheus.Registerer, admit admitFunc) (room.Backend, room.Directory, error) {
 	if cfg.Backend == config.BackendLiveKit {
 		lk, err := livekit.New(ctx, livekit.Config{
-			URL:       cfg.LiveKit.URL,
-			APIKey:    cfg.LiveKit.APIKey,
-			APISecret: cfg.LiveKit.APISecret,
-			Logger:    a.log,
+			URL:        cfg.LiveKit.URL,
+			APIKey:     cfg.LiveKit.APIKey,
+			APISecret:  cfg.LiveKit.APISecret,
+			Logger:     a.log,
+			Registerer: reg,
 			// A restarted LiveKit has forgotten the rooms; make them again
 			// so that LiveKit's own clients find them before a phone joins.
 			OnReachable: a.recreateLiveKitRooms,
@@ -55,6 +57,7 @@ func (a *app) openBackend(ctx context.Context, cfg config.Config, reg prometheus
 	}
 	s, err := sfu.New(sfu.Config{
 		Logger:          a.log,
+		PionLogger:      pionlog.New(a.log.With("component", "sfu")), // ICE, DTLS, SRTP: pion's Info at Debug
 		PortMin:         cfg.WebRTC.PortMin,
 		PortMax:         cfg.WebRTC.PortMax,
 		ExternalIPs:     external,

@@ -36,6 +36,9 @@ type Backend struct {
 	log    *slog.Logger
 	sdkLog protologger.Logger
 	rs     *lksdk.RoomServiceClient
+	m      *metrics
+	// joinOpts are the SDK options every participant joins with.
+	joinOpts []lksdk.ConnectOption
 
 	// health is the last check's result: nil when LiveKit answered.
 	health  atomic.Pointer[healthState]
@@ -67,7 +70,16 @@ func New(ctx context.Context, cfg Config) (*Backend, error) {
 		return nil, err
 	}
 	log := cfg.Logger.With("component", "livekit", "url", cfg.URL)
+	m, err := newMetrics(cfg.Registerer)
+	if err != nil {
+		return nil, fmt.Errorf("livekit: metrics: %w", err)
+	}
+	opts, err := joinOptions()
+	if err != nil {
+		return nil, err
+	}
 	b := &Backend{
+		m: m, joinOpts: opts,
 		cfg:     cfg,
 		log:     log,
 		sdkLog:  protologger.LogRLogger(logr.FromSlogHandler(quieter{cfg.Logger.With("component", "livekit-sdk").Handler()})),

@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"net/url"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Config is the LiveKit backend's configuration. New copies it; it is frozen
@@ -34,6 +36,9 @@ type Config struct {
 	// would keep trying for over a minute, with the caller listening to
 	// silence); 5 s when zero.
 	ReconnectGrace time.Duration
+	// Registerer receives the backend's Prometheus metrics; nil registers
+	// none.
+	Registerer prometheus.Registerer
 	// OnReachable, if set, runs on the health loop when LiveKit answers
 	// again after being unreachable (a restarted server has forgotten its
 	// rooms: the gateway creates them again). Its context ends after

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	lkproto "github.com/livekit/protocol/livekit"
@@ -42,6 +44,16 @@ type participant struct {
 	muted      [3]bool              // this participant's own wish, by room.TrackKind
 	writers    map[*localTrack]bool // published tracks, ended on close
 	reconnect  *time.Timer
+	// subscribedEarly holds the SIDs of tracks LiveKit said were
+	// subscribed before PublishTrack returned them.
+	subscribedEarly map[string]bool
+
+	// Who could hear this participant's audio (listeners.go); audMu
+	// serializes recounts and guards lk's assignment against them.
+	audMu      sync.Mutex
+	audience   atomic.Int32
+	foreignSIP atomic.Bool
+	recording  atomic.Bool
 
 	disconnectOnce sync.Once
 	signal         chan struct{}
@@ -59,10 +71,10 @@ func newParticipant(b *Backend, roomName, id string, hidden bool, log *slog.Logg
 	return &participant{
 		b: b, id: id, roomName: roomName, hidden: hidden, log: log,
 		remote:  map[string]*remoteTrack{},
-		writers: map[*localTrack]bool{},
-		events:  make(chan room.Event, eventQueue),
-		signal:  make(chan struct{}, 1),
-		done:    make(chan struct{}),
+		writers: map[*localTrack]bool{}, subscribedEarly: map[string]bool{},
+		events: make(chan room.Event, eventQueue),
+		signal: make(chan struct{}, 1),
+		done:   make(chan struct{}),
 	}
 }
 
@@ -75,6 +87,8 @@ func (p *participant) connect(ctx context.Context, token string) error {
 		OnActiveSpeakersChanged:   p.onActiveSpeakers,
 		OnReconnecting:            p.onReconnecting,
 		OnReconnected:             p.onReconnected,
+		OnLocalTrackSubscribed:    p.onLocalTrackSubscribed,
+		OnRecordingStatusChanged:  p.onRecordingStatusChanged,
 		ParticipantCallback: lksdk.ParticipantCallback{
 			OnTrackMuted:        func(pub lksdk.TrackPublication, lp lksdk.Participant) { p.onMuted(pub, lp, true) },
 			OnTrackUnmuted:      func(pub lksdk.TrackPublication, lp lksdk.Participant) { p.onMuted(pub, lp, false) },
@@ -83,18 +97,21 @@ func (p *participant) connect(ctx context.Context, token string) error {
 			OnTrackUnsubscribed: p.onTrackUnsubscribed,
 		},
 	}
+	p.audMu.Lock()
 	p.lk = lksdk.NewRoom(cb)
+	p.audMu.Unlock()
 	ctx, cancel := context.WithTimeout(ctx, p.b.cfg.ConnectTimeout)
 	defer cancel()
-	err := p.lk.JoinWithContextAndToken(ctx, p.b.cfg.URL, token,
-		lksdk.WithAutoSubscribe(false),
+	opts := append(slices.Clip(p.b.joinOpts),
 		lksdk.WithConnectTimeout(p.b.cfg.ConnectTimeout),
 		lksdk.WithLogger(p.b.sdkLog.WithValues("room", p.roomName, "participant", p.id)),
 	)
+	err := p.lk.JoinWithContextAndToken(ctx, p.b.cfg.URL, token, opts...)
 	if err != nil {
 		p.disconnect()
 		return joinError(err)
 	}
+	p.recountAudience() // the participants already there came without callbacks
 	p.wg.Add(1)
 	go p.dispatchLoop()
 	return nil
@@ -157,6 +174,9 @@ func (p *participant) OnTrack(fn func(room.RemoteTrack)) {
 	p.wake()
 	if !first || closed {
 		return
+	}
+	if !p.hidden {
+		p.b.audienceChanged(p.roomName) // a visible listener more
 	}
 	for _, rp := range p.lk.GetRemoteParticipants() {
 		if !p.wants(rp) {
@@ -327,10 +347,12 @@ func (p *participant) onMuted(pub lksdk.TrackPublication, who lksdk.Participant,
 }
 
 func (p *participant) onParticipantConnected(rp *lksdk.RemoteParticipant) {
+	p.recountAudience()
 	p.emit(room.Event{Type: room.EventParticipantJoined, Participant: remoteState(rp)})
 }
 
 func (p *participant) onParticipantDisconnected(rp *lksdk.RemoteParticipant) {
+	p.recountAudience()
 	p.emit(room.Event{Type: room.EventParticipantLeft, Participant: remoteState(rp)})
 }
 

@@ -59,6 +59,7 @@ func Run(t *testing.T, f Factory) {
 		{"Video", testVideo},
 		{"ActiveSpeakers", testActiveSpeakers},
 		{"TrackFilter", testTrackFilter},
+		{"Listened", testListened},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -578,5 +579,38 @@ func testTrackFilter(t *testing.T, b room.Backend, _ room.Directory) {
 	}
 	if rt.ParticipantID() != other.ID() {
 		t.Fatalf("first track from %s, want %s", rt.ParticipantID(), other.ID())
+	}
+}
+
+// testListened: a published audio track is listened to (room.ListenedWriter)
+// only while a visible participant receives it; the hidden room hub, which
+// receives it all along, does not count. Twice, since a backend may learn
+// of the first subscriber differently from later ones.
+func testListened(t *testing.T, b room.Backend, _ room.Directory) {
+	r := roomName(t)
+	a := join(t, b, r, room.ParticipantInfo{Name: "a", Kind: room.ParticipantKindSIP})
+	tp := publishTone(t, a, 440)
+	lw, ok := tp.w.(room.ListenedWriter)
+	if !ok {
+		t.Fatal("the backend's audio writer does not implement room.ListenedWriter")
+	}
+	if lw.Listened() {
+		t.Fatal("listened to with nobody else in the room")
+	}
+	hub := join(t, b, r, room.ParticipantInfo{Name: "hub", Kind: room.ParticipantKindBot, Hidden: true})
+	hl := listen(t, watchTracks(hub).next(t, room.TrackKindAudio, a.ID()), 440)
+	waitFor(t, waitLong, "the hidden hub hearing A", func() bool { return hl.heardCount() >= 10 })
+	for round := range 2 {
+		bob := join(t, b, r, room.ParticipantInfo{Name: "b", Kind: room.ParticipantKindSIP})
+		bl := listen(t, watchTracks(bob).next(t, room.TrackKindAudio, a.ID()), 440)
+		waitFor(t, waitLong, "B hearing A", func() bool { return bl.heardCount() >= 5 })
+		waitFor(t, waitShort, "A listened to while B receives it", lw.Listened)
+		if err := bob.Leave("done"); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, waitShort, "A not listened to once B left, with the hidden hub still receiving it", func() bool { return !lw.Listened() })
+		if since := time.Now(); round == 1 {
+			waitFor(t, waitShort, "the hidden hub still hearing A", func() bool { return hl.heardAfter(since) })
+		}
 	}
 }
