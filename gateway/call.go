@@ -197,6 +197,9 @@ func (c *call) joinRoom(roomName string) error {
 	if t := c.ic.Trunk(); t != nil {
 		attrs["sip.trunk"] = t.Name
 	}
+	if c.g.cfg.NodeID != "" {
+		attrs[room.AttrNode] = c.g.cfg.NodeID
+	}
 	p, err := c.g.cfg.Backend.Join(c.ctx, roomName, room.ParticipantInfo{
 		Identity:   c.id,
 		Name:       callerName(from, c.g.cfg.CallerMask),

@@ -91,6 +91,12 @@ type Config struct {
 	// Registerer receives the gateway's Prometheus metrics; nil registers
 	// none.
 	Registerer prometheus.Registerer
+	// NodeID names this gateway node (node.id); each SIP participant
+	// carries it as the room.AttrNode attribute.
+	NodeID string
+	// Lockouts, when set, counts wrong PINs for every node sharing it
+	// (store.RedisLockouts); nil keeps the counts in this process.
+	Lockouts store.Lockouts
 }
 
 // Gateway bridges SIP calls into rooms. It implements sip.CallHandler and
@@ -157,6 +163,7 @@ func New(cfg Config) (*Gateway, error) {
 		lock:    newLockout(ic.MaxFailures, ic.FailureWindow, ic.Lockout),
 		langs:   map[string]string{},
 	}
+	g.lock.shared, g.lock.log = cfg.Lockouts, cfg.Logger
 	if g.defaults = ic.Prompts[ic.Language]; g.defaults == nil {
 		return nil, fmt.Errorf("%w: IVR: no prompts for the language %q", ErrInvalidConfig, ic.Language)
 	}

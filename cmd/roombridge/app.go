@@ -27,7 +27,8 @@ import (
 type app struct {
 	cfg   config.Config
 	log   *slog.Logger
-	store *store.SQLite
+	store store.Store
+	locks store.Lockouts // shared PIN lockouts (Redis), or nil
 	sfu   *sfu.SFU         // backend: embedded
 	lk    *livekit.Backend // backend: livekit
 	// lkReady is lk for the LiveKit health loop, which may run before
@@ -48,9 +49,9 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *app, e
 		}
 	}()
 
-	a.store, err = store.OpenSQLite(ctx, cfg.Store.Path)
+	a.store, a.locks, err = openStore(ctx, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("store.path: %w", err)
+		return nil, err
 	}
 	if err := upsertRooms(ctx, a.store, cfg.Rooms); err != nil {
 		return nil, err
@@ -59,7 +60,11 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *app, e
 	reg := prometheus.NewRegistry()
 	registerProcessMetrics(reg)
 
-	tokens, err := newTokens(cfg.HTTP)
+	secret, err := tokenSecret(ctx, cfg.HTTP, a.store)
+	if err != nil {
+		return nil, err
+	}
+	tokens, err := newTokens(cfg.HTTP, secret)
 	if err != nil {
 		return nil, err
 	}
@@ -80,7 +85,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *app, e
 		return nil, err
 	}
 
-	a.sip, err = newSIP(cfg, a.store, backend, reg, log)
+	a.sip, err = newSIP(cfg, a.store, a.locks, backend, reg, log)
 	if err != nil {
 		return nil, err
 	}
@@ -102,6 +107,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *app, e
 		PublicURL: publicURL,
 		Logger:    log.With("component", "api"),
 		Quality:   a.sip.gw.ParticipantQuality,
+		LocalNode: localNode(cfg),
 
 		OnRoomCreated: roomCreated(backend),
 	})
@@ -124,8 +130,25 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *app, e
 		TLSConfig:         &tls.Config{MinVersion: tls.VersionTLS12},
 	}
 	log.Info("roombridge started", "version", version, "url", publicURL,
-		"demo", demoURL(publicURL, cfg.Rooms), "backend", cfg.Backend, "store", cfg.Store.Path)
+		"demo", demoURL(publicURL, cfg.Rooms), "backend", cfg.Backend, "store", storeName(cfg.Store))
 	return a, nil
+}
+
+// localNode is the node the API lists for participants whose backend
+// names none: with the embedded SFU every participant is in this process.
+func localNode(cfg config.Config) string {
+	if cfg.Backend == config.BackendEmbedded {
+		return cfg.Node.ID
+	}
+	return ""
+}
+
+// storeName says which store serves, for the start-up log.
+func storeName(s config.Store) string {
+	if s.Redis.Addr != "" {
+		return "redis://" + s.Redis.Addr
+	}
+	return s.Path
 }
 
 func demoURL(base string, rooms []config.Room) string {
@@ -135,8 +158,9 @@ func demoURL(base string, rooms []config.Room) string {
 	return base + "/r/" + rooms[0].Name + "?name=guest"
 }
 
-func newTokens(cfg config.HTTP) (*api.Tokens, error) {
-	secret := []byte(cfg.TokenSecret)
+// newTokens signs join tokens with secret, or with a random secret of
+// this process when there is none.
+func newTokens(cfg config.HTTP, secret []byte) (*api.Tokens, error) {
 	if len(secret) == 0 {
 		secret = make([]byte, 32)
 		if _, err := rand.Read(secret); err != nil {

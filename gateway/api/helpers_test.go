@@ -146,6 +146,7 @@ func (h *harness) open() {
 		Tokens:        h.tokens,
 		SIPDomain:     "conf.example.com",
 		PublicURL:     "http://127.0.0.1:8080/",
+		LocalNode:     "node-a",
 		OnRoomDeleted: func(name string) { h.deleted = append(h.deleted, name) },
 		OnRoomCreated: func(_ context.Context, name string) error {
 			h.created = append(h.created, name)

@@ -47,6 +47,14 @@ type Config struct {
 	// jitter, RTT, MOS) as a JSON-marshalable value for the listing; false
 	// when this node has no such leg.
 	Quality func(room, participantID string) (any, bool)
+	// LocalNode, when set, is the node listed for participants whose
+	// backend attributes name none (room.AttrNode): set it when every
+	// participant the Directory lists lives in this process (the embedded
+	// SFU).
+	LocalNode string
+	// Drain, if set, reports this node's drain state and, with start,
+	// begins the drain (POST /v1/admin/drain); nil answers 503.
+	Drain func(start bool) DrainState
 }
 
 // Server serves the room API. Create it with New.
@@ -132,6 +140,8 @@ func (s *Server) routes() []route {
 		{"POST /v1/rooms/{name}/participants/{id}/mute", s.muteParticipant, false},
 		{"DELETE /v1/rooms/{name}/participants/{id}", s.kickParticipant, false},
 		{"POST /v1/rooms/{name}/tokens", s.createToken, false},
+		{"POST /v1/admin/drain", s.drain, false},
+		{"GET /v1/admin/drain", s.drainState, false},
 	}
 }
 

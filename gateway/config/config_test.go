@@ -83,6 +83,30 @@ func TestEnvOverrides(t *testing.T) {
 	}
 }
 
+// TestScaleKeys: the keys several nodes need, from the file and the
+// environment, and the node id's default.
+func TestScaleKeys(t *testing.T) {
+	cfg, err := Load(write(t, "store: { redis: { addr: 'redis.internal:6379', db: 2 } }\nnode: { id: gw-1 }\n"), []string{
+		"ROOMBRIDGE_STORE_REDIS_PASSWORD=s3cret",
+		"ROOMBRIDGE_SHUTDOWN_DRAIN_TIMEOUT=10m",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := cfg.Store.Redis
+	if r.Addr != "redis.internal:6379" || r.DB != 2 || r.Password != "s3cret" || r.Prefix != "roombridge:" ||
+		cfg.Node.ID != "gw-1" || cfg.Shutdown.DrainTimeout != 10*time.Minute {
+		t.Fatalf("store %+v node %+v shutdown %+v", r, cfg.Node, cfg.Shutdown)
+	}
+	def, err := Load("", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h, _ := os.Hostname(); def.Node.ID != h || def.Shutdown.DrainTimeout != 2*time.Hour || def.Store.Redis.Addr != "" {
+		t.Fatalf("defaults: node %q (host %q), drain %v, redis %q", def.Node.ID, h, def.Shutdown.DrainTimeout, def.Store.Redis.Addr)
+	}
+}
+
 func TestErrorsNameTheKey(t *testing.T) {
 	for _, tc := range []struct{ yaml, env, key string }{
 		{yaml: "http: { listen: nonsense }", key: "http.listen"},
@@ -113,6 +137,14 @@ func TestErrorsNameTheKey(t *testing.T) {
 		{yaml: "ivr: { prompts_dir: /nonexistent/prompts }", key: "ivr.prompts_dir"},
 		{yaml: "dialin: { numbers: ['+1555'], languages: { '+1666': de } }", key: "dialin.languages"},
 		{yaml: "rtp: { timeout: 1ms }", key: "rtp.timeout"},
+		{yaml: "node: { id: 'a b' }", key: "node.id"},
+		{yaml: "store: { redis: { addr: redis } }", key: "store.redis.addr"},
+		{yaml: "store: { redis: { addr: 'redis:0' } }", key: "store.redis.addr"},
+		{yaml: "store: { redis: { addr: 'redis:6379', db: -1 } }", key: "store.redis.db"},
+		{yaml: "store: { redis: { addr: 'redis:6379', ca: /nonexistent.pem } }", key: "store.redis.ca"},
+		{yaml: "store: { redis: { prefix: 'a b' } }", key: "store.redis.prefix"},
+		{yaml: "shutdown: { drain_timeout: -1s }", key: "shutdown.drain_timeout"},
+		{env: "ROOMBRIDGE_STORE_REDIS_DB=x", key: "store.redis.db"},
 		{env: "ROOMBRIDGE_RTP_PORT_MIN=abc", key: "rtp.port_min"},
 		{env: "ROOMBRIDGE_HTTP_TOKEN_TTL=soon", key: "http.token_ttl"},
 	} {

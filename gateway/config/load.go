@@ -47,6 +47,13 @@ func Load(path string, env []string) (Config, error) {
 	if err := applyEnv(&cfg, env); err != nil {
 		return cfg, err
 	}
+	if cfg.Node.ID == "" {
+		// The host name is what tells nodes apart in a fleet; a machine
+		// without one (or with an odd one) must set node.id itself.
+		if h, err := os.Hostname(); err == nil && nodeIDRe.MatchString(h) {
+			cfg.Node.ID = h
+		}
+	}
 	return cfg, cfg.Validate()
 }
 
