@@ -28,7 +28,7 @@ type app struct {
 	cfg   config.Config
 	log   *slog.Logger
 	store store.Store
-	locks store.Lockouts // shared PIN lockouts (Redis), or nil
+	locks store.Lockouts   // shared PIN lockouts (Redis), or nil
 	sfu   *sfu.SFU         // backend: embedded
 	lk    *livekit.Backend // backend: livekit
 	// lkReady is lk for the LiveKit health loop, which may run before

@@ -27,11 +27,6 @@ func mustCreate(t *testing.T, s Store, r Room) Room {
 	return got
 }
 
-
-
-
-
-
 // TestRestart: what one process wrote, the next reads; the schema is not
 // applied twice and the database runs in WAL mode.
 func TestRestart(t *testing.T) {
@@ -97,5 +92,3 @@ func TestMemory(t *testing.T) {
 		t.Fatalf("FindByPIN = %q %v", r.Name, err)
 	}
 }
-
-
