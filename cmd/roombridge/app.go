@@ -38,11 +38,12 @@ type app struct {
 	http    *http.Server
 	ln      net.Listener
 	ready   atomic.Bool
+	drain   *drain
 }
 
 func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *app, err error) {
 	// a, not the result (nil on error), is what the deferred clean-up closes.
-	a := &app{cfg: cfg, log: log}
+	a := &app{cfg: cfg, log: log, drain: newDrain(cfg.Shutdown.DrainTimeout)}
 	defer func() {
 		if err != nil {
 			a.closeAll()
@@ -80,13 +81,27 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *app, e
 		},
 	}
 
-	backend, directory, err := a.openBackend(ctx, cfg, reg, admission.Admit)
+	admit := func(ctx context.Context, room, name, token string) (string, error) {
+		if a.drain.active() {
+			return "", errWebDraining
+		}
+		return admission.Admit(ctx, room, name, token)
+	}
+	backend, directory, err := a.openBackend(ctx, cfg, reg, admit)
 	if err != nil {
 		return nil, err
 	}
 
 	a.sip, err = newSIP(cfg, a.store, a.locks, backend, reg, log)
 	if err != nil {
+		return nil, err
+	}
+
+	a.drain.calls = a.sip.gw.ActiveCalls
+	if a.sfu != nil {
+		a.drain.sessions = a.sfu.Sessions
+	}
+	if err := a.drain.register(reg); err != nil {
 		return nil, err
 	}
 
@@ -108,6 +123,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *app, e
 		Logger:    log.With("component", "api"),
 		Quality:   a.sip.gw.ParticipantQuality,
 		LocalNode: localNode(cfg),
+		Drain:     a.drain.state,
 
 		OnRoomCreated: roomCreated(backend),
 	})
@@ -187,11 +203,14 @@ func upsertRooms(ctx context.Context, s store.Store, rooms []config.Room) error 
 	return nil
 }
 
-// run serves until ctx ends, then drains: not ready at once (so a load
-// balancer stops sending), new SIP calls refused with 503 while the calls
-// in progress and HTTP get the grace period to end, then the remaining calls
-// get BYE, the SIP server closes, then the SFU (which ends WebSocket
-// sessions and PeerConnections) and the store.
+// run serves until ctx ends (SIGTERM) or POST /v1/admin/drain, then
+// drains: not ready at once (/readyz and OPTIONS answer 503, so load
+// balancers and dispatchers stop sending), new SIP calls refused with 503
+// and new web sessions refused, while the calls and sessions in progress
+// go on until they end or shutdown.drain_timeout passes. Then HTTP gets
+// shutdown.grace to finish, the remaining calls get BYE, the SIP server
+// closes, then the SFU (which ends WebSocket sessions and
+// PeerConnections) and the store.
 func (a *app) run(ctx context.Context) error {
 	errc := make(chan error, 1)
 	go func() {
@@ -213,10 +232,15 @@ func (a *app) run(ctx context.Context) error {
 	select {
 	case <-ctx.Done():
 		a.log.Info("shutting down", "cause", context.Cause(ctx))
+	case <-a.drain.begun:
+		a.log.Info("shutting down: drain requested through the API")
 	case serveErr = <-errc:
 		a.log.Error("http server stopped", "err", serveErr)
 	}
 	a.ready.Store(false)
+	if serveErr == nil {
+		a.waitDrained()
+	}
 	grace, cancel := context.WithTimeout(context.Background(), a.cfg.Shutdown.Grace)
 	defer cancel()
 	httpDone := make(chan struct{})
@@ -252,8 +276,12 @@ func (a *app) closeAll() {
 }
 
 func (a *app) readyz(w http.ResponseWriter, r *http.Request) {
+	if a.drain.active() {
+		http.Error(w, "not ready: "+a.drain.describe()+"\n", http.StatusServiceUnavailable)
+		return
+	}
 	if !a.ready.Load() {
-		http.Error(w, "not ready: starting or draining\n", http.StatusServiceUnavailable)
+		http.Error(w, "not ready: starting\n", http.StatusServiceUnavailable)
 		return
 	}
 	if _, err := a.store.ListRooms(r.Context()); err != nil {

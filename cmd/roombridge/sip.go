@@ -107,6 +107,7 @@ func newSIP(cfg config.Config, rooms store.Store, locks store.Lockouts, backend 
 		UserAgent: "roombridge/" + version,
 		Trunks:    trunks,
 		Handler:   gw,
+		Ready:     gw.Ready,
 
 		SessionExpires: cfg.SIP.SessionExpires,
 		MinSE:          cfg.SIP.MinSE,

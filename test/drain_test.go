@@ -1,0 +1,155 @@
+package test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/roombridge/roombridge/gateway/caller"
+	"github.com/roombridge/roombridge/test/internal/harness"
+)
+
+// TestDrainKeepsCallsUntilHangup: SIGTERM to a gateway carrying a call
+// refuses new calls (503) and turns /readyz and OPTIONS to 503 at once,
+// while the two phones in progress keep hearing each other until they hang
+// up; then the process exits with status 0 by itself.
+func TestDrainKeepsCallsUntilHangup(t *testing.T) {
+	srv := startSIPGateway(t, "shutdown: { drain_timeout: 2m }")
+	target := "sip:demo@" + srv.SIPAddr
+	const hold = 9 * time.Second
+	a := sipStartCaller(t, caller.Options{Target: target, Tone: 440, Duration: hold})
+	b := sipStartCaller(t, caller.Options{Target: target, Tone: 880, Duration: hold, PortMin: 32000, PortMax: 33999})
+	sipWaitRoom(t, srv, "demo", 10*time.Second, nil, "both phones join",
+		func(ps []sipParticipant) bool { return sipCountKind(ps, "sip") == 2 })
+	if code := sipOptions(t, srv.SIPAddr); code != 200 {
+		t.Fatalf("OPTIONS before the drain: %d, want 200", code)
+	}
+
+	if err := srv.Terminate(); err != nil {
+		t.Fatal(err)
+	}
+	termAt := time.Now()
+	body := waitReadyz(t, srv, http.StatusServiceUnavailable, 5*time.Second)
+	if !strings.Contains(body, "draining: 2 calls") {
+		t.Errorf("/readyz while draining says %q, want the calls remaining", body)
+	}
+	if code := sipOptions(t, srv.SIPAddr); code != 503 {
+		t.Errorf("OPTIONS while draining: %d, want 503", code)
+	}
+	late, err := caller.Run(t.Context(), caller.Options{Target: target, Duration: time.Second, PortMin: 34000, PortMax: 34999})
+	if err == nil && late.Answered || late == nil || late.Status != 503 {
+		t.Errorf("a new call while draining: %+v %v, want 503", late, err)
+	}
+	if _, body, err := srv.API(t.Context(), http.MethodGet, "/v1/admin/drain", nil); err != nil ||
+		!strings.Contains(string(body), `"draining":true`) || !strings.Contains(string(body), `"calls":2`) {
+		t.Errorf("GET /v1/admin/drain: %s %v", body, err)
+	}
+	select {
+	case <-srv.Exited():
+		t.Fatal("the gateway exited with calls in progress")
+	default:
+	}
+
+	for _, c := range []struct {
+		call  *sipCall
+		other float64
+	}{{a, 880}, {b, 440}} {
+		rep := c.call.wait(t, hold+10*time.Second)
+		// Heard's analysis window is its second half: audio from after
+		// the SIGTERM.
+		if rep.RemoteHangup || rep.Duration < hold-time.Second || !rep.HeardFrequency(c.other, 20) {
+			t.Errorf("a call during the drain: hung up by the gateway %v after %v, heard %v (want %v Hz)",
+				rep.RemoteHangup, rep.Duration, rep.Peaks, c.other)
+		}
+	}
+	if err := srv.WaitExit(10 * time.Second); err != nil {
+		t.Fatalf("after the last hang-up: %v", err)
+	}
+	t.Logf("exited %v after SIGTERM, once both calls had ended", time.Since(termAt).Round(time.Millisecond))
+	if !strings.Contains(srv.Logs(), "drained: no call or web session left") {
+		t.Error("the gateway did not log the end of the drain")
+	}
+}
+
+// TestDrainThroughAPI: POST /v1/admin/drain does what SIGTERM does; with
+// nothing in progress the node exits at once, with status 0.
+func TestDrainThroughAPI(t *testing.T) {
+	srv := startSIPGateway(t)
+	status, body, err := srv.API(t.Context(), http.MethodPost, "/v1/admin/drain", nil)
+	if err != nil || status != http.StatusAccepted || !strings.Contains(string(body), `"draining":true`) {
+		t.Fatalf("POST /v1/admin/drain: %d %s %v", status, body, err)
+	}
+	if err := srv.WaitExit(15 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// waitReadyz polls /readyz until it answers want and returns its body.
+func waitReadyz(t *testing.T, srv *harness.Server, want int, timeout time.Duration) string {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	client := &http.Client{Timeout: time.Second}
+	var last string
+	for time.Now().Before(deadline) {
+		res, err := client.Get(srv.URL + "/readyz")
+		if err == nil {
+			b, _ := io.ReadAll(res.Body)
+			_ = res.Body.Close()
+			if res.StatusCode == want {
+				return string(b)
+			}
+			last = fmt.Sprintf("%d %s", res.StatusCode, b)
+		} else {
+			last = err.Error()
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("/readyz did not answer %d within %v; last %s", want, timeout, last)
+	return ""
+}
+
+// sipOptions sends one OPTIONS over UDP to addr, as a dispatcher's probe
+// does, and returns the response's status code.
+func sipOptions(t *testing.T, addr string) int {
+	t.Helper()
+	conn, err := net.Dial("udp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	local := conn.LocalAddr().String()
+	branch := fmt.Sprintf("z9hG4bK%x", rand.Uint64())
+	msg := "OPTIONS sip:" + addr + " SIP/2.0\r\n" +
+		"Via: SIP/2.0/UDP " + local + ";branch=" + branch + "\r\n" +
+		"Max-Forwards: 70\r\n" +
+		"From: <sip:probe@" + local + ">;tag=" + branch[7:15] + "\r\n" +
+		"To: <sip:" + addr + ">\r\n" +
+		"Call-ID: " + branch + "@probe\r\n" +
+		"CSeq: 1 OPTIONS\r\n" +
+		"Content-Length: 0\r\n\r\n"
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	for ctx.Err() == nil {
+		if _, err := conn.Write([]byte(msg)); err != nil {
+			t.Fatal(err)
+		}
+		_ = conn.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+		buf := make([]byte, 4096)
+		n, err := conn.Read(buf)
+		if err != nil {
+			continue // lost or not answered yet: send again
+		}
+		var code int
+		if _, err := fmt.Sscanf(string(buf[:n]), "SIP/2.0 %d", &code); err == nil && code >= 200 {
+			return code
+		}
+	}
+	t.Fatalf("no final answer to OPTIONS from %s", addr)
+	return 0
+}
