@@ -22,6 +22,7 @@ if [ "$mode" = test ]; then
   need_pkg sox
   need_pkg espeak-ng
   need_pkg redis-server
+  need_pkg kamailio
   need_pkg iproute2
 fi
 

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"math/rand/v2"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -13,6 +11,7 @@ import (
 
 	"github.com/roombridge/roombridge/gateway/caller"
 	"github.com/roombridge/roombridge/test/internal/harness"
+	"github.com/roombridge/roombridge/test/internal/sipprobe"
 )
 
 // TestDrainKeepsCallsUntilHangup: SIGTERM to a gateway carrying a call
@@ -118,38 +117,11 @@ func waitReadyz(t *testing.T, srv *harness.Server, want int, timeout time.Durati
 // does, and returns the response's status code.
 func sipOptions(t *testing.T, addr string) int {
 	t.Helper()
-	conn, err := net.Dial("udp", addr)
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	code, err := sipprobe.Options(ctx, addr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
-	local := conn.LocalAddr().String()
-	branch := fmt.Sprintf("z9hG4bK%x", rand.Uint64())
-	msg := "OPTIONS sip:" + addr + " SIP/2.0\r\n" +
-		"Via: SIP/2.0/UDP " + local + ";branch=" + branch + "\r\n" +
-		"Max-Forwards: 70\r\n" +
-		"From: <sip:probe@" + local + ">;tag=" + branch[7:15] + "\r\n" +
-		"To: <sip:" + addr + ">\r\n" +
-		"Call-ID: " + branch + "@probe\r\n" +
-		"CSeq: 1 OPTIONS\r\n" +
-		"Content-Length: 0\r\n\r\n"
-	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
-	defer cancel()
-	for ctx.Err() == nil {
-		if _, err := conn.Write([]byte(msg)); err != nil {
-			t.Fatal(err)
-		}
-		_ = conn.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
-		buf := make([]byte, 4096)
-		n, err := conn.Read(buf)
-		if err != nil {
-			continue // lost or not answered yet: send again
-		}
-		var code int
-		if _, err := fmt.Sscanf(string(buf[:n]), "SIP/2.0 %d", &code); err == nil && code >= 200 {
-			return code
-		}
-	}
-	t.Fatalf("no final answer to OPTIONS from %s", addr)
-	return 0
+	return code
 }
