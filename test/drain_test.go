@@ -55,24 +55,32 @@ func TestDrainKeepsCallsUntilHangup(t *testing.T) {
 	default:
 	}
 
-	for _, c := range []struct {
-		call  *sipCall
-		other float64
-	}{{a, 880}, {b, 440}} {
-		rep := c.call.wait(t, hold+10*time.Second)
-		// Heard's analysis window is its second half: audio from after
-		// the SIGTERM.
-		if rep.RemoteHangup || rep.Duration < hold-time.Second || !rep.HeardFrequency(c.other, 20) {
-			t.Errorf("a call during the drain: hung up by the gateway %v after %v, heard %v (want %v Hz)",
-				rep.RemoteHangup, rep.Duration, rep.Peaks, c.other)
-		}
-	}
+	checkCallsOutlastDrain(t, a, b, hold)
 	if err := srv.WaitExit(10 * time.Second); err != nil {
 		t.Fatalf("after the last hang-up: %v", err)
 	}
 	t.Logf("exited %v after SIGTERM, once both calls had ended", time.Since(termAt).Round(time.Millisecond))
 	if !strings.Contains(srv.Logs(), "drained: no call or web session left") {
 		t.Error("the gateway did not log the end of the drain")
+	}
+}
+
+// checkCallsOutlastDrain waits for a pair of callers (a sends 440 Hz, b
+// 880 Hz, each for hold) that were up when their node began to drain: both
+// must have stayed up until they hung up, hearing each other to the end.
+func checkCallsOutlastDrain(t *testing.T, a, b *sipCall, hold time.Duration) {
+	t.Helper()
+	for _, c := range []struct {
+		call  *sipCall
+		other float64
+	}{{a, 880}, {b, 440}} {
+		rep := c.call.wait(t, hold+10*time.Second)
+		// Heard's analysis window is its second half: audio from after
+		// the drain began.
+		if rep.RemoteHangup || rep.Duration < hold-time.Second || !rep.HeardFrequency(c.other, 20) {
+			t.Errorf("a call during the drain: hung up by the gateway %v after %v, heard %v (want %v Hz)",
+				rep.RemoteHangup, rep.Duration, rep.Peaks, c.other)
+		}
 	}
 }
 

@@ -50,7 +50,7 @@ type Server struct {
 
 	t            testing.TB
 	cmd          *exec.Cmd
-	logs         logBuffer
+	logs         LogBuffer
 	done         chan struct{}
 	waitErr      error
 	stopped      bool

@@ -5,14 +5,12 @@
 package kamailio
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -36,7 +34,7 @@ type Proxy struct {
 	// Addr is host:port where phones send their INVITEs (UDP and TCP).
 	Addr string
 	cmd  *exec.Cmd
-	logs logs
+	logs harness.LogBuffer
 	done chan struct{}
 }
 
@@ -131,20 +129,3 @@ func (p *Proxy) stop() {
 
 // Logs returns what Kamailio has written so far.
 func (p *Proxy) Logs() string { return p.logs.String() }
-
-type logs struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logs) Write(b []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(b)
-}
-
-func (l *logs) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
