@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -94,6 +95,41 @@ func TestDrainThroughAPI(t *testing.T) {
 	}
 	if err := srv.WaitExit(15 * time.Second); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestDrainCommand: `roombridge health` answers for a running gateway, and
+// `roombridge drain --wait` (the Kubernetes preStop hook) starts the drain
+// and returns only once the call in progress has ended; the gateway then
+// exits 0.
+func TestDrainCommand(t *testing.T) {
+	srv := startSIPGateway(t)
+	bin := harness.Binary(t)
+	if out, err := exec.Command(bin, "health", "--config", srv.ConfigPath).CombinedOutput(); err != nil {
+		t.Fatalf("roombridge health: %v\n%s", err, out)
+	}
+	const hold = 5 * time.Second
+	call := sipStartCaller(t, caller.Options{Target: "sip:demo@" + srv.SIPAddr, Tone: 440, Duration: hold})
+	sipWaitRoom(t, srv, "demo", 10*time.Second, nil, "the phone joins",
+		func(ps []sipParticipant) bool { return sipCountKind(ps, "sip") == 1 })
+	drain := exec.Command(bin, "drain", "--config", srv.ConfigPath, "--wait")
+	out, err := drain.CombinedOutput()
+	if err != nil {
+		t.Fatalf("roombridge drain --wait: %v\n%s", err, out)
+	}
+	select {
+	case <-call.done:
+	default:
+		t.Fatalf("drain --wait returned with the call still up:\n%s", out)
+	}
+	if rep := call.wait(t, time.Second); rep.RemoteHangup {
+		t.Error("the drain hung up the call")
+	}
+	if err := srv.WaitExit(10 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(bin, "health", "--config", srv.ConfigPath, "--timeout", "1s").CombinedOutput(); err == nil {
+		t.Fatalf("roombridge health after the exit succeeded:\n%s", out)
 	}
 }
 
