@@ -23,6 +23,7 @@ if [ "$mode" = test ]; then
   need_pkg espeak-ng
   need_pkg redis-server
   need_pkg kamailio
+  need_pkg docker-compose
   need_pkg iproute2
 fi
 

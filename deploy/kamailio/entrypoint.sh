@@ -24,10 +24,10 @@ for gw in $GATEWAYS; do
 done
 mv "$tmp" "$list"
 
-set -- -DD -E -f "$cfg" \
-	-A "DISPATCHER_LIST=\"$list\"" \
-	-A "LISTEN_UDP=udp:$listen" -A "LISTEN_TCP=tcp:$listen" "$@"
+adv=""
 if [ -n "${ADVERTISE:-}" ]; then
-	set -- "$@" -A "ADVERTISE=$ADVERTISE"
+	adv=" advertise $ADVERTISE"
 fi
-exec kamailio "$@"
+exec kamailio -DD -E -f "$cfg" \
+	-A "DISPATCHER_LIST=\"$list\"" \
+	-A "LISTEN_UDP=udp:$listen$adv" -A "LISTEN_TCP=tcp:$listen$adv" "$@"

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -104,6 +106,36 @@ func TestScaleKeys(t *testing.T) {
 	}
 	if h, _ := os.Hostname(); def.Node.ID != h || def.Shutdown.DrainTimeout != 2*time.Hour || def.Store.Redis.Addr != "" {
 		t.Fatalf("defaults: node %q (host %q), drain %v, redis %q", def.Node.ID, h, def.Shutdown.DrainTimeout, def.Store.Redis.Addr)
+	}
+}
+
+// TestEnvNames: every name EnvNames lists is read by Load, and lists of
+// structs are not offered.
+func TestEnvNames(t *testing.T) {
+	names := EnvNames()
+	for _, want := range []string{"ROOMBRIDGE_HTTP_LISTEN", "ROOMBRIDGE_API_KEYS", "ROOMBRIDGE_STORE_REDIS_PASSWORD", "ROOMBRIDGE_SHUTDOWN_DRAIN_TIMEOUT", "ROOMBRIDGE_NODE_ID"} {
+		if !slices.Contains(names, want) {
+			t.Errorf("EnvNames lacks %s", want)
+		}
+	}
+	for _, bad := range []string{"ROOMBRIDGE_TRUNKS", "ROOMBRIDGE_ROOMS", "ROOMBRIDGE_DIALIN_LANGUAGES", "ROOMBRIDGE_STORE"} {
+		if slices.Contains(names, bad) {
+			t.Errorf("EnvNames lists %s, which cannot be set from the environment", bad)
+		}
+	}
+	// Each is read: some value of its type changes the configuration.
+	for _, n := range names {
+		changed := false
+		for _, v := range []string{"7", "8s", "false", "true", "x"} {
+			c := Default()
+			if applyEnv(&c, []string{n + "=" + v}) == nil && !reflect.DeepEqual(c, Default()) {
+				changed = true
+				break
+			}
+		}
+		if !changed {
+			t.Errorf("%s changes nothing", n)
+		}
 	}
 }
 
