@@ -15,8 +15,9 @@ import (
 )
 
 // startNodes starts n gateway nodes sharing one redis-server, named
-// gw1…gwN, whose drains last up to drainTimeout.
-func startNodes(t *testing.T, n int, drainTimeout string) []*harness.Server {
+// gw1…gwN, whose drains last up to drainTimeout; yaml fragments are merged
+// into each node's config.
+func startNodes(t *testing.T, n int, drainTimeout string, yaml ...string) []*harness.Server {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("end-to-end test with several gateway processes; skipped with -short")
@@ -29,7 +30,7 @@ func startNodes(t *testing.T, n int, drainTimeout string) []*harness.Server {
 			"store":    map[string]any{"redis": map[string]any{"addr": rs.Addr}},
 			"sip":      map[string]any{"domain": sipDomain},
 			"shutdown": map[string]any{"drain_timeout": drainTimeout},
-		}})
+		}, YAML: yaml})
 	}
 	return nodes
 }
