@@ -97,6 +97,10 @@ type Config struct {
 	// Lockouts, when set, counts wrong PINs for every node sharing it
 	// (store.RedisLockouts); nil keeps the counts in this process.
 	Lockouts store.Lockouts
+	// OnRoomHub, when set, is told when a room gets its first leg on this
+	// node (active) and when its last leg leaves, to record where rooms
+	// live. It runs on a call's goroutine and must not block.
+	OnRoomHub func(room string, active bool)
 }
 
 // Gateway bridges SIP calls into rooms. It implements sip.CallHandler and
@@ -321,12 +325,16 @@ func (g *Gateway) rtpTotals() rtpTotals {
 func (g *Gateway) joinHub(ctx context.Context, roomName, id string) (*hub, error) {
 	g.mu.Lock()
 	h := g.hubs[roomName]
-	if h == nil {
+	created := h == nil
+	if created {
 		h = newHub(g, roomName)
 		g.hubs[roomName] = h
 	}
 	h.users++
 	g.mu.Unlock()
+	if created && g.cfg.OnRoomHub != nil {
+		g.cfg.OnRoomHub(roomName, true)
+	}
 	// start is idempotent and serialised inside the hub, so a second leg
 	// arriving while the first starts the hub waits for it.
 	if err := h.start(ctx); err != nil {
@@ -348,6 +356,9 @@ func (g *Gateway) leaveHub(h *hub, id string, l *leg) {
 		delete(g.hubs, h.room)
 	}
 	g.mu.Unlock()
+	if last && g.cfg.OnRoomHub != nil {
+		g.cfg.OnRoomHub(h.room, false)
+	}
 	if last {
 		if err := h.close(); err != nil && !errors.Is(err, room.ErrClosed) {
 			g.log.Warn("room hub close", "room", h.room, "err", err)

@@ -2,6 +2,7 @@ package test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -72,6 +73,8 @@ func TestNodesShareRedis(t *testing.T) {
 	held := sipStartCaller(t, caller.Options{Target: "sip:demo@" + n2.SIPAddr, Duration: 4 * time.Second})
 	sipWaitRoom(t, n2, "demo", 10*time.Second, nil, "a phone joins on node 2",
 		func(ps []sipParticipant) bool { return sipCountKind(ps, "sip") == 1 })
+	// Both nodes are listed by either, node 2 hosting demo.
+	waitNodes(t, n1, "gw1:[] gw2:[demo]")
 	if status, body, err := n2.API(t.Context(), http.MethodPost, "/v1/admin/drain", nil); err != nil || status != http.StatusAccepted {
 		t.Fatalf("drain node 2: %d %s %v", status, body, err)
 	}
@@ -82,6 +85,38 @@ func TestNodesShareRedis(t *testing.T) {
 	if err := n2.WaitExit(10 * time.Second); err != nil {
 		t.Fatal(err)
 	}
+	// A node that stopped takes its record and placements with it.
+	waitNodes(t, n1, "gw1:[]")
+}
+
+// waitNodes waits until GET /v1/nodes on srv lists the nodes and their
+// rooms as want ("gw1:[] gw2:[demo]").
+func waitNodes(t *testing.T, srv *harness.Server, want string) {
+	t.Helper()
+	var got string
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		status, body, err := srv.API(t.Context(), http.MethodGet, "/v1/nodes", nil)
+		if err != nil || status != http.StatusOK {
+			t.Fatalf("GET /v1/nodes: %d %s %v", status, body, err)
+		}
+		var res struct {
+			Nodes []struct {
+				ID    string   `json:"id"`
+				Rooms []string `json:"rooms"`
+			} `json:"nodes"`
+		}
+		if err := json.Unmarshal(body, &res); err != nil {
+			t.Fatal(err)
+		}
+		var parts []string
+		for _, n := range res.Nodes {
+			parts = append(parts, n.ID+":"+fmt.Sprint(n.Rooms))
+		}
+		if got = strings.Join(parts, " "); got == want {
+			return
+		}
+	}
+	t.Fatalf("GET /v1/nodes lists %q, want %q", got, want)
 }
 
 // webJoin opens the web client's signalling socket on srv, sends a join

@@ -39,6 +39,7 @@ type app struct {
 	ln      net.Listener
 	ready   atomic.Bool
 	drain   *drain
+	nodes   *presence // this node's records in the shared store, or nil
 }
 
 func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *app, err error) {
@@ -53,6 +54,12 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *app, e
 	a.store, a.locks, err = openStore(ctx, cfg)
 	if err != nil {
 		return nil, err
+	}
+	records, _ := a.store.(store.Records)
+	var onRoomHub func(string, bool)
+	if records != nil && cfg.Node.ID != "" {
+		a.nodes = newPresence(records, cfg.Node.ID, cfg.Backend == config.BackendEmbedded, log)
+		onRoomHub = a.nodes.roomHub
 	}
 	if err := upsertRooms(ctx, a.store, cfg.Rooms); err != nil {
 		return nil, err
@@ -92,7 +99,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *app, e
 		return nil, err
 	}
 
-	a.sip, err = newSIP(cfg, a.store, a.locks, backend, reg, log)
+	a.sip, err = newSIP(cfg, a.store, a.locks, onRoomHub, backend, reg, log)
 	if err != nil {
 		return nil, err
 	}
@@ -124,11 +131,22 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *app, e
 		Quality:   a.sip.gw.ParticipantQuality,
 		LocalNode: localNode(cfg),
 		Drain:     a.drain.state,
+		Nodes:     nodesFunc(records),
 
 		OnRoomCreated: roomCreated(backend),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("api: %w", err)
+	}
+
+	if a.nodes != nil {
+		sipAddrs := make([]string, 0, len(a.sip.srv.Addrs()))
+		for _, ad := range a.sip.srv.Addrs() {
+			sipAddrs = append(sipAddrs, ad.String())
+		}
+		a.nodes.info = func() nodeRecord {
+			return nodeRecord{URL: publicURL, SIP: sipAddrs, Draining: a.drain.active(), Calls: a.sip.gw.ActiveCalls()}
+		}
 	}
 
 	mux := http.NewServeMux()
@@ -148,6 +166,14 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *app, e
 	log.Info("roombridge started", "version", version, "url", publicURL,
 		"demo", demoURL(publicURL, cfg.Rooms), "backend", cfg.Backend, "store", storeName(cfg.Store))
 	return a, nil
+}
+
+// nodesFunc is GET /v1/nodes when the store keeps records.
+func nodesFunc(rec store.Records) func(context.Context) ([]api.NodeState, error) {
+	if rec == nil {
+		return nil
+	}
+	return listNodes(rec)
 }
 
 // localNode is the node the API lists for participants whose backend
@@ -226,6 +252,9 @@ func (a *app) run(ctx context.Context) error {
 		errc <- err
 	}()
 	a.sip.serve()
+	if a.nodes != nil {
+		a.nodes.start()
+	}
 	a.ready.Store(true)
 
 	var serveErr error
@@ -269,6 +298,9 @@ func (a *app) closeAll() {
 	}
 	if a.ln != nil && a.http == nil {
 		logErr(a.log, "listener close", a.ln.Close())
+	}
+	if a.nodes != nil {
+		a.nodes.stop()
 	}
 	if a.store != nil {
 		logErr(a.log, "store close", a.store.Close())

@@ -37,7 +37,7 @@ type sipSide struct {
 
 // newSIP builds the SIP side and binds its sockets, so that a taken port
 // fails the start rather than the first call.
-func newSIP(cfg config.Config, rooms store.Store, locks store.Lockouts, backend room.Backend, reg prometheus.Registerer, log *slog.Logger) (*sipSide, error) {
+func newSIP(cfg config.Config, rooms store.Store, locks store.Lockouts, onRoomHub func(string, bool), backend room.Backend, reg prometheus.Registerer, log *slog.Logger) (*sipSide, error) {
 	listen, skipped := sipListeners(cfg.SIP.Listen)
 	for _, l := range skipped {
 		log.Warn("sip.listen: SIP over WebSocket is not served by this build", "listen", l)
@@ -89,6 +89,7 @@ func newSIP(cfg config.Config, rooms store.Store, locks store.Lockouts, backend 
 		Registerer:    reg,
 		NodeID:        cfg.Node.ID,
 		Lockouts:      locks,
+		OnRoomHub:     onRoomHub,
 	})
 	if err != nil {
 		return nil, err

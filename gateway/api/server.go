@@ -55,6 +55,9 @@ type Config struct {
 	// Drain, if set, reports this node's drain state and, with start,
 	// begins the drain (POST /v1/admin/drain); nil answers 503.
 	Drain func(start bool) DrainState
+	// Nodes, if set, lists the gateway nodes sharing the store (GET
+	// /v1/nodes); nil answers 503.
+	Nodes func(ctx context.Context) ([]NodeState, error)
 }
 
 // Server serves the room API. Create it with New.
@@ -142,6 +145,7 @@ func (s *Server) routes() []route {
 		{"POST /v1/rooms/{name}/tokens", s.createToken, false},
 		{"POST /v1/admin/drain", s.drain, false},
 		{"GET /v1/admin/drain", s.drainState, false},
+		{"GET /v1/nodes", s.listNodes, false},
 	}
 }
 

@@ -13,33 +13,44 @@ import (
 	"github.com/roombridge/roombridge/gateway/store/storetest"
 )
 
-// TestConformanceSQLite runs the store contract against SQLite files.
-func TestConformanceSQLite(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) store.Store {
-		s, err := store.OpenSQLite(context.Background(), t.TempDir()+"/rooms.db")
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = s.Close() })
-		return s
-	})
+// openSQLite opens an empty SQLite store for t.
+func openSQLite(t *testing.T) *store.SQLite {
+	t.Helper()
+	s, err := store.OpenSQLite(context.Background(), t.TempDir()+"/rooms.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s
 }
 
-// TestConformanceRedis runs the same contract against a real redis-server;
-// each subtest gets a key prefix of its own, so they share one server.
-func TestConformanceRedis(t *testing.T) {
-	rs := storetest.StartRedis(t)
+// redisOpener opens Redis stores on rs, each under a key prefix of its own
+// (so that subtests sharing one server start empty), unless one is given.
+func redisOpener(rs *storetest.RedisServer) func(t *testing.T, prefix string) *store.Redis {
 	var n atomic.Int64
-	storetest.Run(t, func(t *testing.T) store.Store {
-		s, err := store.OpenRedis(context.Background(), store.RedisConfig{
-			Addr: rs.Addr, Prefix: fmt.Sprintf("test%d:", n.Add(1)),
-		})
+	return func(t *testing.T, prefix string) *store.Redis {
+		t.Helper()
+		if prefix == "" {
+			prefix = fmt.Sprintf("test%d:", n.Add(1))
+		}
+		s, err := store.OpenRedis(context.Background(), store.RedisConfig{Addr: rs.Addr, Prefix: prefix})
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { _ = s.Close() })
 		return s
-	})
+	}
+}
+
+// TestConformanceSQLite runs the store contract against SQLite files.
+func TestConformanceSQLite(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store { return openSQLite(t) })
+}
+
+// TestConformanceRedis runs the same contract against a real redis-server.
+func TestConformanceRedis(t *testing.T) {
+	open := redisOpener(storetest.StartRedis(t))
+	storetest.Run(t, func(t *testing.T) store.Store { return open(t, "") })
 }
 
 // TestLockoutsRedis runs the lockout contract against Redis (the gateway's
@@ -47,23 +58,15 @@ func TestConformanceRedis(t *testing.T) {
 // force over two nodes' connections: it is locked out after the same count
 // as on one node.
 func TestLockoutsRedis(t *testing.T) {
-	rs := storetest.StartRedis(t)
-	var n atomic.Int64
+	openRedis := redisOpener(storetest.StartRedis(t))
 	open := func(t *testing.T, prefix string, p store.LockoutPolicy) store.Lockouts {
-		r, err := store.OpenRedis(context.Background(), store.RedisConfig{Addr: rs.Addr, Prefix: prefix})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = r.Close() })
-		l, err := store.NewRedisLockouts(r, p)
+		l, err := store.NewRedisLockouts(openRedis(t, prefix), p)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return l
 	}
-	storetest.RunLockouts(t, func(t *testing.T, p store.LockoutPolicy) store.Lockouts {
-		return open(t, fmt.Sprintf("lock%d:", n.Add(1)), p)
-	})
+	storetest.RunLockouts(t, func(t *testing.T, p store.LockoutPolicy) store.Lockouts { return open(t, "", p) })
 
 	t.Run("TwoNodes", func(t *testing.T) {
 		ctx := context.Background()
@@ -90,16 +93,11 @@ func TestLockoutsRedis(t *testing.T) {
 // TestSharedSecretRedis: two nodes asking for the same secret get the same
 // bytes, generated once.
 func TestSharedSecretRedis(t *testing.T) {
-	rs := storetest.StartRedis(t)
+	open := redisOpener(storetest.StartRedis(t))
 	ctx := context.Background()
 	var secrets [][]byte
 	for range 2 {
-		r, err := store.OpenRedis(ctx, store.RedisConfig{Addr: rs.Addr})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer r.Close()
-		s, err := r.SharedSecret(ctx, "token", 32)
+		s, err := open(t, store.DefaultRedisPrefix).SharedSecret(ctx, "token", 32)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -119,4 +117,15 @@ func TestRedisUnreachable(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "127.0.0.1:1") {
 		t.Fatalf("OpenRedis to a closed port = %v", err)
 	}
+}
+
+// TestRecords runs the records contract against SQLite and Redis.
+func TestRecords(t *testing.T) {
+	t.Run("SQLite", func(t *testing.T) {
+		storetest.RunRecords(t, func(t *testing.T) store.Records { return openSQLite(t) })
+	})
+	t.Run("Redis", func(t *testing.T) {
+		open := redisOpener(storetest.StartRedis(t))
+		storetest.RunRecords(t, func(t *testing.T) store.Records { return open(t, "") })
+	})
 }

@@ -46,6 +46,17 @@ CREATE TABLE room_pins (
 );
 CREATE INDEX room_pins_room ON room_pins(room);
 `},
+	// Records (records.go): shared state beyond rooms, each with an
+	// expiry in unix nanoseconds (0 = none).
+	{2, `
+CREATE TABLE records (
+	kind       TEXT NOT NULL,
+	id         TEXT NOT NULL,
+	value      BLOB NOT NULL,
+	expires_at INTEGER NOT NULL DEFAULT 0,
+	PRIMARY KEY (kind, id)
+);
+`},
 }
 
 // migrate applies every migration the database has not seen, each in its
