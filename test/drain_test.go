@@ -85,6 +85,25 @@ func checkCallsOutlastDrain(t *testing.T, a, b *sipCall, hold time.Duration) {
 	}
 }
 
+// TestDrainTimeoutEndsCalls: a call still up when shutdown.drain_timeout
+// passes gets BYE, and the gateway exits 0.
+func TestDrainTimeoutEndsCalls(t *testing.T) {
+	srv := startSIPGateway(t, "shutdown: { drain_timeout: 2s }")
+	call := sipStartCaller(t, caller.Options{Target: "sip:demo@" + srv.SIPAddr, Tone: 440, Duration: 20 * time.Second})
+	sipWaitRoom(t, srv, "demo", 10*time.Second, nil, "the phone joins",
+		func(ps []sipParticipant) bool { return sipCountKind(ps, "sip") == 1 })
+	if err := srv.Terminate(); err != nil {
+		t.Fatal(err)
+	}
+	rep := call.wait(t, 15*time.Second)
+	if !rep.RemoteHangup || rep.Duration > 10*time.Second {
+		t.Errorf("call after the drain timeout: hung up by the gateway %v after %v, want BYE about 2 s after SIGTERM", rep.RemoteHangup, rep.Duration)
+	}
+	if err := srv.WaitExit(10 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestDrainThroughAPI: POST /v1/admin/drain does what SIGTERM does; with
 // nothing in progress the node exits at once, with status 0.
 func TestDrainThroughAPI(t *testing.T) {

@@ -53,8 +53,10 @@ func TestNodesShareRedis(t *testing.T) {
 	// trunk counts wrong PINs per caller number).
 	const pinGuesser = "+15550007"
 	wrongPIN := func(n *harness.Server) *caller.Report {
-		c := sipStartCaller(t, caller.Options{Target: "sip:5000@" + n.SIPAddr, From: pinGuesser,
-			DTMF: "1111#", DTMFDelay: 500 * time.Millisecond, Duration: 8 * time.Second})
+		c := sipStartCaller(t, caller.Options{
+			Target: "sip:5000@" + n.SIPAddr, From: pinGuesser,
+			DTMF: "1111#", DTMFDelay: 500 * time.Millisecond, Duration: 8 * time.Second,
+		})
 		return c.wait(t, 20*time.Second)
 	}
 	if rep := wrongPIN(n1); rep.RemoteHangup {
@@ -63,8 +65,10 @@ func TestNodesShareRedis(t *testing.T) {
 	if rep := wrongPIN(n2); !rep.RemoteHangup {
 		t.Errorf("second wrong PIN (on node 2): the call was not ended by the lockout (%+v)", rep)
 	}
-	locked, err := caller.Run(t.Context(), caller.Options{Target: "sip:5000@" + n1.SIPAddr, From: pinGuesser,
-		Duration: time.Second, PortMin: 34000, PortMax: 34999})
+	locked, err := caller.Run(t.Context(), caller.Options{
+		Target: "sip:5000@" + n1.SIPAddr, From: pinGuesser,
+		Duration: time.Second, PortMin: 34000, PortMax: 34999,
+	})
 	if locked == nil || locked.Status != http.StatusForbidden {
 		t.Errorf("a call to node 1 after the lockout: %+v %v, want 403", locked, err)
 	}

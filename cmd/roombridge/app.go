@@ -279,7 +279,8 @@ func (a *app) run(ctx context.Context) error {
 			logErr(a.log, "http shutdown", err)
 		}
 	}()
-	a.sip.shutdown(grace)
+	// The drain is over: calls still up (drain_timeout passed) get BYE now.
+	a.sip.close()
 	<-httpDone
 	a.closeAll()
 	a.log.Info("stopped")

@@ -137,17 +137,6 @@ func (s *sipSide) serve() {
 	go func() { s.done <- s.srv.Serve(context.Background()) }()
 }
 
-// shutdown drains: new calls get 503, the calls in progress have until ctx
-// ends (shutdown.grace) to hang up, then the rest get BYE, and the server
-// closes.
-func (s *sipSide) shutdown(ctx context.Context) {
-	s.gw.Drain()
-	if err := s.gw.Wait(ctx); err != nil {
-		s.log.Info("ending the remaining calls", "err", err)
-	}
-	s.close()
-}
-
 // close ends every call and closes the server; it is idempotent.
 func (s *sipSide) close() {
 	logErr(s.log, "gateway close", s.gw.Close())
