@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
@@ -88,7 +89,8 @@ func TestComposeGatewayConfig(t *testing.T) {
 	}
 	var compose struct {
 		Services map[string]struct {
-			Environment map[string]string `yaml:"environment"`
+			Environment     map[string]string `yaml:"environment"`
+			StopGracePeriod string            `yaml:"stop_grace_period"`
 		} `yaml:"services"`
 	}
 	if err := yaml.Unmarshal(data, &compose); err != nil {
@@ -108,6 +110,10 @@ func TestComposeGatewayConfig(t *testing.T) {
 		cfg := checkEnvKeys(t, deployPath(t, "compose", "roombridge.yaml"), env)
 		if cfg.Node.ID != node || cfg.Backend != config.BackendLiveKit || cfg.Store.Redis.Addr == "" || cfg.HTTP.TokenSecret == "" {
 			t.Errorf("%s: node %q backend %q redis %q token secret set %v", node, cfg.Node.ID, cfg.Backend, cfg.Store.Redis.Addr, cfg.HTTP.TokenSecret != "")
+		}
+		// Compose must not kill a node before its drain is over.
+		if stop, err := time.ParseDuration(svc.StopGracePeriod); err != nil || stop < cfg.Shutdown.DrainTimeout+cfg.Shutdown.Grace {
+			t.Errorf("%s: stop_grace_period %q is shorter than drain_timeout + grace (%v)", node, svc.StopGracePeriod, cfg.Shutdown.DrainTimeout+cfg.Shutdown.Grace)
 		}
 	}
 }
@@ -247,6 +253,23 @@ func TestDockerfiles(t *testing.T) {
 		if from != tc.stages || user == 0 || (health > 0) != tc.healthcheck {
 			t.Errorf("%s: %d stages (want %d), USER %d, HEALTHCHECK %d", tc.path, from, tc.stages, user, health)
 		}
+	}
+}
+
+// TestSystemdStopTimeout: systemd must not kill the gateway before a drain
+// with the default timeouts is over.
+func TestSystemdStopTimeout(t *testing.T) {
+	data, err := os.ReadFile(deployPath(t, "roombridge.service"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^TimeoutStopSec=(\d+)$`).FindStringSubmatch(string(data))
+	if m == nil {
+		t.Fatal("no TimeoutStopSec=SECONDS in roombridge.service")
+	}
+	def := config.Default().Shutdown
+	if stop, _ := time.ParseDuration(m[1] + "s"); stop < def.DrainTimeout+def.Grace {
+		t.Errorf("TimeoutStopSec=%s is shorter than the default drain_timeout + grace (%v)", m[1], def.DrainTimeout+def.Grace)
 	}
 }
 

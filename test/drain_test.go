@@ -46,6 +46,12 @@ func TestDrainKeepsCallsUntilHangup(t *testing.T) {
 	if err == nil && late.Answered || late == nil || late.Status != 503 {
 		t.Errorf("a new call while draining: %+v %v, want 503", late, err)
 	}
+	metrics := httpGet(t, srv.URL+"/metrics")
+	for _, want := range []string{"roombridge_draining 1", `roombridge_drain_remaining{kind="sip_calls"} 2`} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics while draining lacks %q", want)
+		}
+	}
 	if _, body, err := srv.API(t.Context(), http.MethodGet, "/v1/admin/drain", nil); err != nil ||
 		!strings.Contains(string(body), `"draining":true`) || !strings.Contains(string(body), `"calls":2`) {
 		t.Errorf("GET /v1/admin/drain: %s %v", body, err)
@@ -150,6 +156,21 @@ func TestDrainCommand(t *testing.T) {
 	if out, err := exec.Command(bin, "health", "--config", srv.ConfigPath, "--timeout", "1s").CombinedOutput(); err == nil {
 		t.Fatalf("roombridge health after the exit succeeded:\n%s", out)
 	}
+}
+
+// httpGet returns the body of a GET that must answer 200.
+func httpGet(t *testing.T, url string) string {
+	t.Helper()
+	res, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil || res.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %d %v", url, res.StatusCode, err)
+	}
+	return string(b)
 }
 
 // waitReadyz polls /readyz until it answers want and returns its body.
