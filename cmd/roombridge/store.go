@@ -65,20 +65,3 @@ func openStore(ctx context.Context, cfg config.Config) (store.Store, store.Locko
 type sharedSecrets interface {
 	SharedSecret(ctx context.Context, name string, size int) ([]byte, error)
 }
-
-// tokenSecret is http.token_secret; when that is empty, the secret the
-// nodes sharing a Redis store agreed on, or nil (a random one per start).
-func tokenSecret(ctx context.Context, cfg config.HTTP, s store.Store) ([]byte, error) {
-	if cfg.TokenSecret != "" {
-		return []byte(cfg.TokenSecret), nil
-	}
-	ss, ok := s.(sharedSecrets)
-	if !ok {
-		return nil, nil
-	}
-	secret, err := ss.SharedSecret(ctx, tokenSecretName, 32)
-	if err != nil {
-		return nil, fmt.Errorf("http.token_secret (shared in store.redis): %w", err)
-	}
-	return secret, nil
-}

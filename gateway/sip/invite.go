@@ -137,6 +137,9 @@ func requestUser(req *sip.Request) string {
 // and reports false when the call may not go on.
 func (s *Server) authorize(req *sip.Request, tx sip.ServerTransaction, src netip.Addr, called string) (*Trunk, bool) {
 	cands := matchTrunks(s.cfg.Trunks, src, called)
+	if len(cands) == 0 && s.cfg.Users != nil {
+		return s.authorizeUser(req, tx, src)
+	}
 	if len(cands) == 0 {
 		s.stats.forbidden.Add(1)
 		s.log.Info("sip: no trunk for INVITE", "call_id", callIDOf(req), "source", src, "called", called)

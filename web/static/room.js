@@ -6,21 +6,31 @@
 
 import { byId, clearNotice, setStatus, showNotice } from './dom.js';
 import { captureLocal, iceServers } from './media.js';
+import { People } from './people.js';
+import { PreJoin, savedChoice } from './prejoin.js';
 import { Signal, signalURL } from './signal.js';
 import { Tiles } from './tiles.js';
 
 /**
  * Debug handle for tests and the console. state goes idle → media →
- * connecting → joined, then left, removed, error or closed.
+ * connecting → joined, then left, removed, error or closed. dialin is the
+ * room's dial-in details from the joined message, null without.
  */
-const debug = { pub: null, sub: null, participants: {}, self: null, state: 'idle', notice: '' };
+const debug = { pub: null, sub: null, participants: {}, self: null, state: 'idle', notice: '', dialin: null };
 window.roombridge = debug;
 
 class Session {
-  constructor(room, name, token) {
+  /**
+   * choice is the devices to capture ({mic, cam}); media, when the
+   * pre-join screen already captured them, is {stream, warning}.
+   */
+  constructor(room, name, token, choice = {}, media = null) {
     this.room = room;
     this.name = name;
     this.token = token;
+    this.choice = choice;
+    this.media = media;
+    this.people = new People();
     this.stream = new MediaStream();
     this.signal = null;
     this.pending = { pub: [], sub: [] };
@@ -41,13 +51,14 @@ class Session {
     for (const pc of [debug.pub, debug.sub]) if (pc) pc.close();
     for (const t of this.stream.getTracks()) t.stop();
     this.tiles.clear();
+    this.people.hide();
     byId('controls').hidden = true;
     if (this.signal) this.signal.close();
   }
 
   async start() {
     this.setState('media');
-    const { stream, warning } = await captureLocal();
+    const { stream, warning } = this.media || await captureLocal(this.choice);
     this.stream = stream;
     if (warning) showNotice(warning);
     this.setState('connecting');
@@ -90,6 +101,8 @@ class Session {
     const selfID = debug.self ? debug.self.id : 'self';
     this.tiles.setSelf(selfID, this.name, this.stream);
     for (const p of msg.participants || []) this.upsert(p);
+    debug.dialin = msg.dialin || null;
+    this.people.dialIn(msg.dialin);
 
     const config = { iceServers: iceServers(msg.ice_servers), bundlePolicy: 'max-bundle' };
     debug.pub = this.newPC('pub', config);
@@ -185,12 +198,18 @@ class Session {
     const merged = { ...(debug.participants[p.id] || {}), ...p };
     debug.participants[p.id] = merged;
     this.tiles.update(p.id, merged);
+    this.renderPeople();
+  }
+
+  renderPeople() {
+    if (debug.state === 'joined' || debug.self) this.people.render(debug.self, debug.participants);
   }
 
   onLeft(p) {
     if (!p || !p.id) return;
     delete debug.participants[p.id];
     this.tiles.remove(p.id);
+    this.renderPeople();
   }
 
   onSpeakers(speakers) {
@@ -198,6 +217,7 @@ class Session {
     for (const [id, p] of Object.entries(debug.participants)) p.speaking = ids.has(id);
     if (debug.self) debug.self.speaking = ids.has(debug.self.id);
     this.tiles.setSpeaking(ids);
+    this.renderPeople();
   }
 
   onMuted(msg) {
@@ -232,6 +252,7 @@ class Session {
       this.tiles.update(debug.self.id, { ...debug.self, name: undefined });
     }
     this.syncButtons();
+    this.renderPeople();
   }
 
   syncButtons() {
@@ -270,8 +291,8 @@ function main() {
     params.delete('token');
     history.replaceState(null, '', `${location.pathname}${params.size ? `?${params}` : ''}`);
   }
-  const start = (name) => {
-    const s = new Session(room, name, token);
+  const start = (name, choice, media = null) => {
+    const s = new Session(room, name, token, choice, media);
     byId('mic').onclick = () => s.toggle('audio');
     byId('cam').onclick = () => s.toggle('video');
     byId('leave').onclick = () => s.leave();
@@ -284,22 +305,19 @@ function main() {
   };
   const name = (params.get('name') || '').trim();
   if (name) {
-    start(name);
+    // A join link that names you goes straight in, with the devices chosen
+    // last time.
+    start(name, savedChoice());
     return;
   }
   setStatus('');
-  const form = byId('name-form');
-  form.hidden = false;
-  form.onsubmit = (ev) => {
-    ev.preventDefault();
-    const n = new FormData(form).get('name').trim();
-    if (!n) return;
+  new PreJoin(byId('name-form')).show().then(({ fields, choice, media }) => {
+    const n = String(fields.name).trim();
     params.set('name', n);
     history.replaceState(null, '', `${location.pathname}?${params}`);
-    form.hidden = true;
     clearNotice();
-    start(n);
-  };
+    start(n, choice, media);
+  });
 }
 
 main();

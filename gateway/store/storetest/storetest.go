@@ -37,6 +37,7 @@ func Run(t *testing.T, open Factory) {
 		{"DeleteFreesEverything", testDeleteFreesEverything},
 		{"GeneratePIN", testGeneratePIN},
 		{"Concurrent", testConcurrent},
+		{"Registrations", testRegistrations},
 		{"Closed", testClosed},
 	}
 	for _, tt := range tests {
