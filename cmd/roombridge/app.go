@@ -122,7 +122,6 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *app, e
 	if err != nil {
 		return nil, err
 	}
-	a.drain.calls = a.sip.gw.ActiveCalls
 	if a.sfu != nil {
 		a.drain.sessions = a.sfu.Sessions
 	}
@@ -133,6 +132,15 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *app, e
 	a.callout, err = newCallout(cfg, a.sip, a.hooks, reg, log)
 	if err != nil {
 		return nil, err
+	}
+	// A drain waits for calls in (the gateway's) and dial-outs alike.
+	dialouts := a.callout.calls
+	a.drain.calls = func() int {
+		n := a.sip.gw.ActiveCalls()
+		if dialouts != nil {
+			n += len(dialouts.List())
+		}
+		return n
 	}
 	onCreated, onDeleted := roomEvents(a.hooks, roomCreated(backend))
 	apiCfg := api.Config{
@@ -167,7 +175,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *app, e
 			sipAddrs = append(sipAddrs, ad.String())
 		}
 		a.nodes.info = func() nodeRecord {
-			return nodeRecord{URL: publicURL, SIP: sipAddrs, Draining: a.drain.active(), Calls: a.sip.gw.ActiveCalls()}
+			return nodeRecord{URL: publicURL, SIP: sipAddrs, Draining: a.drain.active(), Calls: a.drain.calls()}
 		}
 	}
 
