@@ -25,6 +25,8 @@ if [ "$mode" = test ]; then
   need_pkg sox
   need_pkg espeak-ng
   need_pkg redis-server
+  need_pkg kamailio
+  need_pkg docker-compose
   need_pkg iproute2
   # Node.js for the JsSIP bundle check (make lint) and the JsSIP test peer;
   # a Node from elsewhere (NodeSource) brings its own npm, which Debian's

@@ -91,6 +91,16 @@ type Config struct {
 	// Registerer receives the gateway's Prometheus metrics; nil registers
 	// none.
 	Registerer prometheus.Registerer
+	// NodeID names this gateway node (node.id); each SIP participant
+	// carries it as the room.AttrNode attribute.
+	NodeID string
+	// Lockouts, when set, counts wrong PINs for every node sharing it
+	// (store.RedisLockouts); nil keeps the counts in this process.
+	Lockouts store.Lockouts
+	// OnRoomHub, when set, is told when a room gets its first leg on this
+	// node (active) and when its last leg leaves, to record where rooms
+	// live. It runs on a call's goroutine and must not block.
+	OnRoomHub func(room string, active bool)
 	// Observer, when set, is told when calls start, join, are answered,
 	// leave and end (webhooks).
 	Observer CallObserver
@@ -164,6 +174,7 @@ func New(cfg Config) (*Gateway, error) {
 		lock:    newLockout(ic.MaxFailures, ic.FailureWindow, ic.Lockout),
 		langs:   map[string]string{},
 	}
+	g.lock.shared, g.lock.log = cfg.Lockouts, cfg.Logger
 	if g.defaults = ic.Prompts[ic.Language]; g.defaults == nil {
 		return nil, fmt.Errorf("%w: IVR: no prompts for the language %q", ErrInvalidConfig, ic.Language)
 	}
@@ -326,12 +337,16 @@ func (g *Gateway) rtpTotals() rtpTotals {
 func (g *Gateway) joinHub(ctx context.Context, roomName, id string) (*hub, error) {
 	g.mu.Lock()
 	h := g.hubs[roomName]
-	if h == nil {
+	created := h == nil
+	if created {
 		h = newHub(g, roomName)
 		g.hubs[roomName] = h
 	}
 	h.users++
 	g.mu.Unlock()
+	if created && g.cfg.OnRoomHub != nil {
+		g.cfg.OnRoomHub(roomName, true)
+	}
 	// start is idempotent and serialised inside the hub, so a second leg
 	// arriving while the first starts the hub waits for it.
 	if err := h.start(ctx); err != nil {
@@ -353,6 +368,9 @@ func (g *Gateway) leaveHub(h *hub, id string, l *leg) {
 		delete(g.hubs, h.room)
 	}
 	g.mu.Unlock()
+	if last && g.cfg.OnRoomHub != nil {
+		g.cfg.OnRoomHub(h.room, false)
+	}
 	if last {
 		if err := h.close(); err != nil && !errors.Is(err, room.ErrClosed) {
 			g.log.Warn("room hub close", "room", h.room, "err", err)

@@ -1,10 +1,13 @@
 package gateway
 
 import (
+	"log/slog"
 	"net/netip"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/roombridge/roombridge/gateway/store"
 )
 
 // Defaults of the PIN brute-force lockout (ivr.max_failures,
@@ -31,6 +34,11 @@ type lockout struct {
 
 	mu   sync.Mutex
 	keys map[string]*failures
+
+	// shared, when set, counts for every node (Redis); this table then
+	// only stands in while the shared one fails (lockshared.go).
+	shared store.Lockouts
+	log    *slog.Logger
 }
 
 type failures struct {
@@ -76,6 +84,9 @@ func lockoutKeys(src netip.AddrPort, fromUser, mode string) []string {
 
 // locked reports whether any of keys is locked out now, and which.
 func (l *lockout) locked(keys []string) (string, bool) {
+	if key, locked, ok := l.sharedLocked(keys); ok {
+		return key, locked
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
@@ -90,6 +101,9 @@ func (l *lockout) locked(keys []string) (string, bool) {
 // fail records one wrong PIN against each of keys and reports whether
 // that locked any of them out.
 func (l *lockout) fail(keys []string) bool {
+	if lockedNow, ok := l.sharedFail(keys); ok {
+		return lockedNow
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()

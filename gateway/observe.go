@@ -128,12 +128,18 @@ func (c *call) event(typ CallEventType) CallEvent {
 // (trunks[].headers_to_attributes).
 func (c *call) attributes() map[string]string {
 	attrs := map[string]string{"sip.transport": c.ic.Transport()}
+	if c.g.cfg.NodeID != "" {
+		attrs[room.AttrNode] = c.g.cfg.NodeID
+	}
 	t := c.ic.Trunk()
 	if t == nil {
 		return attrs
 	}
 	attrs["sip.trunk"] = t.Name
 	for header, attr := range c.g.cfg.HeaderAttributes[t.Name] {
+		if attr == room.AttrNode {
+			continue // set by this node, not by a caller's header
+		}
 		if v := strings.TrimSpace(c.ic.Header(header)); v != "" {
 			attrs[attr] = truncate(v, maxAttributeLen)
 		}

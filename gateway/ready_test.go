@@ -52,3 +52,25 @@ func TestBackendDownRefusesAtOnce(t *testing.T) {
 	p.hangup()
 	f.waitIdle()
 }
+
+// TestReadyHook: Ready, which answers OPTIONS, says no while the backend
+// is down and for good once the gateway drains.
+func TestReadyHook(t *testing.T) {
+	var fb *flakyBackend
+	f := newFixture(t, func(c *Config) {
+		fb = &flakyBackend{Backend: c.Backend}
+		c.Backend = fb
+	})
+	if err := f.gw.Ready(); err != nil {
+		t.Fatalf("Ready = %v", err)
+	}
+	fb.down.Store(true)
+	if err := f.gw.Ready(); !errors.Is(err, ErrBackend) {
+		t.Fatalf("Ready with the backend down = %v, want ErrBackend", err)
+	}
+	fb.down.Store(false)
+	f.gw.Drain()
+	if err := f.gw.Ready(); !errors.Is(err, ErrDraining) || !f.gw.Draining() {
+		t.Fatalf("Ready while draining = %v (draining %v)", err, f.gw.Draining())
+	}
+}

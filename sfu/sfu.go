@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/webrtc/v4"
@@ -38,7 +39,13 @@ type SFU struct {
 	// wg counts every goroutine and signalling session the SFU owns, so
 	// that Close can wait for them.
 	wg sync.WaitGroup
+	// sessions counts the web clients' signalling sessions now open.
+	sessions atomic.Int64
 }
+
+// Sessions is the number of web client sessions (signalling WebSockets)
+// open now; a draining gateway waits for them to end.
+func (s *SFU) Sessions() int { return int(s.sessions.Load()) }
 
 // New makes an SFU from cfg; it starts no goroutine until participants join.
 func New(cfg Config) (*SFU, error) {

@@ -44,6 +44,8 @@ func (s *SFU) serveSignal(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer s.wg.Done()
+	s.sessions.Add(1)
+	defer s.sessions.Add(-1)
 	// Close must not wait for a client that never sends its join or for a
 	// slow Admit: shutting the SFU down closes the socket.
 	stop := context.AfterFunc(s.ctx, func() { _ = conn.Close() })

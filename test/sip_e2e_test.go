@@ -50,6 +50,7 @@ type sipParticipant struct {
 	Name       string `json:"name"`
 	Kind       string `json:"kind"`
 	AudioMuted bool   `json:"audio_muted"`
+	Node       string `json:"node"`
 }
 
 func (p sipParticipant) String() string { return fmt.Sprintf("%s(%s,%s)", p.Name, p.Kind, p.ID) }

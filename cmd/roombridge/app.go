@@ -28,7 +28,8 @@ import (
 type app struct {
 	cfg   config.Config
 	log   *slog.Logger
-	store *store.SQLite
+	store store.Store
+	locks store.Lockouts   // shared PIN lockouts (Redis), or nil
 	sfu   *sfu.SFU         // backend: embedded
 	lk    *livekit.Backend // backend: livekit
 	// lkReady is lk for the LiveKit health loop, which may run before
@@ -40,20 +41,28 @@ type app struct {
 	http    *http.Server
 	ln      net.Listener
 	ready   atomic.Bool
+	drain   *drain
+	nodes   *presence // this node's records in the shared store, or nil
 }
 
 func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *app, err error) {
 	// a, not the result (nil on error), is what the deferred clean-up closes.
-	a := &app{cfg: cfg, log: log}
+	a := &app{cfg: cfg, log: log, drain: newDrain(cfg.Shutdown.DrainTimeout)}
 	defer func() {
 		if err != nil {
 			a.closeAll()
 		}
 	}()
 
-	a.store, err = store.OpenSQLite(ctx, cfg.Store.Path)
+	a.store, a.locks, err = openStore(ctx, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("store.path: %w", err)
+		return nil, err
+	}
+	records, _ := a.store.(store.Records)
+	var onRoomHub func(string, bool)
+	if records != nil && cfg.Node.ID != "" {
+		a.nodes = newPresence(records, cfg.Node.ID, cfg.Backend == config.BackendEmbedded, log)
+		onRoomHub = a.nodes.roomHub
 	}
 	if err := upsertRooms(ctx, a.store, cfg.Rooms); err != nil {
 		return nil, err
@@ -62,7 +71,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *app, e
 	reg := prometheus.NewRegistry()
 	registerProcessMetrics(reg)
 
-	secret, err := tokenSecret(cfg.HTTP)
+	secret, err := tokenSecret(ctx, cfg.HTTP, a.store)
 	if err != nil {
 		return nil, err
 	}
@@ -80,7 +89,13 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *app, e
 		},
 	}
 
-	backend, directory, err := a.openBackend(ctx, cfg, reg, admission.Admit)
+	admit := func(ctx context.Context, room, name, token string) (string, error) {
+		if a.drain.active() {
+			return "", errWebDraining
+		}
+		return admission.Admit(ctx, room, name, token)
+	}
+	backend, directory, err := a.openBackend(ctx, cfg, reg, admit)
 	if err != nil {
 		return nil, err
 	}
@@ -103,13 +118,29 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *app, e
 		publicURL = listenURL(a.ln, cfg.HTTP.TLS.Cert != "")
 	}
 
-	a.sip, err = newSIP(cfg, a.store, backend, newSIPUsers(cfg.SIP.Users, sipCreds), publicURL, reg, log, observer)
+	a.sip, err = newSIP(cfg, a.store, a.locks, onRoomHub, backend, newSIPUsers(cfg.SIP.Users, sipCreds), publicURL, reg, log, observer)
 	if err != nil {
 		return nil, err
 	}
+	if a.sfu != nil {
+		a.drain.sessions = a.sfu.Sessions
+	}
+	if err := a.drain.register(reg); err != nil {
+		return nil, err
+	}
+
 	a.callout, err = newCallout(cfg, a.sip, a.hooks, reg, log)
 	if err != nil {
 		return nil, err
+	}
+	// A drain waits for calls in (the gateway's) and dial-outs alike.
+	dialouts := a.callout.calls
+	a.drain.calls = func() int {
+		n := a.sip.gw.ActiveCalls()
+		if dialouts != nil {
+			n += len(dialouts.List())
+		}
+		return n
 	}
 	onCreated, onDeleted := roomEvents(a.hooks, roomCreated(backend))
 	apiCfg := api.Config{
@@ -123,6 +154,9 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *app, e
 		PublicURL:      publicURL,
 		Logger:         log.With("component", "api"),
 		Quality:        a.sip.gw.ParticipantQuality,
+		LocalNode:      localNode(cfg),
+		Drain:          a.drain.state,
+		Nodes:          nodesFunc(records),
 
 		OnRoomCreated: onCreated,
 		OnRoomDeleted: onDeleted,
@@ -133,6 +167,16 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *app, e
 	apiServer, err := api.New(apiCfg)
 	if err != nil {
 		return nil, fmt.Errorf("api: %w", err)
+	}
+
+	if a.nodes != nil {
+		sipAddrs := make([]string, 0, len(a.sip.srv.Addrs()))
+		for _, ad := range a.sip.srv.Addrs() {
+			sipAddrs = append(sipAddrs, ad.String())
+		}
+		a.nodes.info = func() nodeRecord {
+			return nodeRecord{URL: publicURL, SIP: sipAddrs, Draining: a.drain.active(), Calls: a.drain.calls()}
+		}
 	}
 
 	mux := http.NewServeMux()
@@ -154,8 +198,33 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *app, e
 		TLSConfig:         &tls.Config{MinVersion: tls.VersionTLS12},
 	}
 	log.Info("roombridge started", "version", version, "url", publicURL,
-		"demo", demoURL(publicURL, cfg.Rooms), "backend", cfg.Backend, "store", cfg.Store.Path)
+		"demo", demoURL(publicURL, cfg.Rooms), "backend", cfg.Backend, "store", storeName(cfg.Store))
 	return a, nil
+}
+
+// nodesFunc is GET /v1/nodes when the store keeps records.
+func nodesFunc(rec store.Records) func(context.Context) ([]api.NodeState, error) {
+	if rec == nil {
+		return nil
+	}
+	return listNodes(rec)
+}
+
+// localNode is the node the API lists for participants whose backend
+// names none: with the embedded SFU every participant is in this process.
+func localNode(cfg config.Config) string {
+	if cfg.Backend == config.BackendEmbedded {
+		return cfg.Node.ID
+	}
+	return ""
+}
+
+// storeName says which store serves, for the start-up log.
+func storeName(s config.Store) string {
+	if s.Redis.Addr != "" {
+		return "redis://" + s.Redis.Addr
+	}
+	return s.Path
 }
 
 func demoURL(base string, rooms []config.Room) string {
@@ -165,10 +234,19 @@ func demoURL(base string, rooms []config.Room) string {
 	return base + "/r/" + rooms[0].Name + "?name=guest"
 }
 
-// tokenSecret is http.token_secret, or a random secret for this run. It
-// signs join tokens and the short-lived SIP accounts of the room API.
-func tokenSecret(cfg config.HTTP) ([]byte, error) {
+// tokenSecret is http.token_secret; when that is empty, the secret the
+// nodes sharing a Redis store agreed on (generated by the first), else a
+// random secret for this run. It signs join tokens and the short-lived SIP
+// accounts of the room API.
+func tokenSecret(ctx context.Context, cfg config.HTTP, s store.Store) ([]byte, error) {
 	secret := []byte(cfg.TokenSecret)
+	if ss, ok := s.(sharedSecrets); ok && len(secret) == 0 {
+		shared, err := ss.SharedSecret(ctx, tokenSecretName, 32)
+		if err != nil {
+			return nil, fmt.Errorf("http.token_secret (shared in store.redis): %w", err)
+		}
+		return shared, nil
+	}
 	if len(secret) == 0 {
 		secret = make([]byte, 32)
 		if _, err := rand.Read(secret); err != nil {
@@ -195,11 +273,14 @@ func upsertRooms(ctx context.Context, s store.Store, rooms []config.Room) error 
 	return nil
 }
 
-// run serves until ctx ends, then drains: not ready at once (so a load
-// balancer stops sending), new SIP calls refused with 503 while the calls
-// in progress and HTTP get the grace period to end, then the remaining calls
-// get BYE, the SIP server closes, then the SFU (which ends WebSocket
-// sessions and PeerConnections) and the store.
+// run serves until ctx ends (SIGTERM) or POST /v1/admin/drain, then
+// drains: not ready at once (/readyz and OPTIONS answer 503, so load
+// balancers and dispatchers stop sending), new SIP calls refused with 503
+// and new web sessions refused, while the calls and sessions in progress
+// go on until they end or shutdown.drain_timeout passes. Then HTTP gets
+// shutdown.grace to finish, the remaining calls get BYE, the SIP server
+// closes, then the SFU (which ends WebSocket sessions and
+// PeerConnections) and the store.
 func (a *app) run(ctx context.Context) error {
 	errc := make(chan error, 1)
 	go func() {
@@ -215,6 +296,9 @@ func (a *app) run(ctx context.Context) error {
 		errc <- err
 	}()
 	a.sip.serve()
+	if a.nodes != nil {
+		a.nodes.start()
+	}
 	a.callout.start()
 	a.ready.Store(true)
 
@@ -222,10 +306,15 @@ func (a *app) run(ctx context.Context) error {
 	select {
 	case <-ctx.Done():
 		a.log.Info("shutting down", "cause", context.Cause(ctx))
+	case <-a.drain.begun:
+		a.log.Info("shutting down: drain requested through the API")
 	case serveErr = <-errc:
 		a.log.Error("http server stopped", "err", serveErr)
 	}
 	a.ready.Store(false)
+	if serveErr == nil {
+		a.waitDrained()
+	}
 	grace, cancel := context.WithTimeout(context.Background(), a.cfg.Shutdown.Grace)
 	defer cancel()
 	httpDone := make(chan struct{})
@@ -235,7 +324,8 @@ func (a *app) run(ctx context.Context) error {
 			logErr(a.log, "http shutdown", err)
 		}
 	}()
-	a.sip.shutdown(grace)
+	// The drain is over: calls still up (drain_timeout passed) get BYE now.
+	a.sip.close()
 	<-httpDone
 	a.closeCallout(grace)
 	a.closeAll()
@@ -279,14 +369,21 @@ func (a *app) closeAll() {
 	if a.ln != nil && a.http == nil {
 		logErr(a.log, "listener close", a.ln.Close())
 	}
+	if a.nodes != nil {
+		a.nodes.stop()
+	}
 	if a.store != nil {
 		logErr(a.log, "store close", a.store.Close())
 	}
 }
 
 func (a *app) readyz(w http.ResponseWriter, r *http.Request) {
+	if a.drain.active() {
+		http.Error(w, "not ready: "+a.drain.describe()+"\n", http.StatusServiceUnavailable)
+		return
+	}
 	if !a.ready.Load() {
-		http.Error(w, "not ready: starting or draining\n", http.StatusServiceUnavailable)
+		http.Error(w, "not ready: starting\n", http.StatusServiceUnavailable)
 		return
 	}
 	if _, err := a.store.ListRooms(r.Context()); err != nil {

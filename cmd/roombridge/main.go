@@ -38,6 +38,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return callMain(ctx, args, stdout, stderr)
 	case "load":
 		return loadMain(ctx, args, stdout, stderr)
+	case "health", "drain":
+		return opsMain(ctx, cmd, args, stdout, stderr)
 	case "version":
 		fmt.Fprintf(stdout, "roombridge %s\n", version)
 	case "help", "-h", "--help":
@@ -84,6 +86,8 @@ commands:
             --target HOST:PORT --legs 100 [--room-size 10] [--rate 20] [--hold 30s]
             [--codec pcmu] [--wav FILE] [--api URL --api-key KEY] [--json]
             (roombridge load -h for all flags)
+  health    exit 0 when the gateway answers /healthz   [--config FILE]
+  drain     drain the gateway (POST /v1/admin/drain)   [--config FILE] [--wait]
   version   print the version
 `)
 }

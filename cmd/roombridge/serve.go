@@ -30,6 +30,9 @@ func serve(ctx context.Context, args []string, logOut io.Writer) error {
 		return err
 	}
 	log := newLogger(cfg.Log, logOut)
+	if cfg.Node.ID != "" {
+		log = log.With("node", cfg.Node.ID)
+	}
 	// sipgo logs through a package-level logger; give it ours so its
 	// transport warnings land in the same stream.
 	sipgosip.SetDefaultLogger(log.With("component", "sipgo"))

@@ -43,7 +43,7 @@ type sipSide struct {
 // fails the start rather than the first call.
 // webURL is the gateway's own web origin, whose pages may open SIP
 // WebSockets.
-func newSIP(cfg config.Config, rooms *store.SQLite, backend room.Backend, users sip.Users, webURL string, reg prometheus.Registerer, log *slog.Logger, observer gateway.CallObserver) (*sipSide, error) {
+func newSIP(cfg config.Config, rooms store.Store, locks store.Lockouts, onRoomHub func(string, bool), backend room.Backend, users sip.Users, webURL string, reg prometheus.Registerer, log *slog.Logger, observer gateway.CallObserver) (*sipSide, error) {
 	listen, wsURLs := sipListeners(cfg.SIP.Listen)
 	ip, err := rtpListenIP(listen)
 	if err != nil {
@@ -90,6 +90,9 @@ func newSIP(cfg config.Config, rooms *store.SQLite, backend room.Backend, users 
 		IVR:           ivrCfg,
 		Directory:     dir,
 		Registerer:    reg,
+		NodeID:        cfg.Node.ID,
+		Lockouts:      locks,
+		OnRoomHub:     onRoomHub,
 
 		Observer:         observer,
 		HeaderAttributes: headerAttributes(cfg.Trunks),
@@ -111,6 +114,7 @@ func newSIP(cfg config.Config, rooms *store.SQLite, backend room.Backend, users 
 		UserAgent: "roombridge/" + version,
 		Trunks:    trunks,
 		Handler:   gw,
+		Ready:     gw.Ready,
 		Users:     users,
 		Registrar: storeRegistrar{rooms},
 
@@ -161,17 +165,6 @@ func (s *sipSide) serve() {
 			}
 		}()
 	}
-}
-
-// shutdown drains: new calls get 503, the calls in progress have until ctx
-// ends (shutdown.grace) to hang up, then the rest get BYE, and the server
-// closes.
-func (s *sipSide) shutdown(ctx context.Context) {
-	s.gw.Drain()
-	if err := s.gw.Wait(ctx); err != nil {
-		s.log.Info("ending the remaining calls", "err", err)
-	}
-	s.close()
 }
 
 // close ends every call and closes the server; it is idempotent.

@@ -147,6 +147,7 @@ func (h *harness) open() {
 		SIPDomain:      "conf.example.com",
 		SIPCredentials: NewSIPCredentials([]byte("0123456789abcdef0123"), time.Hour),
 		PublicURL:      "http://127.0.0.1:8080/",
+		LocalNode:      "node-a",
 		OnRoomDeleted:  func(name string) { h.deleted = append(h.deleted, name) },
 		OnRoomCreated: func(_ context.Context, name string) error {
 			h.created = append(h.created, name)

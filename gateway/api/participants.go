@@ -21,6 +21,9 @@ type participantJSON struct {
 	VideoMuted bool              `json:"video_muted"`
 	JoinedAt   time.Time         `json:"joined_at"`
 	Attributes map[string]string `json:"attributes,omitempty"`
+	// Node is the gateway node (node.id) the participant's leg runs on,
+	// when known.
+	Node string `json:"node,omitempty"`
 	// Quality is the SIP leg's media quality, from Config.Quality.
 	Quality any `json:"quality,omitempty"`
 }
@@ -66,6 +69,9 @@ func (s *Server) listParticipants(w http.ResponseWriter, r *http.Request) error 
 	out := make([]participantJSON, 0, len(ps))
 	for _, p := range ps {
 		pj := toParticipantJSON(p)
+		if pj.Node = p.Attributes[room.AttrNode]; pj.Node == "" {
+			pj.Node = s.cfg.LocalNode
+		}
 		if s.cfg.Quality != nil && p.Kind == room.ParticipantKindSIP {
 			if q, ok := s.cfg.Quality(name, p.ID); ok {
 				pj.Quality = q

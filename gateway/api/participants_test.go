@@ -26,7 +26,7 @@ func participantHarness(t *testing.T) *harness {
 	})
 	h.dir.add("standup", room.ParticipantState{
 		ID: "sip-7", Name: "+49 30 ****12", Kind: room.ParticipantKindSIP, JoinedAt: joined,
-		Attributes: map[string]string{"call_id": "abc"},
+		Attributes: map[string]string{"call_id": "abc", room.AttrNode: "node-b"},
 	})
 	return h
 }
@@ -49,6 +49,10 @@ func TestListParticipants(t *testing.T) {
 	}
 	if b := got.Participants[1]; b.Kind != "sip" || b.Attributes["call_id"] != "abc" {
 		t.Errorf("participant %+v", b)
+	}
+	// A leg's own node, else the node answering (Config.LocalNode).
+	if a, b := got.Participants[0].Node, got.Participants[1].Node; a != "node-a" || b != "node-b" {
+		t.Errorf("nodes %q %q, want node-a (local) and node-b (attribute)", a, b)
 	}
 	// Quality is given for SIP legs only.
 	if q, ok := got.Participants[1].Quality.(map[string]any); !ok || q["mos"] != 4.3 {

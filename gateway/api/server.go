@@ -57,6 +57,17 @@ type Config struct {
 	// jitter, RTT, MOS) as a JSON-marshalable value for the listing; false
 	// when this node has no such leg.
 	Quality func(room, participantID string) (any, bool)
+	// LocalNode, when set, is the node listed for participants whose
+	// backend attributes name none (room.AttrNode): set it when every
+	// participant the Directory lists lives in this process (the embedded
+	// SFU).
+	LocalNode string
+	// Drain, if set, reports this node's drain state and, with start,
+	// begins the drain (POST /v1/admin/drain); nil answers 503.
+	Drain func(start bool) DrainState
+	// Nodes, if set, lists the gateway nodes sharing the store (GET
+	// /v1/nodes); nil answers 503.
+	Nodes func(ctx context.Context) ([]NodeState, error)
 }
 
 // Server serves the room API. Create it with New.
@@ -149,6 +160,9 @@ func (s *Server) routes() []route {
 		{"GET /v1/trunks", s.listTrunks, false},
 		{"POST /v1/sip-credentials", s.createSIPCredential, false},
 		{"GET /v1/registrations", s.listRegistrations, false},
+		{"POST /v1/admin/drain", s.drain, false},
+		{"GET /v1/admin/drain", s.drainState, false},
+		{"GET /v1/nodes", s.listNodes, false},
 	}
 }
 

@@ -169,6 +169,10 @@ type Options struct {
 	// zero. Short calls need a short one to measure the round-trip time.
 	RTCPInterval time.Duration
 
+	// From is the user part of our From URI (the caller's number); empty
+	// means uac's default.
+	From string
+
 	// Username and Password answer a digest challenge.
 	Username, Password string
 	// TLSConfig and Insecure are for TLS (Insecure skips certificate

@@ -6,6 +6,7 @@ import "time"
 // users' files and tests rely on them.
 type Config struct {
 	Log      Log       `yaml:"log"`
+	Node     Node      `yaml:"node"`
 	HTTP     HTTP      `yaml:"http"`
 	SIP      SIP       `yaml:"sip"`
 	RTP      RTP       `yaml:"rtp"`
@@ -26,6 +27,13 @@ type Config struct {
 type Log struct {
 	Level  string `yaml:"level"`  // debug, info, warn, error
 	Format string `yaml:"format"` // text or json
+}
+
+// Node identifies this gateway among several sharing a Redis store.
+type Node struct {
+	// ID names the node in logs, the room API (participants' node) and
+	// Redis; empty means the host name.
+	ID string `yaml:"id"`
 }
 
 // HTTP is the web server: room API, web client, signalling, metrics.
@@ -121,7 +129,24 @@ type API struct {
 
 // Store selects where rooms and PINs are kept.
 type Store struct {
-	Path string `yaml:"path"`
+	// Path is the SQLite file, used while Redis.Addr is empty.
+	Path  string `yaml:"path"`
+	Redis Redis  `yaml:"redis"`
+}
+
+// Redis is the store that several gateway nodes share: rooms, PINs,
+// aliases, PIN lockouts and the join-token secret.
+type Redis struct {
+	// Addr is host:port; empty keeps the SQLite store.
+	Addr     string `yaml:"addr"`
+	Password string `yaml:"password"`
+	DB       int    `yaml:"db"`
+	// TLS connects with TLS; CA is a PEM file of the CA that signed the
+	// server's certificate when it is not one the system trusts.
+	TLS bool   `yaml:"tls"`
+	CA  string `yaml:"ca"`
+	// Prefix starts every key, so that one Redis can serve LiveKit too.
+	Prefix string `yaml:"prefix"`
 }
 
 // LiveKit is the external backend (backend: livekit).
@@ -240,7 +265,12 @@ type Room struct {
 
 // Shutdown bounds the drain on SIGTERM.
 type Shutdown struct {
+	// Grace is how long HTTP requests get to finish once the calls are
+	// over.
 	Grace time.Duration `yaml:"grace"`
+	// DrainTimeout is how long calls and web sessions in progress may go
+	// on after SIGTERM (or POST /v1/admin/drain) before they are ended.
+	DrainTimeout time.Duration `yaml:"drain_timeout"`
 }
 
 // Backend names.
@@ -266,7 +296,7 @@ func Default() Config {
 		RTP:     RTP{PortMin: 20000, PortMax: 20999, Timeout: 30 * time.Second},
 		WebRTC:  WebRTC{PortMin: 30000, PortMax: 30999, IncludeLoopback: true},
 		API:     API{Keys: []string{"devkey-change-me"}},
-		Store:   Store{Path: "./data/roombridge.db"},
+		Store:   Store{Path: "./data/roombridge.db", Redis: Redis{Prefix: "roombridge:"}},
 		Backend: BackendEmbedded,
 		LiveKit: LiveKit{URL: "ws://127.0.0.1:7880", APIKey: "devkey", APISecret: "secret"},
 		Trunks:  []Trunk{{Name: "local", Allow: []string{"127.0.0.0/8"}}},
@@ -281,6 +311,6 @@ func Default() Config {
 			Lockout:           15 * time.Minute,
 			JoinTones:         true,
 		},
-		Shutdown: Shutdown{Grace: 30 * time.Second},
+		Shutdown: Shutdown{Grace: 30 * time.Second, DrainTimeout: 2 * time.Hour},
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -83,6 +85,60 @@ func TestEnvOverrides(t *testing.T) {
 	}
 }
 
+// TestScaleKeys: the keys several nodes need, from the file and the
+// environment, and the node id's default.
+func TestScaleKeys(t *testing.T) {
+	cfg, err := Load(write(t, "store: { redis: { addr: 'redis.internal:6379', db: 2 } }\nnode: { id: gw-1 }\n"), []string{
+		"ROOMBRIDGE_STORE_REDIS_PASSWORD=s3cret",
+		"ROOMBRIDGE_SHUTDOWN_DRAIN_TIMEOUT=10m",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := cfg.Store.Redis
+	if r.Addr != "redis.internal:6379" || r.DB != 2 || r.Password != "s3cret" || r.Prefix != "roombridge:" ||
+		cfg.Node.ID != "gw-1" || cfg.Shutdown.DrainTimeout != 10*time.Minute {
+		t.Fatalf("store %+v node %+v shutdown %+v", r, cfg.Node, cfg.Shutdown)
+	}
+	def, err := Load("", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h, _ := os.Hostname(); def.Node.ID != h || def.Shutdown.DrainTimeout != 2*time.Hour || def.Store.Redis.Addr != "" {
+		t.Fatalf("defaults: node %q (host %q), drain %v, redis %q", def.Node.ID, h, def.Shutdown.DrainTimeout, def.Store.Redis.Addr)
+	}
+}
+
+// TestEnvNames: every name EnvNames lists is read by Load, and lists of
+// structs are not offered.
+func TestEnvNames(t *testing.T) {
+	names := EnvNames()
+	for _, want := range []string{"ROOMBRIDGE_HTTP_LISTEN", "ROOMBRIDGE_API_KEYS", "ROOMBRIDGE_STORE_REDIS_PASSWORD", "ROOMBRIDGE_SHUTDOWN_DRAIN_TIMEOUT", "ROOMBRIDGE_NODE_ID"} {
+		if !slices.Contains(names, want) {
+			t.Errorf("EnvNames lacks %s", want)
+		}
+	}
+	for _, bad := range []string{"ROOMBRIDGE_TRUNKS", "ROOMBRIDGE_ROOMS", "ROOMBRIDGE_DIALIN_LANGUAGES", "ROOMBRIDGE_STORE"} {
+		if slices.Contains(names, bad) {
+			t.Errorf("EnvNames lists %s, which cannot be set from the environment", bad)
+		}
+	}
+	// Each is read: some value of its type changes the configuration.
+	for _, n := range names {
+		changed := false
+		for _, v := range []string{"7", "8s", "false", "true", "x"} {
+			c := Default()
+			if applyEnv(&c, []string{n + "=" + v}) == nil && !reflect.DeepEqual(c, Default()) {
+				changed = true
+				break
+			}
+		}
+		if !changed {
+			t.Errorf("%s changes nothing", n)
+		}
+	}
+}
+
 func TestErrorsNameTheKey(t *testing.T) {
 	for _, tc := range []struct{ yaml, env, key string }{
 		{yaml: "http: { listen: nonsense }", key: "http.listen"},
@@ -113,6 +169,14 @@ func TestErrorsNameTheKey(t *testing.T) {
 		{yaml: "ivr: { prompts_dir: /nonexistent/prompts }", key: "ivr.prompts_dir"},
 		{yaml: "dialin: { numbers: ['+1555'], languages: { '+1666': de } }", key: "dialin.languages"},
 		{yaml: "rtp: { timeout: 1ms }", key: "rtp.timeout"},
+		{yaml: "node: { id: 'a b' }", key: "node.id"},
+		{yaml: "store: { redis: { addr: redis } }", key: "store.redis.addr"},
+		{yaml: "store: { redis: { addr: 'redis:0' } }", key: "store.redis.addr"},
+		{yaml: "store: { redis: { addr: 'redis:6379', db: -1 } }", key: "store.redis.db"},
+		{yaml: "store: { redis: { addr: 'redis:6379', ca: /nonexistent.pem } }", key: "store.redis.ca"},
+		{yaml: "store: { redis: { prefix: 'a b' } }", key: "store.redis.prefix"},
+		{yaml: "shutdown: { drain_timeout: -1s }", key: "shutdown.drain_timeout"},
+		{env: "ROOMBRIDGE_STORE_REDIS_DB=x", key: "store.redis.db"},
 		{yaml: "sip: { ws_origins: ['https://app.example.com', 'app.example.com'] }", key: "sip.ws_origins[1]"},
 		{yaml: "sip: { ws_origins: ['https://app.example.com/call'] }", key: "sip.ws_origins[0]"},
 		{yaml: "sip: { ws_max_per_ip: -1 }", key: "sip.ws_max_per_ip"},

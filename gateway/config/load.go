@@ -47,6 +47,13 @@ func Load(path string, env []string) (Config, error) {
 	if err := applyEnv(&cfg, env); err != nil {
 		return cfg, err
 	}
+	if cfg.Node.ID == "" {
+		// The host name is what tells nodes apart in a fleet; a machine
+		// without one (or with an odd one) must set node.id itself.
+		if h, err := os.Hostname(); err == nil && nodeIDRe.MatchString(h) {
+			cfg.Node.ID = h
+		}
+	}
 	return cfg, cfg.Validate()
 }
 
@@ -127,6 +134,35 @@ func walkEnv(v reflect.Value, prefix string, vars map[string]string) error {
 		}
 	}
 	return nil
+}
+
+// EnvNames lists every environment variable Load reads: one per scalar
+// or string-list key, ROOMBRIDGE_ and the dotted key in upper case with
+// '_' for '.'. Deploy files are checked against it, since a misspelt
+// variable is silently ignored.
+func EnvNames() []string {
+	var names []string
+	var walk func(t reflect.Type, prefix string)
+	walk = func(t reflect.Type, prefix string) {
+		for i := range t.NumField() {
+			f := t.Field(i)
+			tag := strings.Split(f.Tag.Get("yaml"), ",")[0]
+			if tag == "" || tag == "-" {
+				continue
+			}
+			key := strings.TrimPrefix(prefix+"."+tag, ".")
+			switch {
+			case f.Type.Kind() == reflect.Struct && f.Type != durationType:
+				walk(f.Type, key)
+			case f.Type.Kind() == reflect.Slice && f.Type.Elem().Kind() != reflect.String, f.Type.Kind() == reflect.Map:
+				// Lists of structs and maps come from the file only.
+			default:
+				names = append(names, EnvPrefix+strings.ToUpper(strings.ReplaceAll(key, ".", "_")))
+			}
+		}
+	}
+	walk(reflect.TypeFor[Config](), "")
+	return names
 }
 
 var durationType = reflect.TypeFor[time.Duration]()

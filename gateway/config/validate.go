@@ -19,6 +19,8 @@ var (
 	digitsRe   = regexp.MustCompile(`^[0-9]{4,12}$`)
 	numberRe   = regexp.MustCompile(`^\+?[0-9A-Za-z*#._-]{1,32}$`)
 	langRe     = regexp.MustCompile(`^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$`)
+	nodeIDRe   = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`)
+	prefixRe   = regexp.MustCompile(`^[A-Za-z0-9:._{}-]{0,64}$`)
 	// headerNameRe is an RFC 3261 §25.1 token, as header names are.
 	headerNameRe = regexp.MustCompile(`^[A-Za-z0-9!%*_+.~'` + "`" + `-]{1,64}$`)
 	attrNameRe   = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
@@ -114,9 +116,10 @@ func (c *Config) Validate() error {
 			bad(fmt.Sprintf("api.keys[%d]", i), "must be at least 8 characters")
 		}
 	}
-	if c.Store.Path == "" {
+	if c.Store.Path == "" && c.Store.Redis.Addr == "" {
 		bad("store.path", "must not be empty")
 	}
+	c.validateNode(bad)
 
 	switch c.Backend {
 	case BackendEmbedded:
@@ -209,7 +212,38 @@ func (c *Config) Validate() error {
 	if c.Shutdown.Grace < 0 {
 		bad("shutdown.grace", "must not be negative")
 	}
+	if c.Shutdown.DrainTimeout < 0 {
+		bad("shutdown.drain_timeout", "must not be negative")
+	}
 	return errors.Join(errs...)
+}
+
+// validateNode checks node.id and store.redis, what several nodes share.
+func (c *Config) validateNode(bad func(key, format string, args ...any)) {
+	if c.Node.ID != "" && !nodeIDRe.MatchString(c.Node.ID) {
+		bad("node.id", "must be letters, digits, '.', '_' or '-' (at most 63), not %q", c.Node.ID)
+	}
+	r := c.Store.Redis
+	if r.Addr != "" {
+		host, port, err := net.SplitHostPort(r.Addr)
+		if n, perr := strconv.Atoi(port); err != nil || host == "" || perr != nil || n < 1 || n > 65535 {
+			bad("store.redis.addr", "want host:port, got %q", r.Addr)
+		}
+	}
+	if r.DB < 0 {
+		bad("store.redis.db", "must not be negative")
+	}
+	if r.CA != "" {
+		if !r.TLS {
+			bad("store.redis.ca", "needs store.redis.tls: true")
+		}
+		if _, err := os.Stat(r.CA); err != nil {
+			bad("store.redis.ca", "%q is not a readable file", r.CA)
+		}
+	}
+	if !prefixRe.MatchString(r.Prefix) {
+		bad("store.redis.prefix", "must be at most 64 letters, digits or ':._{}-', not %q", r.Prefix)
+	}
 }
 
 // validateSIPWeb checks the keys of SIP over WebSocket and SIP users.

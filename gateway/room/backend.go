@@ -49,6 +49,11 @@ type ParticipantInfo struct {
 	Attributes map[string]string
 }
 
+// AttrNode is the attribute that names the gateway node (node.id) a
+// participant's leg runs on, so that a listing from a backend shared by
+// several nodes (LiveKit) says where each phone is.
+const AttrNode = "roombridge.node"
+
 // ParticipantState is a participant as listed by Directory.Participants.
 type ParticipantState struct {
 	ID         string

@@ -2,6 +2,7 @@ package sip
 
 import (
 	"context"
+	"errors"
 	"net/netip"
 	"strings"
 	"sync/atomic"
@@ -216,6 +217,38 @@ func TestOptions(t *testing.T) {
 	allow := res.GetHeader("Allow")
 	if res.StatusCode != 200 || allow == nil || !strings.Contains(allow.Value(), "INVITE") || res.GetHeader("Accept") == nil {
 		t.Errorf("OPTIONS: %d, Allow %v", res.StatusCode, allow)
+	}
+}
+
+// TestOptionsNotReady: while Config.Ready says no, OPTIONS outside a
+// dialog gets 503 with Retry-After (a dispatcher's probe marks the node
+// down), and 200 again once it says yes.
+func TestOptionsNotReady(t *testing.T) {
+	var down atomic.Bool
+	f := newFixture(t, Config{Ready: func() error {
+		if down.Load() {
+			return errors.New("draining")
+		}
+		return nil
+	}}, func(*IncomingCall) {})
+	p := newPeer(t, "udp", nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, tc := range []struct {
+		down bool
+		want int
+	}{{false, 200}, {true, 503}, {false, 200}} {
+		down.Store(tc.down)
+		res, err := p.cli.Do(ctx, sip.NewRequest(sip.OPTIONS, f.uri("", "udp")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.StatusCode != tc.want {
+			t.Fatalf("OPTIONS with down=%v: %d, want %d", tc.down, res.StatusCode, tc.want)
+		}
+		if ra := res.GetHeader("Retry-After"); (ra != nil) != (tc.want == 503) {
+			t.Errorf("OPTIONS %d with Retry-After %v", res.StatusCode, ra)
+		}
 	}
 }
 

@@ -38,6 +38,12 @@ type Config struct {
 	Trunks []Trunk
 	// Handler is called for every accepted INVITE.
 	Handler CallHandler
+	// Ready, if set, says whether new calls are taken now: OPTIONS outside
+	// a dialog gets 200 while it returns nil and 503 with Retry-After
+	// otherwise (draining, overloaded, the room backend down), so that a
+	// load balancer probing with OPTIONS (Kamailio's dispatcher) sends
+	// new calls elsewhere. OPTIONS inside a dialog always gets 200.
+	Ready func() error
 	// SessionExpires is the session interval we ask for (RFC 4028 §4);
 	// default 1800 s, negative disables session timers.
 	SessionExpires time.Duration

@@ -81,11 +81,17 @@ func (s *Server) handleCancel(req *sip.Request, tx sip.ServerTransaction) {
 }
 
 // handleOptions answers OPTIONS with our capabilities (RFC 3261 §11.2),
-// inside a known dialog or outside any; 481 for an unknown dialog.
+// inside a known dialog or outside any; 481 for an unknown dialog; 503
+// outside a dialog while Config.Ready says no new calls are taken.
 func (s *Server) handleOptions(req *sip.Request, tx sip.ServerTransaction) {
 	if to := req.To(); to != nil && to.Params.Has("tag") && s.lookup(req) == nil {
 		s.respondErr(req, tx, errNoDialog)
 		return
+	} else if to != nil && !to.Params.Has("tag") && s.cfg.Ready != nil {
+		if err := s.cfg.Ready(); err != nil {
+			s.respondErr(req, tx, fmt.Errorf("%w: %w", ErrOverloaded, err), sip.NewHeader("Retry-After", "5"))
+			return
+		}
 	}
 	s.respond(req, tx, 200, "OK", nil, s.capabilityHeaders()...)
 }

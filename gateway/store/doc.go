@@ -4,7 +4,15 @@
 // (FindBySIPUser) and "which room does this PIN open?" (FindByPIN).
 //
 // The Store interface is the contract; SQLite (a single file under the data
-// directory, pure Go through modernc.org/sqlite) is the embedded default. The
+// directory, pure Go through modernc.org/sqlite) is the embedded default and
+// Redis the store that several gateway nodes share (redis.go: every write
+// one Lua script). Both pass the conformance suite of storetest.
+//
+// State beyond rooms has small interfaces of its own: Lockouts (wrong-PIN
+// counts; RedisLockouts shares them, the gateway keeps its own table
+// otherwise), Records (values with an expiry by kind and id, on both
+// stores: node presence and room placement use it, and it is the place for
+// registrations, live calls and dial-outs), and Redis.SharedSecret. The
 // store, not its callers, enforces the rules that keep routing unambiguous:
 // valid names, PINs of 4 to 12 digits, every PIN and host PIN unique across
 // all rooms, and every dialable identifier (name, alias, numeric id) naming

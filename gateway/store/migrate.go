@@ -63,6 +63,17 @@ CREATE TABLE registrations (
 );
 CREATE INDEX registrations_expires ON registrations(expires_ms);
 `},
+	// Records (records.go): shared state beyond rooms, each with an
+	// expiry in unix nanoseconds (0 = none).
+	{3, `
+CREATE TABLE records (
+	kind       TEXT NOT NULL,
+	id         TEXT NOT NULL,
+	value      BLOB NOT NULL,
+	expires_at INTEGER NOT NULL DEFAULT 0,
+	PRIMARY KEY (kind, id)
+);
+`},
 }
 
 // migrate applies every migration the database has not seen, each in its

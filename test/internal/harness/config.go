@@ -54,7 +54,7 @@ func baseConfig(p ports, storePath string) map[string]any {
 		"rooms": []any{
 			map[string]any{"name": "demo", "pin": "1234", "host_pin": "9999", "aliases": []any{"4711"}},
 		},
-		"shutdown": map[string]any{"grace": "5s"},
+		"shutdown": map[string]any{"grace": "5s", "drain_timeout": "5s"},
 	}
 }
 

@@ -5,20 +5,20 @@ import (
 	"sync"
 )
 
-// logBuffer collects the gateway's stdout and stderr; the two pipes write
-// from different goroutines.
-type logBuffer struct {
+// LogBuffer collects a peer process's stdout and stderr (the gateway's,
+// Kamailio's); the two pipes write from different goroutines.
+type LogBuffer struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
 }
 
-func (b *logBuffer) Write(p []byte) (int, error) {
+func (b *LogBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.Write(p)
 }
 
-func (b *logBuffer) String() string {
+func (b *LogBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()

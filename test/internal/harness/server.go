@@ -48,12 +48,13 @@ type Server struct {
 	ConfigPath string
 	Dir        string
 
-	t       testing.TB
-	cmd     *exec.Cmd
-	logs    logBuffer
-	done    chan struct{}
-	waitErr error
-	stopped bool
+	t            testing.TB
+	cmd          *exec.Cmd
+	logs         LogBuffer
+	done         chan struct{}
+	waitErr      error
+	stopped      bool
+	exitExpected bool // Terminate or WaitExit: the test expects the gateway to exit
 }
 
 // Start builds (once) and starts a gateway for t and stops it when t ends.
@@ -173,6 +174,9 @@ func (s *Server) Stop() error {
 	s.stopped = true
 	select {
 	case <-s.done:
+		if s.exitExpected {
+			return exitErr(s.waitErr)
+		}
 		return fmt.Errorf("roombridge exited during the test: %w", s.waitErr)
 	default:
 	}
@@ -190,6 +194,36 @@ func (s *Server) Stop() error {
 		<-s.done
 		return fmt.Errorf("roombridge did not stop within %v of SIGTERM; killed", stopTimeout)
 	}
+}
+
+// Terminate sends SIGTERM and returns at once: the gateway drains (calls
+// in progress go on, new ones get 503) and exits by itself; see WaitExit.
+func (s *Server) Terminate() error {
+	s.exitExpected = true
+	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil && !errors.Is(err, os.ErrProcessDone) {
+		return fmt.Errorf("SIGTERM: %w", err)
+	}
+	return nil
+}
+
+// WaitExit waits up to timeout for the gateway to exit (by SIGTERM, or a
+// drain through the API) and reports a non-zero exit status or the
+// timeout.
+func (s *Server) WaitExit(timeout time.Duration) error {
+	s.exitExpected = true
+	select {
+	case <-s.done:
+		return exitErr(s.waitErr)
+	case <-time.After(timeout):
+		return fmt.Errorf("roombridge still running %v later", timeout)
+	}
+}
+
+func exitErr(err error) error {
+	if err != nil {
+		return fmt.Errorf("roombridge exit: %w", err)
+	}
+	return nil
 }
 
 // Logs returns everything the gateway has written so far.

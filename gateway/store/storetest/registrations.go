@@ -1,4 +1,4 @@
-package store
+package storetest
 
 import (
 	"context"
@@ -6,34 +6,31 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/roombridge/roombridge/gateway/store"
 )
 
-func TestSQLiteRegistrations(t *testing.T) {
-	s, _ := openTest(t)
-	testRegistrations(t, s)
-}
-
-// testRegistrations is the contract of the registration methods, for any
-// Store.
-func testRegistrations(t *testing.T, s Store) {
+// testRegistrations is the contract of the registration methods.
+func testRegistrations(t *testing.T, open Factory) {
+	s := open(t)
 	ctx := context.Background()
 	now := time.Now()
 	alice := "sip:alice@conf.example.com"
-	put := func(r Registration) {
+	put := func(r store.Registration) {
 		t.Helper()
 		if err := s.PutRegistration(ctx, r); err != nil {
 			t.Fatalf("PutRegistration(%s, %s): %v", r.AOR, r.Contact, err)
 		}
 	}
-	laptop := Registration{
+	laptop := store.Registration{
 		AOR: alice, Contact: "sip:k1@x1.invalid;transport=ws", Username: "alice", Transport: "wss",
 		Source: "192.0.2.7:50123", UserAgent: "JsSIP 3.13.8", CallID: "c1", CSeq: 7,
 		InstanceID: "<urn:uuid:3f1b0a5c-0d5e-4b7a-9d1e-2f7b7f4c1e11>", ExpiresAt: now.Add(10 * time.Minute),
 	}
 	put(laptop)
-	put(Registration{AOR: alice, Contact: "sip:alice@192.0.2.8:5060", Transport: "udp", ExpiresAt: now.Add(time.Hour)})
-	put(Registration{AOR: "sip:bob@conf.example.com", Contact: "sip:bob@192.0.2.9", ExpiresAt: now.Add(time.Hour)})
-	put(Registration{AOR: "sip:carol@conf.example.com", Contact: "sip:carol@192.0.2.10", ExpiresAt: now.Add(-time.Second)})
+	put(store.Registration{AOR: alice, Contact: "sip:alice@192.0.2.8:5060", Transport: "udp", ExpiresAt: now.Add(time.Hour)})
+	put(store.Registration{AOR: "sip:bob@conf.example.com", Contact: "sip:bob@192.0.2.9", ExpiresAt: now.Add(time.Hour)})
+	put(store.Registration{AOR: "sip:carol@conf.example.com", Contact: "sip:carol@192.0.2.10", ExpiresAt: now.Add(-time.Second)})
 
 	got, err := s.ListRegistrations(ctx, alice, now)
 	if err != nil || len(got) != 2 {
@@ -78,15 +75,15 @@ func testRegistrations(t *testing.T, s Store) {
 	if err := s.DeleteRegistrations(ctx, "sip:nobody@x", ""); err != nil {
 		t.Errorf("deleting nothing: %v", err)
 	}
-	for field, r := range map[string]Registration{
+	for field, r := range map[string]store.Registration{
 		"aor":        {Contact: "sip:x@y", ExpiresAt: now},
 		"contact":    {AOR: alice, ExpiresAt: now},
 		"expires_at": {AOR: alice, Contact: "sip:x@y"},
 		"user_agent": {AOR: alice, Contact: "sip:x@y", ExpiresAt: now, UserAgent: strings.Repeat("u", 300)},
 	} {
 		err := s.PutRegistration(ctx, r)
-		var ve *ValidationError
-		if !errors.As(err, &ve) || ve.Field != field || !errors.Is(err, ErrInvalid) {
+		var ve *store.ValidationError
+		if !errors.As(err, &ve) || ve.Field != field || !errors.Is(err, store.ErrInvalid) {
 			t.Errorf("%s: %v", field, err)
 		}
 	}

@@ -1,0 +1,30 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+)
+
+// Ready reports whether the gateway takes new calls now: nil, or why not
+// (draining; the room backend knows it is down). The SIP server answers
+// OPTIONS from it (sip.Config.Ready), so that a dispatcher probing with
+// OPTIONS sends new calls to another node before any INVITE is refused.
+// A measure of headroom (overload) belongs here too.
+func (g *Gateway) Ready() error {
+	if g.draining.Load() {
+		return ErrDraining
+	}
+	if r, ok := g.cfg.Backend.(interface{ Ready(context.Context) error }); ok {
+		if err := r.Ready(context.Background()); err != nil {
+			return fmt.Errorf("%w: %w", ErrBackend, err)
+		}
+	}
+	return nil
+}
+
+// Draining reports whether Drain (or Close) was called.
+func (g *Gateway) Draining() bool { return g.draining.Load() }
+
+// ActiveCalls is the number of calls in progress: from INVITE to hang-up,
+// IVR and waiting rooms included.
+func (g *Gateway) ActiveCalls() int { return g.activeCalls() }
