@@ -152,6 +152,9 @@ func (c *call) run() (result string, err error) {
 	if err := c.ic.Answer(local.Marshal()); err != nil {
 		if errors.Is(err, sip.ErrRemoteHangup) {
 			// A BYE right behind the ACK: answered, and already over.
+			// Webhook receivers still see the answer before the end.
+			c.answered.Store(time.Now().UnixNano())
+			c.g.observe(c, CallAnswered)
 			if dest.ivr {
 				c.g.m.ivrOutcomes.WithLabelValues(ivr.OutcomeHungUp.String()).Inc()
 			}
