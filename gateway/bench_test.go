@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/roombridge/roombridge/gateway/media/codec"
 	"github.com/roombridge/roombridge/gateway/media/dtmf"
 	"github.com/roombridge/roombridge/gateway/media/g711"
 	"github.com/roombridge/roombridge/gateway/media/mixer"
@@ -39,7 +40,7 @@ type benchLeg struct {
 }
 
 func newBenchLeg(b *testing.B, mix *mixer.Hub, pool *rtp.PortPool, sink *net.UDPConn, i int) *benchLeg {
-	return newBenchLegParams(b, mix, pool, sink, legParams{id: fmt.Sprint("leg", i), codec: codecPCMU, recvPT: 0, sendPT: 0})
+	return newBenchLegParams(b, mix, pool, sink, legParams{id: fmt.Sprint("leg", i), codec: codec.PCMU, recvPT: 0, sendPT: 0})
 }
 
 func newBenchLegParams(b *testing.B, mix *mixer.Hub, pool *rtp.PortPool, sink *net.UDPConn, p legParams) *benchLeg {
@@ -182,7 +183,7 @@ func BenchmarkIVRTick(b *testing.B) {
 				b.Fatal(err)
 			}
 			b.Cleanup(func() { _ = sink.Close() })
-			bl := newBenchLegParams(b, mix, pool, sink, legParams{id: "ivr", codec: codecPCMU, inband: inband})
+			bl := newBenchLegParams(b, mix, pool, sink, legParams{id: "ivr", codec: codec.PCMU, inband: inband})
 			bl.l.prompt.play(1, true, music)
 			now := time.Now()
 			for range 5 {

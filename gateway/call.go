@@ -257,7 +257,7 @@ func (c *call) startMedia(neg *negotiated) error {
 		RTCPMux:     neg.rtcpMux,
 		SRTP:        neg.srtp,
 		Timeout:     c.g.cfg.RTPTimeout,
-		Codec:       neg.codec.rtpCodec(),
+		Codec:       neg.codec,
 		Handler:     l,
 		Logger:      c.log,
 	})

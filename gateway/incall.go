@@ -63,7 +63,7 @@ func (c *call) play(names ...string) {
 	l := c.leg.Load()
 	segs := make([][]int16, 0, len(names))
 	for _, n := range names {
-		pcm, err := c.prompts.PCM(n, l.codec.rate())
+		pcm, err := c.prompts.PCM(n, l.codec.SampleRate())
 		if err != nil {
 			c.log.Warn("prompt not played", "prompt", n, "err", err)
 			continue
@@ -77,7 +77,7 @@ func (c *call) play(names ...string) {
 // playTone plays a join or leave tone over whatever this leg hears.
 func (c *call) playTone(name string) {
 	l := c.leg.Load()
-	pcm, err := c.prompts.PCM(name, l.codec.rate())
+	pcm, err := c.prompts.PCM(name, l.codec.SampleRate())
 	if err != nil {
 		c.log.Warn("tone not played", "tone", name, "err", err)
 		return

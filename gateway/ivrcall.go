@@ -74,7 +74,7 @@ func (c *call) act(s *ivrRun, a ivr.Action) (done bool, err error) {
 	l := c.leg.Load()
 	switch a := a.(type) {
 	case ivr.Play:
-		pcm, err := c.prompts.PCM(a.Prompt, l.codec.rate())
+		pcm, err := c.prompts.PCM(a.Prompt, l.codec.SampleRate())
 		if err != nil {
 			c.log.Warn("IVR prompt not played", "prompt", a.Prompt, "err", err)
 			if !a.Loop {
@@ -234,11 +234,11 @@ const holdPromptID = 1
 // pressed meanwhile are dropped.
 func (c *call) holdForHost(roomName string) error {
 	l := c.leg.Load()
-	wait, err := c.prompts.PCM(prompts.WaitingForHost, l.codec.rate())
+	wait, err := c.prompts.PCM(prompts.WaitingForHost, l.codec.SampleRate())
 	if err != nil {
 		return err
 	}
-	music, err := c.prompts.PCM(prompts.HoldMusic, l.codec.rate())
+	music, err := c.prompts.PCM(prompts.HoldMusic, l.codec.SampleRate())
 	if err != nil {
 		return err
 	}

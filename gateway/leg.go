@@ -2,10 +2,10 @@ package gateway
 
 import (
 	"fmt"
-	"strings"
 	"sync/atomic"
 	"time"
 
+	"github.com/roombridge/roombridge/gateway/media/codec"
 	"github.com/roombridge/roombridge/gateway/media/dtmf"
 	"github.com/roombridge/roombridge/gateway/media/g711"
 	"github.com/roombridge/roombridge/gateway/media/g722"
@@ -17,7 +17,6 @@ import (
 	"github.com/roombridge/roombridge/gateway/media/vad"
 	"github.com/roombridge/roombridge/gateway/room"
 	"github.com/roombridge/roombridge/gateway/rtp"
-	"github.com/roombridge/roombridge/gateway/sdp"
 )
 
 // Media timing shared by legs and hubs: every stage works on 20 ms frames,
@@ -36,62 +35,13 @@ const (
 	vadStartFloor = -60.0
 )
 
-// legCodec is the audio codec of a SIP leg.
-type legCodec uint8
-
-const (
-	codecUnknown legCodec = iota
-	codecPCMU
-	codecPCMA
-	codecG722
-)
-
-// legCodecOf maps a negotiated SDP codec to what the leg can run.
-func legCodecOf(c sdp.Codec) legCodec {
-	switch strings.ToUpper(c.Name) {
-	case "PCMU":
-		return codecPCMU
-	case "PCMA":
-		return codecPCMA
-	case "G722":
-		return codecG722
-	}
-	return codecUnknown
-}
-
-// String names the codec as SDP does.
-func (c legCodec) String() string {
-	switch c {
-	case codecPCMU:
-		return "PCMU"
-	case codecPCMA:
-		return "PCMA"
-	case codecG722:
-		return "G722"
-	}
-	return "unknown"
-}
-
-// rate is the codec's PCM sampling rate.
-func (c legCodec) rate() int {
-	if c == codecG722 {
-		return g722.SampleRate
-	}
-	return 8000
-}
-
-// rtpCodec names the codec for the E-model.
-func (c legCodec) rtpCodec() rtp.Codec {
-	if c == codecG722 {
-		return rtp.CodecG722
-	}
-	return rtp.CodecG711
-}
+// runs reports whether a leg can run codec c.
+func runs(c codec.ID) bool { return c == codec.PCMU || c == codec.PCMA || c == codec.G722 }
 
 // legParams is what a leg is built from.
 type legParams struct {
 	id     string
-	codec  legCodec
+	codec  codec.ID
 	recvPT uint8 // the payload type we receive (our SDP's number)
 	sendPT uint8 // the payload type we send (the peer's SDP's number)
 	// DTMF: the telephone-event we receive (teRate 0: none negotiated,
@@ -178,8 +128,8 @@ const maxLegPayload = 480
 
 // newLeg makes a leg's codecs and buffers. The leg is not yet in a hub.
 func newLeg(p legParams) (*leg, error) {
-	rate := p.codec.rate()
-	if p.codec == codecUnknown {
+	rate := p.codec.SampleRate()
+	if !runs(p.codec) {
 		return nil, fmt.Errorf("gateway: leg codec %v", p.codec)
 	}
 	// Sized for what phones send: G.711 and G.722 carry 8 bytes per ms,
@@ -232,7 +182,7 @@ func newLeg(p legParams) (*leg, error) {
 		l.detOut = make([]byte, 0, 8)
 		l.gate.rate = float64(rate)
 	}
-	if p.codec == codecG722 {
+	if p.codec == codec.G722 {
 		l.dec722, l.enc722 = g722.NewDecoder(), g722.NewEncoder()
 	} else {
 		if l.up, err = resample.New(8000, hubRate); err != nil {
@@ -418,11 +368,11 @@ func (l *leg) pull() {
 func (l *leg) decode(p []byte) {
 	var n int
 	switch l.codec {
-	case codecPCMU:
+	case codec.PCMU:
 		n = g711.DecodeUlaw(l.native, p)
-	case codecPCMA:
+	case codec.PCMA:
 		n = g711.DecodeAlaw(l.native, p)
-	case codecG722:
+	case codec.G722:
 		n = l.dec722.Decode(l.native, p)
 	}
 	clear(l.native[n:])
@@ -465,11 +415,11 @@ func (l *leg) push() {
 func (l *leg) send(pcm []int16) {
 	var n int
 	switch l.codec {
-	case codecPCMU:
+	case codec.PCMU:
 		n = g711.EncodeUlaw(l.out, pcm)
-	case codecPCMA:
+	case codec.PCMA:
 		n = g711.EncodeAlaw(l.out, pcm)
-	case codecG722:
+	case codec.G722:
 		n = l.enc722.Encode(l.out, pcm)
 	}
 	// The marker bit starts the stream (RFC 3551 §4.1).

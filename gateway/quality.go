@@ -101,7 +101,7 @@ func (c *call) quality(l *leg, s *rtp.Session) LegQuality {
 	}
 	if st.ReportsReceived > 0 {
 		q.RemoteMOS = rtp.EstimateMOS(rtp.Quality{
-			Codec: l.codec.rtpCodec(),
+			Codec: l.codec,
 			Loss:  st.RemoteLossFraction,
 			Delay: st.RTT/2 + st.RemoteJitter*2 + frameDur,
 		})

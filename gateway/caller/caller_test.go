@@ -329,7 +329,7 @@ func TestOptions(t *testing.T) {
 		}
 	}
 	for _, s := range []string{"pcmu", "PCMA", "g722"} {
-		if c, err := caller.ParseCodec(s); err != nil || c.String() != strings.ToLower(s) {
+		if c, err := caller.ParseCodec(s); err != nil || !strings.EqualFold(c.String(), s) {
 			t.Errorf("ParseCodec(%q) = %v, %v", s, c, err)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -37,7 +38,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, fmt.Errorf("%w: ports: %w", ErrInvalidConfig, err)
 	}
 	r := &Report{
-		Target: cfg.Target, Transport: cfg.Transport.String(), Codec: cfg.Codec.String(),
+		Target: cfg.Target, Transport: cfg.Transport.String(), Codec: strings.ToLower(cfg.Codec.String()),
 		Legs: cfg.Legs, RoomSize: cfg.RoomSize, Rooms: cfg.rooms(), Rate: cfg.Rate,
 		HoldMS: ms(cfg.Hold), SettleMS: ms(cfg.Settle), LoadAvgStart: -1, LoadAvgEnd: -1, MachineBusyPercent: -1,
 		Audio: fmt.Sprintf("tone %g Hz", cfg.Tone),
@@ -46,7 +47,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		r.Transport = "udp"
 	}
 	if cfg.Codec == caller.CodecUnknown {
-		r.Codec = caller.CodecPCMU.String()
+		r.Codec = strings.ToLower(caller.CodecPCMU.String())
 	}
 	if cfg.WAV != nil {
 		r.Audio = fmt.Sprintf("WAV %.1f s at %d Hz, looped", float64(len(cfg.WAV.Samples))/float64(max(cfg.WAV.Rate, 1)), cfg.WAV.Rate)
