@@ -172,7 +172,7 @@ func waitUntil(t testing.TB, d time.Duration, what string, cond func() bool) {
 // session, polling until there are none or the deadline passes.
 func leaked(t testing.TB) []string {
 	t.Helper()
-	markers := []string{"gateway.(*hub)", "gateway.(*remoteTrack)", "gateway.(*call)", "gateway.(*leg)", "ivr.(*Session)", "gateway/rtp.(*Session)"}
+	markers := []string{"bridge.(*Hub)", "bridge.(*remoteTrack)", "gateway.(*call)", "bridge.(*Leg)", "ivr.(*Session)", "gateway/rtp.(*Session)"}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		buf := make([]byte, 1<<20)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/roombridge/roombridge/gateway/bridge"
 	"github.com/roombridge/roombridge/gateway/room"
 	"github.com/roombridge/roombridge/gateway/rtp"
 	"github.com/roombridge/roombridge/gateway/sdp"
@@ -108,8 +109,8 @@ type Gateway struct {
 	mu      sync.Mutex
 	closed  bool
 	calls   map[*call]struct{}
-	hubs    map[string]*hub // by room name
-	hosts   map[string]int  // SIP legs joined with a host PIN, by room
+	hubs    map[string]*roomHub // by room name
+	hosts   map[string]int      // SIP legs joined with a host PIN, by room
 	waiters map[string]map[*hostWaiter]struct{}
 	ended   rtpTotals      // packet counters of calls that have ended
 	wg      sync.WaitGroup // HandleCall in progress
@@ -151,7 +152,7 @@ func New(cfg Config) (*Gateway, error) {
 		cfg:     cfg,
 		log:     cfg.Logger,
 		calls:   map[*call]struct{}{},
-		hubs:    map[string]*hub{},
+		hubs:    map[string]*roomHub{},
 		hosts:   map[string]int{},
 		waiters: map[string]map[*hostWaiter]struct{}{},
 		lock:    newLockout(ic.MaxFailures, ic.FailureWindow, ic.Lockout),
@@ -311,39 +312,39 @@ func (g *Gateway) rtpTotals() rtpTotals {
 
 // joinHub returns the hub of a room, starting it with the room's first leg
 // on this node, and tells it that id is one of our legs.
-func (g *Gateway) joinHub(ctx context.Context, roomName, id string) (*hub, error) {
+func (g *Gateway) joinHub(ctx context.Context, roomName, id string) (*roomHub, error) {
 	g.mu.Lock()
 	h := g.hubs[roomName]
 	if h == nil {
-		h = newHub(g, roomName)
+		h = g.newHub(roomName)
 		g.hubs[roomName] = h
 	}
 	h.users++
 	g.mu.Unlock()
 	// start is idempotent and serialised inside the hub, so a second leg
 	// arriving while the first starts the hub waits for it.
-	if err := h.start(ctx); err != nil {
+	if err := h.Start(ctx); err != nil {
 		g.leaveHub(h, id, nil)
 		return nil, err
 	}
-	h.expect(id)
+	h.Expect(id)
 	return h, nil
 }
 
 // leaveHub takes the leg id (and l, once it was added) out of h and stops
 // h when that was its last user, waiting for the hub's goroutines.
-func (g *Gateway) leaveHub(h *hub, id string, l *leg) {
-	h.removeLeg(id, l)
+func (g *Gateway) leaveHub(h *roomHub, id string, l *bridge.Leg) {
+	h.Remove(id, l)
 	g.mu.Lock()
 	h.users--
 	last := h.users == 0
-	if last && g.hubs[h.room] == h {
-		delete(g.hubs, h.room)
+	if last && g.hubs[h.Room()] == h {
+		delete(g.hubs, h.Room())
 	}
 	g.mu.Unlock()
 	if last {
-		if err := h.close(); err != nil && !errors.Is(err, room.ErrClosed) {
-			g.log.Warn("room hub close", "room", h.room, "err", err)
+		if err := h.Close(); err != nil && !errors.Is(err, room.ErrClosed) {
+			g.log.Warn("room hub close", "room", h.Room(), "err", err)
 		}
 	}
 }

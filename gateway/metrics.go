@@ -1,8 +1,11 @@
 package gateway
 
 import (
+	"time"
+
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/roombridge/roombridge/gateway/bridge"
 	"github.com/roombridge/roombridge/gateway/media/dtmf"
 	"github.com/roombridge/roombridge/ivr"
 )
@@ -68,7 +71,7 @@ func newMetrics(g *Gateway, reg prometheus.Registerer) (*metrics, error) {
 		}),
 		lateTicks: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "roombridge_hub_late_ticks_total",
-			Help: "Room audio hub ticks that ran more than a frame late (the clock goroutine was starved).",
+			Help: "Room audio hub ticks that started a frame (20 ms) or more late (the clock goroutine was starved).",
 		}),
 		ticks: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "roombridge_hub_ticks_total",
@@ -136,6 +139,16 @@ func newMetrics(g *Gateway, reg prometheus.Registerer) (*metrics, error) {
 		}
 	}
 	return m, nil
+}
+
+// Tick implements bridge.Observer: every room clock's ticks, their work
+// time, and those that started a frame or more late.
+func (m *metrics) Tick(lateness, took time.Duration) {
+	m.ticks.Inc()
+	m.tickTime.Observe(took.Seconds())
+	if lateness >= bridge.FrameDuration {
+		m.lateTicks.Inc()
+	}
 }
 
 // observeEnd records an ending leg's MOS.

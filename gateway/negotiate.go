@@ -8,6 +8,7 @@ import (
 
 	"github.com/pion/srtp/v3"
 
+	"github.com/roombridge/roombridge/gateway/bridge"
 	"github.com/roombridge/roombridge/gateway/media/codec"
 	"github.com/roombridge/roombridge/gateway/media/dtmf"
 	"github.com/roombridge/roombridge/gateway/rtp"
@@ -142,7 +143,7 @@ func settle(local, remote *sdp.Session, offerM, answerM *sdp.Media, weOffered bo
 	}
 	chosen := answerM.Codecs[0]
 	n := &negotiated{local: local, remote: remote, codec: chosen.ID()}
-	if !runs(n.codec) {
+	if !bridge.Supports(n.codec) {
 		return nil, fmt.Errorf("%w: %v", sip.ErrNoCommonCodec, chosen)
 	}
 	lc, ok1 := findCodec(local.Audio, chosen)

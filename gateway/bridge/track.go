@@ -1,4 +1,4 @@
-package gateway
+package bridge
 
 import (
 	"errors"
@@ -19,7 +19,7 @@ const (
 	trackQueue = 6
 	trackPrime = 2
 	// maxOpusSamples is the longest Opus packet, 120 ms, at 16 kHz.
-	maxOpusSamples = 120 * hubRate / 1000
+	maxOpusSamples = 120 * wideRate / 1000
 )
 
 // remoteTrack is a remote participant's Opus track as the hub mixes it: a
@@ -30,6 +30,7 @@ type remoteTrack struct {
 	rt  room.RemoteTrack
 	src *mixer.Source
 	dec *opus.Decoder
+	fs  int // samples per frame at the mix rate
 
 	mu    sync.Mutex
 	ring  [trackQueue]trackFrame
@@ -54,8 +55,8 @@ type trackFrame struct {
 	n   int
 }
 
-func newRemoteTrack(rt room.RemoteTrack, src *mixer.Source) (*remoteTrack, error) {
-	dec, err := opus.NewDecoder(hubRate, 1)
+func newRemoteTrack(rt room.RemoteTrack, src *mixer.Source, rate int) (*remoteTrack, error) {
+	dec, err := opus.NewDecoder(rate, 1)
 	if err != nil {
 		return nil, err
 	}
@@ -63,8 +64,9 @@ func newRemoteTrack(rt room.RemoteTrack, src *mixer.Source) (*remoteTrack, error
 		rt:      rt,
 		src:     src,
 		dec:     dec,
+		fs:      samples(rate),
 		pkt:     make([]byte, opus.MaxFrameBytes),
-		pcm:     make([]int16, hubFrame+maxOpusSamples),
+		pcm:     make([]int16, maxFrame+maxOpusSamples),
 		readBuf: make([]byte, opus.MaxFrameBytes),
 	}
 	for i := range t.ring {
@@ -121,7 +123,7 @@ func (t *remoteTrack) pop() (int, bool) {
 // else a few frames of Opus concealment after a loss, else nothing (the
 // source is silent and the track primes again).
 func (t *remoteTrack) pull() {
-	for t.pend < hubFrame {
+	for t.pend < t.fs {
 		n, ok := t.pop()
 		if !ok {
 			break
@@ -134,15 +136,15 @@ func (t *remoteTrack) pull() {
 		t.pend += got
 		t.lost = 0
 	}
-	if t.pend >= hubFrame {
-		_ = t.src.Write(t.pcm[:hubFrame])
-		t.pend = copy(t.pcm, t.pcm[hubFrame:t.pend])
+	if t.pend >= t.fs {
+		_ = t.src.Write(t.pcm[:t.fs])
+		t.pend = copy(t.pcm, t.pcm[t.fs:t.pend])
 		return
 	}
 	if t.playing && t.lost < maxConceal {
 		t.lost++
-		if err := t.dec.DecodeLost(nil, t.pcm[t.pend:t.pend+hubFrame]); err == nil {
-			_ = t.src.Write(t.pcm[t.pend : t.pend+hubFrame])
+		if err := t.dec.DecodeLost(nil, t.pcm[t.pend:t.pend+t.fs]); err == nil {
+			_ = t.src.Write(t.pcm[t.pend : t.pend+t.fs])
 		}
 		return
 	}
