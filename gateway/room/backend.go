@@ -148,6 +148,20 @@ type RemoteTrack interface {
 	ReadFrame(buf []byte) (int, FrameInfo, error)
 }
 
+// FramePoller is implemented by RemoteTracks whose frames can be taken
+// without waiting, so that a reader on a media clock (the room audio hub)
+// takes them straight from the backend's queue on its own goroutine: no
+// reader goroutine and no second queue per track. Both methods are safe
+// to call concurrently with the backend's forwarder.
+type FramePoller interface {
+	// PollFrame is ReadFrame without waiting: it returns ErrNoFrame at
+	// once when no frame is queued (io.EOF once the track has ended and
+	// everything queued was read).
+	PollFrame(buf []byte) (int, FrameInfo, error)
+	// Queued is how many frames wait to be read.
+	Queued() int
+}
+
 // FrameInfo describes a frame read from a RemoteTrack.
 type FrameInfo struct {
 	// Timestamp in the track's clock (48 kHz for Opus, 90 kHz for video).
