@@ -52,7 +52,7 @@ type Hub struct {
 	part     room.Participant
 	stop     context.CancelFunc
 	clock    sync.WaitGroup // the clock goroutine
-	readers  sync.WaitGroup // remote track readers
+	pumps    sync.WaitGroup // readers of remote tracks that cannot be polled
 
 	mu      sync.Mutex
 	cond    *sync.Cond // signals the end of a tick
@@ -180,13 +180,12 @@ func (h *Hub) onTrack(rt room.RemoteTrack) {
 		h.log.Warn("remote track not mixed", "track", rt.ID(), "err", err)
 		return
 	}
+	polled := t.q != nil
+	if !polled {
+		t.pump(&h.pumps)
+	}
 	h.tracks = append(h.tracks, t)
-	h.readers.Add(1)
-	go func() {
-		defer h.readers.Done()
-		t.read()
-	}()
-	h.log.Debug("mixing remote track", "track", rt.ID(), "participant", rt.ParticipantID())
+	h.log.Debug("mixing remote track", "track", rt.ID(), "participant", rt.ParticipantID(), "polled", polled)
 }
 
 // run is the room's clock. time.Ticker drops ticks when the goroutine is
@@ -272,8 +271,9 @@ func (h *Hub) tick() {
 	clear(h.trackSnap)
 }
 
-// Close stops the clock, leaves the room (which ends every remote track)
-// and waits for all of the hub's goroutines.
+// Close stops the clock, leaves the room (which ends every remote track,
+// and so the pumps of those that cannot be polled) and waits for all of
+// the hub's goroutines.
 func (h *Hub) Close() error {
 	h.startMu.Lock()
 	defer h.startMu.Unlock()
@@ -286,7 +286,7 @@ func (h *Hub) Close() error {
 	h.stop()
 	h.clock.Wait()
 	err := h.part.Leave("room hub closed")
-	h.readers.Wait()
+	h.pumps.Wait()
 	h.log.Debug("room hub stopped", "late_ticks", h.lateTicks)
 	return err
 }

@@ -8,13 +8,15 @@ import (
 	"github.com/roombridge/roombridge/gateway/media/mixer"
 	"github.com/roombridge/roombridge/gateway/media/opus"
 	"github.com/roombridge/roombridge/gateway/room"
+	"github.com/roombridge/roombridge/gateway/room/framequeue"
 )
 
-// Queueing of a remote track's frames between its reader goroutine and the
-// hub clock: playing starts (and restarts after an underrun) with
-// trackPrime frames queued, a little cushion for network jitter, and the
-// queue never holds more than trackQueue, so a stalled clock does not turn
-// into lasting latency.
+// Playout of a remote track from the backend's frame queue: playing starts
+// (and restarts after an underrun) once trackPrime frames are queued, or
+// after waiting trackPrime ticks for them, a little cushion for network
+// jitter; more than trackQueue queued means the clock fell behind, and the
+// oldest are dropped down to trackPrime, so that a stall does not turn into
+// lasting latency.
 const (
 	trackQueue = 6
 	trackPrime = 2
@@ -22,37 +24,30 @@ const (
 	maxOpusSamples = 120 * wideRate / 1000
 )
 
-// remoteTrack is a remote participant's Opus track as the hub mixes it: a
-// reader goroutine moves frames from the backend into a small ring, and the
-// hub clock decodes one frame's worth per tick into the track's mixer
-// source, once for every listener in the room.
+// remoteTrack is a remote participant's Opus track as the hub mixes it:
+// the hub's clock takes its frames from the backend's queue without
+// waiting (room.FramePoller) and decodes one frame's worth per tick into
+// the track's mixer source, once for every listener in the room. A frame
+// that follows a loss (FrameInfo.Gap) first gives the lost frame back from
+// its in-band FEC; a frame that does not come in time is concealed.
 type remoteTrack struct {
 	rt  room.RemoteTrack
+	q   room.FramePoller // rt itself, or the queue its pump fills
 	src *mixer.Source
 	dec *opus.Decoder
 	fs  int // samples per frame at the mix rate
 
-	mu    sync.Mutex
-	ring  [trackQueue]trackFrame
-	head  int
-	n     int
-	ended bool
-
 	// Clock goroutine state.
-	playing bool
-	lost    int
-	pkt     []byte
-	pcm     []int16 // decoded audio not yet mixed
-	pend    int     // samples in pcm
-	drops   uint64  // frames dropped to bound latency
-	errs    uint64  // frames that failed to decode
-
-	readBuf []byte // reader goroutine's buffer
-}
-
-type trackFrame struct {
-	buf []byte
-	n   int
+	playing   bool
+	waited    int // ticks spent priming
+	concealed int // frames concealed since the last one decoded
+	ended     bool
+	pkt       []byte
+	pcm       []int16 // decoded audio not yet mixed
+	pend      int     // samples in pcm
+	drops     uint64  // frames dropped to bound latency
+	errs      uint64  // frames that failed to decode
+	recovered uint64  // lost frames recovered from FEC
 }
 
 func newRemoteTrack(rt room.RemoteTrack, src *mixer.Source, rate int) (*remoteTrack, error) {
@@ -60,101 +55,121 @@ func newRemoteTrack(rt room.RemoteTrack, src *mixer.Source, rate int) (*remoteTr
 	if err != nil {
 		return nil, err
 	}
-	t := &remoteTrack{
-		rt:      rt,
-		src:     src,
-		dec:     dec,
-		fs:      samples(rate),
-		pkt:     make([]byte, opus.MaxFrameBytes),
-		pcm:     make([]int16, maxFrame+maxOpusSamples),
-		readBuf: make([]byte, opus.MaxFrameBytes),
-	}
-	for i := range t.ring {
-		t.ring[i].buf = make([]byte, opus.MaxFrameBytes)
-	}
-	return t, nil
+	q, _ := rt.(room.FramePoller)
+	return &remoteTrack{
+		rt:  rt,
+		q:   q,
+		src: src,
+		dec: dec,
+		fs:  samples(rate),
+		pkt: make([]byte, opus.MaxFrameBytes),
+		// Room for a frame still pending, a frame recovered from FEC and
+		// the longest Opus packet.
+		pcm: make([]int16, 2*maxFrame+maxOpusSamples),
+	}, nil
 }
 
-// read moves frames into the ring until the track ends (its publisher
-// left, or the hub left the room).
-func (t *remoteTrack) read() {
-	defer func() {
-		t.mu.Lock()
-		t.ended = true
-		t.mu.Unlock()
-	}()
-	for {
-		n, _, err := t.rt.ReadFrame(t.readBuf)
-		if errors.Is(err, io.ErrShortBuffer) {
-			continue // not an Opus frame we could decode anyway
+// pump serves a backend whose tracks cannot be polled: one goroutine moves
+// frames from ReadFrame into a queue the clock polls, with their gap flags.
+// It returns when the track ends.
+func (t *remoteTrack) pump(wg *sync.WaitGroup) {
+	q := framequeue.New(2 * trackQueue)
+	t.q = q
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		defer q.Close()
+		buf := make([]byte, opus.MaxFrameBytes)
+		for {
+			n, info, err := t.rt.ReadFrame(buf)
+			if errors.Is(err, io.ErrShortBuffer) {
+				continue // not an Opus frame we could decode anyway
+			}
+			if err != nil {
+				return
+			}
+			q.Push(buf[:n], info)
 		}
-		if err != nil {
+	}()
+}
+
+// poll takes the next frame into t.pkt.
+func (t *remoteTrack) poll() (int, room.FrameInfo, error) {
+	n, info, err := t.q.PollFrame(t.pkt)
+	if errors.Is(err, io.ErrShortBuffer) {
+		// Larger than any Opus frame: make room once rather than leave
+		// it blocking the queue.
+		t.pkt = make([]byte, 2*len(t.pkt))
+		return t.q.PollFrame(t.pkt)
+	}
+	return n, info, err
+}
+
+// trim drops the oldest frames when the queue holds more than trackQueue.
+func (t *remoteTrack) trim() {
+	q := t.q.Queued()
+	if q <= trackQueue {
+		return
+	}
+	for range q - trackPrime {
+		if _, _, err := t.poll(); err != nil {
 			return
 		}
-		t.mu.Lock()
-		if t.n == trackQueue {
-			t.head = (t.head + 1) % trackQueue
-			t.n--
-			t.drops++
-		}
-		f := &t.ring[(t.head+t.n)%trackQueue]
-		f.n = copy(f.buf, t.readBuf[:n])
-		t.n++
-		t.mu.Unlock()
+		t.drops++
 	}
-}
-
-// pop copies the next frame into t.pkt, unless the track is (re)priming.
-func (t *remoteTrack) pop() (int, bool) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.n == 0 || !t.playing && t.n < trackPrime && !t.ended {
-		return 0, false
-	}
-	t.playing = true
-	f := &t.ring[t.head]
-	n := copy(t.pkt, f.buf[:f.n])
-	t.head = (t.head + 1) % trackQueue
-	t.n--
-	return n, true
 }
 
 // pull gives the mixer this tick's 20 ms of the track: decoded frames,
 // else a few frames of Opus concealment after a loss, else nothing (the
 // source is silent and the track primes again).
 func (t *remoteTrack) pull() {
+	t.trim()
 	for t.pend < t.fs {
-		n, ok := t.pop()
-		if !ok {
+		if !t.playing {
+			if q := t.q.Queued(); q > 0 && q < trackPrime && t.waited < trackPrime {
+				t.waited++
+				break
+			}
+			// Nothing queued: poll anyway, to learn whether it ended.
+		}
+		n, info, err := t.poll()
+		if err != nil {
+			t.ended = t.ended || errors.Is(err, io.EOF)
 			break
 		}
-		got, err := t.dec.Decode(t.pkt[:n], t.pcm[t.pend:])
+		t.playing, t.waited = true, 0
+		frame := t.pkt[:n]
+		if info.Gap && t.concealed == 0 {
+			// A frame was lost while the queue still had a cushion, so
+			// its slot was not concealed: this frame's FEC gives it back.
+			if t.dec.DecodeLost(frame, t.pcm[t.pend:t.pend+t.fs]) == nil {
+				t.pend += t.fs
+				t.recovered++
+			}
+		}
+		got, err := t.dec.Decode(frame, t.pcm[t.pend:])
 		if err != nil {
 			t.errs++
 			continue
 		}
 		t.pend += got
-		t.lost = 0
+		t.concealed = 0
 	}
 	if t.pend >= t.fs {
 		_ = t.src.Write(t.pcm[:t.fs])
 		t.pend = copy(t.pcm, t.pcm[t.fs:t.pend])
 		return
 	}
-	if t.playing && t.lost < maxConceal {
-		t.lost++
+	if t.playing && t.concealed < maxConceal {
+		t.concealed++
 		if err := t.dec.DecodeLost(nil, t.pcm[t.pend:t.pend+t.fs]); err == nil {
 			_ = t.src.Write(t.pcm[t.pend : t.pend+t.fs])
 		}
 		return
 	}
-	t.playing = false
+	t.playing, t.waited = false, 0
 }
 
 // done reports whether the track has ended and everything it queued has
 // been played.
-func (t *remoteTrack) done() bool {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.ended && t.n == 0
-}
+func (t *remoteTrack) done() bool { return t.ended }

@@ -110,9 +110,9 @@ func NewDecoder(rate, channels int) (*Decoder, error) {
 }
 
 // Decode decodes one Opus packet into pcm and returns the samples per
-// channel written.
+// channel written; it never writes past len(pcm).
 func (d *Decoder) Decode(packet []byte, pcm []int16) (int, error) {
-	n, err := d.dec.Decode(packet, pcm)
+	n, err := d.dec.Decode(packet, pcm[:len(pcm):len(pcm)])
 	if err != nil {
 		return 0, fmt.Errorf("opus: decode: %w", err)
 	}
@@ -123,6 +123,11 @@ func (d *Decoder) Decode(packet []byte, pcm []int16) (int, error) {
 // that packet's in-band FEC, otherwise libopus' packet-loss concealment.
 // pcm must be exactly one frame long.
 func (d *Decoder) DecodeLost(next []byte, pcm []int16) error {
+	// hraban/opus takes the frame size from cap(pcm), not len(pcm): a
+	// frame cut from a longer buffer would ask libopus for the whole rest
+	// of it, which FEC refuses (it falls back to concealment) and
+	// concealment fills.
+	pcm = pcm[:len(pcm):len(pcm)]
 	var err error
 	if len(next) > 0 {
 		err = d.dec.DecodeFEC(next, pcm)
