@@ -4,12 +4,15 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"runtime"
 	"testing"
 	"time"
 
 	"github.com/roombridge/roombridge/gateway/media/codec"
 	"github.com/roombridge/roombridge/gateway/media/dtmf"
 	"github.com/roombridge/roombridge/gateway/media/g711"
+	"github.com/roombridge/roombridge/gateway/media/opus"
+	"github.com/roombridge/roombridge/gateway/media/resample"
 	"github.com/roombridge/roombridge/gateway/media/tone"
 	"github.com/roombridge/roombridge/gateway/room"
 	"github.com/roombridge/roombridge/gateway/rtp"
@@ -31,15 +34,14 @@ var (
 )
 
 // benchLeg is a PCMU leg with a real RTP session sending to a sink socket,
-// fed a talking phone's packets.
+// fed a talking phone's packets: the speech fixture, looped.
 type benchLeg struct {
-	l   *Leg
-	seq uint16
-	ts  uint32
-	pay []byte
-	gen *tone.Generator
-	pcm []int16
-	n   int
+	l      *Leg
+	seq    uint16
+	ts     uint32
+	pay    []byte
+	speech []int16
+	pos    int
 }
 
 // benchNet is a port pool and a sink socket nobody reads.
@@ -83,23 +85,50 @@ func (bn *benchNet) newBenchLeg(tb testing.TB, cfg LegConfig) *benchLeg {
 	}
 	tb.Cleanup(func() { _ = sess.Close() })
 	l.Attach(sess)
-	return &benchLeg{l: l, pay: make([]byte, 160), gen: tone.NewGenerator(440, 8000, 8000), pcm: make([]int16, 160)}
+	return &benchLeg{l: l, pay: make([]byte, 160), speech: speechFixture(tb)}
 }
 
 // feed pushes one packet into the leg's jitter buffer, as the RTP reader
-// would. The phone talks in spurts of 800 ms with 100 ms pauses, so that
-// its voice detector keeps a low noise floor and the leg encodes every
-// frame (the pauses are within the detector's hangover): the busy case.
+// would. The fixture is speech with short pauses, nearly all of it within
+// the voice detector's hangover, so the leg mixes and encodes nearly every
+// frame: the busy case.
 func (bl *benchLeg) feed(now time.Time) {
-	bl.gen.Fill(bl.pcm)
-	if bl.n%45 >= 40 {
-		clear(bl.pcm)
+	if bl.pos+160 > len(bl.speech) {
+		bl.pos = 0
 	}
-	bl.n++
-	g711.EncodeUlaw(bl.pay, bl.pcm)
+	g711.EncodeUlaw(bl.pay, bl.speech[bl.pos:bl.pos+160])
+	bl.pos += 160
 	_ = bl.l.jb.Push(bl.seq, bl.ts, bl.pay, now)
 	bl.seq++
 	bl.ts += 160
+}
+
+// cpuMeter reports a benchmark's CPU time per operation and per leg
+// (threadCPU): the figure to read on a shared machine.
+type cpuMeter struct {
+	b     *testing.B
+	start time.Duration
+}
+
+// startCPU locks the benchmark to its thread, resets the timer and starts
+// counting allocations and CPU time.
+func startCPU(b *testing.B) *cpuMeter {
+	runtime.LockOSThread()
+	b.Cleanup(runtime.UnlockOSThread)
+	b.ReportAllocs()
+	b.ResetTimer()
+	return &cpuMeter{b: b, start: threadCPU()}
+}
+
+// stop reports the CPU time per operation divided by legs, as cpu-ns/leg
+// (cpu-ns/op for one).
+func (m *cpuMeter) stop(legs int) {
+	m.b.StopTimer()
+	unit := "cpu-ns/op"
+	if legs > 1 {
+		unit = "cpu-ns/leg"
+	}
+	m.b.ReportMetric(float64(threadCPU()-m.start)/float64(m.b.N)/float64(legs), unit)
 }
 
 // benchHub is a hub of n talking PCMU legs publishing to writers whose
@@ -111,6 +140,7 @@ func benchHub(tb testing.TB, n int, listened bool) (*Hub, []*benchLeg, time.Time
 	legs := make([]*benchLeg, n)
 	for i := range legs {
 		legs[i] = bn.newBenchLeg(tb, LegConfig{ID: fmt.Sprint("leg", i)})
+		legs[i].pos = 160 * (i * 37 % 300) // not all saying the same word
 		legs[i].l.Publish(nullWriter{listened: listened})
 		if err := h.Add(legs[i].l); err != nil {
 			tb.Fatal(err)
@@ -134,14 +164,13 @@ func benchHub(tb testing.TB, n int, listened bool) (*Hub, []*benchLeg, time.Time
 func BenchmarkLegTick(b *testing.B) {
 	h, legs, now := benchHub(b, 1, true)
 	bl := legs[0]
-	b.ReportAllocs()
-	b.ResetTimer()
+	cpu := startCPU(b)
 	for range b.N {
 		bl.feed(now)
 		now = now.Add(FrameDuration)
 		h.tick()
 	}
-	b.StopTimer()
+	cpu.stop(1)
 	if st := bl.l.Stats(); st.PublishErrors > 0 || st.Unheard > 0 {
 		b.Fatalf("the leg was not encoding: %+v", st)
 	}
@@ -156,8 +185,7 @@ func BenchmarkHubTick(b *testing.B) {
 		for _, n := range []int{10, 50} {
 			b.Run(fmt.Sprintf("webrtc=%v/legs=%d", listened, n), func(b *testing.B) {
 				h, legs, now := benchHub(b, n, listened)
-				b.ReportAllocs()
-				b.ResetTimer()
+				cpu := startCPU(b)
 				for range b.N {
 					for _, bl := range legs {
 						bl.feed(now)
@@ -165,6 +193,7 @@ func BenchmarkHubTick(b *testing.B) {
 					now = now.Add(FrameDuration)
 					h.tick()
 				}
+				cpu.stop(n)
 				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/leg")
 			})
 		}
@@ -219,5 +248,53 @@ func BenchmarkDetector(b *testing.B) {
 	for range b.N {
 		gen.Fill(pcm)
 		out = det.Process(out[:0], pcm)
+	}
+}
+
+// BenchmarkOpusEncode is one 20 ms frame of the speech fixture encoded
+// with the phone's settings (PhoneOpus at 8 kHz), the mix's (MixOpus at
+// 16 kHz) and, for comparison, the settings before they were measured
+// (complexity 5, automatic bitrate).
+func BenchmarkOpusEncode(b *testing.B) {
+	speech := speechFixture(b)
+	for _, c := range []struct {
+		name string
+		rate int
+		cfg  opus.EncoderConfig
+	}{
+		{"phone/8kHz", narrowRate, PhoneOpus},
+		{"before/8kHz", narrowRate, opus.EncoderConfig{Complexity: 5}},
+		{"mix/16kHz", wideRate, MixOpus},
+		{"before/16kHz", wideRate, opus.EncoderConfig{Complexity: 5}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			pcm := speech
+			if c.rate == wideRate {
+				up, err := resample.New(narrowRate, wideRate)
+				if err != nil {
+					b.Fatal(err)
+				}
+				pcm = make([]int16, 2*len(speech))
+				if _, err := up.Process(pcm, speech); err != nil {
+					b.Fatal(err)
+				}
+			}
+			enc, err := opus.NewEncoder(c.rate, 1, c.cfg)
+			if err != nil {
+				b.Fatal(err)
+			}
+			fs := samples(c.rate)
+			pkt := make([]byte, opus.MaxFrameBytes)
+			cpu := startCPU(b)
+			for i := 0; b.Loop(); i += fs {
+				if i+fs > len(pcm) {
+					i = 0
+				}
+				if _, err := enc.Encode(pcm[i:i+fs], pkt); err != nil {
+					b.Fatal(err)
+				}
+			}
+			cpu.stop(1)
+		})
 	}
 }

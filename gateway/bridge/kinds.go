@@ -46,11 +46,7 @@ func composePhone(l *Leg) (err error) {
 	if l.enc, err = newEncoder(l.cfg.Codec, l.rate, opus.EncoderConfig{}); err != nil {
 		return err
 	}
-	cfg := l.cfg.PublishOpus
-	if cfg == (opus.EncoderConfig{}) {
-		cfg = PhoneOpus
-	}
-	l.pub, err = newEncodePublisher(l.rate, cfg)
+	l.pub, err = newEncodePublisher(l.rate, PhoneOpus)
 	return err
 }
 

@@ -10,7 +10,6 @@ import (
 	"github.com/roombridge/roombridge/gateway/media/codec"
 	"github.com/roombridge/roombridge/gateway/media/dtmf"
 	"github.com/roombridge/roombridge/gateway/media/jitter"
-	"github.com/roombridge/roombridge/gateway/media/opus"
 	"github.com/roombridge/roombridge/gateway/media/vad"
 	"github.com/roombridge/roombridge/gateway/room"
 )
@@ -51,9 +50,6 @@ type LegConfig struct {
 	// PromptDone is called on the clock goroutine when a prompt (not a
 	// looped one, not a tone) has played to its end.
 	PromptDone func(id uint64)
-	// PublishOpus tunes the Opus encoder of a phone's audio for the room;
-	// the zero value takes PhoneOpus, chosen by measurement.
-	PublishOpus opus.EncoderConfig
 }
 
 // LegStats are a leg's counters, for logs and tests.

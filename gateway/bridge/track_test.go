@@ -40,11 +40,12 @@ var (
 	_ room.RemoteTrack = blockingTrack{}
 )
 
-// opusTone makes n 20 ms Opus frames of a tone, with in-band FEC (the
-// encoder is told to expect loss, as a browser's is when it sees some).
+// opusTone makes n 20 ms Opus frames of a tone as a browser sends them:
+// complexity 9 (Chrome's on desktops), with in-band FEC (the encoder is
+// told to expect loss, as a browser's is when its peer reports some).
 func opusTone(t testing.TB, freq float64, n int) [][]byte {
 	t.Helper()
-	enc, err := opus.NewEncoder(wideRate, 1, opus.EncoderConfig{LossPercent: 20})
+	enc, err := opus.NewEncoder(wideRate, 1, opus.EncoderConfig{Complexity: 9, LossPercent: 20})
 	if err != nil {
 		t.Fatal(err)
 	}

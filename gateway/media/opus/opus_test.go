@@ -61,7 +61,7 @@ func BenchmarkEncode8k(b *testing.B) {
 // concealed as one frame: the binding takes frame sizes from the slice's
 // capacity, which the package clips.
 func TestSubslices(t *testing.T) {
-	enc, err := NewEncoder(16000, 1, EncoderConfig{LossPercent: 20})
+	enc, err := NewEncoder(16000, 1, EncoderConfig{Complexity: 5, LossPercent: 20})
 	if err != nil {
 		t.Fatal(err)
 	}
