@@ -66,8 +66,9 @@ type Hub struct {
 	tracks []*remoteTrack
 	closed bool
 
+	rateChanges int // mix rate switches (rate.go); guarded by mu
+
 	// Clock goroutine state.
-	rate      int // the mix rate
 	legSnap   []*Leg
 	trackSnap []*remoteTrack
 	lateTicks uint64
@@ -81,8 +82,9 @@ func NewHub(cfg HubConfig) *Hub {
 	if cfg.MaxSpeakers <= 0 {
 		cfg.MaxSpeakers = 4
 	}
-	mix, _ := mixer.New(mixer.Config{Rate: wideRate, MaxSpeakers: cfg.MaxSpeakers})
-	h := &Hub{cfg: cfg, log: cfg.Logger, mix: mix, own: map[string]bool{}, rate: wideRate}
+	// A hub starts as a room of phones; its first tick settles the rate.
+	mix, _ := mixer.New(mixer.Config{Rate: narrowRate, MaxSpeakers: cfg.MaxSpeakers})
+	h := &Hub{cfg: cfg, log: cfg.Logger, mix: mix, own: map[string]bool{}}
 	h.cond = sync.NewCond(&h.mu)
 	return h
 }
@@ -237,6 +239,9 @@ func (h *Hub) tick() {
 	h.mu.Lock()
 	h.ticking = true
 	h.tickSeq++
+	if r := wantRate(h.legs); r != h.mix.Config().Rate {
+		h.setRate(r)
+	}
 	h.legSnap = append(h.legSnap[:0], h.legs...)
 	h.trackSnap = append(h.trackSnap[:0], h.tracks...)
 	h.mu.Unlock()
@@ -289,6 +294,13 @@ func (h *Hub) Close() error {
 	h.pumps.Wait()
 	h.log.Debug("room hub stopped", "late_ticks", h.lateTicks)
 	return err
+}
+
+// MixRate is the rate the room mix runs at.
+func (h *Hub) MixRate() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.mix.Config().Rate
 }
 
 // Population is how many participants the hub hears or serves: its legs

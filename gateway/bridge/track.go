@@ -69,6 +69,18 @@ func newRemoteTrack(rt room.RemoteTrack, src *mixer.Source, rate int) (*remoteTr
 	}, nil
 }
 
+// setRate makes the track decode to the mix's new rate. The decoded audio
+// not yet mixed is dropped, and the new decoder starts cold (a frame of
+// concealment's worth of glitch, once per switch).
+func (t *remoteTrack) setRate(rate int) error {
+	dec, err := opus.NewDecoder(rate, 1)
+	if err != nil {
+		return err
+	}
+	t.dec, t.fs, t.pend = dec, samples(rate), 0
+	return nil
+}
+
 // pump serves a backend whose tracks cannot be polled: one goroutine moves
 // frames from ReadFrame into a queue the clock polls, with their gap flags.
 // It returns when the track ends.
