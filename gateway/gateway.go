@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/roombridge/roombridge/gateway/bridge"
+	"github.com/roombridge/roombridge/gateway/headroom"
 	"github.com/roombridge/roombridge/gateway/room"
 	"github.com/roombridge/roombridge/gateway/rtp"
 	"github.com/roombridge/roombridge/gateway/sdp"
@@ -92,6 +93,22 @@ type Config struct {
 	// Registerer receives the gateway's Prometheus metrics; nil registers
 	// none.
 	Registerer prometheus.Registerer
+	// Limits are the admission ceilings (limits.*): past one, new calls
+	// get 503 with Retry-After and Ready reports the gateway overloaded.
+	Limits Limits
+}
+
+// Limits are the admission ceilings of a Gateway; the room clocks'
+// lateness refuses calls too (gateway/headroom).
+type Limits struct {
+	// MaxLegs is a fixed ceiling on SIP legs; 0 sets none.
+	MaxLegs int
+	// MaxCPU is the process CPU ceiling as a share (0..1] of the cores it
+	// may use; 0 means headroom.DefaultMaxCPU.
+	MaxCPU float64
+	// Window, Interval and Hold tune the measurement (headroom.Config);
+	// zero takes the defaults.
+	Window, Interval, Hold time.Duration
 }
 
 // Gateway bridges SIP calls into rooms. It implements sip.CallHandler and
@@ -100,6 +117,7 @@ type Gateway struct {
 	cfg      Config
 	log      *slog.Logger
 	m        *metrics
+	head     *headroom.Monitor
 	draining atomic.Bool
 
 	lock     *lockout
@@ -167,11 +185,19 @@ func New(cfg Config) (*Gateway, error) {
 		}
 		g.langs[digits(num)] = lang
 	}
-	m, err := newMetrics(g, cfg.Registerer)
+	head, err := headroom.New(headroom.Config{
+		MaxLegs: cfg.Limits.MaxLegs, MaxCPU: cfg.Limits.MaxCPU, Legs: g.activeCalls,
+		Window: cfg.Limits.Window, Interval: cfg.Limits.Interval, Hold: cfg.Limits.Hold,
+	})
 	if err != nil {
+		return nil, fmt.Errorf("%w: limits: %w", ErrInvalidConfig, err)
+	}
+	m, err := newMetrics(g, head, cfg.Registerer)
+	if err != nil {
+		head.Close()
 		return nil, fmt.Errorf("gateway: metrics: %w", err)
 	}
-	g.m = m
+	g.m, g.head = m, head
 	return g, nil
 }
 
@@ -180,6 +206,14 @@ func (g *Gateway) HandleCall(ic *sip.IncomingCall) {
 	start := time.Now()
 	log := g.log.With("call_id", ic.CallID())
 	c := newCall(g, ic, start, log)
+	if r := g.head.Admit(); r != headroom.None {
+		// Before the call is in the table: max_legs counts the legs up.
+		log.Warn("call refused: no headroom", "reason", r.String())
+		g.m.refusals.WithLabelValues(r.String()).Inc()
+		g.m.calls.WithLabelValues(resultOverloaded).Inc()
+		_ = ic.RejectErr(fmt.Errorf("%w (%s)", ErrNoHeadroom, r))
+		return
+	}
 	if !g.admit(c) {
 		log.Info("call refused: draining")
 		_ = ic.RejectErr(ErrDraining)
@@ -265,12 +299,26 @@ func (g *Gateway) Close() error {
 		c.cancel(ErrGatewayClosed)
 	}
 	g.wg.Wait()
+	g.head.Close()
 	// Hubs close with their last leg; none should be left.
 	g.mu.Lock()
 	n := len(g.hubs)
 	g.mu.Unlock()
 	if n > 0 {
 		return fmt.Errorf("gateway: %d room hubs left after the last call", n)
+	}
+	return nil
+}
+
+// Ready reports whether the gateway takes new calls: ErrDraining while it
+// drains, ErrNoHeadroom (naming the ceiling) while it refuses calls to
+// keep the audio of those up, nil otherwise. /readyz turns 503 with it.
+func (g *Gateway) Ready() error {
+	if g.draining.Load() {
+		return ErrDraining
+	}
+	if r := g.head.Admit(); r != headroom.None {
+		return fmt.Errorf("%w (%s)", ErrNoHeadroom, r)
 	}
 	return nil
 }

@@ -18,6 +18,6 @@ func (g *Gateway) newHub(roomName string) *roomHub {
 		Backend:     g.cfg.Backend,
 		MaxSpeakers: g.cfg.MaxSpeakers,
 		Logger:      g.log.With("room", roomName, "hub", true), // the gateway logger already names the component
-		Observer:    g.m,
+		Observer:    clockObserver{g.m, g.head},
 	})}
 }

@@ -5,7 +5,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/roombridge/roombridge/gateway/bridge"
+	"github.com/roombridge/roombridge/gateway/headroom"
 	"github.com/roombridge/roombridge/gateway/media/dtmf"
 	"github.com/roombridge/roombridge/ivr"
 )
@@ -21,6 +21,7 @@ const (
 	resultCanceled     = "canceled"
 	resultFailed       = "failed"
 	resultDrainRefused = "draining"
+	resultOverloaded   = "overloaded"
 )
 
 // metrics are the gateway's Prometheus metrics. RTP packet counters are
@@ -36,6 +37,7 @@ type metrics struct {
 	ivrOutcomes *prometheus.CounterVec
 	pinChecks   *prometheus.CounterVec
 	dtmfDigits  *prometheus.CounterVec
+	refusals    *prometheus.CounterVec
 }
 
 // IVR outcomes beyond those of package ivr (joined, wrong_pin, timeout,
@@ -53,7 +55,7 @@ type rtpTotals struct {
 	received, sent, lost float64
 }
 
-func newMetrics(g *Gateway, reg prometheus.Registerer) (*metrics, error) {
+func newMetrics(g *Gateway, head *headroom.Monitor, reg prometheus.Registerer) (*metrics, error) {
 	m := &metrics{
 		calls: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "roombridge_calls_total",
@@ -95,6 +97,13 @@ func newMetrics(g *Gateway, reg prometheus.Registerer) (*metrics, error) {
 			Name: "roombridge_dtmf_digits_total",
 			Help: "DTMF digits received from SIP legs, after removing copies of one press sent two ways, by the transport that delivered them (rfc4733, info, inband).",
 		}, []string{"transport"}),
+		refusals: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "roombridge_admission_refusals_total",
+			Help: "New calls refused with 503 to keep the audio of the calls up, by the ceiling reached: max_legs (limits.max_legs), cpu (limits.max_cpu), late_ticks (room clocks starting a frame late).",
+		}, []string{"reason"}),
+	}
+	for _, r := range headroom.Reasons() {
+		m.refusals.WithLabelValues(r.String())
 	}
 	for _, o := range ivr.Outcomes() {
 		m.ivrOutcomes.WithLabelValues(o.String())
@@ -111,7 +120,19 @@ func newMetrics(g *Gateway, reg prometheus.Registerer) (*metrics, error) {
 	}
 	cs := []prometheus.Collector{
 		m.calls, m.answerDelay, m.mos, m.lateTicks, m.ticks, m.tickTime,
-		m.ivrOutcomes, m.pinChecks, m.dtmfDigits,
+		m.ivrOutcomes, m.pinChecks, m.dtmfDigits, m.refusals,
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "roombridge_headroom",
+			Help: "How far the gateway is below its nearest admission ceiling, 1 (idle) to 0 (refusing new calls): 1 − max(cpu/limits.max_cpu, late tick share/its ceiling, legs/limits.max_legs), over the last seconds.",
+		}, func() float64 { return head.State().Headroom }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "roombridge_process_cpu_share",
+			Help: "CPU time the process used over the admission window, as a share of the cores it may use.",
+		}, func() float64 { return head.State().CPU }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "roombridge_hub_late_tick_share",
+			Help: "Share of room hub ticks over the admission window that started a frame (20 ms) or more late.",
+		}, func() float64 { return head.State().Late }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "roombridge_sip_legs",
 			Help: "SIP legs in progress (admitted and not yet ended).",
@@ -141,14 +162,21 @@ func newMetrics(g *Gateway, reg prometheus.Registerer) (*metrics, error) {
 	return m, nil
 }
 
-// Tick implements bridge.Observer: every room clock's ticks, their work
-// time, and those that started a frame or more late.
-func (m *metrics) Tick(lateness, took time.Duration) {
-	m.ticks.Inc()
-	m.tickTime.Observe(took.Seconds())
-	if lateness >= bridge.FrameDuration {
-		m.lateTicks.Inc()
+// clockObserver sees every room clock's ticks (bridge.Observer): for the
+// metrics (ticks, their work time, those a frame or more late) and for
+// admission control.
+type clockObserver struct {
+	m    *metrics
+	head *headroom.Monitor
+}
+
+func (o clockObserver) Tick(lateness, took time.Duration) {
+	o.m.ticks.Inc()
+	o.m.tickTime.Observe(took.Seconds())
+	if lateness >= headroom.LateTick {
+		o.m.lateTicks.Inc()
 	}
+	o.head.Tick(lateness, took)
 }
 
 // observeEnd records an ending leg's MOS.

@@ -72,13 +72,16 @@ func TestEnvOverrides(t *testing.T) {
 		"ROOMBRIDGE_RTP_PORT_MIN=40000",
 		"ROOMBRIDGE_RTP_PORT_MAX=40100",
 		"ROOMBRIDGE_HTTP_PUBLIC_ROOMS=false",
+		"ROOMBRIDGE_LIMITS_MAX_LEGS=500",
+		"ROOMBRIDGE_LIMITS_MAX_CPU=65.5",
 		"OTHER=ignored",
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if cfg.HTTP.Listen != "127.0.0.1:7000" || len(cfg.API.Keys) != 2 || cfg.API.Keys[1] != "bbbbbbbbbb" ||
-		cfg.HTTP.TokenTTL != 5*time.Minute || cfg.RTP.PortMin != 40000 || cfg.HTTP.PublicRooms {
+		cfg.HTTP.TokenTTL != 5*time.Minute || cfg.RTP.PortMin != 40000 || cfg.HTTP.PublicRooms ||
+		cfg.Limits.MaxLegs != 500 || cfg.Limits.MaxCPU != 65.5 {
 		t.Fatalf("%+v %+v %+v", cfg.HTTP, cfg.API, cfg.RTP)
 	}
 }
@@ -113,6 +116,10 @@ func TestErrorsNameTheKey(t *testing.T) {
 		{yaml: "ivr: { prompts_dir: /nonexistent/prompts }", key: "ivr.prompts_dir"},
 		{yaml: "dialin: { numbers: ['+1555'], languages: { '+1666': de } }", key: "dialin.languages"},
 		{yaml: "rtp: { timeout: 1ms }", key: "rtp.timeout"},
+		{yaml: "limits: { max_legs: -1 }", key: "limits.max_legs"},
+		{yaml: "limits: { max_cpu: 0 }", key: "limits.max_cpu"},
+		{yaml: "limits: { max_cpu: 150 }", key: "limits.max_cpu"},
+		{env: "ROOMBRIDGE_LIMITS_MAX_CPU=lots", key: "limits.max_cpu"},
 		{env: "ROOMBRIDGE_RTP_PORT_MIN=abc", key: "rtp.port_min"},
 		{env: "ROOMBRIDGE_HTTP_TOKEN_TTL=soon", key: "http.token_ttl"},
 	} {

@@ -187,6 +187,12 @@ func (c *Config) Validate() error {
 	}
 	c.validateIVR(bad)
 	c.validateRooms(bad)
+	if c.Limits.MaxLegs < 0 {
+		bad("limits.max_legs", "must not be negative (0 sets no ceiling)")
+	}
+	if c.Limits.MaxCPU <= 0 || c.Limits.MaxCPU > 100 {
+		bad("limits.max_cpu", "%g is not a percentage in (0, 100]", c.Limits.MaxCPU)
+	}
 	if c.Shutdown.Grace < 0 {
 		bad("shutdown.grace", "must not be negative")
 	}

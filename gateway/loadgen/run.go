@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/roombridge/roombridge/gateway/caller"
+	"github.com/roombridge/roombridge/gateway/headroom"
 	"github.com/roombridge/roombridge/gateway/rtp"
 	"github.com/roombridge/roombridge/gateway/sip/uac"
 )
@@ -105,7 +106,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if sc.before != nil {
 		legsBefore, _ = sc.before.Value(metricLegs)
 	}
-	cpu0 := selfCPU()
+	cpu0 := headroom.ProcessCPU()
 
 	// Calls: started on a ticker, each in its own goroutine, all hung up
 	// together by cancelling hangCtx at the end of the window.
@@ -182,12 +183,12 @@ place:
 	sleep(ctx, cfg.Settle)
 	log.Info("steady window", "hold", cfg.Hold)
 	sc.up = scrape("steady start")
-	windowStart, cpu1 := time.Now(), selfCPU()
+	windowStart, cpu1 := time.Now(), headroom.ProcessCPU()
 	r.LoadAvgStart = loadAverage()
 	busy1, total1, machineOK := machineCPU()
 	sleep(ctx, cfg.Hold)
 	sc.end = scrape("steady end")
-	windowEnd, cpu2 := time.Now(), selfCPU()
+	windowEnd, cpu2 := time.Now(), headroom.ProcessCPU()
 	r.LoadAvgEnd = loadAverage()
 	r.CPUs, r.MachineBusyPercent = runtime.NumCPU(), -1
 	if busy2, total2, ok := machineCPU(); ok && machineOK && total2 > total1 {
@@ -204,7 +205,7 @@ place:
 	log.Info("hanging up")
 	hangup()
 	wg.Wait()
-	r.Generator.CPUSeconds = (selfCPU() - cpu0).Seconds()
+	r.Generator.CPUSeconds = (headroom.ProcessCPU() - cpu0).Seconds()
 	sc.after = waitLegsGone(ctx, cfg, legsBefore, warn)
 
 	var lastAnswer time.Time
