@@ -106,6 +106,9 @@ type Limits struct {
 	// MaxCPU is the process CPU ceiling as a share (0..1] of the cores it
 	// may use; 0 means headroom.DefaultMaxCPU.
 	MaxCPU float64
+	// MaxLate is the share (0..1] of room clock ticks that may start
+	// headroom.LateTick late; 0 means headroom.DefaultMaxLate.
+	MaxLate float64
 	// Window, Interval and Hold tune the measurement (headroom.Config);
 	// zero takes the defaults.
 	Window, Interval, Hold time.Duration
@@ -186,7 +189,7 @@ func New(cfg Config) (*Gateway, error) {
 		g.langs[digits(num)] = lang
 	}
 	head, err := headroom.New(headroom.Config{
-		MaxLegs: cfg.Limits.MaxLegs, MaxCPU: cfg.Limits.MaxCPU, Legs: g.activeCalls,
+		MaxLegs: cfg.Limits.MaxLegs, MaxCPU: cfg.Limits.MaxCPU, MaxLate: cfg.Limits.MaxLate, Legs: g.activeCalls,
 		Window: cfg.Limits.Window, Interval: cfg.Limits.Interval, Hold: cfg.Limits.Hold,
 	})
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/roombridge/roombridge/gateway/bridge"
 	"github.com/roombridge/roombridge/gateway/headroom"
 	"github.com/roombridge/roombridge/gateway/media/dtmf"
 	"github.com/roombridge/roombridge/ivr"
@@ -34,6 +35,7 @@ type metrics struct {
 	lateTicks   prometheus.Counter
 	ticks       prometheus.Counter
 	tickTime    prometheus.Histogram
+	lateness    prometheus.Histogram
 	ivrOutcomes *prometheus.CounterVec
 	pinChecks   *prometheus.CounterVec
 	dtmfDigits  *prometheus.CounterVec
@@ -85,6 +87,11 @@ func newMetrics(g *Gateway, head *headroom.Monitor, reg prometheus.Registerer) (
 				"one mix, every leg's frame out (encode, send). It bounds the processing latency a frame picks up in the gateway, each way.",
 			Buckets: []float64{0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05},
 		}),
+		lateness: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "roombridge_hub_tick_lateness_seconds",
+			Help:    "How late each room hub tick started after its 20 ms slot: what the clock goroutine waited for a core. A frame (0.02) or more counts as a late tick.",
+			Buckets: []float64{0.001, 0.002, 0.005, 0.01, 0.02, 0.04, 0.08, 0.16},
+		}),
 		ivrOutcomes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "roombridge_ivr_outcomes_total",
 			Help: "Calls that left the PIN IVR, by outcome: joined, wrong_pin, timeout, hung_up_in_ivr, locked_out (INVITEs refused and calls ended by the PIN lockout), error (the PIN store failed).",
@@ -99,7 +106,7 @@ func newMetrics(g *Gateway, head *headroom.Monitor, reg prometheus.Registerer) (
 		}, []string{"transport"}),
 		refusals: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "roombridge_admission_refusals_total",
-			Help: "New calls refused with 503 to keep the audio of the calls up, by the ceiling reached: max_legs (limits.max_legs), cpu (limits.max_cpu), late_ticks (room clocks starting a frame late).",
+			Help: "New calls refused with 503 to keep the audio of the calls up, by the ceiling reached: max_legs (limits.max_legs), cpu (limits.max_cpu), late_ticks (limits.max_late_ticks: room clocks starting 60 ms late).",
 		}, []string{"reason"}),
 	}
 	for _, r := range headroom.Reasons() {
@@ -119,7 +126,7 @@ func newMetrics(g *Gateway, head *headroom.Monitor, reg prometheus.Registerer) (
 		return m, nil
 	}
 	cs := []prometheus.Collector{
-		m.calls, m.answerDelay, m.mos, m.lateTicks, m.ticks, m.tickTime,
+		m.calls, m.answerDelay, m.mos, m.lateTicks, m.ticks, m.tickTime, m.lateness,
 		m.ivrOutcomes, m.pinChecks, m.dtmfDigits, m.refusals,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "roombridge_headroom",
@@ -131,7 +138,7 @@ func newMetrics(g *Gateway, head *headroom.Monitor, reg prometheus.Registerer) (
 		}, func() float64 { return head.State().CPU }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "roombridge_hub_late_tick_share",
-			Help: "Share of room hub ticks over the admission window that started a frame (20 ms) or more late.",
+			Help: "Share of room hub ticks over the admission window that started 60 ms (three frames) or more late: the measure limits.max_late_ticks caps.",
 		}, func() float64 { return head.State().Late }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "roombridge_sip_legs",
@@ -173,7 +180,8 @@ type clockObserver struct {
 func (o clockObserver) Tick(lateness, took time.Duration) {
 	o.m.ticks.Inc()
 	o.m.tickTime.Observe(took.Seconds())
-	if lateness >= headroom.LateTick {
+	o.m.lateness.Observe(lateness.Seconds())
+	if lateness >= bridge.FrameDuration {
 		o.m.lateTicks.Inc()
 	}
 	o.head.Tick(lateness, took)

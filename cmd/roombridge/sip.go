@@ -87,7 +87,9 @@ func newSIP(cfg config.Config, rooms *store.SQLite, backend room.Backend, reg pr
 		IVR:           ivrCfg,
 		Directory:     dir,
 		Registerer:    reg,
-		Limits:        gateway.Limits{MaxLegs: cfg.Limits.MaxLegs, MaxCPU: cfg.Limits.MaxCPU / 100},
+		Limits: gateway.Limits{
+			MaxLegs: cfg.Limits.MaxLegs, MaxCPU: cfg.Limits.MaxCPU / 100, MaxLate: cfg.Limits.MaxLateTicks / 100,
+		},
 	})
 	if err != nil {
 		return nil, err

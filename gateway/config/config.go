@@ -182,6 +182,9 @@ type Limits struct {
 	// MaxCPU is the process's CPU ceiling in percent of all the cores it
 	// may use, measured over the last seconds.
 	MaxCPU float64 `yaml:"max_cpu"`
+	// MaxLateTicks is the ceiling, in percent, on room clock ticks that
+	// start 60 ms (three frames) or more late over the last seconds.
+	MaxLateTicks float64 `yaml:"max_late_ticks"`
 }
 
 // Shutdown bounds the drain on SIGTERM.
@@ -225,7 +228,7 @@ func Default() Config {
 			Lockout:           15 * time.Minute,
 			JoinTones:         true,
 		},
-		Limits:   Limits{MaxCPU: 80},
+		Limits:   Limits{MaxCPU: 80, MaxLateTicks: 1},
 		Shutdown: Shutdown{Grace: 30 * time.Second},
 	}
 }

@@ -193,6 +193,9 @@ func (c *Config) Validate() error {
 	if c.Limits.MaxCPU <= 0 || c.Limits.MaxCPU > 100 {
 		bad("limits.max_cpu", "%g is not a percentage in (0, 100]", c.Limits.MaxCPU)
 	}
+	if c.Limits.MaxLateTicks <= 0 || c.Limits.MaxLateTicks > 100 {
+		bad("limits.max_late_ticks", "%g is not a percentage in (0, 100]", c.Limits.MaxLateTicks)
+	}
 	if c.Shutdown.Grace < 0 {
 		bad("shutdown.grace", "must not be negative")
 	}

@@ -9,10 +9,10 @@
 //   - the process's CPU time, as a share of the cores it may use
 //     (GOMAXPROCS, which follows a cgroup's CPU limit): the early, smooth
 //     signal, against Config.MaxCPU;
-//   - the room clocks' lateness: the share of hub ticks that started a
-//     frame (20 ms) or more late. It rises when the machine is short of
-//     CPU for any reason, other processes included, and before phones'
-//     jitter buffers run dry; against Config.MaxLate.
+//   - the room clocks' lateness: the share of hub ticks that started
+//     LateTick (three frames, 60 ms) or more late. It rises when the
+//     machine is short of CPU for any reason, other processes included;
+//     against Config.MaxLate.
 //
 // A fixed ceiling on legs (Config.MaxLegs) is there for operators who want
 // one. The monitor refuses once a measurement reaches its ceiling and takes
