@@ -12,7 +12,7 @@ GOLANGCI_VERSION := v2.15.0
 # time keeps the end-to-end tests from starving each other of the 2 cores.
 TESTFLAGS ?= -race -timeout 30m
 
-.PHONY: run build deps deps-test test test-short lint fuzz bench clean
+.PHONY: run build deps deps-test test test-short lint fuzz bench perf clean
 
 run: deps build
 	@echo "Open the demo room: http://127.0.0.1:8080/r/demo?name=you  (admin: http://127.0.0.1:8080/admin, key devkey-change-me)"
@@ -58,6 +58,16 @@ fuzz:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./...
+
+# The end-to-end load figure: a fresh non-race build, LEGS legs of
+# continuous speech in rooms of ROOM_SIZE at RATE calls/s for HOLD, and a
+# probe room (test/perf/perf.sh).
+LEGS      ?= 600
+RATE      ?= 100
+ROOM_SIZE ?= 10
+HOLD      ?= 30s
+perf:
+	LEGS=$(LEGS) RATE=$(RATE) ROOM_SIZE=$(ROOM_SIZE) HOLD=$(HOLD) GO=$(GO) bash test/perf/perf.sh
 
 clean:
 	rm -rf bin data

@@ -370,7 +370,7 @@ func (m *media) loop(ctx context.Context, call *uac.Call) (remoteHangup bool) {
 			clear(out[n:])
 			m.heard = append(m.heard, out...)
 			started = true
-		case jitter.StatusLost:
+		default: // lost, or nothing to play: the stream stalled or stopped
 			if started {
 				clear(out)
 				m.heard = append(m.heard, out...)

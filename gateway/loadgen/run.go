@@ -76,8 +76,14 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		log.Info("rooms deleted", "rooms", len(created))
 	}()
 	if cfg.APIURL != "" {
+		names := make([]string, 0, cfg.rooms()+1)
 		for k := range cfg.rooms() {
-			name := cfg.roomName(k)
+			names = append(names, cfg.roomName(k))
+		}
+		if cfg.Probe {
+			names = append(names, cfg.probeRoom())
+		}
+		for _, name := range names {
 			made, err := a.createRoom(ctx, name)
 			if err != nil {
 				return nil, err
@@ -101,13 +107,6 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 		return &m
 	}
-	sc.before = scrape("before")
-	legsBefore := 0.0
-	if sc.before != nil {
-		legsBefore, _ = sc.before.Value(metricLegs)
-	}
-	cpu0 := headroom.ProcessCPU()
-
 	// Calls: started on a ticker, each in its own goroutine, all hung up
 	// together by cancelling hangCtx at the end of the window.
 	hangCtx, hangup := context.WithCancel(ctx)
@@ -119,8 +118,23 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		Transport: cfg.Transport, Codec: cfg.Codec, Tone: cfg.Tone, Play: cfg.WAV, Loop: cfg.WAV != nil,
 		LocalIP: cfg.LocalIP, Ports: pool, RTCPInterval: cfg.RTCPInterval,
 		// A safety net only: legs normally end when hangCtx is cancelled.
-		Duration: time.Duration(float64(cfg.Legs)/cfg.Rate*float64(time.Second)) + cfg.UpTimeout + cfg.Settle + cfg.Hold + time.Minute,
+		Duration: time.Duration(float64(cfg.Legs)/cfg.Rate*float64(time.Second)) + cfg.UpTimeout + 2*cfg.Settle + cfg.Hold + time.Minute,
 	}
+	// The probe comes first, so that it is up (and admitted) before the
+	// load arrives.
+	var pr *probe
+	if cfg.Probe {
+		pr = startProbe(hangCtx, base, cfg)
+		log.Info("probe placed", "room", cfg.probeRoom())
+		sleep(ctx, cfg.Settle)
+	}
+
+	sc.before = scrape("before")
+	legsBefore := 0.0
+	if sc.before != nil {
+		legsBefore, _ = sc.before.Value(metricLegs)
+	}
+	cpu0 := headroom.ProcessCPU()
 	interval := time.Duration(float64(time.Second) / cfg.Rate)
 	tick := time.NewTicker(interval)
 	r.Started = time.Now()
@@ -226,6 +240,12 @@ place:
 	}
 	r.summariseCallers(results[:placed(results)], cfg.SilenceDBFS, windowEnd)
 	r.summariseGateway(sc)
+	if pr != nil {
+		r.Probe = pr.stats(cfg.Hold)
+		if !r.Probe.Answered {
+			warn("the probe calls were not both answered: %v / %v", pr.talker.err, pr.listener.err)
+		}
+	}
 	if r.Gateway.Scraped && int(r.Gateway.Legs) < r.Answered-r.Dropped {
 		warn("the gateway counted %.0f legs at the end of the window, %d callers were up", r.Gateway.Legs, r.Answered-r.Dropped)
 	}
