@@ -222,13 +222,13 @@ func BenchmarkIVRTick(b *testing.B) {
 				bl.feed(now)
 				now = now.Add(FrameDuration)
 			}
-			b.ReportAllocs()
-			b.ResetTimer()
+			cpu := startCPU(b)
 			for range b.N {
 				bl.feed(now)
 				now = now.Add(FrameDuration)
 				bl.l.soloTick()
 			}
+			cpu.stop(1)
 		})
 	}
 }
