@@ -121,7 +121,9 @@ type AudioWriter interface {
 	// no reference to frame after it returns. An empty frame sends nothing
 	// and only advances the track's clock by dur: that is how a writer skips
 	// silent frames (discontinuous transmission) without squeezing the pause
-	// out of the RTP timeline.
+	// out of the RTP timeline. It is called on the room audio hub's 20 ms
+	// clock, which every phone of the room shares: it must not wait for the
+	// network, a lock held across a write, or a subscriber.
 	WriteAudio(frame []byte, dur time.Duration) error
 	// Close unpublishes the track.
 	Close() error
