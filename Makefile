@@ -61,7 +61,8 @@ bench:
 
 # The end-to-end load figure: a fresh non-race build, LEGS legs of
 # continuous speech in rooms of ROOM_SIZE at RATE calls/s for HOLD, and a
-# probe room (test/perf/perf.sh).
+# probe room (test/perf/perf.sh, which also reads MAX_CPU, MAX_LATE_TICKS
+# and MAX_LEGS from the environment).
 LEGS      ?= 600
 RATE      ?= 100
 ROOM_SIZE ?= 10

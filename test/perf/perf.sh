@@ -5,9 +5,11 @@
 # refusals (503s), and the bad frames the probe's listener heard.
 #
 # Parameters (environment, or make variables): LEGS (600), RATE calls/s
-# (100), ROOM_SIZE (10), HOLD (30s), CODEC (pcma), MAX_CPU (the gateway's
-# limits.max_cpu, 80), MAX_LEGS (limits.max_legs, 0), PERF_DIR (a new
-# temporary folder; the gateway's log and config stay there).
+# (100), ROOM_SIZE (10), HOLD (30s), CODEC (pcma), MAX_CPU, MAX_LATE_TICKS
+# and MAX_LEGS (the gateway's limits.max_cpu, max_late_ticks and max_legs:
+# 80, 1, 0; 100 and 100 switch admission control off, to measure past the
+# point where the gateway would refuse), PERF_DIR (a new temporary folder;
+# the gateway's log and config stay there).
 set -euo pipefail
 
 LEGS=${LEGS:-600}
@@ -16,6 +18,7 @@ ROOM_SIZE=${ROOM_SIZE:-10}
 HOLD=${HOLD:-30s}
 CODEC=${CODEC:-pcma}
 MAX_CPU=${MAX_CPU:-80}
+MAX_LATE_TICKS=${MAX_LATE_TICKS:-1}
 MAX_LEGS=${MAX_LEGS:-0}
 HTTP_PORT=${HTTP_PORT:-18080}
 SIP_PORT=${SIP_PORT:-15060}
@@ -49,7 +52,7 @@ sip: { listen: [udp://127.0.0.1:$SIP_PORT] }
 rtp: { port_min: $rtp_min, port_max: $rtp_max }
 api: { keys: [perf-key-0123456789] }
 store: { path: $dir/roombridge.db }
-limits: { max_cpu: $MAX_CPU, max_legs: $MAX_LEGS }
+limits: { max_cpu: $MAX_CPU, max_late_ticks: $MAX_LATE_TICKS, max_legs: $MAX_LEGS }
 YAML
 
 # Every leg holds sockets on both sides.
