@@ -151,17 +151,17 @@ func widebandSpeech(t *testing.T) []int16 {
 // 7.3 s of G.711 µ-law RTP) as 8 kHz PCM.
 func speechFixture(tb testing.TB) []int16 {
 	tb.Helper()
-	speechOnce.Do(func() { speech, speechErr = readSpeech() })
-	if speechErr != nil {
-		tb.Fatal(speechErr)
+	speechOnce.Do(func() { speech, errReadSpeech = readSpeech() })
+	if errReadSpeech != nil {
+		tb.Fatal(errReadSpeech)
 	}
 	return speech
 }
 
 var (
-	speechOnce sync.Once
-	speech     []int16
-	speechErr  error
+	speechOnce    sync.Once
+	speech        []int16
+	errReadSpeech error
 )
 
 func readSpeech() ([]int16, error) {

@@ -27,8 +27,10 @@ func newTalker(t *testing.T, h *Hub, id string, c codec.ID, freq float64) *talke
 	if err != nil {
 		t.Fatal(err)
 	}
-	tk := &talker{l: l, p: &peer{l: l, pt: 9, step: 160}, out: &recordSender{}, gen: tone.NewGenerator(freq, c.SampleRate(), 8000),
-		pcm: make([]int16, samples(c.SampleRate())), wire: make([]byte, 160)}
+	tk := &talker{
+		l: l, p: &peer{l: l, pt: 9, step: 160}, out: &recordSender{}, gen: tone.NewGenerator(freq, c.SampleRate(), 8000),
+		pcm: make([]int16, samples(c.SampleRate())), wire: make([]byte, 160),
+	}
 	switch c {
 	case codec.PCMU:
 		tk.enc = g711.EncodeUlaw

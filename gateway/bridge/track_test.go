@@ -29,10 +29,11 @@ func (q queueTrack) ReadFrame(b []byte) (int, room.FrameInfo, error) { return q.
 // blockingTrack hides PollFrame: only ReadFrame, which waits.
 type blockingTrack struct{ q queueTrack }
 
-func (b blockingTrack) ID() string                                        { return b.q.ID() }
-func (b blockingTrack) Kind() room.TrackKind                              { return b.q.Kind() }
-func (b blockingTrack) Codec() string                                     { return b.q.Codec() }
-func (b blockingTrack) ParticipantID() string                             { return b.q.ParticipantID() }
+func (b blockingTrack) ID() string            { return b.q.ID() }
+func (b blockingTrack) Kind() room.TrackKind  { return b.q.Kind() }
+func (b blockingTrack) Codec() string         { return b.q.Codec() }
+func (b blockingTrack) ParticipantID() string { return b.q.ParticipantID() }
+
 func (b blockingTrack) ReadFrame(buf []byte) (int, room.FrameInfo, error) { return b.q.ReadFrame(buf) }
 
 var (
@@ -117,11 +118,10 @@ func TestRemoteTrackPolledGapRecoversFEC(t *testing.T) {
 	for tick := range 30 {
 		// One frame arrives per tick; frame 15 is lost on the way, and
 		// frame 16 says so.
-		switch {
-		case i == 15:
+		if i == 15 {
 			i++
 			q.Push(frames[i], room.FrameInfo{Gap: true})
-		default:
+		} else {
 			q.Push(frames[i], room.FrameInfo{})
 		}
 		i++

@@ -25,7 +25,8 @@ func TestProbeStats(t *testing.T) {
 	quiet(200, 0.01)   // 40 dB down
 	quiet(201, 0.5)    // 6 dB down: fine
 	quiet(frames-3, 0) // in the tail: left out
-	p := &probe{tone: 1000,
+	p := &probe{
+		tone:     1000,
 		talker:   legResult{rep: &caller.Report{Answered: true}},
 		listener: legResult{rep: &caller.Report{Answered: true, Rate: 8000, Heard: heard}},
 	}
