@@ -14,7 +14,7 @@ TESTFLAGS ?= -race -timeout 30m
 # npm packages of web/ (JsSIP, esbuild, ws), installed by npm ci.
 WEB_DEPS := web/node_modules/.package-lock.json
 
-.PHONY: run build deps deps-test test test-short lint fuzz bench clean web web-check
+.PHONY: run build deps deps-test test test-short lint fuzz bench perf clean web web-check
 
 run: deps build
 	@echo "Open the demo room: http://127.0.0.1:8080/r/demo?name=you  (admin: http://127.0.0.1:8080/admin, key devkey-change-me)"
@@ -29,8 +29,13 @@ deps:
 deps-test:
 	@bash deploy/install-deps.sh test
 
+# The media path's zero-allocation tests skip under the race detector
+# (which allocates on its own account); this runs them without it.
+ALLOCTESTS := -run 'ZeroAllocs|DoesNotAllocate' ./gateway/bridge/ ./gateway/rtp/ ./gateway/media/...
+
 test: deps-test $(WEB_DEPS)
 	$(GO) vet ./...
+	$(GO) test -count=1 $(ALLOCTESTS)
 	$(GO) test $(TESTFLAGS) ./...
 	cd deploy/kubernetes/check && $(GO) test ./...
 
@@ -70,6 +75,17 @@ fuzz:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./...
+
+# The end-to-end load figure: a fresh non-race build, LEGS legs of
+# continuous speech in rooms of ROOM_SIZE at RATE calls/s for HOLD, and a
+# probe room (test/perf/perf.sh, which also reads MAX_CPU, MAX_LATE_TICKS
+# and MAX_LEGS from the environment).
+LEGS      ?= 600
+RATE      ?= 100
+ROOM_SIZE ?= 10
+HOLD      ?= 30s
+perf:
+	LEGS=$(LEGS) RATE=$(RATE) ROOM_SIZE=$(ROOM_SIZE) HOLD=$(HOLD) GO=$(GO) bash test/perf/perf.sh
 
 clean:
 	rm -rf bin data

@@ -42,7 +42,7 @@ func TestTwoCallersNMinusOne(t *testing.T) {
 	unheard := func() (n uint64) {
 		for _, c := range f.gw.snapshotCalls() {
 			if l := c.leg.Load(); l != nil {
-				n += l.unheard.Load()
+				n += l.Stats().Unheard
 			}
 		}
 		return n

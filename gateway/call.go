@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/roombridge/roombridge/gateway/bridge"
+	"github.com/roombridge/roombridge/gateway/media/codec"
 	"github.com/roombridge/roombridge/gateway/media/dtmf"
 	"github.com/roombridge/roombridge/gateway/room"
 	"github.com/roombridge/roombridge/gateway/rtp"
@@ -53,10 +55,10 @@ type call struct {
 	ports       *rtp.PortPair
 	part        room.Participant
 	writer      room.AudioWriter
-	hub         *hub
+	hub         *roomHub
 	inHub       bool
 	sess        atomic.Pointer[rtp.Session]
-	leg         atomic.Pointer[leg]
+	leg         atomic.Pointer[bridge.Leg]
 	answered    atomic.Int64 // unix nanoseconds of the ACK, 0 before
 
 	// mu orders offer/answer: the initial exchange and re-INVITEs.
@@ -177,8 +179,8 @@ func (c *call) run() (result string, err error) {
 	c.answered.Store(now.UnixNano())
 	c.g.observe(c, CallAnswered)
 	c.g.m.answerDelay.Observe(now.Sub(c.start).Seconds())
-	c.log.Info("call answered", "codec", l.codec.String(), "srtp", c.negotiated().srtp != nil,
-		"dtmf", c.dtmfMode.String(), "telephone_event", l.rx != nil, "inband_dtmf", l.det != nil,
+	c.log.Info("call answered", "codec", l.Codec().String(), "srtp", c.negotiated().srtp != nil,
+		"dtmf", c.dtmfMode.String(), "telephone_event", l.TelephoneEvent(), "inband_dtmf", l.InbandDTMF(),
 		"from", c.ic.From().URI, "setup", now.Sub(c.start).Round(time.Millisecond))
 	c.prompts = dest.prompts
 	switch {
@@ -189,7 +191,9 @@ func (c *call) run() (result string, err error) {
 			return resultAnswered, err
 		}
 	}
-	c.enterHub()
+	if err := c.enterHub(); err != nil {
+		return resultAnswered, err
+	}
 	return resultAnswered, c.serve(nil)
 }
 
@@ -216,7 +220,7 @@ func (c *call) joinRoom(roomName string) error {
 		return err
 	}
 	c.writer, err = p.PublishAudio(room.AudioCodec{
-		MimeType: "audio/opus", ClockRate: 48000, Channels: 2, FrameDuration: frameDur,
+		MimeType: codec.Opus.MIME(), ClockRate: codec.Opus.ClockRate(), Channels: 2, FrameDuration: bridge.FrameDuration,
 	})
 	if err != nil {
 		return fmt.Errorf("%w: publish: %w", ErrBackend, err)
@@ -226,29 +230,32 @@ func (c *call) joinRoom(roomName string) error {
 
 // enterHub hands the leg to its room hub's clock, after stopping its own
 // clock if the IVR ran one.
-func (c *call) enterHub() {
+func (c *call) enterHub() error {
 	l := c.leg.Load()
-	l.stopClock()
-	l.writer = c.writer
-	l.level, _ = c.writer.(room.AudioLevelWriter)
-	l.listened, _ = c.writer.(room.ListenedWriter)
-	c.hub.addLeg(l)
+	l.StopClock()
+	l.Publish(c.writer)
+	if err := c.hub.Add(l); err != nil {
+		return err
+	}
 	c.inHub = true
+	return nil
 }
 
 // startMedia builds the leg and its RTP session from the negotiation.
 func (c *call) startMedia(neg *negotiated) error {
-	p := legParams{id: c.id, codec: neg.codec, recvPT: neg.recvPT, sendPT: neg.sendPT, digits: c.digits}
+	p := bridge.LegConfig{
+		ID: c.id, Codec: neg.codec, RecvPT: neg.recvPT, SendPT: neg.sendPT,
+		Digits: c.digits, PromptDone: c.promptDone,
+	}
 	peerTE := neg.te != nil
 	if peerTE && c.dtmfMode.Accepts(dtmf.SourceRFC4733, true) {
-		p.tePT, p.teRate = neg.te.PT, int(neg.te.ClockRate)
+		p.TEPT, p.TERate = neg.te.PT, int(neg.te.ClockRate)
 	}
-	p.inband = c.dtmfMode.Inband(peerTE)
-	l, err := newLeg(p)
+	p.InbandDTMF = c.dtmfMode.Inband(peerTE)
+	l, err := bridge.NewLeg(p)
 	if err != nil {
 		return err
 	}
-	l.prompt.done = c.promptDone
 	sess, err := rtp.NewSession(rtp.SessionConfig{
 		Ports:       c.ports,
 		PayloadType: neg.recvPT,
@@ -258,18 +265,18 @@ func (c *call) startMedia(neg *negotiated) error {
 		RTCPMux:     neg.rtcpMux,
 		SRTP:        neg.srtp,
 		Timeout:     c.g.cfg.RTPTimeout,
-		Codec:       neg.codec.rtpCodec(),
+		Codec:       neg.codec,
 		Handler:     l,
 		Logger:      c.log,
 	})
 	if err != nil {
 		return err
 	}
-	l.sess = sess
-	sess.OnSSRCChange(func(_, _ uint32) { l.ssrcChanged() })
+	l.Attach(sess)
+	sess.OnSSRCChange(func(_, _ uint32) { l.ResetStream() })
 	sess.OnTimeout(func() { c.cancel(rtp.ErrTimeout) })
 	if neg.hold {
-		l.onHold.Store(true)
+		l.SetHold(true)
 		sess.SetTimeoutEnabled(false)
 	}
 	c.sess.Store(sess)
@@ -309,10 +316,10 @@ func (c *call) reinvite(offer []byte) ([]byte, error) {
 	}
 	l, sess := c.leg.Load(), c.sess.Load()
 	hold := o.OnHold(o.Audio)
-	if hold != l.onHold.Load() {
+	if hold != l.OnHold() {
 		c.log.Info("hold changed", "hold", hold)
 	}
-	l.onHold.Store(hold)
+	l.SetHold(hold)
 	sess.SetTimeoutEnabled(!hold)
 	if addr := o.RTPAddr(o.Audio); addr.IsValid() && !addr.Addr().IsUnspecified() {
 		sess.SetRemote(addr, o.RTCPAddr(o.Audio))
@@ -368,13 +375,13 @@ func (c *call) endedEarly(err error) (string, error) {
 func (c *call) teardown() error {
 	var errs []error
 	if l := c.leg.Load(); l != nil {
-		l.stopClock()
+		l.StopClock()
 	}
 	if c.host {
 		c.g.hostLeft(c.roomName)
 	}
 	if c.hub != nil {
-		var l *leg
+		var l *bridge.Leg
 		if c.inHub {
 			l = c.leg.Load()
 		}

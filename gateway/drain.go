@@ -3,16 +3,22 @@ package gateway
 import (
 	"context"
 	"fmt"
+
+	"github.com/roombridge/roombridge/gateway/headroom"
 )
 
 // Ready reports whether the gateway takes new calls now: nil, or why not
-// (draining; the room backend knows it is down). The SIP server answers
-// OPTIONS from it (sip.Config.Ready), so that a dispatcher probing with
-// OPTIONS sends new calls to another node before any INVITE is refused.
-// A measure of headroom (overload) belongs here too.
+// (ErrDraining; ErrNoHeadroom naming the ceiling while it refuses calls to
+// keep the audio of those up; the room backend knows it is down). The SIP
+// server answers OPTIONS from it (sip.Config.Ready), so that a dispatcher
+// probing with OPTIONS sends new calls to another node before any INVITE
+// is refused, and /readyz turns 503 with it.
 func (g *Gateway) Ready() error {
 	if g.draining.Load() {
 		return ErrDraining
+	}
+	if r := g.head.Admit(); r != headroom.None {
+		return fmt.Errorf("%w (%s)", ErrNoHeadroom, r)
 	}
 	if r, ok := g.cfg.Backend.(interface{ Ready(context.Context) error }); ok {
 		if err := r.Ready(context.Background()); err != nil {

@@ -26,6 +26,10 @@ var (
 	ErrDraining = fmt.Errorf("gateway draining: %w", sip.ErrOverloaded)
 	// ErrBackend: the store or the room backend failed (503).
 	ErrBackend = fmt.Errorf("room backend unavailable: %w", sip.ErrOverloaded)
+	// ErrNoHeadroom: the gateway is at a ceiling of admission control
+	// (limits.*, or its room clocks run late) and keeps the capacity for
+	// the calls it has (503 with Retry-After).
+	ErrNoHeadroom = fmt.Errorf("no headroom for another call: %w", sip.ErrOverloaded)
 	// ErrNoPorts: no RTP port pair is free (503).
 	ErrNoPorts = fmt.Errorf("no RTP ports free: %w", sip.ErrOverloaded)
 

@@ -7,8 +7,6 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"runtime"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -94,6 +92,9 @@ func newFixtureTrunk(t *testing.T, trunk sip.Trunk, edit func(*Config)) *fixture
 		DialInNumbers: []string{"+15550100"},
 		CallerMask:    NumberMask{Prefix: 5, Suffix: 4},
 		Registerer:    f.reg,
+		// Tests share busy machines: admission control stays out of the
+		// way of tests that are not about it.
+		Limits: Limits{MaxCPU: 1, MaxLate: 1},
 	}
 	if edit != nil {
 		edit(&cfg)
@@ -165,31 +166,6 @@ func waitUntil(t testing.TB, d time.Duration, what string, cond func() bool) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// leaked lists goroutines running code of this package or of the RTP
-// session, polling until there are none or the deadline passes.
-func leaked(t testing.TB) []string {
-	t.Helper()
-	markers := []string{"gateway.(*hub)", "gateway.(*remoteTrack)", "gateway.(*call)", "gateway.(*leg)", "ivr.(*Session)", "gateway/rtp.(*Session)"}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		buf := make([]byte, 1<<20)
-		buf = buf[:runtime.Stack(buf, true)]
-		var out []string
-		for g := range strings.SplitSeq(string(buf), "\n\n") {
-			for _, m := range markers {
-				if strings.Contains(g, m) {
-					out = append(out, g)
-					break
-				}
-			}
-		}
-		if len(out) == 0 || time.Now().After(deadline) {
-			return out
-		}
-		time.Sleep(50 * time.Millisecond)
 	}
 }
 

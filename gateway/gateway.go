@@ -12,6 +12,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/roombridge/roombridge/gateway/bridge"
+	"github.com/roombridge/roombridge/gateway/headroom"
 	"github.com/roombridge/roombridge/gateway/room"
 	"github.com/roombridge/roombridge/gateway/rtp"
 	"github.com/roombridge/roombridge/gateway/sdp"
@@ -108,6 +110,25 @@ type Config struct {
 	// participant attributes their values become
 	// (trunks[].headers_to_attributes).
 	HeaderAttributes map[string]map[string]string
+	// Limits are the admission ceilings (limits.*): past one, new calls
+	// get 503 with Retry-After and Ready reports the gateway overloaded.
+	Limits Limits
+}
+
+// Limits are the admission ceilings of a Gateway; the room clocks'
+// lateness refuses calls too (gateway/headroom).
+type Limits struct {
+	// MaxLegs is a fixed ceiling on SIP legs; 0 sets none.
+	MaxLegs int
+	// MaxCPU is the process CPU ceiling as a share (0..1] of the cores it
+	// may use; 0 means headroom.DefaultMaxCPU.
+	MaxCPU float64
+	// MaxLate is the share (0..1] of room clock ticks that may start
+	// headroom.LateTick late; 0 means headroom.DefaultMaxLate.
+	MaxLate float64
+	// Window, Interval and Hold tune the measurement (headroom.Config);
+	// zero takes the defaults.
+	Window, Interval, Hold time.Duration
 }
 
 // Gateway bridges SIP calls into rooms. It implements sip.CallHandler and
@@ -116,6 +137,7 @@ type Gateway struct {
 	cfg      Config
 	log      *slog.Logger
 	m        *metrics
+	head     *headroom.Monitor
 	draining atomic.Bool
 
 	lock     *lockout
@@ -125,8 +147,8 @@ type Gateway struct {
 	mu      sync.Mutex
 	closed  bool
 	calls   map[*call]struct{}
-	hubs    map[string]*hub // by room name
-	hosts   map[string]int  // SIP legs joined with a host PIN, by room
+	hubs    map[string]*roomHub // by room name
+	hosts   map[string]int      // SIP legs joined with a host PIN, by room
 	waiters map[string]map[*hostWaiter]struct{}
 	ended   rtpTotals      // packet counters of calls that have ended
 	wg      sync.WaitGroup // HandleCall in progress
@@ -168,7 +190,7 @@ func New(cfg Config) (*Gateway, error) {
 		cfg:     cfg,
 		log:     cfg.Logger,
 		calls:   map[*call]struct{}{},
-		hubs:    map[string]*hub{},
+		hubs:    map[string]*roomHub{},
 		hosts:   map[string]int{},
 		waiters: map[string]map[*hostWaiter]struct{}{},
 		lock:    newLockout(ic.MaxFailures, ic.FailureWindow, ic.Lockout),
@@ -184,11 +206,19 @@ func New(cfg Config) (*Gateway, error) {
 		}
 		g.langs[digits(num)] = lang
 	}
-	m, err := newMetrics(g, cfg.Registerer)
+	head, err := headroom.New(headroom.Config{
+		MaxLegs: cfg.Limits.MaxLegs, MaxCPU: cfg.Limits.MaxCPU, MaxLate: cfg.Limits.MaxLate, Legs: g.activeCalls,
+		Window: cfg.Limits.Window, Interval: cfg.Limits.Interval, Hold: cfg.Limits.Hold,
+	})
 	if err != nil {
+		return nil, fmt.Errorf("%w: limits: %w", ErrInvalidConfig, err)
+	}
+	m, err := newMetrics(g, head, cfg.Registerer)
+	if err != nil {
+		head.Close()
 		return nil, fmt.Errorf("gateway: metrics: %w", err)
 	}
-	g.m = m
+	g.m, g.head = m, head
 	return g, nil
 }
 
@@ -198,6 +228,16 @@ func (g *Gateway) HandleCall(ic *sip.IncomingCall) {
 	log := g.log.With("call_id", ic.CallID())
 	c := newCall(g, ic, start, log)
 	g.observe(c, CallStarted)
+	if r := g.head.Admit(); r != headroom.None {
+		// Before the call is in the table: max_legs counts the legs up.
+		log.Warn("call refused: no headroom", "reason", r.String())
+		g.m.refusals.WithLabelValues(r.String()).Inc()
+		g.m.calls.WithLabelValues(resultOverloaded).Inc()
+		err := fmt.Errorf("%w (%s)", ErrNoHeadroom, r)
+		_ = ic.RejectErr(err)
+		g.observeEnd(c, resultOverloaded, err)
+		return
+	}
 	if !g.admit(c) {
 		log.Info("call refused: draining")
 		_ = ic.RejectErr(ErrDraining)
@@ -287,6 +327,7 @@ func (g *Gateway) Close() error {
 		c.cancel(ErrGatewayClosed)
 	}
 	g.wg.Wait()
+	g.head.Close()
 	// Hubs close with their last leg; none should be left.
 	g.mu.Lock()
 	n := len(g.hubs)
@@ -334,12 +375,12 @@ func (g *Gateway) rtpTotals() rtpTotals {
 
 // joinHub returns the hub of a room, starting it with the room's first leg
 // on this node, and tells it that id is one of our legs.
-func (g *Gateway) joinHub(ctx context.Context, roomName, id string) (*hub, error) {
+func (g *Gateway) joinHub(ctx context.Context, roomName, id string) (*roomHub, error) {
 	g.mu.Lock()
 	h := g.hubs[roomName]
 	created := h == nil
 	if created {
-		h = newHub(g, roomName)
+		h = g.newHub(roomName)
 		g.hubs[roomName] = h
 	}
 	h.users++
@@ -349,31 +390,31 @@ func (g *Gateway) joinHub(ctx context.Context, roomName, id string) (*hub, error
 	}
 	// start is idempotent and serialised inside the hub, so a second leg
 	// arriving while the first starts the hub waits for it.
-	if err := h.start(ctx); err != nil {
+	if err := h.Start(ctx); err != nil {
 		g.leaveHub(h, id, nil)
 		return nil, err
 	}
-	h.expect(id)
+	h.Expect(id)
 	return h, nil
 }
 
 // leaveHub takes the leg id (and l, once it was added) out of h and stops
 // h when that was its last user, waiting for the hub's goroutines.
-func (g *Gateway) leaveHub(h *hub, id string, l *leg) {
-	h.removeLeg(id, l)
+func (g *Gateway) leaveHub(h *roomHub, id string, l *bridge.Leg) {
+	h.Remove(id, l)
 	g.mu.Lock()
 	h.users--
 	last := h.users == 0
-	if last && g.hubs[h.room] == h {
-		delete(g.hubs, h.room)
+	if last && g.hubs[h.Room()] == h {
+		delete(g.hubs, h.Room())
 	}
 	g.mu.Unlock()
 	if last && g.cfg.OnRoomHub != nil {
-		g.cfg.OnRoomHub(h.room, false)
+		g.cfg.OnRoomHub(h.Room(), false)
 	}
 	if last {
-		if err := h.close(); err != nil && !errors.Is(err, room.ErrClosed) {
-			g.log.Warn("room hub close", "room", h.room, "err", err)
+		if err := h.Close(); err != nil && !errors.Is(err, room.ErrClosed) {
+			g.log.Warn("room hub close", "room", h.Room(), "err", err)
 		}
 	}
 }

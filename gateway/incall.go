@@ -45,8 +45,8 @@ func (c *call) command(k byte) {
 // phone alone hears "muted" or "unmuted" over the room.
 func (c *call) toggleMute() {
 	l := c.leg.Load()
-	muted := !l.muted.Load()
-	l.muted.Store(muted)
+	muted := !l.Muted()
+	l.SetMuted(muted)
 	if err := c.part.SetMuted(room.TrackKindAudio, muted); err != nil {
 		c.log.Warn("in-call mute: the room did not take it", "muted", muted, "err", err)
 	}
@@ -63,7 +63,7 @@ func (c *call) play(names ...string) {
 	l := c.leg.Load()
 	segs := make([][]int16, 0, len(names))
 	for _, n := range names {
-		pcm, err := c.prompts.PCM(n, l.codec.rate())
+		pcm, err := c.prompts.PCM(n, l.Rate())
 		if err != nil {
 			c.log.Warn("prompt not played", "prompt", n, "err", err)
 			continue
@@ -71,18 +71,18 @@ func (c *call) play(names ...string) {
 		segs = append(segs, pcm)
 	}
 	c.promptSeq++
-	l.prompt.play(inCallPrompt|c.promptSeq, false, segs...)
+	l.Play(inCallPrompt|c.promptSeq, false, segs...)
 }
 
 // playTone plays a join or leave tone over whatever this leg hears.
 func (c *call) playTone(name string) {
 	l := c.leg.Load()
-	pcm, err := c.prompts.PCM(name, l.codec.rate())
+	pcm, err := c.prompts.PCM(name, l.Rate())
 	if err != nil {
 		c.log.Warn("tone not played", "tone", name, "err", err)
 		return
 	}
-	l.tones.play(0, false, pcm)
+	l.PlayTone(pcm)
 }
 
 // promptDone is the leg's player callback, on its clock goroutine: the id
@@ -117,5 +117,5 @@ func (c *call) roomCount() int {
 		}
 		c.log.Debug("participant count from the directory failed", "err", err)
 	}
-	return c.hub.population()
+	return c.hub.Population()
 }

@@ -8,7 +8,9 @@ import (
 	"time"
 
 	sipgosip "github.com/emiago/sipgo/sip"
+	"go.uber.org/goleak"
 
+	"github.com/roombridge/roombridge/gateway/internal/leakcheck"
 	"github.com/roombridge/roombridge/gateway/sdp"
 	"github.com/roombridge/roombridge/gateway/sip"
 	"github.com/roombridge/roombridge/gateway/store"
@@ -433,6 +435,7 @@ func TestIVRNoLeaks(t *testing.T) {
 	p.hangup()
 	f.waitIdle()
 	fds := openFDs(t)
+	ignore := goleak.IgnoreCurrent()
 	for i := range cycles {
 		p, code := ag.dial(f.uri(dialIn), phoneOpts{freq: 440})
 		if code != 200 {
@@ -448,9 +451,7 @@ func TestIVRNoLeaks(t *testing.T) {
 		waitUntil(t, 5*time.Second, "call ended", func() bool { return f.gw.activeCalls() == 0 })
 	}
 	f.waitIdle()
-	if g := leaked(t); len(g) > 0 {
-		t.Fatalf("%d goroutines left, first:\n%s", len(g), g[0])
-	}
+	leakcheck.Verify(t, 10*time.Second, ignore)
 	if now := openFDs(t); now > fds+2 {
 		t.Errorf("open fds: %d before, %d after", fds, now)
 	}

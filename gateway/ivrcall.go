@@ -34,7 +34,7 @@ func (c *call) serveIVR(dest destination) error {
 	}
 	s.sess = sess
 	defer s.finish()
-	c.leg.Load().startClock()
+	c.leg.Load().StartClock()
 	return c.serve(s)
 }
 
@@ -74,7 +74,7 @@ func (c *call) act(s *ivrRun, a ivr.Action) (done bool, err error) {
 	l := c.leg.Load()
 	switch a := a.(type) {
 	case ivr.Play:
-		pcm, err := c.prompts.PCM(a.Prompt, l.codec.rate())
+		pcm, err := c.prompts.PCM(a.Prompt, l.Rate())
 		if err != nil {
 			c.log.Warn("IVR prompt not played", "prompt", a.Prompt, "err", err)
 			if !a.Loop {
@@ -82,9 +82,9 @@ func (c *call) act(s *ivrRun, a ivr.Action) (done bool, err error) {
 			}
 			return false, nil
 		}
-		l.prompt.play(a.ID, a.Loop, pcm)
+		l.Play(a.ID, a.Loop, pcm)
 	case ivr.StopPlayback:
-		l.prompt.stop()
+		l.StopPrompt()
 	case ivr.Wait:
 		c.log.Info("waiting for the host", "room", a.Room)
 		s.waitHost(a.Room)
@@ -107,7 +107,9 @@ func (c *call) joinFromIVR(s *ivrRun, a ivr.Join) error {
 		return err
 	}
 	// c.log stays as it is: the SIP goroutines (re-INVITE, INFO) read it.
-	c.enterHub()
+	if err := c.enterHub(); err != nil {
+		return err
+	}
 	if a.Host {
 		c.host = true
 		c.g.hostJoined(a.Room)
@@ -234,11 +236,11 @@ const holdPromptID = 1
 // pressed meanwhile are dropped.
 func (c *call) holdForHost(roomName string) error {
 	l := c.leg.Load()
-	wait, err := c.prompts.PCM(prompts.WaitingForHost, l.codec.rate())
+	wait, err := c.prompts.PCM(prompts.WaitingForHost, l.Rate())
 	if err != nil {
 		return err
 	}
-	music, err := c.prompts.PCM(prompts.HoldMusic, l.codec.rate())
+	music, err := c.prompts.PCM(prompts.HoldMusic, l.Rate())
 	if err != nil {
 		return err
 	}
@@ -250,8 +252,8 @@ func (c *call) holdForHost(roomName string) error {
 	case <-released:
 	default:
 		c.log.Info("guest waits for the host")
-		l.prompt.play(holdPromptID, false, wait)
-		l.startClock()
+		l.Play(holdPromptID, false, wait)
+		l.StartClock()
 	}
 	for {
 		select {
@@ -260,10 +262,10 @@ func (c *call) holdForHost(roomName string) error {
 		case <-c.digits:
 		case id := <-c.promptEnded:
 			if id == holdPromptID {
-				l.prompt.play(holdPromptID+1, true, music)
+				l.Play(holdPromptID+1, true, music)
 			}
 		case <-released:
-			l.prompt.stop()
+			l.StopPrompt()
 			if err := c.joinRoom(roomName); err != nil {
 				return err
 			}

@@ -3,6 +3,10 @@ package gateway
 import (
 	"testing"
 	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/roombridge/roombridge/gateway/internal/leakcheck"
 )
 
 // Call set-up and tear-down, over and over, leaves no goroutine, RTP port
@@ -19,6 +23,7 @@ func TestNoLeaks(t *testing.T) {
 	p.hangup()
 	f.waitIdle()
 	fds := openFDs(t)
+	ignore := goleak.IgnoreCurrent()
 
 	start := time.Now()
 	for i := range cycles {
@@ -36,9 +41,7 @@ func TestNoLeaks(t *testing.T) {
 	}
 	f.waitIdle()
 	t.Logf("%d calls set up and torn down in %v", cycles, time.Since(start).Round(time.Millisecond))
-	if g := leaked(t); len(g) > 0 {
-		t.Fatalf("%d goroutines left, first:\n%s", len(g), g[0])
-	}
+	leakcheck.Verify(t, 10*time.Second, ignore)
 	if n := f.pool.InUse(); n != 0 {
 		t.Errorf("%d RTP port pairs in use", n)
 	}

@@ -1,8 +1,12 @@
 package gateway
 
 import (
+	"time"
+
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/roombridge/roombridge/gateway/bridge"
+	"github.com/roombridge/roombridge/gateway/headroom"
 	"github.com/roombridge/roombridge/gateway/media/dtmf"
 	"github.com/roombridge/roombridge/ivr"
 )
@@ -18,6 +22,7 @@ const (
 	resultCanceled     = "canceled"
 	resultFailed       = "failed"
 	resultDrainRefused = "draining"
+	resultOverloaded   = "overloaded"
 )
 
 // metrics are the gateway's Prometheus metrics. RTP packet counters are
@@ -30,9 +35,11 @@ type metrics struct {
 	lateTicks   prometheus.Counter
 	ticks       prometheus.Counter
 	tickTime    prometheus.Histogram
+	lateness    prometheus.Histogram
 	ivrOutcomes *prometheus.CounterVec
 	pinChecks   *prometheus.CounterVec
 	dtmfDigits  *prometheus.CounterVec
+	refusals    *prometheus.CounterVec
 }
 
 // IVR outcomes beyond those of package ivr (joined, wrong_pin, timeout,
@@ -50,7 +57,7 @@ type rtpTotals struct {
 	received, sent, lost float64
 }
 
-func newMetrics(g *Gateway, reg prometheus.Registerer) (*metrics, error) {
+func newMetrics(g *Gateway, head *headroom.Monitor, reg prometheus.Registerer) (*metrics, error) {
 	m := &metrics{
 		calls: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "roombridge_calls_total",
@@ -68,7 +75,7 @@ func newMetrics(g *Gateway, reg prometheus.Registerer) (*metrics, error) {
 		}),
 		lateTicks: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "roombridge_hub_late_ticks_total",
-			Help: "Room audio hub ticks that ran more than a frame late (the clock goroutine was starved).",
+			Help: "Room audio hub ticks that started a frame (20 ms) or more late (the clock goroutine was starved).",
 		}),
 		ticks: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "roombridge_hub_ticks_total",
@@ -79,6 +86,11 @@ func newMetrics(g *Gateway, reg prometheus.Registerer) (*metrics, error) {
 			Help: "Wall time of one room tick: every leg's frame in (decode, Opus encode, publish), " +
 				"one mix, every leg's frame out (encode, send). It bounds the processing latency a frame picks up in the gateway, each way.",
 			Buckets: []float64{0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05},
+		}),
+		lateness: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "roombridge_hub_tick_lateness_seconds",
+			Help:    "How late each room hub tick started after its 20 ms slot: what the clock goroutine waited for a core. A frame (0.02) or more counts as a late tick.",
+			Buckets: []float64{0.001, 0.002, 0.005, 0.01, 0.02, 0.04, 0.08, 0.16},
 		}),
 		ivrOutcomes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "roombridge_ivr_outcomes_total",
@@ -92,6 +104,13 @@ func newMetrics(g *Gateway, reg prometheus.Registerer) (*metrics, error) {
 			Name: "roombridge_dtmf_digits_total",
 			Help: "DTMF digits received from SIP legs, after removing copies of one press sent two ways, by the transport that delivered them (rfc4733, info, inband).",
 		}, []string{"transport"}),
+		refusals: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "roombridge_admission_refusals_total",
+			Help: "New calls refused with 503 to keep the audio of the calls up, by the ceiling reached: max_legs (limits.max_legs), cpu (limits.max_cpu), late_ticks (limits.max_late_ticks: room clocks starting 60 ms late).",
+		}, []string{"reason"}),
+	}
+	for _, r := range headroom.Reasons() {
+		m.refusals.WithLabelValues(r.String())
 	}
 	for _, o := range ivr.Outcomes() {
 		m.ivrOutcomes.WithLabelValues(o.String())
@@ -107,8 +126,20 @@ func newMetrics(g *Gateway, reg prometheus.Registerer) (*metrics, error) {
 		return m, nil
 	}
 	cs := []prometheus.Collector{
-		m.calls, m.answerDelay, m.mos, m.lateTicks, m.ticks, m.tickTime,
-		m.ivrOutcomes, m.pinChecks, m.dtmfDigits,
+		m.calls, m.answerDelay, m.mos, m.lateTicks, m.ticks, m.tickTime, m.lateness,
+		m.ivrOutcomes, m.pinChecks, m.dtmfDigits, m.refusals,
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "roombridge_headroom",
+			Help: "How far the gateway is below its nearest admission ceiling, 1 (idle) to 0 (refusing new calls): 1 − max(cpu/limits.max_cpu, late tick share/its ceiling, legs/limits.max_legs), over the last seconds.",
+		}, func() float64 { return head.State().Headroom }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "roombridge_process_cpu_share",
+			Help: "CPU time the process used over the admission window, as a share of the cores it may use.",
+		}, func() float64 { return head.State().CPU }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "roombridge_hub_late_tick_share",
+			Help: "Share of room hub ticks over the admission window that started 60 ms (three frames) or more late: the measure limits.max_late_ticks caps.",
+		}, func() float64 { return head.State().Late }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "roombridge_sip_legs",
 			Help: "SIP legs in progress (admitted and not yet ended).",
@@ -136,6 +167,24 @@ func newMetrics(g *Gateway, reg prometheus.Registerer) (*metrics, error) {
 		}
 	}
 	return m, nil
+}
+
+// clockObserver sees every room clock's ticks (bridge.Observer): for the
+// metrics (ticks, their work time, those a frame or more late) and for
+// admission control.
+type clockObserver struct {
+	m    *metrics
+	head *headroom.Monitor
+}
+
+func (o clockObserver) Tick(lateness, took time.Duration) {
+	o.m.ticks.Inc()
+	o.m.tickTime.Observe(took.Seconds())
+	o.m.lateness.Observe(lateness.Seconds())
+	if lateness >= bridge.FrameDuration {
+		o.m.lateTicks.Inc()
+	}
+	o.head.Tick(lateness, took)
 }
 
 // observeEnd records an ending leg's MOS.

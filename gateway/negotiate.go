@@ -8,6 +8,8 @@ import (
 
 	"github.com/pion/srtp/v3"
 
+	"github.com/roombridge/roombridge/gateway/bridge"
+	"github.com/roombridge/roombridge/gateway/media/codec"
 	"github.com/roombridge/roombridge/gateway/media/dtmf"
 	"github.com/roombridge/roombridge/gateway/rtp"
 	"github.com/roombridge/roombridge/gateway/sdp"
@@ -22,7 +24,7 @@ var legCodecs = []sdp.Codec{sdp.PCMU, sdp.PCMA, sdp.G722}
 // negotiated is the outcome of offer/answer for a leg's audio.
 type negotiated struct {
 	local, remote *sdp.Session
-	codec         legCodec
+	codec         codec.ID
 	sdpCodec      sdp.Codec // as we answered or offered it
 	recvPT        uint8
 	sendPT        uint8
@@ -140,8 +142,8 @@ func settle(local, remote *sdp.Session, offerM, answerM *sdp.Media, weOffered bo
 		return nil, fmt.Errorf("%w: no audio", sip.ErrNoCommonCodec)
 	}
 	chosen := answerM.Codecs[0]
-	n := &negotiated{local: local, remote: remote, codec: legCodecOf(chosen)}
-	if n.codec == codecUnknown {
+	n := &negotiated{local: local, remote: remote, codec: chosen.ID()}
+	if !bridge.Supports(n.codec) {
 		return nil, fmt.Errorf("%w: %v", sip.ErrNoCommonCodec, chosen)
 	}
 	lc, ok1 := findCodec(local.Audio, chosen)

@@ -121,6 +121,8 @@ type phone struct {
 	stop   chan struct{}
 	wg     sync.WaitGroup
 	sendOn atomic.Bool
+	// refusal is the final response of a call that was not answered.
+	refusal *sipgosip.Response
 
 	// DTMF the sender goroutine plays: RFC 4733 events (tePT, from the
 	// answer) and in-band tones; pending counts keys not yet finished.
@@ -191,6 +193,7 @@ func (a *agent) dial(target string, o phoneOpts) (*phone, int) {
 	if err := p.sess.WaitAnswer(ctx, sipgo.AnswerOptions{}); err != nil {
 		var de *sipgo.ErrDialogResponse
 		if errors.As(err, &de) {
+			p.refusal = de.Res
 			return p, de.Res.StatusCode
 		}
 		t.Fatalf("WaitAnswer: %v", err)

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"time"
 
+	"github.com/roombridge/roombridge/gateway/bridge"
 	"github.com/roombridge/roombridge/gateway/rtp"
 )
 
@@ -77,12 +78,12 @@ func (g *Gateway) Quality(roomName, participantID string) (LegQuality, bool) {
 	return LegQuality{}, false
 }
 
-func (c *call) quality(l *leg, s *rtp.Session) LegQuality {
+func (c *call) quality(l *bridge.Leg, s *rtp.Session) LegQuality {
 	st := s.Stats()
 	q := LegQuality{
-		Codec:              l.codec.String(),
+		Codec:              l.Codec().String(),
 		Transport:          c.ic.Transport(),
-		OnHold:             l.onHold.Load(),
+		OnHold:             l.OnHold(),
 		PacketsReceived:    st.PacketsReceived,
 		PacketsSent:        st.PacketsSent,
 		PacketsLost:        st.PacketsLost,
@@ -101,9 +102,9 @@ func (c *call) quality(l *leg, s *rtp.Session) LegQuality {
 	}
 	if st.ReportsReceived > 0 {
 		q.RemoteMOS = rtp.EstimateMOS(rtp.Quality{
-			Codec: l.codec.rtpCodec(),
+			Codec: l.Codec(),
 			Loss:  st.RemoteLossFraction,
-			Delay: st.RTT/2 + st.RemoteJitter*2 + frameDur,
+			Delay: st.RTT/2 + st.RemoteJitter*2 + bridge.FrameDuration,
 		})
 	}
 	return q

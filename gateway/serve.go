@@ -119,7 +119,7 @@ func (c *call) roomEvent(ev room.Event) error {
 		return fmt.Errorf("%w: %s", ErrRemoved, ev.Reason)
 	case room.EventMuted:
 		if ev.Kind == room.TrackKindAudio {
-			l.muted.Store(ev.Muted)
+			l.SetMuted(ev.Muted)
 			c.log.Info("muted by the room", "muted", ev.Muted)
 		}
 	case room.EventParticipantJoined:

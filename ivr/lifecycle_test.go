@@ -6,32 +6,23 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"github.com/roombridge/roombridge/ivr"
 	"github.com/roombridge/roombridge/ivr/ivrtest"
 )
 
-// checkGoroutines fails t if, shortly after the test, more goroutines run
-// than before it.
+// checkGoroutines fails t if, shortly after the test, goroutines run that
+// did not when it started (goleak).
 func checkGoroutines(t *testing.T) {
 	t.Helper()
-	before := runtime.NumGoroutine()
-	t.Cleanup(func() {
-		deadline := time.Now().Add(2 * time.Second)
-		for runtime.NumGoroutine() > before {
-			if time.Now().After(deadline) {
-				buf := make([]byte, 1<<16)
-				t.Errorf("goroutines: %d before, %d after\n%s", before, runtime.NumGoroutine(), buf[:runtime.Stack(buf, true)])
-				return
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
-	})
+	ignore := goleak.IgnoreCurrent()
+	t.Cleanup(func() { goleak.VerifyNone(t, ignore) })
 }
 
 func found(context.Context, string) (ivr.Result, error) { return ivr.Result{Room: "r1"}, nil }

@@ -34,7 +34,10 @@ type botTrack struct {
 	q *framequeue.Queue
 }
 
-var _ room.RemoteTrack = (*botTrack)(nil)
+var (
+	_ room.RemoteTrack = (*botTrack)(nil)
+	_ room.FramePoller = (*botTrack)(nil)
+)
 
 func newBotTrack(src *pubTrack, b *bot) *botTrack {
 	n := audioFrameQueue
@@ -134,6 +137,13 @@ func (t *botTrack) queue(frame []byte, info room.FrameInfo) { t.q.Push(frame, in
 // ReadFrame implements room.RemoteTrack. Frames queued before the track
 // ended are still returned, then io.EOF.
 func (t *botTrack) ReadFrame(buf []byte) (int, room.FrameInfo, error) { return t.q.Read(buf) }
+
+// PollFrame and Queued implement room.FramePoller: the room hub's clock
+// takes frames straight from the queue, with no reader goroutine.
+func (t *botTrack) PollFrame(buf []byte) (int, room.FrameInfo, error) { return t.q.PollFrame(buf) }
+
+// Queued implements room.FramePoller.
+func (t *botTrack) Queued() int { return t.q.Queued() }
 
 // listens implements subscriber: a hidden bot (the gateway's room hub)
 // does not count, because it mixes SIP legs' PCM directly and drops their

@@ -15,9 +15,10 @@ import (
 
 // TestLoadSmall runs the load generator against the real gateway: 20 legs
 // in rooms of 5, held 5 s, speaking (espeak-ng speech when espeak-ng and
-// sox are installed, a tone otherwise). Every call must be answered, every
-// caller must hear its room, and the gateway's side of the report must be
-// filled from /metrics.
+// sox are installed, a tone otherwise), and a probe room. Every call must
+// be answered, every caller must hear its room, the probe's listener must
+// hear its tone, and the gateway's side of the report must be filled from
+// /metrics.
 func TestLoadSmall(t *testing.T) {
 	srv := startSIPGateway(t)
 	wav := loadSpeechWAV(t)
@@ -26,7 +27,7 @@ func TestLoadSmall(t *testing.T) {
 	defer cancel()
 	cfg := loadgen.Config{
 		Target: srv.SIPAddr, Legs: 20, RoomSize: 5, Rate: 20, Hold: 5 * time.Second,
-		RoomPrefix: "loadtest-", WAV: wav,
+		RoomPrefix: "loadtest-", WAV: wav, Probe: true,
 		APIURL: srv.URL, APIKey: srv.APIKey,
 		LocalIP: netip.MustParseAddr("127.0.0.1"), PortMin: 46000, PortMax: 46999,
 	}
@@ -60,6 +61,13 @@ func TestLoadSmall(t *testing.T) {
 	}
 	if rep.Callers.MOS.N != 20 || rep.Callers.MOS.Min <= 1 {
 		t.Errorf("MOS: %+v", rep.Callers.MOS)
+	}
+	// A loose bound: the machine is shared; make perf measures the figure.
+	if p := rep.Probe; !p.Answered || p.Frames < 200 || p.BadPercent > 10 {
+		t.Errorf("probe: %+v", p)
+	}
+	if rep.Gateway.Refusals != 0 {
+		t.Errorf("%v calls refused with admission ceilings off", rep.Gateway.Refusals)
 	}
 	if rep.WindowMS < 4500 {
 		t.Errorf("steady window %.0f ms, want about 5000", rep.WindowMS)

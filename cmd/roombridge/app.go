@@ -386,6 +386,12 @@ func (a *app) readyz(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "not ready: starting\n", http.StatusServiceUnavailable)
 		return
 	}
+	if err := a.sip.gw.Ready(); err != nil {
+		// Overloaded: a load balancer sends new calls elsewhere while the
+		// calls up keep their audio.
+		http.Error(w, "not ready: "+err.Error()+"\n", http.StatusServiceUnavailable)
+		return
+	}
 	if _, err := a.store.ListRooms(r.Context()); err != nil {
 		http.Error(w, "not ready: store: "+err.Error()+"\n", http.StatusServiceUnavailable)
 		return

@@ -20,8 +20,10 @@ const loadUsage = `usage: roombridge load --target HOST:PORT --legs N [flags]
 Creates rooms PREFIX0…PREFIXk through the room API (--room-size legs each),
 places --legs calls into them at --rate calls/s, waits until every leg is up,
 measures a steady window of --hold, hangs up, deletes the rooms it created
-and reports: setup times, the gateway's CPU, memory, late hub ticks and tick
-time from its /metrics, and loss, jitter, MOS and heard audio per caller.
+and reports: setup times, the gateway's CPU, memory, late hub ticks, tick
+time and admission refusals from its /metrics, loss, jitter, MOS and heard
+audio per caller, and with --probe what a listener in a room of its own
+heard of a steady tone, frame by frame.
 Exit status 0 when every call was answered and heard audio, 1 otherwise.
 
 Example:
@@ -50,6 +52,8 @@ func loadMain(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		wav       = fs.String("wav", "", "send this WAV `FILE` on every leg, looped (8 or 16 kHz mono 16-bit)")
 		toneHz    = fs.Float64("tone", 0, "send a sine of `HZ` instead (default 440 without --wav)")
 		silence   = fs.Float64("silence", loadgen.DefaultSilenceDBFS, "heard RMS (`dBFS`) above which a caller's audio counts as arrived")
+		probe     = fs.Bool("probe", false, "also place a probe in a room of its own (PREFIXprobe): one call sends a tone, another listens, and every 20 ms frame it hears in the window is checked")
+		probeTone = fs.Float64("probe-tone", loadgen.DefaultProbeTone, "the probe's tone in `HZ`")
 		apiURL    = fs.String("api", "", "room API base `URL` (e.g. http://127.0.0.1:8080); rooms must exist without it")
 		apiKey    = fs.String("api-key", "", "room API bearer `KEY`")
 		metrics   = fs.String("metrics", "", "the gateway's Prometheus `URL` (default: --api + /metrics)")
@@ -76,7 +80,7 @@ func loadMain(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	cfg := loadgen.Config{
 		Target: *target, Legs: *legs, RoomSize: *roomSize, RoomPrefix: *prefix, Rate: *rate, Ramp: *ramp,
-		Settle: *settle, Hold: *hold, WAVPath: *wav, Tone: *toneHz, SilenceDBFS: *silence,
+		Settle: *settle, Hold: *hold, WAVPath: *wav, Tone: *toneHz, SilenceDBFS: *silence, Probe: *probe, ProbeTone: *probeTone,
 		APIURL: *apiURL, APIKey: *apiKey, MetricsURL: *metrics,
 	}
 	if *portMin > 65535 || *portMax > 65535 {

@@ -96,6 +96,9 @@ func newSIP(cfg config.Config, rooms store.Store, locks store.Lockouts, onRoomHu
 
 		Observer:         observer,
 		HeaderAttributes: headerAttributes(cfg.Trunks),
+		Limits: gateway.Limits{
+			MaxLegs: cfg.Limits.MaxLegs, MaxCPU: cfg.Limits.MaxCPU / 100, MaxLate: cfg.Limits.MaxLateTicks / 100,
+		},
 	})
 	if err != nil {
 		return nil, err

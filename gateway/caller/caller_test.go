@@ -8,15 +8,16 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
+	"go.uber.org/goleak"
 
 	"github.com/roombridge/roombridge/gateway/caller"
+	"github.com/roombridge/roombridge/gateway/internal/leakcheck"
 	"github.com/roombridge/roombridge/gateway/media/tone"
 	"github.com/roombridge/roombridge/gateway/rtp"
 	"github.com/roombridge/roombridge/gateway/sip/uac"
@@ -31,42 +32,16 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// noLeaks fails the test when goroutines of the caller, the RTP sessions or
-// sipgo's dialogs, transactions and TCP connections outlive it (see the
-// uac tests for why sipgo's UDP readers are left out).
+// noLeaks fails the test when goroutines it started outlive it (goleak,
+// against those running at its start, retried while sipgo's transactions
+// wind down). sipgo's UDP readers are left out: sipgo v1.7.2 may open a
+// socket of its own when it handles a message while its UserAgent is
+// closing (a late retransmission), and close it only with the next
+// traffic; see the uac tests. Register it first, so its cleanup runs last.
 func noLeaks(t *testing.T) {
 	t.Helper()
-	t.Cleanup(func() {
-		markers := []string{
-			"roombridge/gateway/sip/uac.", "roombridge/gateway/rtp.", "roombridge/gateway/caller.",
-			"uastest.", "sipgo.(*Dialog", "sip.(*ClientTx)", "sip.(*ServerTx)", "sip.(*TransportTCP)", "sip.(*TransportTLS)",
-		}
-		deadline := time.Now().Add(5 * time.Second)
-		for {
-			buf := make([]byte, 1<<20)
-			buf = buf[:runtime.Stack(buf, true)]
-			var leaked []string
-			for g := range strings.SplitSeq(string(buf), "\n\n") {
-				if strings.Contains(g, "noLeaks") {
-					continue
-				}
-				for _, m := range markers {
-					if strings.Contains(g, m) {
-						leaked = append(leaked, g)
-						break
-					}
-				}
-			}
-			if len(leaked) == 0 {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Errorf("%d goroutines leaked:\n%s", len(leaked), strings.Join(leaked, "\n\n"))
-				return
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	})
+	opts := []goleak.Option{goleak.IgnoreCurrent(), goleak.IgnoreAnyFunction("github.com/emiago/sipgo/sip.(*TransportUDP).readUDPConnection")}
+	t.Cleanup(func() { leakcheck.Verify(t, 5*time.Second, opts...) })
 }
 
 func run(t *testing.T, o caller.Options) (*caller.Report, error) {
@@ -329,7 +304,7 @@ func TestOptions(t *testing.T) {
 		}
 	}
 	for _, s := range []string{"pcmu", "PCMA", "g722"} {
-		if c, err := caller.ParseCodec(s); err != nil || c.String() != strings.ToLower(s) {
+		if c, err := caller.ParseCodec(s); err != nil || !strings.EqualFold(c.String(), s) {
 			t.Errorf("ParseCodec(%q) = %v, %v", s, c, err)
 		}
 	}

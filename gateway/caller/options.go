@@ -8,57 +8,44 @@ import (
 	"strings"
 	"time"
 
+	"github.com/roombridge/roombridge/gateway/media/codec"
 	"github.com/roombridge/roombridge/gateway/rtp"
 	"github.com/roombridge/roombridge/gateway/sdp"
 	"github.com/roombridge/roombridge/gateway/sip/uac"
 )
 
-// Codec is the audio codec the caller offers (only that one).
-type Codec uint8
+// Codec is the audio codec the caller offers (only that one): one of the
+// gateway's codec identities, of which the caller runs PCMU, PCMA and G722.
+type Codec = codec.ID
 
-// Codecs. The zero value means PCMU.
+// Codecs the caller runs. The zero value means PCMU.
 const (
-	CodecUnknown Codec = iota
-	CodecPCMU
-	CodecPCMA
-	CodecG722
+	CodecUnknown = codec.Unknown
+	CodecPCMU    = codec.PCMU
+	CodecPCMA    = codec.PCMA
+	CodecG722    = codec.G722
 )
 
-// ParseCodec maps "pcmu", "pcma" or "g722" (any case) to a Codec.
+// ParseCodec maps "pcmu", "pcma" or "g722" (any case, and the usual
+// aliases) to a Codec.
 func ParseCodec(s string) (Codec, error) {
 	switch strings.ToLower(s) {
-	case "pcmu", "ulaw", "g711u":
+	case "ulaw", "g711u":
 		return CodecPCMU, nil
-	case "pcma", "alaw", "g711a":
+	case "alaw", "g711a":
 		return CodecPCMA, nil
-	case "g722":
-		return CodecG722, nil
+	}
+	if c := codec.Parse(s); runs(c) {
+		return c, nil
 	}
 	return CodecUnknown, fmt.Errorf("%w: codec %q (want pcmu, pcma or g722)", ErrInvalidOptions, s)
 }
 
-// String returns the lower-case codec name.
-func (c Codec) String() string {
-	switch c {
-	case CodecPCMU:
-		return "pcmu"
-	case CodecPCMA:
-		return "pcma"
-	case CodecG722:
-		return "g722"
-	}
-	return "unknown"
-}
+// runs reports whether the caller can run c.
+func runs(c Codec) bool { return c == CodecPCMU || c == CodecPCMA || c == CodecG722 }
 
-// SampleRate is the PCM rate of the codec: 8000, or 16000 for G.722.
-func (c Codec) SampleRate() int {
-	if c == CodecG722 {
-		return 16000
-	}
-	return 8000
-}
-
-func (c Codec) sdp() sdp.Codec {
+// sdpCodec is the payload format the caller offers for c.
+func sdpCodec(c Codec) sdp.Codec {
 	switch c {
 	case CodecPCMA:
 		return sdp.PCMA
@@ -66,13 +53,6 @@ func (c Codec) sdp() sdp.Codec {
 		return sdp.G722
 	}
 	return sdp.PCMU
-}
-
-func (c Codec) emodel() rtp.Codec {
-	if c == CodecG722 {
-		return rtp.CodecG722
-	}
-	return rtp.CodecG711
 }
 
 // DTMFMode is how digits are sent.
@@ -191,7 +171,7 @@ func (o Options) withDefaults() (Options, error) {
 	if o.Codec == CodecUnknown {
 		o.Codec = CodecPCMU
 	}
-	if o.Codec > CodecG722 {
+	if !runs(o.Codec) {
 		return o, fmt.Errorf("%w: Codec %d", ErrInvalidOptions, o.Codec)
 	}
 	if o.DTMFVia == DTMFUnknown {

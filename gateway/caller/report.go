@@ -23,9 +23,10 @@ type Report struct {
 	// SetupTime is from sending the INVITE to the 2xx.
 	SetupTime time.Duration
 
-	// Rate is the sample rate of Heard; Heard is everything decoded from
-	// the jitter buffer from the first frame on, with silence for frames
-	// that were lost.
+	// Rate is the sample rate of Heard; Heard is what the caller played
+	// out, one 20 ms frame per tick of its clock from the first frame on:
+	// decoded from the jitter buffer, or silence for frames that were lost
+	// or did not come (the stream stalled or stopped).
 	Rate  int
 	Heard []int16 `json:"-"`
 	// HeardRMS is the level of the second half of Heard in dBFS (RMS

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -48,7 +49,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	rep := &Report{Target: o.Target, Codec: o.Codec.String(), SRTP: o.SRTP, Rate: o.Codec.SampleRate()}
+	rep := &Report{Target: o.Target, Codec: strings.ToLower(o.Codec.String()), SRTP: o.SRTP, Rate: o.Codec.SampleRate()}
 	if o.Transport != uac.TransportUnknown {
 		rep.Transport = o.Transport.String()
 	}
@@ -79,7 +80,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}()
 
 	pol := sdp.Policy{
-		Codecs:    []sdp.Codec{o.Codec.sdp()},
+		Codecs:    []sdp.Codec{sdpCodec(o.Codec)},
 		SRTP:      sdp.SRTPDisable,
 		Addr:      o.LocalIP,
 		AudioPort: int(ports.RTPAddr().Port()),
@@ -154,7 +155,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		RemoteRTCP:   answer.RTCPAddr(answer.Audio),
 		Timeout:      rtp.NoTimeout,
 		RTCPInterval: o.RTCPInterval,
-		Codec:        o.Codec.emodel(),
+		Codec:        o.Codec,
 		Handler:      rtp.HandlerFunc(m.handleRTP),
 		Logger:       o.Logger,
 	}
@@ -370,7 +371,7 @@ func (m *media) loop(ctx context.Context, call *uac.Call) (remoteHangup bool) {
 			clear(out[n:])
 			m.heard = append(m.heard, out...)
 			started = true
-		case jitter.StatusLost:
+		default: // lost, or nothing to play: the stream stalled or stopped
 			if started {
 				clear(out)
 				m.heard = append(m.heard, out...)

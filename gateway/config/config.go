@@ -19,6 +19,7 @@ type Config struct {
 	DialIn   DialIn    `yaml:"dialin"`
 	IVR      IVR       `yaml:"ivr"`
 	Rooms    []Room    `yaml:"rooms"`
+	Limits   Limits    `yaml:"limits"`
 	Shutdown Shutdown  `yaml:"shutdown"`
 	Webhooks []Webhook `yaml:"webhooks"`
 }
@@ -263,6 +264,20 @@ type Room struct {
 	PINOnDirectDial bool     `yaml:"pin_on_direct_dial"`
 }
 
+// Limits are the ceilings of admission control: new calls get 503 with
+// Retry-After, and /readyz 503, once one is reached (gateway/headroom).
+// The room clocks' lateness refuses calls too, whatever these say.
+type Limits struct {
+	// MaxLegs is a fixed ceiling on SIP legs; 0 sets none.
+	MaxLegs int `yaml:"max_legs"`
+	// MaxCPU is the process's CPU ceiling in percent of all the cores it
+	// may use, measured over the last seconds.
+	MaxCPU float64 `yaml:"max_cpu"`
+	// MaxLateTicks is the ceiling, in percent, on room clock ticks that
+	// start 60 ms (three frames) or more late over the last seconds.
+	MaxLateTicks float64 `yaml:"max_late_ticks"`
+}
+
 // Shutdown bounds the drain on SIGTERM.
 type Shutdown struct {
 	// Grace is how long HTTP requests get to finish once the calls are
@@ -311,6 +326,7 @@ func Default() Config {
 			Lockout:           15 * time.Minute,
 			JoinTones:         true,
 		},
+		Limits:   Limits{MaxCPU: 80, MaxLateTicks: 1},
 		Shutdown: Shutdown{Grace: 30 * time.Second, DrainTimeout: 2 * time.Hour},
 	}
 }

@@ -74,13 +74,16 @@ func TestEnvOverrides(t *testing.T) {
 		"ROOMBRIDGE_RTP_PORT_MIN=40000",
 		"ROOMBRIDGE_RTP_PORT_MAX=40100",
 		"ROOMBRIDGE_HTTP_PUBLIC_ROOMS=false",
+		"ROOMBRIDGE_LIMITS_MAX_LEGS=500",
+		"ROOMBRIDGE_LIMITS_MAX_CPU=65.5",
 		"OTHER=ignored",
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if cfg.HTTP.Listen != "127.0.0.1:7000" || len(cfg.API.Keys) != 2 || cfg.API.Keys[1] != "bbbbbbbbbb" ||
-		cfg.HTTP.TokenTTL != 5*time.Minute || cfg.RTP.PortMin != 40000 || cfg.HTTP.PublicRooms {
+		cfg.HTTP.TokenTTL != 5*time.Minute || cfg.RTP.PortMin != 40000 || cfg.HTTP.PublicRooms ||
+		cfg.Limits.MaxLegs != 500 || cfg.Limits.MaxCPU != 65.5 {
 		t.Fatalf("%+v %+v %+v", cfg.HTTP, cfg.API, cfg.RTP)
 	}
 }
@@ -186,6 +189,11 @@ func TestErrorsNameTheKey(t *testing.T) {
 		{yaml: "sip: { users: [ { username: alice, password: short } ] }", key: "sip.users[0].password"},
 		{yaml: "sip: { users: [ { username: alice, password: secret123 }, { username: Alice, password: secret456 } ] }", key: "sip.users[1].username"},
 		{env: "ROOMBRIDGE_SIP_WS_PING_INTERVAL=often", key: "sip.ws_ping_interval"},
+		{yaml: "limits: { max_legs: -1 }", key: "limits.max_legs"},
+		{yaml: "limits: { max_cpu: 0 }", key: "limits.max_cpu"},
+		{yaml: "limits: { max_cpu: 150 }", key: "limits.max_cpu"},
+		{yaml: "limits: { max_late_ticks: -2 }", key: "limits.max_late_ticks"},
+		{env: "ROOMBRIDGE_LIMITS_MAX_CPU=lots", key: "limits.max_cpu"},
 		{env: "ROOMBRIDGE_RTP_PORT_MIN=abc", key: "rtp.port_min"},
 		{env: "ROOMBRIDGE_HTTP_TOKEN_TTL=soon", key: "http.token_ttl"},
 	} {

@@ -195,6 +195,12 @@ func setScalar(v reflect.Value, raw string) error {
 			return err
 		}
 		v.SetUint(n)
+	case v.Kind() == reflect.Float32 || v.Kind() == reflect.Float64:
+		n, err := strconv.ParseFloat(raw, v.Type().Bits())
+		if err != nil {
+			return err
+		}
+		v.SetFloat(n)
 	case v.Kind() == reflect.Slice && v.Type().Elem().Kind() == reflect.String:
 		var items []string
 		for s := range strings.SplitSeq(raw, ",") {

@@ -209,6 +209,15 @@ func (c *Config) Validate() error {
 	}
 	c.validateIVR(bad)
 	c.validateRooms(bad)
+	if c.Limits.MaxLegs < 0 {
+		bad("limits.max_legs", "must not be negative (0 sets no ceiling)")
+	}
+	if c.Limits.MaxCPU <= 0 || c.Limits.MaxCPU > 100 {
+		bad("limits.max_cpu", "%g is not a percentage in (0, 100]", c.Limits.MaxCPU)
+	}
+	if c.Limits.MaxLateTicks <= 0 || c.Limits.MaxLateTicks > 100 {
+		bad("limits.max_late_ticks", "%g is not a percentage in (0, 100]", c.Limits.MaxLateTicks)
+	}
 	if c.Shutdown.Grace < 0 {
 		bad("shutdown.grace", "must not be negative")
 	}

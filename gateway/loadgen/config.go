@@ -23,6 +23,7 @@ const (
 	DefaultPortMax       = 49999
 	DefaultSilenceDBFS   = -60.0
 	DefaultTone          = 440.0
+	DefaultProbeTone     = 1000.0
 	DefaultUpTimeout     = 15 * time.Second
 	DefaultHTTPTimeout   = 10 * time.Second
 	defaultPollInterval  = 100 * time.Millisecond
@@ -67,6 +68,14 @@ type Config struct {
 	// SilenceDBFS is the level a caller must hear (RMS of the second half
 	// of the call) for its audio to count as arrived.
 	SilenceDBFS float64
+
+	// Probe places two more calls, before the load, in a room of their
+	// own (RoomPrefix + "probe"): one sends a sine of ProbeTone Hz, the
+	// other listens, and every 20 ms frame the listener plays out during
+	// the steady window is checked (Report.Probe). The probe's room is
+	// light, so what it hears shows what the load does to every room.
+	Probe     bool
+	ProbeTone float64
 
 	// APIURL is the base URL of the room API (http://127.0.0.1:8080) and
 	// APIKey its bearer key. With an APIURL the rooms are created before
@@ -149,6 +158,9 @@ func (c Config) withDefaults() (Config, error) {
 	if c.WAV == nil && c.Tone == 0 {
 		c.Tone = DefaultTone
 	}
+	if c.ProbeTone == 0 {
+		c.ProbeTone = DefaultProbeTone
+	}
 	if c.SilenceDBFS == 0 {
 		c.SilenceDBFS = DefaultSilenceDBFS
 	}
@@ -162,8 +174,8 @@ func (c Config) withDefaults() (Config, error) {
 	if c.PortMin == 0 && c.PortMax == 0 {
 		c.PortMin, c.PortMax = DefaultPortMin, DefaultPortMax
 	}
-	if int(c.PortMax)-int(c.PortMin)+1 < 2*c.Legs {
-		return bad("PortMin/PortMax", "%d-%d holds fewer than %d RTP/RTCP pairs", c.PortMin, c.PortMax, c.Legs)
+	if int(c.PortMax)-int(c.PortMin)+1 < 2*(c.Legs+2) {
+		return bad("PortMin/PortMax", "%d-%d holds fewer than %d RTP/RTCP pairs", c.PortMin, c.PortMax, c.Legs+2)
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
@@ -176,6 +188,9 @@ func (c Config) rooms() int { return (c.Legs + c.RoomSize - 1) / c.RoomSize }
 
 // roomName is the name of room k.
 func (c Config) roomName(k int) string { return fmt.Sprintf("%s%d", c.RoomPrefix, k) }
+
+// probeRoom is the room of the probe calls.
+func (c Config) probeRoom() string { return c.RoomPrefix + "probe" }
 
 // uri is the SIP URI leg i dials.
 func (c Config) uri(i int) string { return "sip:" + c.roomName(i/c.RoomSize) + "@" + c.Target }

@@ -2,11 +2,6 @@
 
 package loadgen
 
-import "time"
-
-// selfCPU is not measured on this platform.
-func selfCPU() time.Duration { return 0 }
-
 // loadAverage is not available on this platform.
 func loadAverage() float64 { return -1 }
 

@@ -22,10 +22,13 @@ const (
 	metricTicks      = "roombridge_hub_ticks_total"
 	metricLateTicks  = "roombridge_hub_late_ticks_total"
 	metricTickTime   = "roombridge_hub_tick_seconds"
+	metricLateness   = "roombridge_hub_tick_lateness_seconds"
 	metricAnswerTime = "roombridge_invite_to_answer_seconds"
 	metricRTPRecv    = "roombridge_rtp_packets_received_total"
 	metricRTPSent    = "roombridge_rtp_packets_sent_total"
 	metricRTPLost    = "roombridge_rtp_packets_lost_total"
+	metricRefusals   = "roombridge_admission_refusals_total"
+	metricHeadroom   = "roombridge_headroom"
 )
 
 // Report is what a load run measured. Times are in milliseconds, CPU in
@@ -75,6 +78,7 @@ type Report struct {
 
 	Gateway   GatewayStats   `json:"gateway"`
 	Callers   CallerStats    `json:"callers"`
+	Probe     ProbeStats     `json:"probe"`
 	Generator GeneratorStats `json:"generator"`
 
 	Warnings []string `json:"warnings,omitempty"`
@@ -128,12 +132,19 @@ type GatewayStats struct {
 	LateTicks       float64   `json:"late_ticks"`
 	LateTickPercent float64   `json:"late_tick_percent"`
 	TickMS          Quantiles `json:"tick_ms"`
+	// LatenessMS is how late ticks started after their 20 ms slot.
+	LatenessMS Quantiles `json:"lateness_ms"`
 	// RTP packets from and to SIP legs in the window, and the loss the
 	// gateway saw on what it received.
 	RTPReceived float64 `json:"rtp_received"`
 	RTPSent     float64 `json:"rtp_sent"`
 	RTPLost     float64 `json:"rtp_lost"`
 	LossPercent float64 `json:"loss_percent"`
+	// Refusals is how many calls admission control refused (503) over
+	// the whole run; Headroom is its gauge at the end of the window (1
+	// idle, 0 refusing).
+	Refusals float64 `json:"refusals"`
+	Headroom float64 `json:"headroom"`
 }
 
 // CallerStats are what the answered callers measured on what they heard.
@@ -315,6 +326,7 @@ func (r *Report) summariseGateway(s scrapes) {
 		g.LateTickPercent = 100 * g.LateTicks / g.Ticks
 	}
 	g.TickMS = histQuantiles(s.end.Histograms[metricTickTime].Sub(s.up.Histograms[metricTickTime]))
+	g.LatenessMS = histQuantiles(s.end.Histograms[metricLateness].Sub(s.up.Histograms[metricLateness]))
 	g.RTPReceived, g.RTPSent, g.RTPLost = delta(metricRTPRecv), delta(metricRTPSent), delta(metricRTPLost)
 	if exp := g.RTPReceived + g.RTPLost; exp > 0 {
 		g.LossPercent = 100 * max(g.RTPLost, 0) / exp
@@ -324,6 +336,10 @@ func (r *Report) summariseGateway(s scrapes) {
 		last = s.end
 	}
 	r.GatewaySetupMS = histQuantiles(last.Histograms[metricAnswerTime].Sub(s.before.Histograms[metricAnswerTime]))
+	refBefore, _ := s.before.Value(metricRefusals)
+	refAfter, _ := last.Value(metricRefusals)
+	g.Refusals = refAfter - refBefore
+	g.Headroom, _ = s.end.Value(metricHeadroom)
 }
 
 // histQuantiles are a histogram's p50/p95/p99 in milliseconds (values in

@@ -4,11 +4,13 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/roombridge/roombridge/gateway/caller"
+	"github.com/roombridge/roombridge/gateway/headroom"
 	"github.com/roombridge/roombridge/gateway/rtp"
 	"github.com/roombridge/roombridge/gateway/sip/uac"
 )
@@ -37,7 +39,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, fmt.Errorf("%w: ports: %w", ErrInvalidConfig, err)
 	}
 	r := &Report{
-		Target: cfg.Target, Transport: cfg.Transport.String(), Codec: cfg.Codec.String(),
+		Target: cfg.Target, Transport: cfg.Transport.String(), Codec: strings.ToLower(cfg.Codec.String()),
 		Legs: cfg.Legs, RoomSize: cfg.RoomSize, Rooms: cfg.rooms(), Rate: cfg.Rate,
 		HoldMS: ms(cfg.Hold), SettleMS: ms(cfg.Settle), LoadAvgStart: -1, LoadAvgEnd: -1, MachineBusyPercent: -1,
 		Audio: fmt.Sprintf("tone %g Hz", cfg.Tone),
@@ -46,7 +48,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		r.Transport = "udp"
 	}
 	if cfg.Codec == caller.CodecUnknown {
-		r.Codec = caller.CodecPCMU.String()
+		r.Codec = strings.ToLower(caller.CodecPCMU.String())
 	}
 	if cfg.WAV != nil {
 		r.Audio = fmt.Sprintf("WAV %.1f s at %d Hz, looped", float64(len(cfg.WAV.Samples))/float64(max(cfg.WAV.Rate, 1)), cfg.WAV.Rate)
@@ -74,8 +76,14 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		log.Info("rooms deleted", "rooms", len(created))
 	}()
 	if cfg.APIURL != "" {
+		names := make([]string, 0, cfg.rooms()+1)
 		for k := range cfg.rooms() {
-			name := cfg.roomName(k)
+			names = append(names, cfg.roomName(k))
+		}
+		if cfg.Probe {
+			names = append(names, cfg.probeRoom())
+		}
+		for _, name := range names {
 			made, err := a.createRoom(ctx, name)
 			if err != nil {
 				return nil, err
@@ -99,13 +107,6 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 		return &m
 	}
-	sc.before = scrape("before")
-	legsBefore := 0.0
-	if sc.before != nil {
-		legsBefore, _ = sc.before.Value(metricLegs)
-	}
-	cpu0 := selfCPU()
-
 	// Calls: started on a ticker, each in its own goroutine, all hung up
 	// together by cancelling hangCtx at the end of the window.
 	hangCtx, hangup := context.WithCancel(ctx)
@@ -117,8 +118,23 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		Transport: cfg.Transport, Codec: cfg.Codec, Tone: cfg.Tone, Play: cfg.WAV, Loop: cfg.WAV != nil,
 		LocalIP: cfg.LocalIP, Ports: pool, RTCPInterval: cfg.RTCPInterval,
 		// A safety net only: legs normally end when hangCtx is cancelled.
-		Duration: time.Duration(float64(cfg.Legs)/cfg.Rate*float64(time.Second)) + cfg.UpTimeout + cfg.Settle + cfg.Hold + time.Minute,
+		Duration: time.Duration(float64(cfg.Legs)/cfg.Rate*float64(time.Second)) + cfg.UpTimeout + 2*cfg.Settle + cfg.Hold + time.Minute,
 	}
+	// The probe comes first, so that it is up (and admitted) before the
+	// load arrives.
+	var pr *probe
+	if cfg.Probe {
+		pr = startProbe(hangCtx, base, cfg)
+		log.Info("probe placed", "room", cfg.probeRoom())
+		sleep(ctx, cfg.Settle)
+	}
+
+	sc.before = scrape("before")
+	legsBefore := 0.0
+	if sc.before != nil {
+		legsBefore, _ = sc.before.Value(metricLegs)
+	}
+	cpu0 := headroom.ProcessCPU()
 	interval := time.Duration(float64(time.Second) / cfg.Rate)
 	tick := time.NewTicker(interval)
 	r.Started = time.Now()
@@ -181,12 +197,12 @@ place:
 	sleep(ctx, cfg.Settle)
 	log.Info("steady window", "hold", cfg.Hold)
 	sc.up = scrape("steady start")
-	windowStart, cpu1 := time.Now(), selfCPU()
+	windowStart, cpu1 := time.Now(), headroom.ProcessCPU()
 	r.LoadAvgStart = loadAverage()
 	busy1, total1, machineOK := machineCPU()
 	sleep(ctx, cfg.Hold)
 	sc.end = scrape("steady end")
-	windowEnd, cpu2 := time.Now(), selfCPU()
+	windowEnd, cpu2 := time.Now(), headroom.ProcessCPU()
 	r.LoadAvgEnd = loadAverage()
 	r.CPUs, r.MachineBusyPercent = runtime.NumCPU(), -1
 	if busy2, total2, ok := machineCPU(); ok && machineOK && total2 > total1 {
@@ -203,7 +219,7 @@ place:
 	log.Info("hanging up")
 	hangup()
 	wg.Wait()
-	r.Generator.CPUSeconds = (selfCPU() - cpu0).Seconds()
+	r.Generator.CPUSeconds = (headroom.ProcessCPU() - cpu0).Seconds()
 	sc.after = waitLegsGone(ctx, cfg, legsBefore, warn)
 
 	var lastAnswer time.Time
@@ -224,6 +240,12 @@ place:
 	}
 	r.summariseCallers(results[:placed(results)], cfg.SilenceDBFS, windowEnd)
 	r.summariseGateway(sc)
+	if pr != nil {
+		r.Probe = pr.stats(cfg.Hold)
+		if !r.Probe.Answered {
+			warn("the probe calls were not both answered: %v / %v", pr.talker.err, pr.listener.err)
+		}
+	}
 	if r.Gateway.Scraped && int(r.Gateway.Legs) < r.Answered-r.Dropped {
 		warn("the gateway counted %.0f legs at the end of the window, %d callers were up", r.Gateway.Legs, r.Answered-r.Dropped)
 	}

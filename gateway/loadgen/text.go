@@ -45,7 +45,9 @@ func (r *Report) WriteText(w io.Writer) error {
 			g.RSSBeforeMiB, g.RSSSteadyMiB, g.RSSPerLegKiB, g.HeapPerLegKiB)
 		row("hub ticks", "%.0f, %.0f late (%.3f %%)", g.Ticks, g.LateTicks, g.LateTickPercent)
 		row("hub tick time", "%s", quant(g.TickMS, "ms"))
+		row("hub tick lateness", "%s", quant(g.LatenessMS, "ms"))
 		row("RTP in / out / lost", "%.0f / %.0f / %.0f (%.3f %% loss)", g.RTPReceived, g.RTPSent, g.RTPLost, g.LossPercent)
+		row("admission", "%.0f calls refused with 503 over the run; headroom %.2f at the end of the window", g.Refusals, g.Headroom)
 	} else {
 		row("metrics", "not scraped")
 	}
@@ -64,6 +66,15 @@ func (r *Report) WriteText(w io.Writer) error {
 		}
 	}
 	row("MOS bands", "%s", strings.Join(bands, "  "))
+
+	if p := r.Probe; p.Placed {
+		head("probe (its own room: a tone and a listener)")
+		if p.Answered {
+			row("bad frames heard", "%d of %d (%.3f %%), longest run %.0f ms", p.Bad, p.Frames, p.BadPercent, p.LongestBadMS)
+		} else {
+			row("bad frames heard", "probe not answered")
+		}
+	}
 
 	head("load generator (same machine)")
 	row("CPU", "%.1f %% of one core in the window, %.1f s over the run", r.Generator.CPUPercent, r.Generator.CPUSeconds)

@@ -126,7 +126,9 @@ type AudioWriter interface {
 	// no reference to frame after it returns. An empty frame sends nothing
 	// and only advances the track's clock by dur: that is how a writer skips
 	// silent frames (discontinuous transmission) without squeezing the pause
-	// out of the RTP timeline.
+	// out of the RTP timeline. It is called on the room audio hub's 20 ms
+	// clock, which every phone of the room shares: it must not wait for the
+	// network, a lock held across a write, or a subscriber.
 	WriteAudio(frame []byte, dur time.Duration) error
 	// Close unpublishes the track.
 	Close() error
@@ -151,6 +153,20 @@ type RemoteTrack interface {
 	// ended (unpublished, publisher left, or the reader left) and
 	// io.ErrShortBuffer when buf cannot hold the frame.
 	ReadFrame(buf []byte) (int, FrameInfo, error)
+}
+
+// FramePoller is implemented by RemoteTracks whose frames can be taken
+// without waiting, so that a reader on a media clock (the room audio hub)
+// takes them straight from the backend's queue on its own goroutine: no
+// reader goroutine and no second queue per track. Both methods are safe
+// to call concurrently with the backend's forwarder.
+type FramePoller interface {
+	// PollFrame is ReadFrame without waiting: it returns ErrNoFrame at
+	// once when no frame is queued (io.EOF once the track has ended and
+	// everything queued was read).
+	PollFrame(buf []byte) (int, FrameInfo, error)
+	// Queued is how many frames wait to be read.
+	Queued() int
 }
 
 // FrameInfo describes a frame read from a RemoteTrack.

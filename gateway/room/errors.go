@@ -19,4 +19,6 @@ var (
 	ErrUnsupportedCodec = errors.New("room: unsupported codec")
 	// ErrDuplicateIdentity: a participant with that identity is in the room.
 	ErrDuplicateIdentity = errors.New("room: duplicate identity")
+	// ErrNoFrame: FramePoller.PollFrame found no frame queued.
+	ErrNoFrame = errors.New("room: no frame queued")
 )

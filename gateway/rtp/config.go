@@ -7,6 +7,8 @@ import (
 	"time"
 
 	pionrtp "github.com/pion/rtp"
+
+	"github.com/roombridge/roombridge/gateway/media/codec"
 )
 
 // Packet is an RTP packet as github.com/pion/rtp parses it, so callers of
@@ -95,9 +97,9 @@ type SessionConfig struct {
 	// session, as RFC 7022 recommends.
 	CNAME string
 
-	// Codec selects the E-model parameters of MOS; CodecUnknown derives it
-	// from a static PayloadType (0 and 8: G.711, 9: G.722).
-	Codec Codec
+	// Codec selects the E-model parameters of MOS; codec.Unknown derives
+	// it from a static PayloadType (0 and 8: G.711, 9: G.722).
+	Codec codec.ID
 	// JitterBufferDelay is the playout delay of the caller's jitter buffer,
 	// for the MOS estimate; zero means DefaultJitterBufferDelay.
 	JitterBufferDelay time.Duration
@@ -133,7 +135,7 @@ func (c *SessionConfig) applyDefaults() {
 	if c.JitterBufferDelay <= 0 {
 		c.JitterBufferDelay = DefaultJitterBufferDelay
 	}
-	if c.Codec == CodecUnknown {
+	if c.Codec == codec.Unknown {
 		c.Codec = codecForPayloadType(c.PayloadType)
 	}
 	if c.Logger == nil {

@@ -6,12 +6,12 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/netip"
-	"runtime"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/pion/srtp/v3"
+	"go.uber.org/goleak"
 )
 
 var loopback = netip.MustParseAddr("127.0.0.1")
@@ -29,26 +29,12 @@ func testPool(t testing.TB, pairs int) *PortPool {
 	return p
 }
 
-// checkGoroutines fails the test if it leaves goroutines behind.
+// checkGoroutines fails the test if it leaves goroutines behind: those
+// running when it ends that did not when it started (goleak).
 func checkGoroutines(t *testing.T) {
 	t.Helper()
-	before := runtime.NumGoroutine()
-	t.Cleanup(func() {
-		deadline := time.Now().Add(3 * time.Second)
-		for {
-			n := runtime.NumGoroutine()
-			if n <= before {
-				return
-			}
-			if time.Now().After(deadline) {
-				buf := make([]byte, 1<<16)
-				buf = buf[:runtime.Stack(buf, true)]
-				t.Errorf("goroutines: %d before, %d after\n%s", before, n, buf)
-				return
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-	})
+	ignore := goleak.IgnoreCurrent()
+	t.Cleanup(func() { goleak.VerifyNone(t, ignore) })
 }
 
 // recorder is a Handler that keeps copies of what it receives.

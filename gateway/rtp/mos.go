@@ -1,44 +1,29 @@
 package rtp
 
-import "time"
+import (
+	"time"
 
-// Codec names the codec of a leg for the E-model, which rates codecs by
-// their equipment impairment Ie and packet-loss robustness Bpl.
-type Codec uint8
-
-// Codecs the E-model knows. The zero value is unknown and rated like
-// G.711.
-const (
-	CodecUnknown Codec = iota
-	CodecG711
-	CodecG722
+	"github.com/roombridge/roombridge/gateway/media/codec"
 )
 
-// String returns the codec's name.
-func (c Codec) String() string {
-	switch c {
-	case CodecG711:
-		return "G.711"
-	case CodecG722:
-		return "G.722"
-	}
-	return "unknown"
-}
-
 // codecForPayloadType maps the static payload types of RFC 3551 §6.
-func codecForPayloadType(pt uint8) Codec {
+func codecForPayloadType(pt uint8) codec.ID {
 	switch pt {
-	case 0, 8:
-		return CodecG711
+	case 0:
+		return codec.PCMU
+	case 8:
+		return codec.PCMA
 	case 9:
-		return CodecG722
+		return codec.G722
 	}
-	return CodecUnknown
+	return codec.Unknown
 }
 
 // Quality is the input of the E-model estimate.
 type Quality struct {
-	Codec Codec
+	// Codec selects the E-model's equipment impairment: G.722 on the
+	// wideband scale, every other codec rated like G.711 with PLC.
+	Codec codec.ID
 	// Loss is the packet loss, 0..1, taken as random (BurstR = 1).
 	Loss float64
 	// Delay is the one-way mouth-to-ear delay: network, jitter buffer and
@@ -85,7 +70,7 @@ func RFactor(q Quality) float64 {
 	ppl := min(max(q.Loss, 0), 1) * 100
 
 	switch q.Codec {
-	case CodecG722:
+	case codec.G722:
 		// G.107.1: Ie,eff,wb = Ie,wb + (Ro,wb − Ie,wb)·Ppl/(Ppl + Bpl).
 		ie := g722IeWB + (r0WB-g722IeWB)*ppl/(ppl+g722Bpl)
 		return (r0WB - id*wbScale - ie) / wbScale

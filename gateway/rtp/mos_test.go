@@ -4,6 +4,8 @@ import (
 	"math"
 	"testing"
 	"time"
+
+	"github.com/roombridge/roombridge/gateway/media/codec"
 )
 
 func TestEModel(t *testing.T) {
@@ -12,13 +14,13 @@ func TestEModel(t *testing.T) {
 		q        Quality
 		min, max float64
 	}{
-		{"g711 clean", Quality{Codec: CodecG711, Delay: 50 * time.Millisecond}, 4.3, 4.45},
-		{"g711 1%", Quality{Codec: CodecG711, Loss: 0.01, Delay: 50 * time.Millisecond}, 4.1, 4.3},
-		{"g711 10%", Quality{Codec: CodecG711, Loss: 0.10, Delay: 50 * time.Millisecond}, 3.0, 3.6},
-		{"g711 clean, 400 ms", Quality{Codec: CodecG711, Delay: 400 * time.Millisecond}, 2.5, 3.6},
-		{"g711 all lost", Quality{Codec: CodecG711, Loss: 1}, 1, 1.8},
-		{"g722 clean", Quality{Codec: CodecG722, Delay: 50 * time.Millisecond}, 4.2, 4.45},
-		{"g722 10%", Quality{Codec: CodecG722, Loss: 0.10, Delay: 50 * time.Millisecond}, 2.5, 3.6},
+		{"g711 clean", Quality{Codec: codec.PCMU, Delay: 50 * time.Millisecond}, 4.3, 4.45},
+		{"g711 1%", Quality{Codec: codec.PCMU, Loss: 0.01, Delay: 50 * time.Millisecond}, 4.1, 4.3},
+		{"g711 10%", Quality{Codec: codec.PCMU, Loss: 0.10, Delay: 50 * time.Millisecond}, 3.0, 3.6},
+		{"g711 clean, 400 ms", Quality{Codec: codec.PCMU, Delay: 400 * time.Millisecond}, 2.5, 3.6},
+		{"g711 all lost", Quality{Codec: codec.PCMU, Loss: 1}, 1, 1.8},
+		{"g722 clean", Quality{Codec: codec.G722, Delay: 50 * time.Millisecond}, 4.2, 4.45},
+		{"g722 10%", Quality{Codec: codec.G722, Loss: 0.10, Delay: 50 * time.Millisecond}, 2.5, 3.6},
 		{"unknown is g711", Quality{Delay: 50 * time.Millisecond}, 4.3, 4.45},
 		{"negative loss", Quality{Loss: -1}, 4.3, 4.5},
 	} {
@@ -36,7 +38,7 @@ func TestEModel(t *testing.T) {
 	}
 	prev := 5.0
 	for loss := 0.0; loss <= 0.3; loss += 0.01 {
-		m := EstimateMOS(Quality{Codec: CodecG711, Loss: loss})
+		m := EstimateMOS(Quality{Codec: codec.PCMU, Loss: loss})
 		if m > prev {
 			t.Fatalf("MOS rises with loss at %.2f", loss)
 		}
@@ -44,12 +46,9 @@ func TestEModel(t *testing.T) {
 	}
 }
 
-func TestCodec(t *testing.T) {
-	if codecForPayloadType(0) != CodecG711 || codecForPayloadType(8) != CodecG711 ||
-		codecForPayloadType(9) != CodecG722 || codecForPayloadType(96) != CodecUnknown {
+func TestCodecForPayloadType(t *testing.T) {
+	if codecForPayloadType(0) != codec.PCMU || codecForPayloadType(8) != codec.PCMA ||
+		codecForPayloadType(9) != codec.G722 || codecForPayloadType(96) != codec.Unknown {
 		t.Error("payload type mapping")
-	}
-	if CodecG722.String() != "G.722" || Codec(99).String() != "unknown" {
-		t.Error("String")
 	}
 }

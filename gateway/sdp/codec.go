@@ -3,6 +3,8 @@ package sdp
 import (
 	"strconv"
 	"strings"
+
+	"github.com/roombridge/roombridge/gateway/media/codec"
 )
 
 // Codec is one RTP payload format: a payload type and its a=rtpmap and
@@ -23,16 +25,32 @@ type Codec struct {
 // Well-known codecs, as the gateway offers and answers them. PT is the
 // static payload type (RFC 3551 §6) or the dynamic one we offer.
 var (
-	PCMU = Codec{PT: 0, Name: "PCMU", ClockRate: 8000}
-	PCMA = Codec{PT: 8, Name: "PCMA", ClockRate: 8000}
-	G722 = Codec{PT: 9, Name: "G722", ClockRate: 8000}
+	PCMU = known(0, codec.PCMU)
+	PCMA = known(8, codec.PCMA)
+	G722 = known(9, codec.G722)
 	// Opus is offered as opus/48000/2 whatever the real channel count
 	// (RFC 7587 §7); useinbandfec asks the peer to send in-band FEC.
-	Opus = Codec{PT: 111, Name: "opus", ClockRate: 48000, Channels: 2, Fmtp: "useinbandfec=1"}
+	Opus = Codec{PT: 111, Name: codec.Opus.String(), ClockRate: codec.Opus.ClockRate(), Channels: 2, Fmtp: "useinbandfec=1"}
 	// H264 is H.264 with non-interleaved packetization (RFC 6184 §8.1);
 	// the profile-level-id is filled in from the policy.
-	H264 = Codec{PT: 96, Name: "H264", ClockRate: 90000}
+	H264 = known(96, codec.H264)
 )
+
+// known is the payload format of a codec the gateway knows, as it writes it.
+func known(pt uint8, id codec.ID) Codec {
+	return Codec{PT: pt, Name: id.String(), ClockRate: id.ClockRate()}
+}
+
+// ID is the codec this payload format carries, codec.Unknown for formats
+// the gateway does not run (and for telephone-event and comfort noise).
+// The clock rate must be the codec's own: "opus/8000" is not Opus.
+func (c Codec) ID() codec.ID {
+	id := codec.Parse(c.Name)
+	if id.ClockRate() != c.ClockRate {
+		return codec.Unknown
+	}
+	return id
+}
 
 // Names of payload formats that are not media codecs.
 const (

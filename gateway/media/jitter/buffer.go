@@ -368,6 +368,25 @@ func (b *Buffer) Pop(dst []byte) Frame {
 	return Frame{Status: StatusLost, Seq: seq}
 }
 
+// Peek copies the payload of packet seq into dst when it is buffered and
+// not yet played, and returns its length (0 when it is not there). After a
+// lost frame, the packet that follows it may carry a copy of the lost one
+// (Opus in-band FEC, RFC 6716 §2.1.7): Peek(dst, lost.Seq+1) finds it
+// without taking it out of turn.
+func (b *Buffer) Peek(dst []byte, seq uint16) int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if !b.have {
+		return 0
+	}
+	// The extended number of seq nearest to the playout point.
+	ext := b.next + int64(int16(seq-uint16(b.next)))
+	if s := b.slot(ext); s.ext == ext && s.state == slotFilled {
+		return copy(dst, s.data[:s.n])
+	}
+	return 0
+}
+
 // advance moves the playout point past the frame due now.
 func (b *Buffer) advance() {
 	b.next++

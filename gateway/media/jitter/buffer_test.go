@@ -429,3 +429,45 @@ func BenchmarkPushPop(b *testing.B) {
 		i++
 	}
 }
+
+// After a lost frame, Peek finds the packet that follows it (for Opus FEC)
+// without playing it out of turn; a packet not buffered, or played, is not
+// found.
+func TestPeekAfterLoss(t *testing.T) {
+	b, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, seq := range []uint16{65534, 65535, 1, 2} { // 0 is lost, across the wrap
+		if err := b.Push(seq, uint32(seq-65534)*160, []byte{byte(seq), 0xee}, t0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dst := make([]byte, 8)
+	var lost Frame
+	for range 6 {
+		f := b.Pop(dst)
+		if f.Status == StatusLost {
+			lost = f
+			break
+		}
+	}
+	if lost.Status != StatusLost || lost.Seq != 0 {
+		t.Fatalf("no loss of packet 0: %+v", lost)
+	}
+	if n := b.Peek(dst, lost.Seq+1); n != 2 || dst[0] != 1 {
+		t.Fatalf("Peek(1) = %d %v", n, dst[:n])
+	}
+	if f := b.Pop(dst); f.Status != StatusFrame || f.Seq != 1 {
+		t.Fatalf("Peek took packet 1 out of turn: %+v", f)
+	}
+	if n := b.Peek(dst, 1); n != 0 {
+		t.Fatal("Peek found a packet already played")
+	}
+	if n := b.Peek(dst, 7); n != 0 {
+		t.Fatal("Peek found a packet never pushed")
+	}
+	if n := testing.AllocsPerRun(100, func() { b.Peek(dst, 2) }); n != 0 {
+		t.Errorf("Peek allocates %v", n)
+	}
+}

@@ -69,17 +69,46 @@ func (h *Hub) Config() Config { return h.cfg }
 // AddSource adds a stream to the room; id is the caller's label for it
 // (a participant or track id), reported by Speakers.
 func (h *Hub) AddSource(id string) *Source {
-	s := &Source{
-		id:      id,
-		frame:   h.cfg.FrameSamples,
-		pending: make([]int16, h.cfg.FrameSamples),
-		cur:     make([]int16, h.cfg.FrameSamples),
-		slot:    -1,
-	}
 	h.mu.Lock()
+	defer h.mu.Unlock()
+	s := &Source{id: id, slot: -1}
+	s.resize(h.cfg.FrameSamples)
 	h.sources = append(h.sources, s)
-	h.mu.Unlock()
 	return s
+}
+
+// SetRate changes the hub's sampling rate between two ticks, keeping the
+// frame duration: a room of narrowband phones mixes at 8 kHz, and switches
+// to 16 kHz when a wideband participant arrives. Frames written since the
+// last tick are dropped, and Source.Write takes frames of the new size from
+// now on. Call it from the clock goroutine; buffers are reused when they
+// are large enough, so switching back and forth allocates once.
+func (h *Hub) SetRate(rate int) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	n := h.cfg.FrameSamples * rate / h.cfg.Rate
+	if rate <= 0 || n <= 0 {
+		return fmt.Errorf("%w: rate %d", ErrBadConfig, rate)
+	}
+	h.cfg.Rate, h.cfg.FrameSamples = rate, n
+	h.sum = resize(h.sum, n)
+	h.all = resize(h.all, n)
+	for k := range h.minus {
+		h.minus[k] = resize(h.minus[k], n)
+	}
+	for _, s := range h.sources {
+		s.resize(n)
+	}
+	return nil
+}
+
+// resize returns s with length n, reusing its array when it is large
+// enough.
+func resize[T any](s []T, n int) []T {
+	if cap(s) >= n {
+		return s[:n]
+	}
+	return make([]T, n)
 }
 
 // RemoveSource takes a source out of the room. Listeners that had it as

@@ -448,3 +448,44 @@ func BenchmarkHub(b *testing.B) {
 		})
 	}
 }
+
+// SetRate switches the hub between 16 and 8 kHz between ticks: frames of
+// the old size are refused, the mix of the new size is N−1 as before, and
+// switching back and forth allocates nothing once both sizes were seen.
+func TestSetRate(t *testing.T) {
+	h := mustNew(t, Config{Rate: 16000, MaxSpeakers: 2})
+	a, b := h.AddSource("a"), h.AddSource("b")
+	la := h.AddListener(a)
+	if err := h.SetRate(8000); err != nil {
+		t.Fatal(err)
+	}
+	if c := h.Config(); c.Rate != 8000 || c.FrameSamples != 160 {
+		t.Fatalf("config after SetRate: %+v", c)
+	}
+	if err := a.Write(make([]int16, 320)); !errors.Is(err, ErrFrameSize) {
+		t.Fatalf("a 16 kHz frame in an 8 kHz hub: %v", err)
+	}
+	fa, fb := make([]int16, 160), make([]int16, 160)
+	tone.NewGenerator(440, 8000, 8000).Fill(fa)
+	tone.NewGenerator(1000, 8000, 8000).Fill(fb)
+	if err := a.Write(fa); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Write(fb); err != nil {
+		t.Fatal(err)
+	}
+	h.Tick()
+	out := make([]int16, 320)
+	if n := la.Read(out); n != 160 || fmt.Sprint(out[:160]) != fmt.Sprint(fb) {
+		t.Fatalf("a hears %d samples, not b alone", n)
+	}
+	if err := h.SetRate(0); !errors.Is(err, ErrBadConfig) {
+		t.Fatalf("rate 0: %v", err)
+	}
+	if n := testing.AllocsPerRun(20, func() {
+		_ = h.SetRate(16000)
+		_ = h.SetRate(8000)
+	}); n != 0 {
+		t.Errorf("switching rates allocates %v times", n)
+	}
+}

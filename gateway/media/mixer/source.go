@@ -11,7 +11,7 @@ type Source struct {
 	id    string
 	frame int
 
-	mu         sync.Mutex // guards pending, energy, hasPending
+	mu         sync.Mutex // guards pending, energy, hasPending and frame (written on the clock)
 	pending    []int16
 	energy     int64
 	hasPending bool
@@ -42,14 +42,16 @@ func (s *Source) Level() float64 {
 // pcm and measures its energy for speaker selection. A second Write before
 // the next Tick replaces the first.
 func (s *Source) Write(pcm []int16) error {
-	if len(pcm) != s.frame {
-		return fmt.Errorf("%w: %d samples, want %d", ErrFrameSize, len(pcm), s.frame)
-	}
 	var e int64
 	for _, v := range pcm {
 		e += int64(v) * int64(v)
 	}
 	s.mu.Lock()
+	if len(pcm) != s.frame {
+		n := s.frame
+		s.mu.Unlock()
+		return fmt.Errorf("%w: %d samples, want %d", ErrFrameSize, len(pcm), n)
+	}
 	copy(s.pending, pcm)
 	if s.hasPending {
 		s.overwrites++
@@ -57,6 +59,15 @@ func (s *Source) Write(pcm []int16) error {
 	s.energy, s.hasPending = e, true
 	s.mu.Unlock()
 	return nil
+}
+
+// resize makes the source take frames of n samples, dropping a pending one.
+func (s *Source) resize(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.frame = n
+	s.pending, s.cur = resize(s.pending, n), resize(s.cur, n)
+	s.hasPending, s.energy, s.curEnergy = false, 0, 0
 }
 
 // Overwrites counts frames replaced before a Tick took them: the source

@@ -56,3 +56,52 @@ func BenchmarkEncode8k(b *testing.B) {
 		}
 	}
 }
+
+// A frame cut from a longer buffer is decoded, recovered from FEC and
+// concealed as one frame: the binding takes frame sizes from the slice's
+// capacity, which the package clips.
+func TestSubslices(t *testing.T) {
+	enc, err := NewEncoder(16000, 1, EncoderConfig{Complexity: 5, LossPercent: 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gen := tone.NewGenerator(1000, 16000, 10000)
+	in := make([]int16, 320)
+	var frames [][]byte
+	for range 20 {
+		gen.Fill(in)
+		b := make([]byte, MaxFrameBytes)
+		n, err := enc.Encode(in, b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		frames = append(frames, b[:n])
+	}
+	recover := func(buf []int16) float64 {
+		dec, err := NewDecoder(16000, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range frames[:15] {
+			if _, err := dec.Decode(f, buf); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := dec.DecodeLost(frames[16], buf); err != nil {
+			t.Fatal(err)
+		}
+		return tone.Power(buf, 16000, 1000)
+	}
+	exact := recover(make([]int16, 320))
+	big := make([]int16, 4000)
+	for i := range big {
+		big[i] = 7
+	}
+	cut := recover(big[:320])
+	if exact < 0.015 || cut != exact {
+		t.Errorf("FEC into a frame of its own: %.4f, cut from a longer buffer: %.4f", exact, cut)
+	}
+	if big[320] != 7 || big[3999] != 7 {
+		t.Error("decoding wrote past the frame")
+	}
+}

@@ -60,6 +60,49 @@ func (q *Queue) Push(frame []byte, info room.FrameInfo) {
 	}
 }
 
+// A Queue is a room.FramePoller, so that a backend's remote track can
+// offer the hub its queue as it is.
+var _ room.FramePoller = (*Queue)(nil)
+
+// PollFrame is Read without waiting: room.ErrNoFrame when the queue is
+// empty and not closed.
+func (q *Queue) PollFrame(buf []byte) (int, room.FrameInfo, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.n > 0 {
+		return q.takeLocked(buf)
+	}
+	if q.closed {
+		return 0, room.FrameInfo{}, io.EOF
+	}
+	return 0, room.FrameInfo{}, room.ErrNoFrame
+}
+
+// Queued is how many frames are queued.
+func (q *Queue) Queued() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.n
+}
+
+// takeLocked copies the oldest frame into buf and removes it, flagging a
+// gap when frames were dropped before it; io.ErrShortBuffer leaves it
+// queued. q.mu is held and q.n > 0.
+func (q *Queue) takeLocked(buf []byte) (int, room.FrameInfo, error) {
+	s := &q.slots[q.head]
+	if len(buf) < len(s.buf) {
+		return 0, room.FrameInfo{}, io.ErrShortBuffer
+	}
+	n := copy(buf, s.buf)
+	info := s.info
+	if q.dropped {
+		info.Gap, q.dropped = true, false
+	}
+	q.head = (q.head + 1) % len(q.slots)
+	q.n--
+	return n, info, nil
+}
+
 // Read copies the oldest frame into buf, waiting for one. Frames queued
 // before Close are still returned, then io.EOF; io.ErrShortBuffer leaves
 // the frame queued.
@@ -67,20 +110,9 @@ func (q *Queue) Read(buf []byte) (int, room.FrameInfo, error) {
 	for {
 		q.mu.Lock()
 		if q.n > 0 {
-			s := &q.slots[q.head]
-			if len(buf) < len(s.buf) {
-				q.mu.Unlock()
-				return 0, room.FrameInfo{}, io.ErrShortBuffer
-			}
-			n := copy(buf, s.buf)
-			info := s.info
-			if q.dropped {
-				info.Gap, q.dropped = true, false
-			}
-			q.head = (q.head + 1) % len(q.slots)
-			q.n--
+			n, info, err := q.takeLocked(buf)
 			q.mu.Unlock()
-			return n, info, nil
+			return n, info, err
 		}
 		closed := q.closed
 		q.mu.Unlock()

@@ -78,3 +78,33 @@ func BenchmarkPushRead(b *testing.B) {
 		}
 	}
 }
+
+// PollFrame never waits: ErrNoFrame on an empty queue, frames in order with the
+// gap flag, io.EOF once closed and drained; Queued follows.
+func TestPoll(t *testing.T) {
+	q := New(2)
+	buf := make([]byte, 8)
+	if _, _, err := q.PollFrame(buf); !errors.Is(err, room.ErrNoFrame) {
+		t.Fatalf("empty: %v, want ErrNoFrame", err)
+	}
+	for i := range 3 {
+		q.Push([]byte{byte(i)}, room.FrameInfo{Timestamp: uint32(i)})
+	}
+	if q.Queued() != 2 {
+		t.Fatalf("Queued = %d, want 2", q.Queued())
+	}
+	n, info, err := q.PollFrame(buf)
+	if err != nil || n != 1 || buf[0] != 1 || !info.Gap {
+		t.Fatalf("after an overflow: %d %v %+v %v", n, buf[:n], info, err)
+	}
+	q.Close()
+	if _, info, err := q.PollFrame(buf); err != nil || info.Timestamp != 2 || info.Gap {
+		t.Fatalf("queued before Close: %+v %v", info, err)
+	}
+	if _, _, err := q.PollFrame(buf); !errors.Is(err, io.EOF) {
+		t.Fatalf("closed and drained: %v, want EOF", err)
+	}
+	if a := testing.AllocsPerRun(100, func() { _, _, _ = q.PollFrame(buf) }); a != 0 {
+		t.Errorf("PollFrame allocates %v", a)
+	}
+}

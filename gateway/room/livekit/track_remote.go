@@ -47,7 +47,10 @@ type remoteTrack struct {
 	q *framequeue.Queue
 }
 
-var _ room.RemoteTrack = (*remoteTrack)(nil)
+var (
+	_ room.RemoteTrack = (*remoteTrack)(nil)
+	_ room.FramePoller = (*remoteTrack)(nil)
+)
 
 func newRemoteTrack(id string, kind room.TrackKind, track *webrtc.TrackRemote, rp *lksdk.RemoteParticipant) *remoteTrack {
 	n := audioFrameQueue
@@ -195,6 +198,13 @@ func (t *remoteTrack) queue(frame []byte, info room.FrameInfo) { t.q.Push(frame,
 // ReadFrame implements room.RemoteTrack. Frames queued before the track
 // ended are still returned, then io.EOF.
 func (t *remoteTrack) ReadFrame(buf []byte) (int, room.FrameInfo, error) { return t.q.Read(buf) }
+
+// PollFrame and Queued implement room.FramePoller: the room hub's clock
+// takes frames straight from the queue, with no reader goroutine.
+func (t *remoteTrack) PollFrame(buf []byte) (int, room.FrameInfo, error) { return t.q.PollFrame(buf) }
+
+// Queued implements room.FramePoller.
+func (t *remoteTrack) Queued() int { return t.q.Queued() }
 
 // close ends the track: ReadFrame returns what is queued, then io.EOF.
 func (t *remoteTrack) close() { t.q.Close() }

@@ -36,8 +36,9 @@ func pickPorts() (ports, error) {
 }
 
 // baseConfig is the config every test starts from: the documented example
-// with loopback ports, a temporary store and a short drain so that stopping
-// stays well inside the harness's 10 s kill deadline.
+// with loopback ports, a temporary store, a short drain so that stopping
+// stays well inside the harness's 10 s kill deadline, and no admission
+// ceilings.
 func baseConfig(p ports, storePath string) map[string]any {
 	return map[string]any{
 		"log":  map[string]any{"level": "debug", "format": "text"},
@@ -55,6 +56,10 @@ func baseConfig(p ports, storePath string) map[string]any {
 			map[string]any{"name": "demo", "pin": "1234", "host_pin": "9999", "aliases": []any{"4711"}},
 		},
 		"shutdown": map[string]any{"grace": "5s", "drain_timeout": "5s"},
+		// Tests share busy machines: admission control (which refuses
+		// calls when the machine is short of CPU) stays out of the way of
+		// tests that are not about it.
+		"limits": map[string]any{"max_cpu": 100, "max_late_ticks": 100},
 	}
 }
 

@@ -1,8 +1,13 @@
-package gateway
+package bridge
 
-import "math"
+import (
+	"math"
+	"sync/atomic"
 
-// In-band DTMF suppression: a phone without telephone-event keys *6 (or a
+	"github.com/roombridge/roombridge/gateway/media/dtmf"
+)
+
+// In-band DTMF detection and suppression (the key stage of a leg): a phone without telephone-event keys *6 (or a
 // PIN, or anything) as tones in its audio, which would otherwise be mixed
 // into the room and Opus-encoded for it, so that everyone hears the beeps.
 // The leg's Detector (gateway/media/dtmf) reports a press only once, when
@@ -98,4 +103,36 @@ func (m *toneGate) present(pcm []int16) bool {
 	low := 2 * (l1*l1 + l2*l2 - m.coLow*l1*l2) / (n * n)
 	high := 2 * (h1*h1 + h2*h2 - m.coHigh*h1*h2) / (n * n)
 	return low >= toneGateFloor && high >= toneGateFloor && low+high >= toneGateShare*e/n
+}
+
+// keyStage is a leg's in-band DTMF stage: the detector reports keys, and
+// the gate keeps keyed frames out of the room. It runs on the leg's clock.
+type keyStage struct {
+	det   *dtmf.Detector
+	found []byte
+	gate  toneGate
+	held  atomic.Uint64 // frames held back from the room
+}
+
+func newKeyStage(rate int) (*keyStage, error) {
+	det, err := dtmf.NewDetector(dtmf.DetectorConfig{Rate: rate})
+	if err != nil {
+		return nil, err
+	}
+	return &keyStage{det: det, found: make([]byte, 0, 8), gate: toneGate{rate: float64(rate)}}, nil
+}
+
+// process runs the detector over one frame, hands each key found to digit,
+// and reports whether the frame is part of a key press, to be kept from
+// the room.
+func (k *keyStage) process(pcm []int16, digit func(key byte)) (keyed bool) {
+	k.found = k.det.Process(k.found[:0], pcm)
+	for _, key := range k.found {
+		digit(key)
+		k.gate.key(key)
+	}
+	if keyed = k.gate.mute(pcm); keyed {
+		k.held.Add(1)
+	}
+	return keyed
 }

@@ -1,0 +1,25 @@
+package bridge
+
+import "time"
+
+// Media timing shared by legs and hubs: every stage works on 20 ms frames.
+const (
+	// FrameDuration is the length of every frame and of one clock tick.
+	FrameDuration = 20 * time.Millisecond
+	// narrowRate and wideRate are the two rates the room mix runs at.
+	narrowRate = 8000
+	wideRate   = 16000
+	// maxFrame is one frame at the highest PCM rate a stage works at.
+	maxFrame = wideRate / 50
+	// maxConceal is how many frames in a row are concealed before a
+	// missing stream is played as silence: PLC fades out by 60 ms anyway,
+	// and repeating longer only sounds like a stuck record.
+	maxConceal = 5
+	// maxCatchUp is how many ticks a late clock runs back to back before
+	// it gives up on the lost time and starts afresh: a few frames of
+	// burst are what jitter buffers absorb, a long stall is better skipped.
+	maxCatchUp = 5
+)
+
+// samples is the number of samples in one frame at rate.
+func samples(rate int) int { return rate / 50 }
