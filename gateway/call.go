@@ -92,9 +92,9 @@ func (c *call) run() (result string, err error) {
 		lockMode = t.PINLockout
 	}
 	c.lockKeys = lockoutKeys(c.ic.Source(), c.ic.From().User, lockMode)
-	if key, locked := c.g.lock.locked(c.lockKeys); locked {
+	if key, locked := c.g.lock.Locked(c.lockKeys...); locked {
 		c.g.m.ivrOutcomes.WithLabelValues(outcomeLockedOut).Inc()
-		c.log.Info("call refused: locked out after wrong PINs", "key", key)
+		c.log.Info("call refused: locked out after wrong PINs", "key", c.g.logKey(key))
 		return c.reject(ErrLockedOut)
 	}
 	dest, err := c.g.route(c.ctx, c.ic)

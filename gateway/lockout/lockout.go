@@ -1,0 +1,126 @@
+// Package lockout counts failed attempts to get into a room (wrong PINs on
+// the phone or in the web client, wrong SIP digest credentials) per key —
+// a source address, a caller number — and locks a key out once it has too
+// many within a window. One Table is shared by every path, so that
+// guessing on one counts on all of them. It keeps no secret, only counts.
+package lockout
+
+import (
+	"net/netip"
+	"sync"
+	"time"
+)
+
+// Defaults of the lockout (ivr.max_failures, ivr.failure_window,
+// ivr.lockout).
+const (
+	DefaultMaxFailures = 10
+	DefaultWindow      = 10 * time.Minute
+	DefaultLock        = 15 * time.Minute
+	// maxKeys bounds the table: beyond it, keys with nothing recent are
+	// dropped (at most once a second), so that callers inventing From
+	// numbers cannot grow it without end.
+	maxKeys = 100000
+)
+
+// Config sets the limits; zero fields take the defaults.
+type Config struct {
+	// MaxFailures failures of one key within Window lock it for Lock.
+	MaxFailures int
+	Window      time.Duration
+	Lock        time.Duration
+}
+
+// Table is the failure count of every key. Its methods are safe for
+// concurrent use.
+type Table struct {
+	max    int
+	window time.Duration
+	lock   time.Duration
+	now    func() time.Time
+
+	mu     sync.Mutex
+	keys   map[string]*failures
+	pruned time.Time
+}
+
+type failures struct {
+	at    []time.Time // failures within the window, oldest first
+	until time.Time   // locked until then
+}
+
+// New makes an empty table.
+func New(cfg Config) *Table {
+	if cfg.MaxFailures <= 0 {
+		cfg.MaxFailures = DefaultMaxFailures
+	}
+	if cfg.Window <= 0 {
+		cfg.Window = DefaultWindow
+	}
+	if cfg.Lock <= 0 {
+		cfg.Lock = DefaultLock
+	}
+	return &Table{max: cfg.MaxFailures, window: cfg.Window, lock: cfg.Lock, now: time.Now, keys: map[string]*failures{}}
+}
+
+// SourceKey is the key of a source address: "ip:192.0.2.7".
+func SourceKey(addr netip.Addr) string { return "ip:" + addr.Unmap().String() }
+
+// Locked reports whether any of keys is locked out now, and which.
+func (t *Table) Locked(keys ...string) (string, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	now := t.now()
+	for _, k := range keys {
+		if f := t.keys[k]; f != nil && now.Before(f.until) {
+			return k, true
+		}
+	}
+	return "", false
+}
+
+// Fail records one failure against each of keys and reports whether that
+// locked any of them out.
+func (t *Table) Fail(keys ...string) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	now := t.now()
+	if len(t.keys) >= maxKeys && now.Sub(t.pruned) >= time.Second {
+		t.prune(now)
+	}
+	lockedNow := false
+	for _, k := range keys {
+		f := t.keys[k]
+		if f == nil {
+			f = &failures{}
+			t.keys[k] = f
+		}
+		f.trim(now, t.window)
+		f.at = append(f.at, now)
+		if len(f.at) >= t.max {
+			f.until = now.Add(t.lock)
+			f.at = f.at[:0]
+			lockedNow = true
+		}
+	}
+	return lockedNow
+}
+
+// prune drops keys with no failure in the window and no lock running.
+func (t *Table) prune(now time.Time) {
+	t.pruned = now
+	for k, f := range t.keys {
+		f.trim(now, t.window)
+		if len(f.at) == 0 && !now.Before(f.until) {
+			delete(t.keys, k)
+		}
+	}
+}
+
+func (f *failures) trim(now time.Time, window time.Duration) {
+	i := 0
+	for i < len(f.at) && now.Sub(f.at[i]) >= window {
+		i++
+	}
+	f.at = append(f.at[:0], f.at[i:]...)
+}
