@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/roombridge/roombridge/gateway/lockout"
 )
 
 // Config configures a [Server]. It is read once by [NewServer]; later changes
@@ -58,6 +60,10 @@ type Config struct {
 	// NonceTTL is how long a digest nonce stays valid; an expired nonce gets
 	// a new challenge with stale=true. Default 5 minutes.
 	NonceTTL time.Duration
+	// Lockout counts wrong digest credentials per source address (shared
+	// with the PIN lockout); a locked-out source gets 403. Nil counts
+	// nothing.
+	Lockout *lockout.Table
 	// RewriteContact sends requests inside a dialog to the address the INVITE
 	// came from instead of its Contact, for callers behind NAT. Reliable
 	// transports always reuse the caller's connection while it is open.
@@ -86,6 +92,10 @@ type Trunk struct {
 	// PINLockout says what wrong PINs from this trunk are counted against
 	// ("both", "caller" or "source"), passed through for the gateway.
 	PINLockout string
+	// DigestAlgorithms, when set, replaces Config.DigestAlgorithms for this
+	// trunk: {"MD5"} for phones that give up on a SHA-256 challenge
+	// instead of skipping it (baresip 1.0 / libre 1.1 do).
+	DigestAlgorithms []string
 }
 
 const (
@@ -129,13 +139,9 @@ func (c Config) withDefaults() (Config, []listenSpec, error) {
 	if len(c.DigestAlgorithms) == 0 {
 		c.DigestAlgorithms = []string{algSHA256, algMD5}
 	}
-	for i, a := range c.DigestAlgorithms {
-		switch strings.ToUpper(a) {
-		case algMD5, algSHA256:
-			c.DigestAlgorithms[i] = strings.ToUpper(a)
-		default:
-			return c, nil, fmt.Errorf("%w: DigestAlgorithms[%d]: unsupported %q", ErrInvalidConfig, i, a)
-		}
+	var err error
+	if c.DigestAlgorithms, err = digestAlgorithms(c.DigestAlgorithms); err != nil {
+		return c, nil, fmt.Errorf("%w: DigestAlgorithms%w", ErrInvalidConfig, err)
 	}
 	if c.MaxCallsPerSecondPerSource < 0 {
 		return c, nil, fmt.Errorf("%w: MaxCallsPerSecondPerSource is negative", ErrInvalidConfig)
@@ -162,6 +168,11 @@ func (c Config) withDefaults() (Config, []listenSpec, error) {
 		}
 		if t.Password != "" && t.Username == "" {
 			return c, nil, fmt.Errorf("%w: Trunks[%d] (%s): Password without Username", ErrInvalidConfig, i, t.Name)
+		}
+		if len(t.DigestAlgorithms) == 0 {
+			t.DigestAlgorithms = c.DigestAlgorithms
+		} else if t.DigestAlgorithms, err = digestAlgorithms(t.DigestAlgorithms); err != nil {
+			return c, nil, fmt.Errorf("%w: Trunks[%d] (%s): DigestAlgorithms%w", ErrInvalidConfig, i, t.Name, err)
 		}
 		if t.Realm == "" {
 			t.Realm = c.Domain
@@ -196,4 +207,19 @@ func (c Config) withDefaults() (Config, []listenSpec, error) {
 		specs = append(specs, listenSpec{network: u.Scheme, addr: u.Host})
 	}
 	return c, specs, nil
+}
+
+// digestAlgorithms returns a copy of algs in upper case, or an error
+// "[i]: unsupported ..." for the first one we do not implement.
+func digestAlgorithms(algs []string) ([]string, error) {
+	out := make([]string, len(algs))
+	for i, a := range algs {
+		switch strings.ToUpper(a) {
+		case algMD5, algSHA256:
+			out[i] = strings.ToUpper(a)
+		default:
+			return nil, fmt.Errorf("[%d]: unsupported %q (want SHA-256 or MD5)", i, a)
+		}
+	}
+	return out, nil
 }

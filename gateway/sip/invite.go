@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/roombridge/roombridge/gateway/lockout"
 )
 
 // onInvite dispatches an INVITE: with a To tag it is a re-INVITE inside a
@@ -132,9 +134,10 @@ func requestUser(req *sip.Request) string {
 }
 
 // authorize matches the request to a trunk and checks its digest
-// credentials (RFC 3261 §22.2). It answers the request itself (403, or a
-// 401/407 challenge, stateless: the nonce carries its own expiry and MAC)
-// and reports false when the call may not go on.
+// credentials (RFC 3261 §22.2, RFC 7616). It answers the request itself
+// (403, or a 401/407 challenge) and reports false when the call may not go
+// on. Wrong credentials count against the source in Config.Lockout, and a
+// locked-out source gets 403 before its credentials are looked at.
 func (s *Server) authorize(req *sip.Request, tx sip.ServerTransaction, src netip.Addr, called string) (*Trunk, bool) {
 	cands := matchTrunks(s.cfg.Trunks, src, called)
 	if len(cands) == 0 {
@@ -156,26 +159,42 @@ func (s *Server) authorize(req *sip.Request, tx sip.ServerTransaction, src netip
 	if trunk.Username == "" {
 		return trunk, true
 	}
+	key := lockout.SourceKey(src)
+	if s.cfg.Lockout != nil {
+		if _, locked := s.cfg.Lockout.Locked(key); locked {
+			s.stats.authLocked.Add(1)
+			s.log.Info("sip: INVITE refused: source locked out after wrong credentials", "call_id", callIDOf(req), "source", src, "trunk", trunk.Name)
+			s.respondErr(req, tx, fmt.Errorf("%w: locked out", ErrForbidden))
+			return nil, false
+		}
+	}
 	result := authChallenge
 	if credsErr == nil {
-		result = s.nonces.verifyDigest(creds, trunk, string(req.Method), s.cfg.DigestAlgorithms, time.Now())
+		result = s.nonces.verify(creds, trunk, digestRequest{
+			method: string(req.Method), uri: req.Recipient, src: src, algs: trunk.DigestAlgorithms,
+		})
 	}
 	switch result {
 	case authOK:
 		return trunk, true
 	case authFailed:
 		s.stats.authFailures.Add(1)
-		s.log.Warn("sip: digest authentication failed", "call_id", callIDOf(req), "source", src, "trunk", trunk.Name, "username", creds.Username)
+		lockedNow := s.cfg.Lockout != nil && s.cfg.Lockout.Fail(key)
+		s.log.Warn("sip: digest authentication failed", "call_id", callIDOf(req), "source", src, "trunk", trunk.Name, "locked_out", lockedNow)
 		s.respondErr(req, tx, fmt.Errorf("%w: wrong credentials", ErrForbidden))
 		return nil, false
+	case authReplay:
+		s.stats.authReplays.Add(1)
+		s.log.Warn("sip: digest credentials replayed", "call_id", callIDOf(req), "source", src, "trunk", trunk.Name)
 	}
 	s.stats.challenges.Add(1)
 	chalName, chalErr := "WWW-Authenticate", errUnauthorized
 	if s.cfg.ProxyAuth {
 		chalName, chalErr = "Proxy-Authenticate", errProxyAuth
 	}
+	stale := result == authStale || result == authReplay
 	var hdrs []sip.Header
-	for _, v := range s.nonces.challenge(trunk.Realm, s.cfg.DigestAlgorithms, result == authStale, time.Now()) {
+	for _, v := range s.nonces.challenge(trunk.Realm, src, trunk.DigestAlgorithms, stale) {
 		hdrs = append(hdrs, sip.NewHeader(chalName, v))
 	}
 	s.respondErr(req, tx, chalErr, hdrs...)

@@ -46,7 +46,7 @@ type Server struct {
 	ua      *sipgo.UserAgent
 	srv     *sipgo.Server
 	client  *sipgo.Client
-	nonces  *nonceSource
+	nonces  *nonceStore
 	limiter *rateLimiter
 	stats   counters
 
@@ -83,7 +83,7 @@ func NewServer(cfg Config) (*Server, error) {
 		calls:   make(map[string]*IncomingCall),
 		done:    make(chan struct{}),
 	}
-	if s.nonces, err = newNonceSource(cfg.NonceTTL); err != nil {
+	if s.nonces, err = newNonceStore(cfg.NonceTTL); err != nil {
 		return nil, err
 	}
 	sipLog := cfg.Logger.With("component", "sipgo")

@@ -12,6 +12,8 @@ type Stats struct {
 	Forbidden      uint64 // INVITEs from no trunk
 	Challenges     uint64 // digest challenges sent
 	AuthFailures   uint64 // wrong digest credentials
+	AuthReplays    uint64 // right credentials whose nonce count was used before
+	AuthLocked     uint64 // INVITEs refused because their source is locked out
 	RateLimited    uint64 // INVITEs over MaxCallsPerSecondPerSource
 	SessionExpired uint64 // calls ended by the session timer
 	Active         int64  // calls in progress
@@ -20,7 +22,7 @@ type Stats struct {
 type counters struct {
 	invites, accepted, answered, rejected, canceled  atomic.Uint64
 	forbidden, challenges, authFailures, rateLimited atomic.Uint64
-	sessionExpired                                   atomic.Uint64
+	sessionExpired, authReplays, authLocked          atomic.Uint64
 	active                                           atomic.Int64
 }
 
@@ -36,6 +38,8 @@ func (s *Server) Stats() Stats {
 		Forbidden:      c.forbidden.Load(),
 		Challenges:     c.challenges.Load(),
 		AuthFailures:   c.authFailures.Load(),
+		AuthReplays:    c.authReplays.Load(),
+		AuthLocked:     c.authLocked.Load(),
 		RateLimited:    c.rateLimited.Load(),
 		SessionExpired: c.sessionExpired.Load(),
 		Active:         c.active.Load(),
