@@ -413,18 +413,3 @@ func TestInviteChecks(t *testing.T) {
 		t.Errorf("text body: got %v, want 415", err)
 	}
 }
-
-func TestRateLimit(t *testing.T) {
-	f := newFixture(t, Config{MaxCallsPerSecondPerSource: 1}, func(c *IncomingCall) { _ = c.RejectErr(ErrBusy) })
-	p := newPeer(t, "udp", nil)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	codes := map[int]int{}
-	for range 4 {
-		_, err := p.call(ctx, t, f.uri("room1", "udp"), []byte(testOffer), sipgo.AnswerOptions{})
-		codes[statusOf(err)]++
-	}
-	if codes[486] != 2 || codes[503] != 2 {
-		t.Errorf("codes = %v, want two 486 (burst) and two 503", codes)
-	}
-}

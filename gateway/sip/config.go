@@ -46,10 +46,14 @@ type Config struct {
 	// MinSE is the smallest session interval we accept (RFC 4028 §5); a
 	// smaller Session-Expires gets 422. Default 90 s.
 	MinSE time.Duration
-	// MaxCallsPerSecondPerSource limits INVITEs per source IP address (a
-	// token bucket with a burst of twice the rate); excess INVITEs get 503.
-	// 0 disables the limit.
-	MaxCallsPerSecondPerSource float64
+	// Limits bound the requests one source may send; over them a request
+	// gets 503 with Retry-After (once a second per source) or is dropped.
+	// The zero value limits nothing.
+	Limits Limits
+	// BlockUserAgents are User-Agent substrings (compared without case)
+	// whose requests are dropped unanswered; DefaultBlockedUserAgents
+	// lists the usual scanners. Nil blocks none.
+	BlockUserAgents []string
 	// ProxyAuth challenges with 407 Proxy-Authenticate instead of 401
 	// WWW-Authenticate (RFC 3261 §22.3).
 	ProxyAuth bool
@@ -92,6 +96,17 @@ type Trunk struct {
 	// PINLockout says what wrong PINs from this trunk are counted against
 	// ("both", "caller" or "source"), passed through for the gateway.
 	PINLockout string
+	// MaxCPS, when positive, is the request rate per second (per class,
+	// as Config.Limits) each source in Allow gets instead of
+	// Config.Limits: a carrier sends hundreds of calls a second from one
+	// address. Give it only to trunks whose Allow is narrow.
+	MaxCPS float64
+	// MaxCalls, when positive, bounds the trunk's calls in progress;
+	// more INVITEs get 503 with Retry-After.
+	MaxCalls int
+	// Trusted, SRTPOverPlain: passed through for the gateway (direct
+	// dialling without the room's PIN; SDES keys over non-TLS signalling).
+	Trusted, SRTPOverPlain bool
 	// DigestAlgorithms, when set, replaces Config.DigestAlgorithms for this
 	// trunk: {"MD5"} for phones that give up on a SHA-256 challenge
 	// instead of skipping it (baresip 1.0 / libre 1.1 do).
@@ -143,9 +158,16 @@ func (c Config) withDefaults() (Config, []listenSpec, error) {
 	if c.DigestAlgorithms, err = digestAlgorithms(c.DigestAlgorithms); err != nil {
 		return c, nil, fmt.Errorf("%w: DigestAlgorithms%w", ErrInvalidConfig, err)
 	}
-	if c.MaxCallsPerSecondPerSource < 0 {
-		return c, nil, fmt.Errorf("%w: MaxCallsPerSecondPerSource is negative", ErrInvalidConfig)
+	if c.Limits.InvitesPerSecond < 0 || c.Limits.RegistersPerSecond < 0 || c.Limits.OptionsPerSecond < 0 {
+		return c, nil, fmt.Errorf("%w: Limits has a negative rate", ErrInvalidConfig)
 	}
+	ua := make([]string, 0, len(c.BlockUserAgents))
+	for _, b := range c.BlockUserAgents {
+		if b = strings.ToLower(strings.TrimSpace(b)); b != "" {
+			ua = append(ua, b)
+		}
+	}
+	c.BlockUserAgents = ua
 	if c.TLSConfig != nil {
 		c.TLSConfig = c.TLSConfig.Clone()
 		if c.TLSConfig.MinVersion < tls.VersionTLS12 {
@@ -165,6 +187,9 @@ func (c Config) withDefaults() (Config, []listenSpec, error) {
 		case "", "disable", "allow", "require":
 		default:
 			return c, nil, fmt.Errorf("%w: Trunks[%d] (%s): SRTP %q is not disable, allow or require", ErrInvalidConfig, i, t.Name, t.SRTP)
+		}
+		if t.MaxCPS < 0 || t.MaxCalls < 0 {
+			return c, nil, fmt.Errorf("%w: Trunks[%d] (%s): MaxCPS and MaxCalls must not be negative", ErrInvalidConfig, i, t.Name)
 		}
 		if t.Password != "" && t.Username == "" {
 			return c, nil, fmt.Errorf("%w: Trunks[%d] (%s): Password without Username", ErrInvalidConfig, i, t.Name)

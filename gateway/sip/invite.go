@@ -1,6 +1,7 @@
 package sip
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"strconv"
@@ -35,20 +36,24 @@ func (s *Server) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	src = netip.AddrPortFrom(src.Addr().Unmap(), src.Port())
-	if !s.limiter.allow(src.Addr(), time.Now()) {
-		s.stats.rateLimited.Add(1)
-		s.respondErr(req, tx, errRateLimited, sip.NewHeader("Retry-After", "1"))
-		return
-	}
 	// RFC 3261 §8.2.6.1: 100 Trying at once, so the caller stops
 	// retransmitting while we authenticate and route.
 	s.respond(req, tx, 100, "Trying", nil)
 
 	if err := checkInvite(req); err != nil {
 		s.stats.rejected.Add(1)
-		s.respondErr(req, tx, err, s.rejectHeaders(req, err)...)
+		s.respondErr(req, tx, err, rejectHeaders(req, err)...)
 		return
 	}
+	// §8.2.2.2: the same request reaching us twice by different paths
+	// (a forking proxy's copies) is answered once; the others get 482.
+	merged, release := s.claimRequest(req)
+	if merged {
+		s.stats.protocol.Add(1)
+		s.respondErr(req, tx, errLoopDetected)
+		return
+	}
+	defer release()
 	called := requestUser(req)
 	trunk, ok := s.authorize(req, tx, src.Addr(), called)
 	if !ok {
@@ -62,8 +67,12 @@ func (s *Server) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	c := s.newCall(req, tx, trunk, src, st)
-	if !s.register(c) {
-		s.respondErr(req, tx, ErrServerClosed)
+	if err := s.register(c); err != nil {
+		if errors.Is(err, errTrunkFull) {
+			s.stats.trunkFull.Add(1)
+			s.log.Info("sip: INVITE refused: trunk at max_calls", "call_id", callIDOf(req), "trunk", trunk.Name)
+		}
+		s.respondErr(req, tx, err, sip.NewHeader("Retry-After", "5"))
 		return
 	}
 	s.stats.accepted.Add(1)
@@ -72,7 +81,7 @@ func (s *Server) handleInvite(req *sip.Request, tx sip.ServerTransaction) {
 
 // rejectHeaders are the headers a rejection for err needs: Unsupported for
 // 420 (RFC 3261 §8.2.2.3), Accept for 415 (§21.4.13).
-func (s *Server) rejectHeaders(req *sip.Request, err error) []sip.Header {
+func rejectHeaders(req *sip.Request, err error) []sip.Header {
 	switch code, _ := status(err, 500); code {
 	case 420:
 		var unsup []string
@@ -90,8 +99,8 @@ func (s *Server) rejectHeaders(req *sip.Request, err error) []sip.Header {
 
 func supportedTag(t string) bool { return t == "timer" }
 
-// checkInvite makes the checks of RFC 3261 §8.2 that sipgo leaves to us:
-// the headers a dialog needs, Require (§8.2.2.3) and the body type (§8.2.3).
+// checkInvite makes the checks of RFC 3261 §8.2 that sipgo and the guard
+// leave to us: the headers a dialog needs and the body type (§8.2.3).
 func checkInvite(req *sip.Request) error {
 	if req.From() == nil || req.To() == nil || req.CallID() == nil || req.CSeq() == nil {
 		return fmt.Errorf("%w: missing From, To, Call-ID or CSeq", errBadRequest)
@@ -104,11 +113,6 @@ func checkInvite(req *sip.Request) error {
 	}
 	if sc := req.Contact().Address.Scheme; sc != "sip" && sc != "sips" {
 		return fmt.Errorf("%w: Contact scheme %q", errBadRequest, sc)
-	}
-	for _, t := range optionTags(req, "Require", "") {
-		if !supportedTag(t) {
-			return fmt.Errorf("%w: %s", errBadExtension, t)
-		}
 	}
 	if len(req.Body()) > 0 {
 		if ct := contentType(req); ct != "application/sdp" {
