@@ -15,7 +15,7 @@ TESTFLAGS ?= -race -timeout 30m
 .PHONY: run build deps deps-test test test-short lint fuzz bench clean
 
 run: deps build
-	@echo "Open the demo room: http://127.0.0.1:8080/r/demo?name=you  (admin: http://127.0.0.1:8080/admin, key devkey-change-me)"
+	@echo "Open the demo room: http://127.0.0.1:8080/r/demo?name=you&pin=1234  (admin: http://127.0.0.1:8080/admin, key devkey-change-me)"
 	$(BIN) serve --config $(CONFIG)
 
 build:

@@ -17,6 +17,7 @@ import (
 
 	"github.com/roombridge/roombridge/gateway"
 	"github.com/roombridge/roombridge/gateway/config"
+	"github.com/roombridge/roombridge/gateway/lockout"
 	"github.com/roombridge/roombridge/gateway/room"
 	"github.com/roombridge/roombridge/gateway/rtp"
 	"github.com/roombridge/roombridge/gateway/sip"
@@ -37,7 +38,7 @@ type sipSide struct {
 
 // newSIP builds the SIP side and binds its sockets, so that a taken port
 // fails the start rather than the first call.
-func newSIP(cfg config.Config, rooms *store.SQLite, backend room.Backend, reg prometheus.Registerer, log *slog.Logger) (*sipSide, error) {
+func newSIP(cfg config.Config, rooms *store.SQLite, backend room.Backend, failures *lockout.Table, reg prometheus.Registerer, log *slog.Logger) (*sipSide, error) {
 	listen, skipped := sipListeners(cfg.SIP.Listen)
 	for _, l := range skipped {
 		log.Warn("sip.listen: SIP over WebSocket is not served by this build", "listen", l)
@@ -85,6 +86,7 @@ func newSIP(cfg config.Config, rooms *store.SQLite, backend room.Backend, reg pr
 		CallerMask:    gateway.NumberMask{Prefix: cfg.SIP.CallerMask.Prefix, Suffix: cfg.SIP.CallerMask.Suffix},
 		RTPTimeout:    rtpTimeout(cfg.RTP.Timeout),
 		IVR:           ivrCfg,
+		Lockout:       failures,
 		Directory:     dir,
 		Registerer:    reg,
 	})
@@ -108,10 +110,23 @@ func newSIP(cfg config.Config, rooms *store.SQLite, backend room.Backend, reg pr
 
 		SessionExpires: cfg.SIP.SessionExpires,
 		MinSE:          cfg.SIP.MinSE,
+
+		Limits: sip.Limits{
+			InvitesPerSecond:   cfg.SIP.Limits.InvitesPerSecond,
+			RegistersPerSecond: cfg.SIP.Limits.RegistersPerSecond,
+			OptionsPerSecond:   cfg.SIP.Limits.OptionsPerSecond,
+		},
+		BlockUserAgents: cfg.SIP.BlockUserAgents,
+		Lockout:         failures,
 	})
 	if err != nil {
 		_ = gw.Close()
 		return nil, fmt.Errorf("sip: %w", err)
+	}
+	if err := registerSIPMetrics(reg, srv); err != nil {
+		_ = srv.Close()
+		_ = gw.Close()
+		return nil, fmt.Errorf("metrics: %w", err)
 	}
 	if err := srv.Listen(); err != nil {
 		_ = srv.Close()
@@ -240,7 +255,8 @@ func rtpListenIP(listen []string) (netip.Addr, error) {
 }
 
 // sipTrunks converts the configured trunks; an allow entry may be a CIDR
-// or a single address.
+// or a single address. A narrow trunk without max_cps gets
+// config.DefaultTrunkCPS; a wide one stays under sip.limits.
 func sipTrunks(trunks []config.Trunk) ([]sip.Trunk, error) {
 	out := make([]sip.Trunk, 0, len(trunks))
 	for i, t := range trunks {
@@ -253,18 +269,22 @@ func sipTrunks(trunks []config.Trunk) ([]sip.Trunk, error) {
 			SRTP:     t.SRTP,
 			DTMF:     t.DTMF,
 
-			PINLockout: t.PINLockout,
+			PINLockout:       t.PINLockout,
+			Trusted:          t.Trusted,
+			SRTPOverPlain:    t.SRTPOverPlain,
+			MaxCPS:           t.MaxCPS,
+			MaxCalls:         t.MaxCalls,
+			DigestAlgorithms: t.DigestAlgorithms,
+		}
+		if st.MaxCPS == 0 && t.Narrow() {
+			st.MaxCPS = config.DefaultTrunkCPS
 		}
 		for j, a := range t.Allow {
-			p, err := netip.ParsePrefix(a)
+			p, err := config.ParsePrefix(a)
 			if err != nil {
-				ip, ierr := netip.ParseAddr(a)
-				if ierr != nil {
-					return nil, fmt.Errorf("trunks[%d].allow[%d]: %w", i, j, err)
-				}
-				p = netip.PrefixFrom(ip, ip.BitLen())
+				return nil, fmt.Errorf("trunks[%d].allow[%d]: %w", i, j, err)
 			}
-			st.Allow = append(st.Allow, p.Masked())
+			st.Allow = append(st.Allow, p)
 		}
 		out = append(out, st)
 	}

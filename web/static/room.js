@@ -10,17 +10,29 @@ import { Signal, signalURL } from './signal.js';
 import { Tiles } from './tiles.js';
 
 /**
- * Debug handle for tests and the console. state goes idle → media →
- * connecting → joined, then left, removed, error or closed.
+ * Debug handle for tests and the console. state goes idle → connecting →
+ * media → joined, then left, removed, error or closed; or connecting →
+ * pin when the room asks for its PIN (nothing is captured before the
+ * server has let us in).
  */
 const debug = { pub: null, sub: null, participants: {}, self: null, state: 'idle', notice: '' };
 window.roombridge = debug;
 
 class Session {
-  constructor(room, name, token) {
+  /**
+   * @param {(reason: string) => void} onPIN called when the server wants
+   *   the room's PIN (reason pin_required) or refused the one we sent
+   *   (pin_wrong); the session is over by then.
+   */
+  constructor(room, name, token, pin, onPIN) {
     this.room = room;
     this.name = name;
     this.token = token;
+    this.pin = pin;
+    this.onPIN = onPIN;
+    // Set once the session is over; a late event of its socket (the close
+    // after a PIN refusal) must not touch the page of the next session.
+    this.done = false;
     this.stream = new MediaStream();
     this.signal = null;
     this.pending = { pub: [], sub: [] };
@@ -29,15 +41,16 @@ class Session {
 
   setState(s) {
     debug.state = s;
-    const labels = { media: 'Starting camera…', connecting: 'Connecting…', joined: 'In the room', left: 'Left', removed: 'Removed', error: 'Error', closed: 'Disconnected' };
+    const labels = { media: 'Starting camera…', connecting: 'Connecting…', joined: 'In the room', left: 'Left', removed: 'Removed', error: 'Error', closed: 'Disconnected', pin: 'PIN needed' };
     setStatus(labels[s] || s);
   }
 
-  end(state, notice, kind = 'info') {
-    if (['left', 'removed', 'error', 'closed'].includes(debug.state)) return;
+  end(state, notice, kind = 'info', rejoin = true) {
+    if (this.done) return;
+    this.done = true;
     this.setState(state);
     debug.notice = notice;
-    showNotice(notice, kind, { href: location.pathname + location.search, text: 'Rejoin' });
+    showNotice(notice, kind, rejoin ? { href: location.pathname + location.search, text: 'Rejoin' } : null);
     for (const pc of [debug.pub, debug.sub]) if (pc) pc.close();
     for (const t of this.stream.getTracks()) t.stop();
     this.tiles.clear();
@@ -46,10 +59,6 @@ class Session {
   }
 
   async start() {
-    this.setState('media');
-    const { stream, warning } = await captureLocal();
-    this.stream = stream;
-    if (warning) showNotice(warning);
     this.setState('connecting');
     this.signal = new Signal(signalURL(), (m) => this.handle(m), () => {
       this.end('closed', 'The connection to the server was lost.', 'error');
@@ -62,6 +71,7 @@ class Session {
     }
     const join = { type: 'join', room: this.room, name: this.name };
     if (this.token) join.token = this.token;
+    if (this.pin) join.pin = this.pin;
     this.signal.send(join);
   }
 
@@ -79,6 +89,11 @@ class Session {
       case 'removed':
         return this.end('removed', `You were removed from the room${msg.reason ? ` (${msg.reason})` : ''}.`, 'error');
       case 'error':
+        if (msg.reason === 'pin_required' || msg.reason === 'pin_wrong') {
+          const wrong = msg.reason === 'pin_wrong';
+          this.end('pin', wrong ? 'Wrong PIN. Try again.' : 'This room needs its PIN.', wrong ? 'error' : 'info', false);
+          return this.onPIN(msg.reason);
+        }
         return this.end('error', `The server refused: ${msg.error || 'unknown error'}`, 'error');
       default:
         console.debug('signal: ignoring', msg.type);
@@ -86,6 +101,15 @@ class Session {
   }
 
   async onJoined(msg) {
+    // The camera starts only once the server has let us in.
+    this.setState('media');
+    const { stream, warning } = await captureLocal();
+    if (this.done) {
+      for (const t of stream.getTracks()) t.stop();
+      return;
+    }
+    this.stream = stream;
+    if (warning) showNotice(warning);
     debug.self = msg.participant || null;
     const selfID = debug.self ? debug.self.id : 'self';
     this.tiles.setSelf(selfID, this.name, this.stream);
@@ -265,26 +289,44 @@ function main() {
   const room = document.body.dataset.room;
   const params = new URLSearchParams(location.search);
   const token = params.get('token') || '';
-  if (token) {
-    // Keep the token out of the address bar, history and screenshots.
+  const linkPIN = params.get('pin') || '';
+  if (token || linkPIN) {
+    // Keep the token and PIN out of the address bar, history and
+    // screenshots.
     params.delete('token');
+    params.delete('pin');
     history.replaceState(null, '', `${location.pathname}${params.size ? `?${params}` : ''}`);
   }
-  const start = (name) => {
-    const s = new Session(room, name, token);
+  const start = (name, pin) => {
+    const s = new Session(room, name, token, pin, () => askPIN(name));
     byId('mic').onclick = () => s.toggle('audio');
     byId('cam').onclick = () => s.toggle('video');
     byId('leave').onclick = () => s.leave();
     byId('unblock').onclick = () => s.tiles.resume();
-    window.addEventListener('pagehide', () => s.leave());
+    window.onpagehide = () => s.leave();
     s.start().catch((err) => {
       console.error(err);
       s.end('error', `Could not join: ${err.message}`, 'error');
     });
   };
+  const askPIN = (name) => {
+    const form = byId('pin-form');
+    form.reset();
+    form.hidden = false;
+    setStatus('');
+    form.elements.pin.focus();
+    form.onsubmit = (ev) => {
+      ev.preventDefault();
+      const pin = String(new FormData(form).get('pin')).trim();
+      if (!pin) return;
+      form.hidden = true;
+      clearNotice();
+      start(name, pin);
+    };
+  };
   const name = (params.get('name') || '').trim();
   if (name) {
-    start(name);
+    start(name, linkPIN);
     return;
   }
   setStatus('');
@@ -298,7 +340,7 @@ function main() {
     history.replaceState(null, '', `${location.pathname}?${params}`);
     form.hidden = true;
     clearNotice();
-    start(n);
+    start(n, linkPIN);
   };
 }
 
