@@ -175,7 +175,7 @@ func (c *call) run() (result string, err error) {
 	c.g.m.answerDelay.Observe(now.Sub(c.start).Seconds())
 	c.log.Info("call answered", "codec", l.codec.String(), "srtp", c.negotiated().srtp != nil,
 		"dtmf", c.dtmfMode.String(), "telephone_event", l.rx != nil, "inband_dtmf", l.det != nil,
-		"from", c.ic.From().URI, "setup", now.Sub(c.start).Round(time.Millisecond))
+		"from", c.ic.LogFrom(), "setup", now.Sub(c.start).Round(time.Millisecond))
 	c.prompts = dest.prompts
 	switch {
 	case dest.ivr:

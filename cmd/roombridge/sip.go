@@ -75,6 +75,7 @@ func newSIP(cfg config.Config, rooms *store.SQLite, backend room.Backend, failur
 		return nil, err
 	}
 	dir, _ := backend.(room.Directory)
+	mask := gateway.NumberMask{Prefix: cfg.SIP.CallerMask.Prefix, Suffix: cfg.SIP.CallerMask.Suffix}
 	gw, err := gateway.New(gateway.Config{
 		Logger:        log.With("component", "gateway"),
 		Store:         rooms,
@@ -83,7 +84,7 @@ func newSIP(cfg config.Config, rooms *store.SQLite, backend room.Backend, failur
 		ExternalIP:    external,
 		Domain:        cfg.SIP.Domain,
 		DialInNumbers: cfg.DialIn.Numbers,
-		CallerMask:    gateway.NumberMask{Prefix: cfg.SIP.CallerMask.Prefix, Suffix: cfg.SIP.CallerMask.Suffix},
+		CallerMask:    mask,
 		RTPTimeout:    rtpTimeout(cfg.RTP.Timeout),
 		IVR:           ivrCfg,
 		Lockout:       failures,
@@ -105,6 +106,7 @@ func newSIP(cfg config.Config, rooms *store.SQLite, backend room.Backend, failur
 		TLSConfig: tlsCfg,
 		Domain:    cfg.SIP.Domain,
 		UserAgent: "roombridge/" + version,
+		LogMask:   mask.Apply,
 		Trunks:    trunks,
 		Handler:   gw,
 

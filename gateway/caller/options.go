@@ -171,6 +171,9 @@ type Options struct {
 
 	// Username and Password answer a digest challenge.
 	Username, Password string
+	// From is the user part of our From URI, such as a caller number;
+	// "roombridge" when empty.
+	From string
 	// TLSConfig and Insecure are for TLS (Insecure skips certificate
 	// verification).
 	TLSConfig *tls.Config

@@ -103,6 +103,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		Insecure:  o.Insecure,
 		Username:  o.Username,
 		Password:  o.Password,
+		FromUser:  o.From,
 		Offer:     offer.Marshal(),
 		OnInfo: func(ct string, body []byte) {
 			if d, _, err := sipgw.ParseDTMFRelay(body); err == nil {

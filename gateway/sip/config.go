@@ -36,6 +36,9 @@ type Config struct {
 	ContactHost string
 	// UserAgent is sent in the User-Agent and Server headers.
 	UserAgent string
+	// LogMask, when set, hides the caller's number (the From user) in
+	// logs; give it the mask of sip.caller_mask. Nil logs it as it is.
+	LogMask func(user string) string
 	// Trunks are the peers allowed to call us; see [Trunk].
 	Trunks []Trunk
 	// Handler is called for every accepted INVITE.
