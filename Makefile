@@ -12,7 +12,7 @@ GOLANGCI_VERSION := v2.15.0
 # time keeps the end-to-end tests from starving each other of the 2 cores.
 TESTFLAGS ?= -race -timeout 30m
 
-.PHONY: run build deps deps-test test test-short lint fuzz bench clean
+.PHONY: run build deps deps-test test test-short lint fuzz fuzz-long bench clean
 
 run: deps build
 	@echo "Open the demo room: http://127.0.0.1:8080/r/demo?name=you&pin=1234  (admin: http://127.0.0.1:8080/admin, key devkey-change-me)"
@@ -50,6 +50,11 @@ fuzz:
 	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
 	  done; \
 	done
+
+# Every fuzz target for 10 minutes (`make fuzz-long FUZZTIME=2m` for less):
+# for a release, not for every change.
+fuzz-long: FUZZTIME := 10m
+fuzz-long: fuzz
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./...

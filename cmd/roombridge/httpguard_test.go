@@ -121,3 +121,34 @@ func TestMetricsKey(t *testing.T) {
 		}
 	}
 }
+
+// FuzzClientAddr: whatever a client or proxy writes in X-Forwarded-For,
+// the address the handler sees is a valid address, and a client that is
+// not a trusted proxy keeps its own.
+func FuzzClientAddr(f *testing.F) {
+	for _, s := range []string{"198.51.100.7", "1.2.3.4, 198.51.100.7, 10.0.0.2", "garbage", "", "[::1]", "2001:db8::1, 10.0.0.3", " , ,"} {
+		f.Add(s, true)
+	}
+	proxies := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/24")}
+	var got string
+	h := clientAddr(proxies, http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) { got = r.RemoteAddr }))
+	f.Fuzz(func(t *testing.T, xff string, viaProxy bool) {
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		r.RemoteAddr = "192.0.2.9:4000"
+		if viaProxy {
+			r.RemoteAddr = "10.0.0.1:4000"
+		}
+		r.Header["X-Forwarded-For"] = []string{xff}
+		h.ServeHTTP(httptest.NewRecorder(), r)
+		ap, err := netip.ParseAddrPort(got)
+		if err != nil {
+			t.Fatalf("RemoteAddr %q from X-Forwarded-For %q", got, xff)
+		}
+		if !viaProxy && got != "192.0.2.9:4000" {
+			t.Fatalf("a direct client became %s by its own X-Forwarded-For", got)
+		}
+		if _, ok := boundKey(ap.String()); !ok {
+			t.Fatalf("no socket bound key for %s", ap)
+		}
+	})
+}

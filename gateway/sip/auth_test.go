@@ -334,17 +334,40 @@ func TestParseDigestCredentials(t *testing.T) {
 	}
 }
 
+// FuzzParseDigestCredentials parses Authorization values and checks what
+// parses against a trunk, our nonce store and a Request-URI: the digest
+// uri comparison and the nonce decoding see every value too.
 func FuzzParseDigestCredentials(f *testing.F) {
 	addSeeds(f, "digest")
 	f.Add([]byte(`Digest username="alice", realm="gw", nonce="abc", uri="sip:room@gw", response="0123", algorithm=MD5, qop=auth, nc=00000001, cnonce="x"`))
+	ns, err := newNonceStore(time.Minute)
+	if err != nil {
+		f.Fatal(err)
+	}
+	tr := &Trunk{Username: "alice", Password: "pw", Realm: "gw"}
+	var ruri sip.Uri
+	if err := sip.ParseUri("sip:room@gw;transport=tcp", &ruri); err != nil {
+		f.Fatal(err)
+	}
+	src := netip.MustParseAddr("192.0.2.7")
+	f.Add([]byte(`Digest username="alice", realm="gw", nonce="` + ns.issue("gw", src) + `", uri="sip:room@gw:5060", response="0123", algorithm=MD5, qop=auth, nc=00000001, cnonce="x"`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		h := string(b)
 		c, err := parseDigestCredentials(h)
-		if err == nil && (c.Username == "" || c.Nonce == "" || c.URI == "" || c.Response == "") {
+		if err != nil {
+			return
+		}
+		if c.Username == "" || c.Nonce == "" || c.URI == "" || c.Response == "" {
 			t.Fatalf("accepted incomplete credentials %q", h)
 		}
-		if err == nil {
-			_, _ = digestResponse(c, "INVITE", "pw")
+		_, _ = digestResponse(c, "INVITE", "pw")
+		_ = sameURI(c.URI, ruri)
+		if r := ns.verify(c, tr, digestRequest{method: "INVITE", uri: ruri, src: src, algs: []string{algSHA256, algMD5}}); r == authOK {
+			// Only the password's owner computes a matching response.
+			want, _ := digestResponse(c, "INVITE", "pw")
+			if want != strings.ToLower(c.Response) {
+				t.Fatalf("accepted a wrong response: %q", h)
+			}
 		}
 	})
 }

@@ -51,6 +51,11 @@ type Server struct {
 	limiter *rateLimiter
 	stats   counters
 
+	// handlers answer each method sipgo hands us, noRoute the others;
+	// every one goes through guard first.
+	handlers map[sip.RequestMethod]sipgo.RequestHandler
+	noRoute  sipgo.RequestHandler
+
 	// ctx is the parent of every call's context; cancelled by Close.
 	ctx    context.Context
 	cancel context.CancelCauseFunc
@@ -112,14 +117,20 @@ func NewServer(cfg Config) (*Server, error) {
 		return nil, errors.Join(err, s.ua.Close())
 	}
 	s.ctx, s.cancel = context.WithCancelCause(context.Background())
-	s.srv.OnInvite(s.guard(s.onInvite))
-	s.srv.OnAck(s.guard(s.handleAck))
-	s.srv.OnBye(s.guard(s.handleBye))
-	s.srv.OnCancel(s.guard(s.handleCancel))
-	s.srv.OnOptions(s.guard(s.handleOptions))
-	s.srv.OnInfo(s.guard(s.handleInfo))
-	s.srv.OnUpdate(s.guard(s.handleUpdate))
-	s.srv.OnNoRoute(s.guard(s.handleNoRoute))
+	s.handlers = map[sip.RequestMethod]sipgo.RequestHandler{
+		sip.INVITE:  s.guard(s.onInvite),
+		sip.ACK:     s.guard(s.handleAck),
+		sip.BYE:     s.guard(s.handleBye),
+		sip.CANCEL:  s.guard(s.handleCancel),
+		sip.OPTIONS: s.guard(s.handleOptions),
+		sip.INFO:    s.guard(s.handleInfo),
+		sip.UPDATE:  s.guard(s.handleUpdate),
+	}
+	s.noRoute = s.guard(s.handleNoRoute)
+	for m, h := range s.handlers {
+		s.srv.OnRequest(m, h)
+	}
+	s.srv.OnNoRoute(s.noRoute)
 	return s, nil
 }
 
@@ -333,6 +344,15 @@ func (s *Server) unregister(c *IncomingCall) {
 	s.mu.Unlock()
 	s.stats.active.Add(-1)
 	s.callWG.Done()
+}
+
+// dispatch runs the handler of req's method, as sipgo's server does.
+func (s *Server) dispatch(req *sip.Request, tx sip.ServerTransaction) {
+	if h, ok := s.handlers[req.Method]; ok {
+		h(req, tx)
+		return
+	}
+	s.noRoute(req, tx)
 }
 
 // lookup finds the call a request inside a dialog belongs to (RFC 3261
