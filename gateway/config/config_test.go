@@ -72,10 +72,15 @@ func TestEnvOverrides(t *testing.T) {
 		"ROOMBRIDGE_RTP_PORT_MIN=40000",
 		"ROOMBRIDGE_RTP_PORT_MAX=40100",
 		"ROOMBRIDGE_HTTP_PUBLIC_ROOMS=false",
+		"ROOMBRIDGE_SIP_LIMITS_INVITES_PER_SECOND=2.5",
+		"ROOMBRIDGE_METRICS_KEY=0123456789abcdef",
 		"OTHER=ignored",
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if cfg.SIP.Limits.InvitesPerSecond != 2.5 || cfg.Metrics.Key != "0123456789abcdef" {
+		t.Fatalf("new keys from the environment: %+v %+v", cfg.SIP.Limits, cfg.Metrics)
 	}
 	if cfg.HTTP.Listen != "127.0.0.1:7000" || len(cfg.API.Keys) != 2 || cfg.API.Keys[1] != "bbbbbbbbbb" ||
 		cfg.HTTP.TokenTTL != 5*time.Minute || cfg.RTP.PortMin != 40000 || cfg.HTTP.PublicRooms {

@@ -309,3 +309,35 @@ func waitUntil(t *testing.T, cond func() bool) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// A trunk at max_calls refuses the next INVITE with 503 and Retry-After;
+// once a call ends there is room again. Other trunks are not counted.
+func TestTrunkMaxCalls(t *testing.T) {
+	release := make(chan struct{})
+	f := newFixture(t, Config{Trunks: []Trunk{{Name: "small", Allow: loopback, MaxCalls: 1}}}, func(c *IncomingCall) {
+		if c.RequestURIUser() == "hold" {
+			<-release
+		}
+		_ = c.RejectErr(ErrBusy)
+	})
+	p := newRawPeer(t, f, "udp")
+	p.send(p.request("INVITE", "sip:hold@"+p.target, "max-1"))
+	waitUntil(t, func() bool { return f.srv.Stats().Active == 1 })
+	p.send(p.request("INVITE", "sip:room1@"+p.target, "max-2"))
+	r := p.response("max-2", 5*time.Second)
+	if r == nil || r.code != 503 || r.header("Retry-After") == "" {
+		t.Fatalf("second call on a trunk with max_calls 1: %+v, want 503 with Retry-After", r)
+	}
+	close(release)
+	if r := p.response("max-1", 5*time.Second); r == nil || r.code != 486 {
+		t.Fatalf("first call: %+v", r)
+	}
+	waitUntil(t, func() bool { return f.srv.Stats().Active == 0 })
+	p.send(p.request("INVITE", "sip:room1@"+p.target, "max-3"))
+	if r := p.response("max-3", 5*time.Second); r == nil || r.code != 486 {
+		t.Fatalf("a call after the first ended: %+v, want the handler's 486", r)
+	}
+	if st := f.srv.Stats(); st.TrunkFull != 1 {
+		t.Errorf("stats %+v", st)
+	}
+}
