@@ -63,8 +63,17 @@ func New(cfg Config) *Table {
 	return &Table{max: cfg.MaxFailures, window: cfg.Window, lock: cfg.Lock, now: time.Now, keys: map[string]*failures{}}
 }
 
-// SourceKey is the key of a source address: "ip:192.0.2.7".
-func SourceKey(addr netip.Addr) string { return "ip:" + addr.Unmap().String() }
+// SourceKey is the key of a source address: "ip:192.0.2.7", or for IPv6
+// its /64 ("ip:2001:db8:1:2::/64"), the block one subscriber holds, so
+// that hopping between its addresses does not reset the count.
+func SourceKey(addr netip.Addr) string {
+	addr = addr.Unmap()
+	if addr.Is6() {
+		p, _ := addr.Prefix(64)
+		return "ip:" + p.String()
+	}
+	return "ip:" + addr.String()
+}
 
 // Locked reports whether any of keys is locked out now, and which.
 func (t *Table) Locked(keys ...string) (string, bool) {

@@ -14,6 +14,9 @@ func TestLockAfterMaxFailures(t *testing.T) {
 	if key != "ip:192.0.2.7" {
 		t.Fatalf("SourceKey = %q: a v4-mapped address must count as its IPv4 address", key)
 	}
+	if a, b := SourceKey(netip.MustParseAddr("2001:db8:1:2::5")), SourceKey(netip.MustParseAddr("2001:db8:1:2:ffff::9")); a != b {
+		t.Errorf("two addresses of one /64 count apart: %s, %s", a, b)
+	}
 	if tb.Fail(key) || tb.Fail(key) {
 		t.Fatal("locked before the third failure")
 	}
