@@ -54,8 +54,9 @@ type Config struct {
 	// The zero value limits nothing.
 	Limits Limits
 	// BlockUserAgents are User-Agent substrings (compared without case)
-	// whose requests are dropped unanswered; DefaultBlockedUserAgents
-	// lists the usual scanners. Nil blocks none.
+	// whose requests are dropped unanswered, so that a scanner learns
+	// nothing, not even that we exist (sip.block_user_agents lists the
+	// usual ones). Nil blocks none.
 	BlockUserAgents []string
 	// ProxyAuth challenges with 407 Proxy-Authenticate instead of 401
 	// WWW-Authenticate (RFC 3261 §22.3).

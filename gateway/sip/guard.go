@@ -35,14 +35,6 @@ func (l Limits) rate(c requestClass) float64 {
 	return l.OptionsPerSecond
 }
 
-// DefaultBlockedUserAgents are the User-Agent substrings of SIP scanners
-// and toll-fraud tools, compared without case: their requests are dropped
-// unanswered, so that a scan learns nothing, not even that we exist.
-var DefaultBlockedUserAgents = []string{
-	"friendly-scanner", "sipvicious", "sipcli", "vaxsipuseragent", "sip-scan",
-	"sipscan", "sundayddr", "iwar", "smap", "pplsip",
-}
-
 // guard runs the checks every request passes before its handler, in this
 // order: scanners are dropped; requests over their source's rate are
 // refused (503, once a second) or dropped; then RFC 3261 §8.2 and §16.3

@@ -227,7 +227,7 @@ func TestMergedInviteLoopDetected(t *testing.T) {
 
 // Scanners are dropped without an answer and counted.
 func TestScannerDropped(t *testing.T) {
-	f := newFixture(t, Config{BlockUserAgents: DefaultBlockedUserAgents}, func(*IncomingCall) { t.Error("handler called") })
+	f := newFixture(t, Config{BlockUserAgents: []string{"friendly-scanner", "SIPVicious"}}, func(*IncomingCall) { t.Error("handler called") })
 	p := newRawPeer(t, f, "udp")
 	ruri := "sip:room1@" + p.target
 	p.send(p.request("OPTIONS", ruri, "scan-1", "User-Agent: friendly-scanner\r\n"))
