@@ -11,8 +11,10 @@ GOLANGCI_VERSION := v2.15.0
 # Race-enabled test binaries of pion and sqlite are large; one package at a
 # time keeps the end-to-end tests from starving each other of the 2 cores.
 TESTFLAGS ?= -race -timeout 30m
+# npm packages of web/ (JsSIP, esbuild, ws), installed by npm ci.
+WEB_DEPS := web/node_modules/.package-lock.json
 
-.PHONY: run build deps deps-test test test-short lint fuzz fuzz-long bench clean
+.PHONY: run build deps deps-test test test-short lint fuzz fuzz-long bench clean web web-check
 
 run: deps build
 	@echo "Open the demo room: http://127.0.0.1:8080/r/demo?name=you&pin=1234  (admin: http://127.0.0.1:8080/admin, key devkey-change-me)"
@@ -27,7 +29,7 @@ deps:
 deps-test:
 	@bash deploy/install-deps.sh test
 
-test: deps-test
+test: deps-test $(WEB_DEPS)
 	$(GO) vet ./...
 	$(GO) test $(TESTFLAGS) ./...
 
@@ -37,10 +39,24 @@ test-short:
 $(GOLANGCI):
 	$(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_VERSION)
 
-lint: $(GOLANGCI)
+lint: $(GOLANGCI) web-check
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1)
 	$(GO) vet ./...
 	$(GOLANGCI) run --config .ci/golangci.yml --max-same-issues 0 --max-issues-per-linter 0 ./...
+
+# The click-to-call page's JsSIP bundle (web/static/vendor/, committed) is
+# built by esbuild from the npm packages pinned in web/package-lock.json:
+# `make web` rebuilds it, `make web-check` (part of lint) fails when the
+# committed files are not byte for byte what a rebuild gives.
+
+$(WEB_DEPS): web/package.json web/package-lock.json
+	cd web && npm ci --no-audit --no-fund
+
+web: $(WEB_DEPS)
+	cd web && node build.mjs
+
+web-check: $(WEB_DEPS)
+	cd web && node build.mjs --check
 
 # Each fuzz target runs FUZZTIME (default 20s).
 FUZZTIME ?= 20s

@@ -5,11 +5,13 @@ go 1.26.8
 require (
 	github.com/emiago/sipgo v1.7.2
 	github.com/go-logr/logr v1.4.3
+	github.com/gobwas/ws v1.3.2
 	github.com/gorilla/websocket v1.5.4-0.20250319132907-e064f32e3674
 	github.com/hraban/opus v0.0.0-20260708213942-bde8e4304501
 	github.com/icholy/digest v1.2.0
 	github.com/livekit/protocol v1.50.0
 	github.com/livekit/server-sdk-go/v2 v2.18.1
+	github.com/miekg/dns v1.1.73
 	github.com/pion/ice/v4 v4.4.2
 	github.com/pion/interceptor v0.1.49
 	github.com/pion/rtcp v1.2.17
@@ -21,6 +23,7 @@ require (
 	github.com/prometheus/client_model v0.6.3
 	github.com/twitchtv/twirp v8.1.3+incompatible
 	go.uber.org/goleak v1.3.0
+	golang.org/x/image v0.44.0
 	google.golang.org/protobuf v1.36.12
 	gopkg.in/yaml.v3 v3.0.1
 	modernc.org/sqlite v1.60.1
@@ -44,7 +47,6 @@ require (
 	github.com/go-logr/stdr v1.2.2 // indirect
 	github.com/gobwas/httphead v0.1.0 // indirect
 	github.com/gobwas/pool v0.2.1 // indirect
-	github.com/gobwas/ws v1.3.2 // indirect
 	github.com/golang-jwt/jwt/v5 v5.3.1 // indirect
 	github.com/google/cel-go v0.28.1 // indirect
 	github.com/google/uuid v1.6.0 // indirect

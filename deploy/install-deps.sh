@@ -2,7 +2,8 @@
 # Installs what Roombridge needs on a Debian/Ubuntu machine, skipping what is
 # already there. Usage: install-deps.sh run|test
 #   run   libopus and pkg-config (cgo Opus), the build toolchain
-#   test  the above plus the real peers the end-to-end tests talk to
+#   test  the above plus the real peers the end-to-end tests talk to, and
+#         Node.js/npm (the JsSIP bundle check and test peer)
 # Without root or passwordless sudo it only lists what is missing; tests
 # whose peer is missing skip locally (and fail under CI=true).
 set -euo pipefail
@@ -19,10 +20,17 @@ if [ "$mode" = test ]; then
   need_pkg chromium-driver
   need_pkg sip-tester
   need_pkg baresip-core
+  need_pkg baresip-ffmpeg   # avcodec (H.264), avformat: room-system video tests
+  need_pkg ffmpeg           # decodes the video slate in gateway/video's tests
   need_pkg sox
   need_pkg espeak-ng
   need_pkg redis-server
   need_pkg iproute2
+  # Node.js for the JsSIP bundle check (make lint) and the JsSIP test peer;
+  # a Node from elsewhere (NodeSource) brings its own npm, which Debian's
+  # npm package would conflict with.
+  command -v node >/dev/null || need_pkg nodejs
+  command -v npm >/dev/null || need_pkg npm
 fi
 
 if [ ${#pkgs[@]} -gt 0 ]; then

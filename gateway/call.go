@@ -172,6 +172,7 @@ func (c *call) run() (result string, err error) {
 	l := c.leg.Load()
 	now := time.Now()
 	c.answered.Store(now.UnixNano())
+	c.g.observe(c, CallAnswered)
 	c.g.m.answerDelay.Observe(now.Sub(c.start).Seconds())
 	c.log.Info("call answered", "codec", l.codec.String(), "srtp", c.negotiated().srtp != nil,
 		"dtmf", c.dtmfMode.String(), "telephone_event", l.rx != nil, "inband_dtmf", l.det != nil,
@@ -193,15 +194,11 @@ func (c *call) run() (result string, err error) {
 // one Opus track, and the room's audio hub on this node.
 func (c *call) joinRoom(roomName string) error {
 	from := c.ic.From()
-	attrs := map[string]string{"sip.transport": c.ic.Transport()}
-	if t := c.ic.Trunk(); t != nil {
-		attrs["sip.trunk"] = t.Name
-	}
 	p, err := c.g.cfg.Backend.Join(c.ctx, roomName, room.ParticipantInfo{
 		Identity:   c.id,
 		Name:       callerName(from, c.g.cfg.CallerMask),
 		Kind:       room.ParticipantKindSIP,
-		Attributes: attrs,
+		Attributes: c.attributes(),
 	})
 	if err != nil {
 		return fmt.Errorf("%w: join: %w", ErrBackend, err)
@@ -209,6 +206,7 @@ func (c *call) joinRoom(roomName string) error {
 	c.part = p
 	c.roomName = roomName
 	c.room.Store(&roomName)
+	c.g.observe(c, ParticipantJoined)
 	// The hub must know our identity before we publish, or it would
 	// decode our own track back into the mix.
 	if c.hub, err = c.g.joinHub(c.ctx, roomName, c.id); err != nil {
@@ -393,6 +391,7 @@ func (c *call) teardown() error {
 	}
 	if c.part != nil {
 		errs = append(errs, c.part.Leave("hangup"))
+		c.g.observe(c, ParticipantLeft)
 	}
 	if s := c.sess.Load(); s != nil {
 		errs = append(errs, s.Close())

@@ -98,6 +98,13 @@ type Config struct {
 	// Registerer receives the gateway's Prometheus metrics; nil registers
 	// none.
 	Registerer prometheus.Registerer
+	// Observer, when set, is told when calls start, join, are answered,
+	// leave and end (webhooks).
+	Observer CallObserver
+	// HeaderAttributes maps, per trunk name, INVITE header names to the
+	// participant attributes their values become
+	// (trunks[].headers_to_attributes).
+	HeaderAttributes map[string]map[string]string
 }
 
 // Gateway bridges SIP calls into rooms. It implements sip.CallHandler and
@@ -189,10 +196,12 @@ func (g *Gateway) HandleCall(ic *sip.IncomingCall) {
 	start := time.Now()
 	log := g.log.With("call_id", ic.CallID())
 	c := newCall(g, ic, start, log)
+	g.observe(c, CallStarted)
 	if !g.admit(c) {
 		log.Info("call refused: draining")
 		_ = ic.RejectErr(ErrDraining)
 		g.m.calls.WithLabelValues(resultDrainRefused).Inc()
+		g.observeEnd(c, resultDrainRefused, ErrDraining)
 		return
 	}
 	defer g.wg.Done()
@@ -203,12 +212,15 @@ func (g *Gateway) HandleCall(ic *sip.IncomingCall) {
 			log.Warn("call refused: room backend not ready", "err", err)
 			g.m.calls.WithLabelValues(resultUnavailable).Inc()
 			g.release(c)
-			_ = ic.RejectErr(fmt.Errorf("%w: %w", ErrBackend, err))
+			err = fmt.Errorf("%w: %w", ErrBackend, err)
+			_ = ic.RejectErr(err)
+			g.observeEnd(c, resultUnavailable, err)
 			return
 		}
 	}
 	result, err := c.run()
 	g.m.calls.WithLabelValues(result).Inc()
+	g.observeEnd(c, result, err)
 	g.release(c)
 	log.Info("call ended", "result", result, "cause", err, "duration", time.Since(start).Round(time.Millisecond))
 }

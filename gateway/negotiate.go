@@ -247,6 +247,9 @@ func sdpError(err error) error {
 		return fmt.Errorf("%w: %w", sip.ErrSRTPRequired, err)
 	case errors.Is(err, sdp.ErrNoCommonCodec), errors.Is(err, sdp.ErrNoAudio):
 		return fmt.Errorf("%w: %w", sip.ErrNoCommonCodec, err)
+	case errors.Is(err, sdp.ErrUnsupportedTransport):
+		// A WebRTC offer (DTLS-SRTP) until the WebRTC leg answers those.
+		return fmt.Errorf("%w: %w", sip.ErrUnsupportedTransport, err)
 	case errors.Is(err, sdp.ErrInvalidPolicy):
 		return err
 	}

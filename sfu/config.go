@@ -31,6 +31,10 @@ type Config struct {
 	// method) and the socket closes. Nil admits everybody under the name
 	// they asked for.
 	Admit func(ctx context.Context, req JoinRequest) (Admission, error)
+	// DialIn, if set, gives the dial-in details (numbers, PIN, SIP URI) the
+	// joined message carries to a web client admitted to room; nil
+	// leaves them out.
+	DialIn func(ctx context.Context, room string) *DialInJSON
 	// Registerer receives the SFU's Prometheus metrics; nil registers none.
 	Registerer prometheus.Registerer
 	// MaxParticipants caps each room's visible participants; 0 means no cap.

@@ -78,7 +78,7 @@ func (m *member) state() room.ParticipantState {
 func participantJSON(st room.ParticipantState) ParticipantJSON {
 	pj := ParticipantJSON{
 		ID: st.ID, Name: st.Name, Kind: st.Kind.String(),
-		AudioMuted: st.AudioMuted, VideoMuted: st.VideoMuted,
+		AudioMuted: st.AudioMuted, VideoMuted: st.VideoMuted, Attributes: st.Attributes,
 	}
 	for _, t := range st.Tracks {
 		pj.Tracks = append(pj.Tracks, TrackJSON{ID: t.ID, Kind: t.Kind.String(), Codec: t.Codec, Muted: t.Muted})

@@ -21,7 +21,7 @@ import "github.com/pion/webrtc/v4"
 //
 // Server → client:
 //
-//	{"type":"joined","participant":{…self…},"participants":[{…}],"ice_servers":[…]}
+//	{"type":"joined","participant":{…self…},"participants":[{…}],"ice_servers":[…],"dialin":{…}}
 //	{"type":"answer","pc":"pub","sdp":"…"}
 //	{"type":"offer","pc":"sub","sdp":"…"}
 //	{"type":"candidate","pc":"pub"|"sub","candidate":{…}}
@@ -38,6 +38,11 @@ import "github.com/pion/webrtc/v4"
 // "speakers"): clients treat a missing list as empty. A "muted" with
 // muted:false from the room API only allows the participant to unmute; the
 // web client does not turn a microphone back on by itself.
+//
+// A participant's "attributes" are those it joined with (a SIP leg's
+// "sip.transport", for one); "dialin", when the server has one, tells how
+// to join the same room by phone: {"numbers":["+15550100"],"pin":"1234",
+// "sip_uri":"sip:demo@conf.example.com","numeric_id":"4711"}.
 //
 // The server sends a WebSocket ping every 10 s and ends a participant whose
 // socket is silent for 30 s.
@@ -84,6 +89,15 @@ type Message struct {
 	Speakers     []SpeakerJSON            `json:"speakers,omitempty"`
 	Reason       string                   `json:"reason,omitempty"`
 	Error        string                   `json:"error,omitempty"`
+	DialIn       *DialInJSON              `json:"dialin,omitempty"`
+}
+
+// DialInJSON is how to join a room by phone, in the joined message.
+type DialInJSON struct {
+	Numbers   []string `json:"numbers,omitempty"`
+	PIN       string   `json:"pin,omitempty"`
+	SIPURI    string   `json:"sip_uri,omitempty"`
+	NumericID string   `json:"numeric_id,omitempty"`
 }
 
 // ParticipantJSON is a participant as the web client sees it.
@@ -94,6 +108,8 @@ type ParticipantJSON struct {
 	Tracks     []TrackJSON `json:"tracks,omitempty"`
 	AudioMuted bool        `json:"audio_muted"`
 	VideoMuted bool        `json:"video_muted"`
+	// Attributes are the participant's own (a SIP leg's "sip.transport").
+	Attributes map[string]string `json:"attributes,omitempty"`
 }
 
 // TrackJSON is one published track.

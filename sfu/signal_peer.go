@@ -119,6 +119,9 @@ func (p *rtcPeer) run() {
 	self := participantJSON(p.selfState())
 	others := r.visibleStates(p.m)
 	joined := Message{Type: MsgJoined, Participant: &self, ICEServers: p.s.cfg.ICEServers, Participants: []ParticipantJSON{}}
+	if f := p.s.cfg.DialIn; f != nil {
+		joined.DialIn = f(p.ctx, p.roomName)
+	}
 	for _, o := range others {
 		joined.Participants = append(joined.Participants, participantJSON(o))
 	}

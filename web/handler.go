@@ -14,10 +14,17 @@ type Config struct {
 	// Title is the product name shown in page titles and headers;
 	// empty means "Roombridge".
 	Title string
+	// SIPDomain and SIPWebSockets configure the click-to-call page: the
+	// SIP domain of rooms and accounts, and the SIP WebSocket listeners as
+	// "ws:PORT" or "wss:PORT" (the page connects to the host it was loaded
+	// from). Without WebSocket listeners the page says calls are off.
+	SIPDomain     string
+	SIPWebSockets []string
 }
 
 // Handler returns the web client: "/" (landing page), "/r/{room}" (room
-// page; query name and optional token), "/admin" (dashboard) and
+// page; query name and optional token), "/call" (click-to-call with JsSIP
+// over SIP WebSockets), "/admin" (dashboard) and
 // "/static/..." (assets). Any other path is 404 so that the mux in cmd
 // can mount it at "/" without hiding mistakes in API paths.
 func Handler(cfg Config) http.Handler {
@@ -34,6 +41,7 @@ func Handler(cfg Config) http.Handler {
 	mux.HandleFunc("GET /{$}", p.landing)
 	mux.HandleFunc("GET /r/{room}", p.room)
 	mux.HandleFunc("GET /admin", p.admin)
+	mux.HandleFunc("GET /call", p.call)
 	mux.Handle("GET /static/", assets)
 	return secure(mux)
 }
@@ -63,6 +71,10 @@ func (p *pages) room(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.render(w, "room.html", pageData{Room: room})
+}
+
+func (p *pages) call(w http.ResponseWriter, _ *http.Request) {
+	p.render(w, "call.html", pageData{SIPDomain: p.cfg.SIPDomain, SIPWS: strings.Join(p.cfg.SIPWebSockets, " ")})
 }
 
 func (p *pages) admin(w http.ResponseWriter, r *http.Request) {

@@ -28,6 +28,19 @@ func get(t *testing.T, h http.Handler, target string, header ...string) response
 
 func body(_ *testing.T, res response) string { return res.Body }
 
+// The click-to-call page carries the SIP domain and WebSocket listeners in
+// data attributes (no inline script, so the CSP stays strict).
+func TestCallPageConfig(t *testing.T) {
+	h := Handler(Config{SIPDomain: "conf.example.com", SIPWebSockets: []string{"ws:5066", "wss:7443"}})
+	res := get(t, h, "/call")
+	if !strings.Contains(res.Body, `data-domain="conf.example.com" data-ws="ws:5066 wss:7443"`) {
+		t.Errorf("page:\n%s", res.Body)
+	}
+	if strings.Contains(res.Body, "<script>") || !strings.Contains(res.Header.Get("Content-Security-Policy"), "script-src 'self'") {
+		t.Error("inline script or weaker CSP")
+	}
+}
+
 func TestRoutes(t *testing.T) {
 	h := Handler(Config{Title: "TestBridge"})
 	tests := []struct {
@@ -40,6 +53,10 @@ func TestRoutes(t *testing.T) {
 		{"/r/demo", 200, "text/html; charset=utf-8", `data-room="demo"`},
 		{"/r/demo?name=a&token=x", 200, "text/html; charset=utf-8", "room.js"},
 		{"/admin", 200, "text/html; charset=utf-8", "admin.js"},
+		{"/call", 200, "text/html; charset=utf-8", "call.js"},
+		{"/static/call.js", 200, "text/javascript; charset=utf-8", "sendDTMF"},
+		{"/static/vendor/jssip.js", 200, "text/javascript; charset=utf-8", "JsSIP"},
+		{"/static/vendor/jssip.licenses.txt", 200, "text/plain; charset=utf-8", "==== jssip 3.13.8 (MIT) ===="},
 		{"/static/room.js", 200, "text/javascript; charset=utf-8", "RTCPeerConnection"},
 		{"/static/signal.js", 200, "text/javascript; charset=utf-8", "WebSocket"},
 		{"/static/admin.js", 200, "text/javascript; charset=utf-8", "sessionStorage"},

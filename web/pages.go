@@ -22,6 +22,10 @@ type pageData struct {
 	Title  string
 	Static string
 	Room   string
+	// The click-to-call page's SIP domain and WebSocket listeners
+	// ("ws:5066 wss:7443").
+	SIPDomain string
+	SIPWS     string
 }
 
 // render executes into a buffer first so that a template error becomes a

@@ -21,6 +21,7 @@ import (
 	"github.com/roombridge/roombridge/gateway/lockout"
 	"github.com/roombridge/roombridge/gateway/room/livekit"
 	"github.com/roombridge/roombridge/gateway/store"
+	"github.com/roombridge/roombridge/gateway/webhook"
 	"github.com/roombridge/roombridge/sfu"
 	"github.com/roombridge/roombridge/web"
 )
@@ -36,6 +37,8 @@ type app struct {
 	// openBackend has set lk.
 	lkReady atomic.Pointer[livekit.Backend]
 	sip     *sipSide
+	callout *callout
+	hooks   *webhook.Dispatcher
 	http    *http.Server
 	ln      net.Listener
 	ready   atomic.Bool
@@ -61,10 +64,12 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *app, e
 	reg := prometheus.NewRegistry()
 	registerProcessMetrics(reg)
 
-	tokens, err := newTokens(cfg.HTTP)
+	secret, err := tokenSecret(cfg.HTTP)
 	if err != nil {
 		return nil, err
 	}
+	tokens := api.NewTokens(secret, cfg.HTTP.TokenTTL)
+	sipCreds := api.NewSIPCredentials(secret, cfg.HTTP.TokenTTL)
 	// One table of wrong PINs and credentials for the IVR, the web client
 	// and SIP digest auth: guessing on one path counts on all.
 	failures := lockout.New(lockout.Config{
@@ -85,9 +90,13 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *app, e
 		return nil, err
 	}
 
-	a.sip, err = newSIP(cfg, a.store, backend, failures, reg, log)
+	a.hooks, err = newWebhooks(cfg.Webhooks, reg, log)
 	if err != nil {
 		return nil, err
+	}
+	var observer gateway.CallObserver
+	if a.hooks != nil {
+		observer = callObserver{a.hooks}
 	}
 
 	a.ln, err = net.Listen("tcp", cfg.HTTP.Listen)
@@ -98,18 +107,35 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *app, e
 	if publicURL == "" {
 		publicURL = listenURL(a.ln, cfg.HTTP.TLS.Cert != "")
 	}
-	apiServer, err := api.New(api.Config{
+
+	a.sip, err = newSIP(cfg, a.store, backend, newSIPUsers(cfg.SIP.Users, sipCreds), failures, publicURL, reg, log, observer)
+	if err != nil {
+		return nil, err
+	}
+	a.callout, err = newCallout(cfg, a.sip, a.hooks, reg, log)
+	if err != nil {
+		return nil, err
+	}
+	onCreated, onDeleted := roomEvents(a.hooks, roomCreated(backend))
+	apiCfg := api.Config{
 		Keys:      cfg.API.Keys,
 		Store:     a.store,
 		Directory: directory,
 		Tokens:    tokens,
 		SIPDomain: cfg.SIP.Domain,
-		PublicURL: publicURL,
-		Logger:    log.With("component", "api"),
-		Quality:   a.sip.gw.ParticipantQuality,
 
-		OnRoomCreated: roomCreated(backend),
-	})
+		SIPCredentials: sipCreds,
+		PublicURL:      publicURL,
+		Logger:         log.With("component", "api"),
+		Quality:        a.sip.gw.ParticipantQuality,
+
+		OnRoomCreated: onCreated,
+		OnRoomDeleted: onDeleted,
+	}
+	if a.callout.trunks != nil {
+		apiCfg.Trunks, apiCfg.Calls = a.callout.trunks.States, a.callout.calls
+	}
+	apiServer, err := api.New(apiCfg)
 	if err != nil {
 		return nil, fmt.Errorf("api: %w", err)
 	}
@@ -124,7 +150,11 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *app, e
 	mux.Handle("/metrics", requireBearer(cfg.Metrics.Key, metricsHandler(reg)))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	mux.HandleFunc("/readyz", a.readyz)
-	mux.Handle("/", web.Handler(web.Config{Logger: log.With("component", "web")}))
+	mux.Handle("/", web.Handler(web.Config{
+		Logger:        log.With("component", "web"),
+		SIPDomain:     cfg.SIP.Domain,
+		SIPWebSockets: a.sip.webSockets(),
+	}))
 
 	proxies, err := trustedProxies(cfg.HTTP.TrustedProxies)
 	if err != nil {
@@ -187,7 +217,9 @@ func demoURL(base string, rooms []config.Room) string {
 	return base + "/r/" + rooms[0].Name + "?name=guest"
 }
 
-func newTokens(cfg config.HTTP) (*api.Tokens, error) {
+// tokenSecret is http.token_secret, or a random secret for this run. It
+// signs join tokens and the short-lived SIP accounts of the room API.
+func tokenSecret(cfg config.HTTP) ([]byte, error) {
 	secret := []byte(cfg.TokenSecret)
 	if len(secret) == 0 {
 		secret = make([]byte, 32)
@@ -195,7 +227,7 @@ func newTokens(cfg config.HTTP) (*api.Tokens, error) {
 			return nil, fmt.Errorf("http.token_secret: %w", err)
 		}
 	}
-	return api.NewTokens(secret, cfg.TokenTTL), nil
+	return secret, nil
 }
 
 func upsertRooms(ctx context.Context, s store.Store, rooms []config.Room) error {
@@ -235,6 +267,7 @@ func (a *app) run(ctx context.Context) error {
 		errc <- err
 	}()
 	a.sip.serve()
+	a.callout.start()
 	a.ready.Store(true)
 
 	var serveErr error
@@ -256,12 +289,36 @@ func (a *app) run(ctx context.Context) error {
 	}()
 	a.sip.shutdown(grace)
 	<-httpDone
+	a.closeCallout(grace)
 	a.closeAll()
 	a.log.Info("stopped")
 	return serveErr
 }
 
+// closeCallout hangs up the dial-outs, removes the trunks'
+// registrations and sends the webhooks still queued, within ctx (a
+// fresh second when ctx has already ended, so that the unregistrations
+// still go out).
+func (a *app) closeCallout(ctx context.Context) {
+	if ctx.Err() != nil {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+	}
+	if a.callout != nil {
+		a.callout.close(ctx, a.log)
+		a.callout = nil
+	}
+	if a.hooks != nil {
+		logErr(a.log, "webhooks close", a.hooks.Close(ctx))
+		a.hooks = nil
+	}
+}
+
 func (a *app) closeAll() {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	a.closeCallout(ctx)
+	cancel()
 	if a.sip != nil {
 		a.sip.close()
 	}

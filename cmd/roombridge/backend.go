@@ -61,6 +61,7 @@ func (a *app) openBackend(ctx context.Context, cfg config.Config, reg prometheus
 		IncludeLoopback: cfg.WebRTC.IncludeLoopback,
 		ICEServers:      ice,
 		Admit:           admit,
+		DialIn:          a.dialIn,
 		Registerer:      reg,
 	})
 	if err != nil {

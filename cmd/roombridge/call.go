@@ -29,7 +29,7 @@ flags:
 func callMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("call", callUsage, stderr)
 	var (
-		transport = fs.String("transport", "", "SIP transport: udp, tcp or tls (default: from the URI, else udp)")
+		transport = fs.String("transport", "", "SIP transport: udp, tcp, tls, ws or wss (default: from the URI, else udp)")
 		codec     = fs.String("codec", "pcmu", "audio codec: pcmu, pcma or g722")
 		srtp      = fs.Bool("srtp", false, "offer and require SDES-SRTP (RTP/SAVP)")
 		toneHz    = fs.Float64("tone", 0, "send a sine of `HZ` (default 440 unless --play)")

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -24,6 +25,7 @@ import (
 	"github.com/roombridge/roombridge/gateway/store"
 	"github.com/roombridge/roombridge/ivr"
 	"github.com/roombridge/roombridge/ivr/prompts"
+	"github.com/roombridge/roombridge/sipws"
 )
 
 // sipSide is the SIP half of the gateway: the RTP port pool, the Gateway
@@ -33,16 +35,17 @@ type sipSide struct {
 	pool *rtp.PortPool
 	gw   *gateway.Gateway
 	srv  *sip.Server
-	done chan error // Serve's result, once serving
+	ws   []*sipws.Listener // ws:// and wss:// of sip.listen
+	done chan error        // Serve's result, once serving
+	wsWG sync.WaitGroup    // one per ServeWS/ServeWSS
 }
 
 // newSIP builds the SIP side and binds its sockets, so that a taken port
 // fails the start rather than the first call.
-func newSIP(cfg config.Config, rooms *store.SQLite, backend room.Backend, failures *lockout.Table, reg prometheus.Registerer, log *slog.Logger) (*sipSide, error) {
-	listen, skipped := sipListeners(cfg.SIP.Listen)
-	for _, l := range skipped {
-		log.Warn("sip.listen: SIP over WebSocket is not served by this build", "listen", l)
-	}
+// webURL is the gateway's own web origin, whose pages may open SIP
+// WebSockets.
+func newSIP(cfg config.Config, rooms *store.SQLite, backend room.Backend, users sip.Users, failures *lockout.Table, webURL string, reg prometheus.Registerer, log *slog.Logger, observer gateway.CallObserver) (*sipSide, error) {
+	listen, wsURLs := sipListeners(cfg.SIP.Listen)
 	ip, err := rtpListenIP(listen)
 	if err != nil {
 		return nil, err
@@ -90,6 +93,9 @@ func newSIP(cfg config.Config, rooms *store.SQLite, backend room.Backend, failur
 		Lockout:       failures,
 		Directory:     dir,
 		Registerer:    reg,
+
+		Observer:         observer,
+		HeaderAttributes: headerAttributes(cfg.Trunks),
 	})
 	if err != nil {
 		return nil, err
@@ -109,6 +115,8 @@ func newSIP(cfg config.Config, rooms *store.SQLite, backend room.Backend, failur
 		LogMask:   mask.Apply,
 		Trunks:    trunks,
 		Handler:   gw,
+		Users:     users,
+		Registrar: storeRegistrar{rooms},
 
 		SessionExpires: cfg.SIP.SessionExpires,
 		MinSE:          cfg.SIP.MinSE,
@@ -135,19 +143,41 @@ func newSIP(cfg config.Config, rooms *store.SQLite, backend room.Backend, failur
 		_ = gw.Close()
 		return nil, fmt.Errorf("sip.listen: %w", err)
 	}
-	addrs := make([]string, 0, len(srv.Addrs()))
+	ws, err := openWebSockets(cfg, wsURLs, webURL, tlsCfg, reg, log)
+	if err != nil {
+		_ = srv.Close()
+		_ = gw.Close()
+		return nil, err
+	}
+	addrs := make([]string, 0, len(srv.Addrs())+len(ws))
 	for _, a := range srv.Addrs() {
 		addrs = append(addrs, a.String())
 	}
+	for _, l := range ws {
+		addrs = append(addrs, strings.ToLower(l.Transport())+"://"+l.Addr().String())
+	}
 	log.Info("SIP listening", "addrs", strings.Join(addrs, " "), "domain", cfg.SIP.Domain,
 		"rtp_ports", fmt.Sprintf("%s:%d-%d", ip, cfg.RTP.PortMin, cfg.RTP.PortMax), "trunks", len(trunks))
-	return &sipSide{log: log, pool: pool, gw: gw, srv: srv}, nil
+	return &sipSide{log: log, pool: pool, gw: gw, srv: srv, ws: ws}, nil
 }
 
-// serve starts serving the bound sockets.
+// serve starts serving the bound sockets, WebSockets included.
 func (s *sipSide) serve() {
 	s.done = make(chan error, 1)
 	go func() { s.done <- s.srv.Serve(context.Background()) }()
+	for _, l := range s.ws {
+		serveWS := s.srv.ServeWS
+		if l.Transport() == "WSS" {
+			serveWS = s.srv.ServeWSS
+		}
+		s.wsWG.Add(1)
+		go func() {
+			defer s.wsWG.Done()
+			if err := serveWS(l); err != nil && !errors.Is(err, sip.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
+				s.log.Warn("sip serve websocket", "addr", l.Addr(), "err", err)
+			}
+		}()
+	}
 }
 
 // shutdown drains: new calls get 503, the calls in progress have until ctx
@@ -165,6 +195,12 @@ func (s *sipSide) shutdown(ctx context.Context) {
 func (s *sipSide) close() {
 	logErr(s.log, "gateway close", s.gw.Close())
 	logErr(s.log, "sip close", s.srv.Close())
+	// The server closed the WebSocket listeners it served; those it never
+	// served (a start that failed later) are closed here.
+	for _, l := range s.ws {
+		logErr(s.log, "sip websocket close", l.Close())
+	}
+	s.wsWG.Wait()
 	if s.done != nil {
 		if err := <-s.done; err != nil && !errors.Is(err, sip.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
 			s.log.Warn("sip serve", "err", err)
@@ -226,17 +262,17 @@ func gatewayIVR(cfg config.Config) (gateway.IVRConfig, error) {
 	}, nil
 }
 
-// sipListeners keeps the udp://, tcp:// and tls:// listen URLs and returns
-// the ws:// and wss:// ones, which belong to sipws.
-func sipListeners(all []string) (listen, skipped []string) {
+// sipListeners splits sip.listen: udp://, tcp:// and tls:// for the SIP
+// server, ws:// and wss:// for sipws.
+func sipListeners(all []string) (listen, ws []string) {
 	for _, l := range all {
 		if strings.HasPrefix(l, "ws://") || strings.HasPrefix(l, "wss://") {
-			skipped = append(skipped, l)
+			ws = append(ws, l)
 			continue
 		}
 		listen = append(listen, l)
 	}
-	return listen, skipped
+	return listen, ws
 }
 
 // rtpListenIP is the address RTP ports are bound on: the host of the first
@@ -262,6 +298,9 @@ func rtpListenIP(listen []string) (netip.Addr, error) {
 func sipTrunks(trunks []config.Trunk) ([]sip.Trunk, error) {
 	out := make([]sip.Trunk, 0, len(trunks))
 	for i, t := range trunks {
+		if len(t.Allow) == 0 {
+			continue // outbound only: nobody calls in through it
+		}
 		st := sip.Trunk{
 			Name:     t.Name,
 			Username: t.Username,
@@ -291,6 +330,17 @@ func sipTrunks(trunks []config.Trunk) ([]sip.Trunk, error) {
 		out = append(out, st)
 	}
 	return out, nil
+}
+
+// headerAttributes collects trunks[].headers_to_attributes by trunk name.
+func headerAttributes(trunks []config.Trunk) map[string]map[string]string {
+	out := map[string]map[string]string{}
+	for _, t := range trunks {
+		if len(t.HeadersToAttributes) > 0 {
+			out[t.Name] = t.HeadersToAttributes
+		}
+	}
+	return out
 }
 
 // rtpTimeout maps rtp.timeout (0 = off) onto the gateway's convention

@@ -140,13 +140,14 @@ func (h *harness) open() {
 	}
 	h.t.Cleanup(func() { _ = st.Close() })
 	srv, err := New(Config{
-		Keys:          []string{"other-key", testKey},
-		Store:         st,
-		Directory:     h.dir,
-		Tokens:        h.tokens,
-		SIPDomain:     "conf.example.com",
-		PublicURL:     "http://127.0.0.1:8080/",
-		OnRoomDeleted: func(name string) { h.deleted = append(h.deleted, name) },
+		Keys:           []string{"other-key", testKey},
+		Store:          st,
+		Directory:      h.dir,
+		Tokens:         h.tokens,
+		SIPDomain:      "conf.example.com",
+		SIPCredentials: NewSIPCredentials([]byte("0123456789abcdef0123"), time.Hour),
+		PublicURL:      "http://127.0.0.1:8080/",
+		OnRoomDeleted:  func(name string) { h.deleted = append(h.deleted, name) },
 		OnRoomCreated: func(_ context.Context, name string) error {
 			h.created = append(h.created, name)
 			return nil

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/roombridge/roombridge/gateway/room"
+	"github.com/roombridge/roombridge/gateway/sip/outbound"
 	"github.com/roombridge/roombridge/gateway/store"
 )
 
@@ -26,8 +27,12 @@ type Config struct {
 	// SFU. When nil, the token route answers 503.
 	Tokens *Tokens
 	// SIPDomain makes each room's sip_uri (sip:NAME@SIPDomain); empty
-	// leaves sip_uri out.
+	// leaves sip_uri out. It is also the domain of SIP accounts.
 	SIPDomain string
+	// SIPCredentials mints short-lived SIP accounts for browsers; the same
+	// *SIPCredentials must check them at the registrar. When nil, the
+	// route answers 503.
+	SIPCredentials *SIPCredentials
 	// PublicURL is the base of join URLs, e.g. https://meet.example.com.
 	// Empty gives URLs relative to the server ("/r/ROOM?...").
 	PublicURL string
@@ -43,6 +48,11 @@ type Config struct {
 	// and the room stays: a backend that cannot be told now creates the
 	// room when the first participant joins.
 	OnRoomCreated func(ctx context.Context, name string) error
+	// Trunks, if set, reports the outbound trunks for GET /v1/trunks.
+	Trunks func() []outbound.TrunkState
+	// Calls, if set, places and tracks dial-outs (POST
+	// /v1/rooms/{name}/dial, /v1/calls); without it those answer 503.
+	Calls DialOuts
 	// Quality, if set, gives a SIP participant's media quality (loss,
 	// jitter, RTT, MOS) as a JSON-marshalable value for the listing; false
 	// when this node has no such leg.
@@ -132,6 +142,13 @@ func (s *Server) routes() []route {
 		{"POST /v1/rooms/{name}/participants/{id}/mute", s.muteParticipant, false},
 		{"DELETE /v1/rooms/{name}/participants/{id}", s.kickParticipant, false},
 		{"POST /v1/rooms/{name}/tokens", s.createToken, false},
+		{"POST /v1/rooms/{name}/dial", s.dial, false},
+		{"GET /v1/calls", s.listCalls, false},
+		{"GET /v1/calls/{id}", s.getCall, false},
+		{"DELETE /v1/calls/{id}", s.hangupCall, false},
+		{"GET /v1/trunks", s.listTrunks, false},
+		{"POST /v1/sip-credentials", s.createSIPCredential, false},
+		{"GET /v1/registrations", s.listRegistrations, false},
 	}
 }
 

@@ -5,21 +5,22 @@ import "time"
 // Config is the whole configuration. The yaml tags are the public contract:
 // users' files and tests rely on them.
 type Config struct {
-	Log      Log      `yaml:"log"`
-	HTTP     HTTP     `yaml:"http"`
-	SIP      SIP      `yaml:"sip"`
-	RTP      RTP      `yaml:"rtp"`
-	WebRTC   WebRTC   `yaml:"webrtc"`
-	API      API      `yaml:"api"`
-	Store    Store    `yaml:"store"`
-	Backend  string   `yaml:"backend"`
-	LiveKit  LiveKit  `yaml:"livekit"`
-	Trunks   []Trunk  `yaml:"trunks"`
-	DialIn   DialIn   `yaml:"dialin"`
-	IVR      IVR      `yaml:"ivr"`
-	Rooms    []Room   `yaml:"rooms"`
-	Shutdown Shutdown `yaml:"shutdown"`
-	Metrics  Metrics  `yaml:"metrics"`
+	Log      Log       `yaml:"log"`
+	HTTP     HTTP      `yaml:"http"`
+	SIP      SIP       `yaml:"sip"`
+	RTP      RTP       `yaml:"rtp"`
+	WebRTC   WebRTC    `yaml:"webrtc"`
+	API      API       `yaml:"api"`
+	Store    Store     `yaml:"store"`
+	Backend  string    `yaml:"backend"`
+	LiveKit  LiveKit   `yaml:"livekit"`
+	Trunks   []Trunk   `yaml:"trunks"`
+	DialIn   DialIn    `yaml:"dialin"`
+	IVR      IVR       `yaml:"ivr"`
+	Rooms    []Room    `yaml:"rooms"`
+	Shutdown Shutdown  `yaml:"shutdown"`
+	Webhooks []Webhook `yaml:"webhooks"`
+	Metrics  Metrics   `yaml:"metrics"`
 }
 
 // Log selects the log format and level.
@@ -83,6 +84,20 @@ type SIP struct {
 	// BlockUserAgents are User-Agent substrings of scanners, whose
 	// requests are dropped without an answer.
 	BlockUserAgents []string `yaml:"block_user_agents"`
+	// WSOrigins are the web pages (origins such as https://crm.example.com)
+	// allowed to open SIP WebSockets (ws://, wss:// in Listen) besides the
+	// gateway's own pages; "*" allows any. A handshake from another page
+	// gets 403 before the upgrade.
+	WSOrigins []string `yaml:"ws_origins"`
+	// WSMaxPerIP bounds the SIP WebSockets one source address holds;
+	// 0 means no limit.
+	WSMaxPerIP int `yaml:"ws_max_per_ip"`
+	// WSPingInterval is how often SIP WebSockets are pinged; one silent for
+	// 2.5 intervals is closed.
+	WSPingInterval time.Duration `yaml:"ws_ping_interval"`
+	// Users may REGISTER (and call in from sources no trunk allows) with
+	// digest authentication in realm Domain.
+	Users []SIPUser `yaml:"users"`
 }
 
 // SIPLimits are per-source request rates (a second, bursts of twice
@@ -92,6 +107,12 @@ type SIPLimits struct {
 	InvitesPerSecond   float64 `yaml:"invites_per_second"`
 	RegistersPerSecond float64 `yaml:"registers_per_second"`
 	OptionsPerSecond   float64 `yaml:"options_per_second"`
+}
+
+// SIPUser is a SIP account of a browser or softphone user.
+type SIPUser struct {
+	Username string `yaml:"username"`
+	Password string `yaml:"password"`
 }
 
 // CallerMask says how much of a caller's number stays visible.
@@ -172,6 +193,51 @@ type Trunk struct {
 	MaxCalls int `yaml:"max_calls"`
 	// DigestAlgorithms are offered in this order; default SHA-256, MD5.
 	DigestAlgorithms []string `yaml:"digest_algorithms"`
+	// HeadersToAttributes copies headers of the trunk's INVITEs onto the
+	// caller's participant attributes: {"X-Customer-Id": "customer_id"}.
+	HeadersToAttributes map[string]string `yaml:"headers_to_attributes"`
+	// Outbound, when set, makes the trunk one the gateway calls out
+	// through; allow may then be empty (no calls in from it).
+	Outbound *OutboundTrunk `yaml:"outbound"`
+}
+
+// OutboundTrunk is how the gateway calls out through a trunk.
+type OutboundTrunk struct {
+	// URI of the carrier: sip:host[:port][;transport=udp|tcp|tls] or
+	// sips:host; without a port its servers come from DNS NAPTR/SRV.
+	URI      string `yaml:"uri"`
+	Username string `yaml:"username"`
+	Password string `yaml:"password"`
+	// Realm, when set, is the only digest realm answered.
+	Realm string `yaml:"realm"`
+	// FromNumber is the caller id when a dial gives none, and the user
+	// part of the registered Contact; FromDomain the From host (default:
+	// the URI's host).
+	FromNumber string `yaml:"from_number"`
+	FromDomain string `yaml:"from_domain"`
+	// Register keeps a registration with the carrier for RegisterExpires.
+	Register        bool          `yaml:"register"`
+	RegisterExpires time.Duration `yaml:"register_expires"`
+	// Priority orders trunks for a number, lower first.
+	Priority int `yaml:"priority"`
+	// Numbers the trunk may dial: exact, prefix*, or *; empty means any.
+	Numbers []string `yaml:"numbers"`
+	// OptionsInterval between OPTIONS pings (0 = off); a trunk whose
+	// ping fails is skipped until one is answered.
+	OptionsInterval time.Duration `yaml:"options_interval"`
+	// InviteTimeout is how long an INVITE waits for any response before
+	// the next server or trunk is tried.
+	InviteTimeout time.Duration `yaml:"invite_timeout"`
+}
+
+// Webhook is an endpoint that receives events as signed JSON POSTs.
+type Webhook struct {
+	URL    string `yaml:"url"`
+	Secret string `yaml:"secret"`
+	// Events to send (room_created, room_deleted, participant_joined,
+	// participant_left, call_started, call_answered, call_ended,
+	// dial_progress); empty means all.
+	Events []string `yaml:"events"`
 }
 
 // DialIn lists the numbers answered by the PIN IVR.
@@ -241,6 +307,8 @@ func Default() Config {
 				"friendly-scanner", "sipvicious", "sipcli", "vaxsipuseragent", "sip-scan",
 				"sipscan", "sundayddr", "iwar", "smap", "pplsip",
 			},
+			WSMaxPerIP:     32,
+			WSPingInterval: 30 * time.Second,
 		},
 		RTP:     RTP{PortMin: 20000, PortMax: 20999, Timeout: 30 * time.Second},
 		WebRTC:  WebRTC{PortMin: 30000, PortMax: 30999, IncludeLoopback: true},

@@ -136,6 +136,15 @@ func TestErrorsNameTheKey(t *testing.T) {
 		{yaml: "http: { listen: '[::]:8080', token_secret: 0123456789abcdef }\napi: { keys: [a-long-key] }", key: "http.tls"},
 		{yaml: "http: { listen: 192.0.2.1:8080, token_secret: 0123456789abcdef, trusted_proxies: [192.0.2.9] }\napi: { keys: [a-long-key] }\nbackend: livekit", key: "livekit.api_secret"},
 		{env: "ROOMBRIDGE_HTTP_LISTEN=:8080", key: "api.keys[0]"},
+		{yaml: "sip: { ws_origins: ['https://app.example.com', 'app.example.com'] }", key: "sip.ws_origins[1]"},
+		{yaml: "sip: { ws_origins: ['https://app.example.com/call'] }", key: "sip.ws_origins[0]"},
+		{yaml: "sip: { ws_max_per_ip: -1 }", key: "sip.ws_max_per_ip"},
+		{yaml: "sip: { ws_ping_interval: 10ms }", key: "sip.ws_ping_interval"},
+		{yaml: "sip: { listen: [wss://127.0.0.1:7443] }", key: "sip.tls"},
+		{yaml: "sip: { users: [ { username: 'a b', password: secret123 } ] }", key: "sip.users[0].username"},
+		{yaml: "sip: { users: [ { username: alice, password: short } ] }", key: "sip.users[0].password"},
+		{yaml: "sip: { users: [ { username: alice, password: secret123 }, { username: Alice, password: secret456 } ] }", key: "sip.users[1].username"},
+		{env: "ROOMBRIDGE_SIP_WS_PING_INTERVAL=often", key: "sip.ws_ping_interval"},
 		{env: "ROOMBRIDGE_RTP_PORT_MIN=abc", key: "rtp.port_min"},
 		{env: "ROOMBRIDGE_HTTP_TOKEN_TTL=soon", key: "http.token_ttl"},
 	} {
@@ -195,6 +204,27 @@ func TestNarrowTrunks(t *testing.T) {
 		if got := (Trunk{Allow: tc.allow}).Narrow(); got != tc.narrow {
 			t.Errorf("%v: narrow %v, want %v", tc.allow, got, tc.narrow)
 		}
+	}
+}
+
+func TestSIPWebSocketKeys(t *testing.T) {
+	p := write(t, `
+sip:
+  listen: [udp://127.0.0.1:5060, ws://127.0.0.1:5066]
+  ws_origins: ["https://crm.example.com", "*"]
+  ws_max_per_ip: 0
+  users: [ { username: alice, password: correct-horse } ]
+`)
+	cfg, err := Load(p, []string{"ROOMBRIDGE_SIP_WS_PING_INTERVAL=5s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := cfg.SIP
+	if len(s.WSOrigins) != 2 || s.WSMaxPerIP != 0 || s.WSPingInterval != 5*time.Second || len(s.Users) != 1 || s.Users[0].Username != "alice" {
+		t.Fatalf("%+v", s)
+	}
+	if d := Default().SIP; d.WSMaxPerIP != 32 || d.WSPingInterval != 30*time.Second || d.WSOrigins != nil {
+		t.Fatalf("defaults %+v", d)
 	}
 }
 

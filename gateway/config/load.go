@@ -53,7 +53,7 @@ func Load(path string, env []string) (Config, error) {
 func decode(data []byte, cfg *Config) error {
 	// Lists given in the file replace the defaults rather than merge into
 	// them: a user listing one trunk means exactly one trunk.
-	cfg.Trunks, cfg.Rooms, cfg.DialIn.Numbers = nil, nil, nil
+	cfg.Trunks, cfg.Rooms, cfg.DialIn.Numbers, cfg.Webhooks = nil, nil, nil, nil
 	var probe map[string]any
 	if err := yaml.Unmarshal(data, &probe); err != nil {
 		return fmt.Errorf("config: %w: %w", ErrInvalid, err)

@@ -133,7 +133,7 @@ func (c *Config) validateTrunkSecurity(key string, t Trunk, bad func(key, format
 	if t.MaxCalls < 0 {
 		bad(key+".max_calls", "must not be negative (0 = no bound)")
 	}
-	if t.SRTP == "require" && !t.SRTPOverPlain && !slices.ContainsFunc(c.SIP.Listen, func(l string) bool { return strings.HasPrefix(l, "tls://") }) {
+	if t.SRTP == "require" && len(t.Allow) > 0 && !t.SRTPOverPlain && !slices.ContainsFunc(c.SIP.Listen, func(l string) bool { return strings.HasPrefix(l, "tls://") }) {
 		bad(key+".srtp", "require sends SDES keys, which travel only over SIP/TLS: add a tls:// listener to sip.listen, or set %s.srtp_over_plain: true (a lab: anyone on the path reads the keys)", key)
 	}
 	for j, a := range t.DigestAlgorithms {

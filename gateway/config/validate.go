@@ -19,6 +19,10 @@ var (
 	digitsRe   = regexp.MustCompile(`^[0-9]{4,12}$`)
 	numberRe   = regexp.MustCompile(`^\+?[0-9A-Za-z*#._-]{1,32}$`)
 	langRe     = regexp.MustCompile(`^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$`)
+	// headerNameRe is an RFC 3261 §25.1 token, as header names are.
+	headerNameRe = regexp.MustCompile(`^[A-Za-z0-9!%*_+.~'` + "`" + `-]{1,64}$`)
+	attrNameRe   = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
+	sipUserRe    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._~-]{0,63}$`)
 )
 
 // Validate checks every key and returns all problems at once, each naming
@@ -79,6 +83,7 @@ func (c *Config) Validate() error {
 	if c.SIP.SessionExpires < c.SIP.MinSE {
 		bad("sip.session_expires", "must not be below sip.min_se (%s)", c.SIP.MinSE)
 	}
+	c.validateSIPWeb(bad)
 	if c.RTP.Timeout < 0 || (c.RTP.Timeout > 0 && c.RTP.Timeout < time.Second) {
 		bad("rtp.timeout", "must be 0 (off) or at least 1s")
 	}
@@ -138,8 +143,19 @@ func (c *Config) Validate() error {
 			bad(key+".name", "duplicate trunk %q", t.Name)
 		}
 		trunkNames[t.Name] = true
-		if len(t.Allow) == 0 {
-			bad(key+".allow", "list at least one source CIDR")
+		if len(t.Allow) == 0 && t.Outbound == nil {
+			bad(key+".allow", "list at least one source CIDR (or give the trunk an outbound section)")
+		}
+		for h, attr := range t.HeadersToAttributes {
+			if !headerNameRe.MatchString(h) {
+				bad(key+".headers_to_attributes", "%q is not a SIP header name", h)
+			}
+			if !attrNameRe.MatchString(attr) {
+				bad(key+".headers_to_attributes", "attribute %q for %s: use letters, digits, _ . -", attr, h)
+			}
+		}
+		if t.Outbound != nil {
+			validateOutbound(key+".outbound", *t.Outbound, bad)
 		}
 		switch t.SRTP {
 		case "", "disable", "allow", "require":
@@ -184,6 +200,9 @@ func (c *Config) Validate() error {
 			bad("dialin.languages", "%q is not a language code like en or de", lang)
 		}
 	}
+	for i, w := range c.Webhooks {
+		validateWebhook(fmt.Sprintf("webhooks[%d]", i), w, bad)
+	}
 	c.validateIVR(bad)
 	c.validateRooms(bad)
 	c.validateSecurity(bad)
@@ -191,6 +210,39 @@ func (c *Config) Validate() error {
 		bad("shutdown.grace", "must not be negative")
 	}
 	return errors.Join(errs...)
+}
+
+// validateSIPWeb checks the keys of SIP over WebSocket and SIP users.
+func (c *Config) validateSIPWeb(bad func(key, format string, args ...any)) {
+	for i, o := range c.SIP.WSOrigins {
+		if o == "*" {
+			continue
+		}
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
+			bad(fmt.Sprintf("sip.ws_origins[%d]", i), "must be \"*\" or an origin like https://app.example.com (scheme, host, port only), not %q", o)
+		}
+	}
+	if c.SIP.WSMaxPerIP < 0 {
+		bad("sip.ws_max_per_ip", "must not be negative (0 means no limit)")
+	}
+	if c.SIP.WSPingInterval < time.Second {
+		bad("sip.ws_ping_interval", "must be at least 1s")
+	}
+	seen := map[string]bool{}
+	for i, u := range c.SIP.Users {
+		key := fmt.Sprintf("sip.users[%d]", i)
+		switch {
+		case !sipUserRe.MatchString(u.Username):
+			bad(key+".username", "must be 1 to 64 letters, digits, '.', '_', '~' or '-' (not starting with a symbol), not %q", u.Username)
+		case seen[strings.ToLower(u.Username)]:
+			bad(key+".username", "duplicate user %q", u.Username)
+		}
+		seen[strings.ToLower(u.Username)] = true
+		if len(u.Password) < 8 {
+			bad(key+".password", "must be at least 8 characters")
+		}
+	}
 }
 
 func (c *Config) validateIVR(bad func(key, format string, args ...any)) {

@@ -24,6 +24,11 @@ import (
 // Errors: ErrNoAudio, ErrNoCommonCodec, ErrSRTPRequired, ErrSRTPNotAllowed,
 // ErrNoCommonCrypto, ErrUnsupportedTransport for the audio stream, and
 // ErrInvalidPolicy. The SIP layer answers all but the last with 488.
+//
+// A second video stream marked a=content:slides (RFC 4796) is answered
+// like the video, on p.SlidesPort, when p.Slides allows it; without BFCP
+// (RFC 8855, not implemented: its m=application line is rejected) room
+// systems may still not send on it.
 func Answer(offer *Session, p Policy) (*Session, error) {
 	p, err := p.withDefaults()
 	if err != nil {
@@ -64,11 +69,14 @@ func Answer(offer *Session, p Policy) (*Session, error) {
 		return nil, firstErr
 	}
 
-	var video *Media
+	secure := audio.Secure() || len(audio.Crypto) > 0
+	// A video problem never fails the call: the stream is rejected.
+	var video, slides *Media
 	if p.videoEnabled() && offer.Video != nil {
-		if v, err := answerVideo(offer, offer.Video, p, audio.Secure() || len(audio.Crypto) > 0); err == nil {
-			video = v
-		}
+		video, _ = answerVideo(offer, offer.Video, p, secure, p.VideoPort, p.Previous.stream(func(s *Session) *Media { return s.Video }))
+	}
+	if p.slidesEnabled() && offer.Slides != nil {
+		slides, _ = answerVideo(offer, offer.Slides, p, secure, p.SlidesPort, p.Previous.stream(func(s *Session) *Media { return s.Slides }))
 	}
 
 	ans := &Session{
@@ -82,6 +90,8 @@ func Answer(offer *Session, p Policy) (*Session, error) {
 			ans.Audio = audio
 		case video != nil && m == offer.Video:
 			ans.Video = video
+		case slides != nil && m == offer.Slides:
+			ans.Slides = slides
 		default:
 			ans.Others = append(ans.Others, rejectMedia(m))
 		}
@@ -326,14 +336,11 @@ func intersectEvents(list string, lo, hi int) string {
 // errNoH264 is internal: video is then rejected, never the call.
 var errNoH264 = errors.New("sdp: no acceptable H.264 format")
 
-// answerVideo answers the offered video stream with H.264.
-func answerVideo(offer *Session, m *Media, p Policy, audioSecure bool) (*Media, error) {
+// answerVideo answers an offered video stream (the main one or slides)
+// with H.264 on port; prev is the same stream in our previous SDP.
+func answerVideo(offer *Session, m *Media, p Policy, audioSecure bool, port int, prev *Media) (*Media, error) {
 	if err := checkTransport(m); err != nil {
 		return nil, err
-	}
-	var prev *Media
-	if p.Previous != nil {
-		prev = p.Previous.Video
 	}
 	// Keep video as secure as audio: SRTP audio with plain video would leak
 	// the picture of a call the trunk wanted encrypted.
@@ -357,14 +364,14 @@ func answerVideo(offer *Session, m *Media, p Policy, audioSecure bool) (*Media, 
 	if !params.LevelAsymmetryAllowed {
 		level = min(level, params.Level)
 	}
-	codec.Fmtp = h264Fmtp(params.ProfileIDC, params.ProfileIOP, level, params.PacketizationMode)
+	codec.Fmtp = h264Fmtp(params.ProfileIDC, params.ProfileIOP, level, params.PacketizationMode, p)
 	v := &Media{
 		Index:     m.Index,
 		Type:      "video",
-		Port:      p.VideoPort,
+		Port:      port,
 		Proto:     m.Proto,
 		Codecs:    []Codec{codec},
-		Direction: offeredDirection(offer, m).Answer(p.Direction.Sends(), p.Direction.Receives()),
+		Direction: offeredDirection(offer, m).Answer(p.VideoDirection.Sends(), p.VideoDirection.Receives()),
 		RTCPMux:   m.RTCPMux && p.RTCPMux,
 		RTCPFb:    answerFeedback(m.RTCPFb, codec.PT),
 		Bitrate:   p.VideoBitrate,

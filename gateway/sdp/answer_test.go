@@ -80,6 +80,50 @@ var answerCases = []answerCase{
 		videoPT: 98, videoFb: []string{"98 nack pli", "98 ccm fir"},
 	},
 	{
+		// baresip 1.0 with avcodec (recorded by test.TestBaresipVideo):
+		// H.264 in modes 0 and 1 at 42e01f, "* nack pli", content main.
+		file: "baresip-h264.sdp", codec: "PCMU/8000", pt: 0, tePT: 101, teClock: 8000,
+		dir: DirectionSendRecv, ptime: 20, proto: "RTP/AVP", mlines: 2,
+		video:   "profile-level-id=42e01f;packetization-mode=1;level-asymmetry-allowed=1",
+		videoPT: 97, videoFb: []string{"97 nack pli"},
+	},
+	{
+		// Poly Group Series style: high and baseline, mode 1 and 0,
+		// spaces after the semicolons, max-* raising level 2.2 to 1080p,
+		// a BFCP line and a slides video.
+		file: "poly-group-h264.sdp", codec: "PCMU/8000", pt: 0, tePT: 101, teClock: 8000,
+		dir: DirectionSendRecv, ptime: 20, proto: "RTP/AVP", mlines: 4,
+		video:   "profile-level-id=428016;packetization-mode=1;level-asymmetry-allowed=1",
+		videoPT: 110, videoFb: []string{"110 ccm fir", "110 nack pli"},
+	},
+	{
+		// Yealink VC style: RTP/AVPF, upper-case profile-level-id,
+		// generic NACK and REMB offered (REMB not answered).
+		file: "yealink-vc-h264.sdp", codec: "PCMU/8000", pt: 0, tePT: 101, teClock: 8000,
+		dir: DirectionSendRecv, ptime: 20, proto: "RTP/AVP", mlines: 2,
+		video:   "profile-level-id=42801f;packetization-mode=1;level-asymmetry-allowed=1",
+		videoPT: 99, videoFb: []string{"99 nack", "99 nack pli", "99 ccm fir"},
+	},
+	{
+		// Cisco CE style with SDES on audio and video.
+		file: "cisco-ce-srtp-h264.sdp", codec: "PCMU/8000", pt: 0, tePT: 101, teClock: 8000,
+		dir: DirectionSendRecv, ptime: 20, proto: "RTP/SAVP", suite: AES_CM_128_HMAC_SHA1_80, cryptoTag: 1, mlines: 2,
+		video:   "profile-level-id=42e01f;packetization-mode=1;level-asymmetry-allowed=1",
+		videoPT: 126, videoFb: []string{"126 nack pli", "126 ccm fir"},
+	},
+	{
+		// The gateway today: no video in the policy, every video line
+		// (and BFCP) answered with port 0.
+		file: "poly-group-h264.sdp", policy: func(p *Policy) { p.Video = false },
+		codec: "PCMU/8000", pt: 0, tePT: 101, teClock: 8000,
+		dir: DirectionSendRecv, ptime: 20, proto: "RTP/AVP", mlines: 4,
+	},
+	{
+		file: "cisco-ce-srtp-h264.sdp", policy: func(p *Policy) { p.Video = false },
+		codec: "PCMU/8000", pt: 0, tePT: 101, teClock: 8000,
+		dir: DirectionSendRecv, ptime: 20, proto: "RTP/SAVP", suite: AES_CM_128_HMAC_SHA1_80, cryptoTag: 1, mlines: 2,
+	},
+	{
 		file: "poly-g722.sdp", codec: "PCMU/8000", pt: 0, tePT: 127, teClock: 8000,
 		dir: DirectionSendRecv, ptime: 20, proto: "RTP/AVP", mlines: 1,
 	},

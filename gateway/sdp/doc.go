@@ -11,6 +11,13 @@
 // the quirks of real-world SIP SDP (bare LF, missing optional lines, lines out
 // of order, unknown media types such as T.38 "m=image").
 //
+// Video for room systems: an H.264 stream (packetization modes 0 and 1,
+// profile-level-id answered within the offer, max-fs/max-mbps read into
+// [H264Params.Limits], rtcp-fb nack/pli/fir echoed when offered, b=AS and
+// b=TIAS, a=content) and a second, slides stream (RFC 4796) accepted or
+// rejected by [Policy]; a policy without video answers every video line
+// with port 0.
+//
 // Scope: SIP legs only — plain RTP/AVP and SDES-keyed RTP/SAVP (RFC 4568),
 // with the AVPF variants. ICE and DTLS-SRTP belong to the WebRTC legs in
 // sipws and sfu.

@@ -41,9 +41,12 @@ func FuzzParse(f *testing.F) {
 		if _, err := Parse(text); err != nil {
 			t.Fatalf("Parse(Marshal(s)): %v\n%q\nfrom %q", err, text, b)
 		}
-		for _, mode := range []SRTPMode{SRTPAllow, SRTPRequire, SRTPDisable} {
+		for i, mode := range []SRTPMode{SRTPAllow, SRTPRequire, SRTPDisable} {
 			q := p
 			q.SRTP = mode
+			if i == 0 {
+				q.Slides, q.SlidesPort = true, 10004
+			}
 			ans, err := Answer(s, q)
 			if err != nil {
 				continue

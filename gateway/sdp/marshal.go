@@ -36,6 +36,7 @@ func Marshal(s *Session) []byte {
 	if s.ConnAddr.IsValid() {
 		d.ConnectionInformation = connInfo(s.ConnAddr.String())
 	}
+	d.Bandwidth = bandwidthLines(s.Bitrate)
 	for _, m := range s.media() {
 		d.MediaDescriptions = append(d.MediaDescriptions, marshalMedia(m))
 	}
@@ -98,6 +99,18 @@ func connInfo(addr string) *psdp.ConnectionInformation {
 	}
 }
 
+// bandwidthLines writes a bitrate as b=AS and b=TIAS (RFC 3890 §6.2.2:
+// TIAS for those who know it, AS for the rest); none for 0.
+func bandwidthLines(bitrate int) []psdp.Bandwidth {
+	if bitrate <= 0 {
+		return nil
+	}
+	return []psdp.Bandwidth{
+		{Type: "AS", Bandwidth: uint64((bitrate + 999) / 1000)},
+		{Type: "TIAS", Bandwidth: uint64(bitrate)},
+	}
+}
+
 func marshalMedia(m *Media) *psdp.MediaDescription {
 	md := &psdp.MediaDescription{
 		MediaName: psdp.MediaName{
@@ -121,13 +134,7 @@ func marshalMedia(m *Media) *psdp.MediaDescription {
 	if m.Addr.IsValid() {
 		md.ConnectionInformation = connInfo(m.Addr.String())
 	}
-	if m.Bitrate > 0 {
-		// RFC 3890 §6.2.2: TIAS for those who know it, AS for the rest.
-		md.Bandwidth = []psdp.Bandwidth{
-			{Type: "AS", Bandwidth: uint64((m.Bitrate + 999) / 1000)},
-			{Type: "TIAS", Bandwidth: uint64(m.Bitrate)},
-		}
-	}
+	md.Bandwidth = bandwidthLines(m.Bitrate)
 	add := func(k, v string) { md.Attributes = append(md.Attributes, psdp.Attribute{Key: k, Value: v}) }
 	if rtp {
 		for _, c := range append(append([]Codec(nil), m.Codecs...), m.events()...) {

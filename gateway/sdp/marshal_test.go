@@ -64,6 +64,10 @@ func checkStrictSDP(t *testing.T, b []byte) {
 		t.Fatalf("not CRLF-terminated:\n%q", s)
 	}
 	lines := strings.Split(strings.TrimSuffix(s, "\r\n"), "\r\n")
+	// Session-level b= lines go between c= and t= (RFC 8866 §5).
+	for len(lines) > 4 && strings.HasPrefix(lines[4], "b=") {
+		lines = append(lines[:4], lines[5:]...)
+	}
 	for i, prefix := range []string{"v=0", "o=", "s=", "c=", "t=0 0"} {
 		if i >= len(lines) || !strings.HasPrefix(lines[i], prefix) {
 			t.Fatalf("line %d = %q, want %s…", i+1, lines[i], prefix)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 )
 
 // newOrigin returns a fresh o= line: a random session id (RFC 8866 §5.2
@@ -57,20 +58,23 @@ func Offer(p Policy) (*Session, error) {
 		proto = "RTP/SAVP"
 	}
 
-	audioIdx, videoIdx := 0, 1
-	// prevAudio and prevVideo are the previous streams whose keys we keep;
-	// videoLine is the previous m= line our video takes over, if any.
-	var prevAudio, prevVideo, videoLine *Media
+	audioIdx, videoIdx, slidesIdx := 0, 1, 2
+	// prevAudio, prevVideo and prevSlides are the previous streams whose
+	// keys we keep; videoLine and slidesLine are the previous m= lines our
+	// video and slides take over, if any.
+	var prevAudio, prevVideo, prevSlides, videoLine, slidesLine *Media
 	if prev := p.Previous; prev != nil {
 		lines := prev.media()
 		next := len(lines) // index of the first m= line we add
-		audioIdx, videoIdx = -1, -1
+		audioIdx, videoIdx, slidesIdx = -1, -1, -1
 		for _, m := range lines {
 			switch {
 			case m == prev.Audio || (audioIdx < 0 && prev.Audio == nil && m.Type == "audio"):
 				audioIdx, prevAudio = m.Index, prev.Audio
-			case m == prev.Video || (videoIdx < 0 && prev.Video == nil && m.Type == "video"):
+			case m == prev.Video || (videoIdx < 0 && prev.Video == nil && m.Type == "video" && m.Content != "slides"):
 				videoIdx, prevVideo, videoLine = m.Index, prev.Video, m
+			case m == prev.Slides || (slidesIdx < 0 && prev.Slides == nil && m.Type == "video" && m.Content == "slides"):
+				slidesIdx, prevSlides, slidesLine = m.Index, prev.Slides, m
 			default:
 				// A line we rejected stays rejected.
 				s.Others = append(s.Others, rejectMedia(m))
@@ -82,6 +86,10 @@ func Offer(p Policy) (*Session, error) {
 		}
 		if videoIdx < 0 && p.videoEnabled() {
 			videoIdx = next
+			next++
+		}
+		if slidesIdx < 0 && p.slidesEnabled() {
+			slidesIdx = next
 		}
 	}
 
@@ -119,46 +127,69 @@ func Offer(p Policy) (*Session, error) {
 	}
 	s.Audio = a
 
+	content := ""
+	if p.slidesEnabled() {
+		content = "main" // RFC 4796: tells the main video from the slides
+	}
 	switch {
 	case p.videoEnabled() && videoIdx >= 0:
-		v := &Media{
-			Index:     videoIdx,
-			Type:      "video",
-			Port:      p.VideoPort,
-			Proto:     proto,
-			Direction: p.Direction,
-			RTCPMux:   p.RTCPMux,
-			Bitrate:   p.VideoBitrate,
-		}
-		pt := uint8(96)
-		add := func(prof H264Profile, mode int) {
-			pt = freePT(pt, used)
-			idc, iop := prof.profileIDC()
-			c := H264
-			c.PT = pt
-			c.Fmtp = h264Fmtp(idc, iop, p.H264Level, mode)
-			v.Codecs = append(v.Codecs, c)
-			for _, fb := range []RTCPFeedback{{Type: "nack"}, {Type: "nack", Param: "pli"}, {Type: "ccm", Param: "fir"}} {
-				fb.PT = strconv.Itoa(int(pt))
-				v.RTCPFb = append(v.RTCPFb, fb)
-			}
-		}
-		for _, prof := range p.H264Profiles {
-			add(prof, 1)
-		}
-		add(p.H264Profiles[0], 0)
-		if v.Crypto, err = offerCrypto(p, prevVideo); err != nil {
+		if s.Video, err = offerVideo(p, videoIdx, p.VideoPort, proto, content, used, prevVideo); err != nil {
 			return nil, err
 		}
-		s.Video = v
 	case videoLine != nil:
 		s.Others = append(s.Others, rejectMedia(videoLine))
+	}
+	switch {
+	case p.slidesEnabled() && slidesIdx >= 0:
+		if s.Slides, err = offerVideo(p, slidesIdx, p.SlidesPort, proto, "slides", used, prevSlides); err != nil {
+			return nil, err
+		}
+	case slidesLine != nil:
+		s.Others = append(s.Others, rejectMedia(slidesLine))
 	}
 
 	if p.Previous != nil {
 		s.Continue(p.Previous)
 	}
 	return s, nil
+}
+
+// offerVideo makes one H.264 video stream of an offer: packetization-mode
+// 1 for each accepted profile, mode 0 as a fallback, and the RTCP
+// feedback the video path answers.
+func offerVideo(p Policy, idx, port int, proto, content string, used map[uint8]bool, prev *Media) (*Media, error) {
+	v := &Media{
+		Index:     idx,
+		Type:      "video",
+		Port:      port,
+		Proto:     proto,
+		Direction: p.VideoDirection,
+		RTCPMux:   p.RTCPMux,
+		Bitrate:   p.VideoBitrate,
+		Content:   content,
+	}
+	pt := uint8(96)
+	add := func(prof H264Profile, mode int) {
+		pt = freePT(pt, used)
+		idc, iop := prof.profileIDC()
+		c := H264
+		c.PT = pt
+		c.Fmtp = h264Fmtp(idc, iop, p.H264Level, mode, p)
+		v.Codecs = append(v.Codecs, c)
+		for _, fb := range []RTCPFeedback{{Type: "nack"}, {Type: "nack", Param: "pli"}, {Type: "ccm", Param: "fir"}} {
+			fb.PT = strconv.Itoa(int(pt))
+			v.RTCPFb = append(v.RTCPFb, fb)
+		}
+	}
+	for _, prof := range p.H264Profiles {
+		add(prof, 1)
+	}
+	add(p.H264Profiles[0], 0)
+	var err error
+	if v.Crypto, err = offerCrypto(p, prev); err != nil {
+		return nil, err
+	}
+	return v, nil
 }
 
 // freePT returns want if unused, else the next free dynamic payload type
@@ -230,7 +261,10 @@ func (m *Media) events() []Codec {
 // the same m= lines in the same order, an active audio stream with at
 // least one of our codecs, SRTP as offered with a crypto tag and suite we
 // offered (RFC 4568 §7.1.3), and directions our offer allows (§6.1).
-// A rejected video stream is not an error; the caller checks answer.Video.
+// A rejected video or slides stream is not an error; the caller checks
+// answer.Video and answer.Slides. An answer need not repeat a=content
+// (RFC 4796 §5), so the answer's stream at the position of our slides
+// line is filed as answer.Slides first.
 func AcceptAnswer(ourOffer, answer *Session) error {
 	if ourOffer == nil || answer == nil {
 		return fmt.Errorf("%w: missing offer or answer", ErrAnswerMismatch)
@@ -242,6 +276,15 @@ func AcceptAnswer(ourOffer, answer *Session) error {
 	for i := range ol {
 		if ol[i].Type != al[i].Type {
 			return fmt.Errorf("%w: m= line %d is %s, answered %s", ErrAnswerMismatch, i+1, ol[i].Type, al[i].Type)
+		}
+	}
+	if os := ourOffer.Slides; os != nil && answer.Slides == nil {
+		if m := al[os.Index]; !m.Rejected() {
+			answer.Others = slices.DeleteFunc(answer.Others, func(x *Media) bool { return x == m })
+			if answer.Video == m {
+				answer.Video = nil
+			}
+			answer.Slides = m
 		}
 	}
 	// Pair the answer's streams with the offered m= lines at the same
@@ -261,11 +304,16 @@ func AcceptAnswer(ourOffer, answer *Session) error {
 	if _, ok := chooseAudioCodec(aa.Codecs, oa.Codecs); !ok {
 		return fmt.Errorf("%w: answered %s", ErrNoCommonCodec, codecList(aa.Codecs))
 	}
-	if av := answer.Video; av != nil {
+	for _, av := range []*Media{answer.Video, answer.Slides} {
+		if av == nil {
+			continue
+		}
 		if ov := ol[slices.Index(al, av)]; ov.Rejected() {
 			return fmt.Errorf("%w: answer enables video m= line %d we disabled", ErrAnswerMismatch, av.Index+1)
 		} else if err := checkAnswerStream(ov, av); err != nil {
-			return fmt.Errorf("video: %w", err)
+			return fmt.Errorf("video m= line %d: %w", av.Index+1, err)
+		} else if !answeredOfferedH264(ov, av) {
+			return fmt.Errorf("video m= line %d: %w: answered %s", av.Index+1, ErrNoCommonCodec, codecList(av.Codecs))
 		}
 	}
 	return nil
@@ -309,4 +357,22 @@ func MatchCrypto(offer, answer *Media) (offerKey, answerKey Crypto, ok bool) {
 		}
 	}
 	return Crypto{}, Crypto{}, false
+}
+
+// answeredOfferedH264 reports whether an answered video stream uses one
+// of the H.264 formats we offered: the same payload type (RFC 3264 §6.1)
+// and packetization-mode (RFC 6184 §8.2.2).
+func answeredOfferedH264(offer, answer *Media) bool {
+	for _, a := range answer.Codecs {
+		o, ok := offer.Codec(a.PT)
+		if !ok || !strings.EqualFold(a.Name, "H264") || !o.Same(a) {
+			continue
+		}
+		ap, okA := ParseH264Fmtp(a.Fmtp)
+		op, okO := ParseH264Fmtp(o.Fmtp)
+		if okA && okO && ap.PacketizationMode == op.PacketizationMode {
+			return true
+		}
+	}
+	return false
 }

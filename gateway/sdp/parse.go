@@ -49,6 +49,7 @@ func Parse(b []byte) (*Session, error) {
 	if s.ConnAddr, err = connAddr(d.ConnectionInformation); err != nil {
 		return nil, err
 	}
+	s.Bitrate = bandwidth(d.Bandwidth)
 	sessionDir := DirectionUnknown
 	for _, a := range d.Attributes {
 		if dir := parseDirection(a.Key); dir != DirectionUnknown {
@@ -69,16 +70,19 @@ func Parse(b []byte) (*Session, error) {
 	return s, nil
 }
 
-// place files m as the session's audio or video stream, or among Others.
-// The first active audio stream is the audio; the first active video stream
-// that is not slides (RFC 4796: Cisco and Poly offer a second "slides"
-// video for BFCP content sharing) is the video.
+// place files m as the session's audio, video or slides stream, or among
+// Others. The first active audio stream is the audio; the first active
+// video stream that is not slides is the video; the first active video
+// stream with a=content:slides (RFC 4796: Cisco, Poly and Yealink offer it
+// for content sharing, floor-controlled by BFCP) is the slides.
 func (s *Session) place(m *Media) {
 	switch {
 	case m.Type == "audio" && s.Audio == nil && !m.Rejected():
 		s.Audio = m
 	case m.Type == "video" && s.Video == nil && !m.Rejected() && m.Content != "slides":
 		s.Video = m
+	case m.Type == "video" && s.Slides == nil && !m.Rejected() && m.Content == "slides":
+		s.Slides = m
 	default:
 		s.Others = append(s.Others, m)
 	}
@@ -117,14 +121,7 @@ func parseMedia(idx int, ml mline, md *psdp.MediaDescription, sessionDir Directi
 	if m.Addr, err = connAddr(md.ConnectionInformation); err != nil {
 		return nil, err
 	}
-	for _, b := range md.Bandwidth {
-		switch {
-		case b.Type == "TIAS" && !b.Experimental:
-			m.Bitrate = clampInt(b.Bandwidth)
-		case b.Type == "AS" && !b.Experimental && m.Bitrate == 0:
-			m.Bitrate = clampInt(b.Bandwidth * 1000)
-		}
-	}
+	m.Bitrate = bandwidth(md.Bandwidth)
 
 	rtpmap := map[uint8]Codec{}
 	fmtp := map[uint8]string{}
@@ -249,6 +246,21 @@ func parseMillis(v string) int {
 		return 0
 	}
 	return n
+}
+
+// bandwidth reads b= lines: TIAS in bit/s (RFC 3890), else AS in kbit/s
+// (RFC 8866 §5.8); 0 when neither is given.
+func bandwidth(bs []psdp.Bandwidth) int {
+	bitrate := 0
+	for _, b := range bs {
+		switch {
+		case b.Type == "TIAS" && !b.Experimental:
+			bitrate = clampInt(b.Bandwidth)
+		case b.Type == "AS" && !b.Experimental && bitrate == 0:
+			bitrate = clampInt(b.Bandwidth * 1000)
+		}
+	}
+	return bitrate
 }
 
 func clampInt(v uint64) int {

@@ -23,7 +23,7 @@ func TestParseCorpus(t *testing.T) {
 			audioRTP: "10.10.20.31:2326", rtcp: "10.10.20.31:2327",
 			codecs: "101 MP4A-LATM/90000,100 MP4A-LATM/90000,102 G7221/16000,103 G7221/16000,104 G7221/16000,9 G722/8000,8 PCMA/8000,0 PCMU/8000,18 G729/8000",
 			te:     []string{"105 telephone-event/8000"},
-			others: 3,
+			others: 2, // BFCP and H.224; the slides video is Slides
 		},
 		{
 			file:     "poly-g722.sdp",
@@ -133,14 +133,20 @@ func TestParseCiscoDetails(t *testing.T) {
 	if !ok || p.Profile != H264Baseline || p.Level != 0x16 || p.PacketizationMode != 1 || !p.LevelAsymmetryAllowed {
 		t.Errorf("H.264 params = %+v", p)
 	}
-	want := []string{"video", "application", "application"}
+	if sl := s.Slides; sl == nil || sl.Index != 2 || sl.Content != "slides" || len(sl.Codecs) != 4 {
+		t.Errorf("slides = %+v", sl)
+	}
+	if s.Bitrate != 6000000 {
+		t.Errorf("session b=AS = %d", s.Bitrate)
+	}
+	want := []string{"application", "application"}
 	for i, m := range s.Others {
-		if m.Type != want[i] || m.Index != i+2 {
+		if m.Type != want[i] || m.Index != i+3 {
 			t.Errorf("other %d = %s at %d", i, m.Type, m.Index)
 		}
 	}
-	if s.Others[1].Proto != "UDP/BFCP" || strings.Join(s.Others[1].Formats, " ") != "*" {
-		t.Errorf("BFCP line = %+v", s.Others[1])
+	if s.Others[0].Proto != "UDP/BFCP" || strings.Join(s.Others[0].Formats, " ") != "*" {
+		t.Errorf("BFCP line = %+v", s.Others[0])
 	}
 }
 

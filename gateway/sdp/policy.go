@@ -87,9 +87,22 @@ type Policy struct {
 	// receive; DefaultH264Level when 0.
 	H264Profiles []H264Profile
 	H264Level    H264Level
+	// H264MaxMBPS and H264MaxFS, when above what H264Level allows, go into
+	// our fmtp as max-mbps and max-fs (RFC 6184 §8.1): what we receive
+	// beyond the level, e.g. 1080p (8160 macroblocks) at level 3.1.
+	H264MaxMBPS, H264MaxFS int
 	// VideoBitrate, in bit/s, is announced with b=TIAS and b=AS on our
 	// video stream when not 0.
 	VideoBitrate int
+	// VideoDirection, when set, is the direction of our video and slides
+	// streams instead of Direction: video held (sendonly or inactive)
+	// while audio goes on, say while the room has no picture to send.
+	VideoDirection Direction
+	// Slides accepts (and offers) a second video stream with
+	// a=content:slides (RFC 4796) for content sharing, on SlidesPort. It
+	// needs Video too. Off, a slides stream is answered with port 0.
+	Slides     bool
+	SlidesPort int
 	// RTCPMux accepts (and offers) RTP/RTCP multiplexing (RFC 5761).
 	RTCPMux bool
 	// Ptime is the packet time in ms when the offer has none; DefaultPtime
@@ -113,8 +126,8 @@ func (p Policy) withDefaults() (Policy, error) {
 	if !p.Addr.IsValid() {
 		return p, fmt.Errorf("%w: no local address", ErrInvalidPolicy)
 	}
-	if p.AudioPort <= 0 || p.AudioPort > 65535 || p.VideoPort < 0 || p.VideoPort > 65535 {
-		return p, fmt.Errorf("%w: bad ports %d/%d", ErrInvalidPolicy, p.AudioPort, p.VideoPort)
+	if p.AudioPort <= 0 || p.AudioPort > 65535 || p.VideoPort < 0 || p.VideoPort > 65535 || p.SlidesPort < 0 || p.SlidesPort > 65535 {
+		return p, fmt.Errorf("%w: bad ports %d/%d/%d", ErrInvalidPolicy, p.AudioPort, p.VideoPort, p.SlidesPort)
 	}
 	p.Addr = p.Addr.Unmap()
 	if len(p.Codecs) == 0 {
@@ -138,6 +151,9 @@ func (p Policy) withDefaults() (Policy, error) {
 	if p.Direction == DirectionUnknown {
 		p.Direction = DirectionSendRecv
 	}
+	if p.VideoDirection == DirectionUnknown {
+		p.VideoDirection = p.Direction
+	}
 	if p.Username == "" {
 		p.Username = "roombridge"
 	}
@@ -148,6 +164,8 @@ func (p Policy) withDefaults() (Policy, error) {
 }
 
 func (p Policy) videoEnabled() bool { return p.Video && p.VideoPort > 0 }
+
+func (p Policy) slidesEnabled() bool { return p.videoEnabled() && p.Slides && p.SlidesPort > 0 }
 
 func (p Policy) suiteOK(s CryptoSuite) bool {
 	for _, x := range p.Suites {

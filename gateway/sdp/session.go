@@ -7,9 +7,10 @@ import (
 
 // Session is one SDP body (RFC 8866 §5) reduced to what a SIP leg needs.
 //
-// Audio and Video are the streams the gateway uses; every other m= line
-// (a second audio or video stream, T.38 "m=image", BFCP "m=application", a
-// stream we rejected) is kept in Others, because an answer must repeat every
+// Audio, Video and Slides are the streams the gateway uses (Slides: the
+// second video of room systems, a=content:slides, RFC 4796, for content
+// sharing); every other m= line (a second audio stream, T.38 "m=image",
+// BFCP "m=application", a stream we rejected) is kept in Others, because an answer must repeat every
 // offered m= line in the same order (RFC 3264 §6). Each Media records its
 // position in Index; [Marshal] writes the lines in that order.
 type Session struct {
@@ -20,7 +21,11 @@ type Session struct {
 	ConnAddr netip.Addr
 	Audio    *Media
 	Video    *Media
+	Slides   *Media
 	Others   []*Media
+	// Bitrate is the session-level b=TIAS in bit/s, or b=AS times 1000;
+	// 0 if absent. It bounds all streams together (RFC 8866 §5.8).
+	Bitrate int
 }
 
 // Origin is the o= line (RFC 8866 §5.2). SessionID and SessionVersion
@@ -177,12 +182,11 @@ func (s *Session) OnHold(m *Media) bool {
 
 // media returns every m= section in Index order.
 func (s *Session) media() []*Media {
-	all := make([]*Media, 0, 2+len(s.Others))
-	if s.Audio != nil {
-		all = append(all, s.Audio)
-	}
-	if s.Video != nil {
-		all = append(all, s.Video)
+	all := make([]*Media, 0, 3+len(s.Others))
+	for _, m := range []*Media{s.Audio, s.Video, s.Slides} {
+		if m != nil {
+			all = append(all, m)
+		}
 	}
 	all = append(all, s.Others...)
 	// Insertion sort: a handful of entries, and stable.
@@ -192,4 +196,12 @@ func (s *Session) media() []*Media {
 		}
 	}
 	return all
+}
+
+// stream returns pick(s), or nil when s is nil (no previous SDP).
+func (s *Session) stream(pick func(*Session) *Media) *Media {
+	if s == nil {
+		return nil
+	}
+	return pick(s)
 }

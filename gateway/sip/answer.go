@@ -198,10 +198,10 @@ func (c *IncomingCall) RejectErr(err error) error {
 
 func (c *IncomingCall) rejectErr(err, cause error) error {
 	code, reason := status(err, 500)
-	return c.reject(code, reason, cause)
+	return c.reject(code, reason, cause, c.srv.warning(err)...)
 }
 
-func (c *IncomingCall) reject(code int, reason string, cause error) error {
+func (c *IncomingCall) reject(code int, reason string, cause error, hdrs ...sip.Header) error {
 	c.mu.Lock()
 	// The context may be done (server closing, handler returned): the INVITE
 	// still needs its final response.
@@ -215,6 +215,9 @@ func (c *IncomingCall) reject(code int, reason string, cause error) error {
 	res.AppendHeader(sip.NewHeader("Server", c.srv.cfg.UserAgent))
 	if code == 503 {
 		res.AppendHeader(sip.NewHeader("Retry-After", "5"))
+	}
+	for _, h := range hdrs {
+		res.AppendHeader(h)
 	}
 	err := c.tx.Respond(res)
 	c.mu.Unlock()

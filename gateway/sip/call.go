@@ -107,7 +107,7 @@ func (s *Server) newCall(req *sip.Request, tx sip.ServerTransaction, trunk *Trun
 	if to := req.To(); to != nil && to.Address.User != "" {
 		c.contact.Address.User = to.Address.User
 	}
-	if tp := strings.ToLower(c.transport); tp != "udp" {
+	if tp := uriTransport(c.transport); tp != "udp" {
 		c.contact.Address.UriParams = sip.HeaderParams{{K: "transport", V: tp}}
 	}
 	if ua, ok := laddr.(*net.UDPAddr); ok {
@@ -115,6 +115,15 @@ func (s *Server) newCall(req *sip.Request, tx sip.ServerTransaction, trunk *Trun
 	}
 	c.ctx, c.cancel = context.WithCancelCause(s.ctx)
 	return c
+}
+
+// uriTransport is the transport URI parameter for a sipgo network name:
+// RFC 7118 §5.2 has "ws" for WebSocket whether it runs over TLS or not.
+func uriTransport(network string) string {
+	if tp := strings.ToLower(network); tp != "wss" {
+		return tp
+	}
+	return "ws"
 }
 
 // run watches the INVITE transaction for CANCEL, runs the handler, then

@@ -72,6 +72,18 @@ type Config struct {
 	// with the PIN lockout); a locked-out source gets 403. Nil counts
 	// nothing.
 	Lockout *lockout.Table
+	// Users, when set, are the accounts that may REGISTER and call in from
+	// sources no trunk allows, with digest authentication in realm Domain
+	// (401 challenge). Nil: REGISTER gets 405 and such sources 403.
+	Users Users
+	// Registrar keeps what REGISTER binds; REGISTER is served when both
+	// Users and Registrar are set.
+	Registrar Registrar
+	// RegisterMinExpires is the shortest registration we accept (423 below
+	// it, RFC 3261 §10.3 step 7); default 60 s. RegisterMaxExpires caps
+	// longer ones; default 3600 s, also the expiry of a REGISTER that asks
+	// for none.
+	RegisterMinExpires, RegisterMaxExpires time.Duration
 	// RewriteContact sends requests inside a dialog to the address the INVITE
 	// came from instead of its Contact, for callers behind NAT. Reliable
 	// transports always reuse the caller's connection while it is open.
@@ -121,6 +133,8 @@ const (
 	defaultSessionExpires = 1800 * time.Second
 	defaultMinSE          = 90 * time.Second
 	defaultNonceTTL       = 5 * time.Minute
+	defaultMinExpires     = 60 * time.Second
+	defaultMaxExpires     = 3600 * time.Second
 	defaultRealm          = "roombridge"
 	defaultUserAgent      = "roombridge"
 )
@@ -154,6 +168,15 @@ func (c Config) withDefaults() (Config, []listenSpec, error) {
 	}
 	if c.NonceTTL <= 0 {
 		c.NonceTTL = defaultNonceTTL
+	}
+	if c.RegisterMinExpires <= 0 {
+		c.RegisterMinExpires = defaultMinExpires
+	}
+	if c.RegisterMaxExpires <= 0 {
+		c.RegisterMaxExpires = defaultMaxExpires
+	}
+	if c.RegisterMaxExpires < c.RegisterMinExpires {
+		return c, nil, fmt.Errorf("%w: RegisterMaxExpires %v is below RegisterMinExpires %v", ErrInvalidConfig, c.RegisterMaxExpires, c.RegisterMinExpires)
 	}
 	if len(c.DigestAlgorithms) == 0 {
 		c.DigestAlgorithms = []string{algSHA256, algMD5}

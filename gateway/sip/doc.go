@@ -1,6 +1,7 @@
 // Package sip is the SIP signalling side of the gateway: a user-agent server
 // built on github.com/emiago/sipgo that accepts calls from SIP trunks, phones
-// and room systems over UDP, TCP and TLS (RFC 3261 §18).
+// and room systems over UDP, TCP and TLS (RFC 3261 §18), and from SIP
+// clients over WebSocket (RFC 7118; [Server.ServeWS] with a sipws.Listener).
 //
 // A call lives as long as its handler. For every INVITE that passes the
 // trunk allow-list, digest authentication (RFC 3261 §22, RFC 8760) and the
@@ -16,6 +17,10 @@
 // SIP status codes for errors are chosen in one place, [StatusCode], from the
 // sentinel errors in errors.go; the gateway rejects calls with
 // [IncomingCall.RejectErr] and a wrapped sentinel.
+//
+// With [Config.Users] and [Config.Registrar] it is also a registrar for
+// browser and softphone users (RFC 3261 §10.3, register.go), and admits
+// their INVITEs from sources no trunk allows by the same digest accounts.
 //
 // The package also parses the bodies of SIP INFO that matter to a media
 // gateway: DTMF relay ([ParseDTMFRelay]) and RFC 5168 picture_fast_update

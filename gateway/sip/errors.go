@@ -16,6 +16,10 @@ var (
 	ErrSRTPRequired = errors.New("sip: SRTP required")
 	// ErrNotAcceptable: any other offer we cannot answer (488).
 	ErrNotAcceptable = errors.New("sip: offer not acceptable")
+	// ErrUnsupportedTransport: the offer's media transport is one a SIP leg
+	// cannot terminate, such as DTLS-SRTP (UDP/TLS/RTP/SAVPF) from a
+	// WebRTC client (488, Warning 302).
+	ErrUnsupportedTransport = errors.New("sip: unsupported media transport")
 	// ErrOverloaded: no capacity for another call right now (503).
 	ErrOverloaded = errors.New("sip: overloaded")
 	// ErrForbidden: the caller may not make this call (403).
@@ -71,6 +75,8 @@ var (
 	errRequestPending    = errors.New("sip: request pending")
 	errCSeqOrder         = errors.New("sip: CSeq out of order")
 	errMethodNotAllowed  = errors.New("sip: method not allowed")
+	errUnknownAOR        = errors.New("sip: address-of-record not in our domain")
+	errIntervalTooBrief  = errors.New("sip: registration interval too brief")
 	errRateLimited       = fmt.Errorf("%w: rate limit", ErrOverloaded)
 	errTrunkFull         = fmt.Errorf("%w: trunk at max_calls", ErrOverloaded)
 	errTooManyHops       = errors.New("sip: too many hops")
@@ -100,6 +106,7 @@ var statusTable = []struct {
 	{ErrNoSuchRoom, 404, "Not Found"},
 	{ErrNoCommonCodec, 488, "Not Acceptable Here"},
 	{ErrSRTPRequired, 488, "Not Acceptable Here"},
+	{ErrUnsupportedTransport, 488, "Not Acceptable Here"},
 	{ErrNotAcceptable, 488, "Not Acceptable Here"},
 	{ErrOverloaded, 503, "Service Unavailable"},
 	{ErrServerClosed, 503, "Service Unavailable"},
@@ -122,6 +129,8 @@ var statusTable = []struct {
 	{errRequestPending, 491, "Request Pending"},
 	{errCSeqOrder, 500, "Server Internal Error"},
 	{errMethodNotAllowed, 405, "Method Not Allowed"},
+	{errUnknownAOR, 404, "Not Found"},
+	{errIntervalTooBrief, 423, "Interval Too Brief"},
 }
 
 // StatusCode returns the SIP status code for err: the code of the first

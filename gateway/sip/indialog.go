@@ -93,7 +93,7 @@ func (s *Server) handleOptions(req *sip.Request, tx sip.ServerTransaction) {
 // handleNoRoute answers methods we do not implement with 405 and Allow
 // (RFC 3261 §8.2.1).
 func (s *Server) handleNoRoute(req *sip.Request, tx sip.ServerTransaction) {
-	s.respondErr(req, tx, errMethodNotAllowed, sip.NewHeader("Allow", allowMethods))
+	s.respondErr(req, tx, errMethodNotAllowed, sip.NewHeader("Allow", s.allowed()))
 }
 
 // handleStrayResponse re-ACKs retransmitted 2xx to our re-INVITEs (RFC 3261

@@ -140,67 +140,100 @@ func requestUser(req *sip.Request) string {
 // authorize matches the request to a trunk and checks its digest
 // credentials (RFC 3261 §22.2, RFC 7616). It answers the request itself
 // (403, or a 401/407 challenge) and reports false when the call may not go
-// on. Wrong credentials count against the source in Config.Lockout, and a
-// locked-out source gets 403 before its credentials are looked at.
+// on.
 func (s *Server) authorize(req *sip.Request, tx sip.ServerTransaction, src netip.Addr, called string) (*Trunk, bool) {
 	cands := matchTrunks(s.cfg.Trunks, src, called)
+	if len(cands) == 0 && s.cfg.Users != nil {
+		return s.authorizeUser(req, tx, src)
+	}
 	if len(cands) == 0 {
 		s.stats.forbidden.Add(1)
 		s.log.Info("sip: no trunk for INVITE", "call_id", callIDOf(req), "source", src, "called", called)
 		s.respondErr(req, tx, fmt.Errorf("%w: no trunk for %s", ErrForbidden, src))
 		return nil, false
 	}
-	authName := "Authorization"
-	if s.cfg.ProxyAuth {
-		authName = "Proxy-Authorization"
-	}
-	var creds digestCredentials
-	credsErr := errDigestSyntax
-	if h := req.GetHeader(authName); h != nil {
-		creds, credsErr = parseDigestCredentials(h.Value())
-	}
+	creds, credsErr := s.credentials(req, s.cfg.ProxyAuth)
 	trunk := pickTrunk(cands, creds.Username)
 	if trunk.Username == "" {
 		return trunk, true
 	}
+	return trunk, s.checkDigest(req, tx, src, digestCheck{
+		creds: creds, credsErr: credsErr, trunk: trunk, known: true, proxy: s.cfg.ProxyAuth,
+	})
+}
+
+// credentials parses the request's Authorization (or, with proxy,
+// Proxy-Authorization) header; errDigestSyntax when there is none.
+func (s *Server) credentials(req *sip.Request, proxy bool) (digestCredentials, error) {
+	name := "Authorization"
+	if proxy {
+		name = "Proxy-Authorization"
+	}
+	if h := req.GetHeader(name); h != nil {
+		return parseDigestCredentials(h.Value())
+	}
+	return digestCredentials{}, errDigestSyntax
+}
+
+// digestCheck is what checkDigest checks: the parsed credentials against
+// trunk (or a user account as a trunk: known is false for a username with
+// no account), challenging with 407 when proxy.
+type digestCheck struct {
+	creds    digestCredentials
+	credsErr error
+	trunk    *Trunk
+	known    bool
+	proxy    bool
+}
+
+// checkDigest checks a request's credentials (RFC 7616) and reports
+// whether it may go on; otherwise it has answered it: 403 for wrong
+// credentials (counted against the source in Config.Lockout) or a source
+// locked out (before its credentials are looked at), else a 401/407
+// challenge, stale=true when the credentials were right but their nonce
+// expired, forgotten or its count used.
+func (s *Server) checkDigest(req *sip.Request, tx sip.ServerTransaction, src netip.Addr, d digestCheck) bool {
 	key := lockout.SourceKey(src)
 	if s.cfg.Lockout != nil {
 		if _, locked := s.cfg.Lockout.Locked(key); locked {
 			s.stats.authLocked.Add(1)
-			s.log.Info("sip: INVITE refused: source locked out after wrong credentials", "call_id", callIDOf(req), "source", src, "trunk", trunk.Name)
+			s.log.Info("sip: request refused: source locked out after wrong credentials", "call_id", callIDOf(req), "method", req.Method, "source", src, "trunk", d.trunk.Name)
 			s.respondErr(req, tx, fmt.Errorf("%w: locked out", ErrForbidden))
-			return nil, false
+			return false
 		}
 	}
 	result := authChallenge
-	if credsErr == nil {
-		result = s.nonces.verify(creds, trunk, digestRequest{
-			method: string(req.Method), uri: req.Recipient, src: src, algs: trunk.DigestAlgorithms,
+	if d.credsErr == nil {
+		result = s.nonces.verify(d.creds, d.trunk, digestRequest{
+			method: string(req.Method), uri: req.Recipient, src: src, algs: d.trunk.DigestAlgorithms,
 		})
+		if !d.known && result != authChallenge {
+			result = authFailed // the same 403 as a wrong password
+		}
 	}
 	switch result {
 	case authOK:
-		return trunk, true
+		return true
 	case authFailed:
 		s.stats.authFailures.Add(1)
 		lockedNow := s.cfg.Lockout != nil && s.cfg.Lockout.Fail(key)
-		s.log.Warn("sip: digest authentication failed", "call_id", callIDOf(req), "source", src, "trunk", trunk.Name, "locked_out", lockedNow)
+		s.log.Warn("sip: digest authentication failed", "call_id", callIDOf(req), "method", req.Method, "source", src, "trunk", d.trunk.Name, "locked_out", lockedNow)
 		s.respondErr(req, tx, fmt.Errorf("%w: wrong credentials", ErrForbidden))
-		return nil, false
+		return false
 	case authReplay:
 		s.stats.authReplays.Add(1)
-		s.log.Warn("sip: digest credentials replayed", "call_id", callIDOf(req), "source", src, "trunk", trunk.Name)
+		s.log.Warn("sip: digest credentials replayed", "call_id", callIDOf(req), "method", req.Method, "source", src, "trunk", d.trunk.Name)
 	}
 	s.stats.challenges.Add(1)
 	chalName, chalErr := "WWW-Authenticate", errUnauthorized
-	if s.cfg.ProxyAuth {
+	if d.proxy {
 		chalName, chalErr = "Proxy-Authenticate", errProxyAuth
 	}
 	stale := result == authStale || result == authReplay
 	var hdrs []sip.Header
-	for _, v := range s.nonces.challenge(trunk.Realm, src, trunk.DigestAlgorithms, stale) {
+	for _, v := range s.nonces.challenge(d.trunk.Realm, src, d.trunk.DigestAlgorithms, stale) {
 		hdrs = append(hdrs, sip.NewHeader(chalName, v))
 	}
 	s.respondErr(req, tx, chalErr, hdrs...)
-	return nil, false
+	return false
 }

@@ -20,13 +20,21 @@ const (
 // INVITE, 405 and 415.
 func (s *Server) capabilityHeaders() []sip.Header {
 	hs := []sip.Header{
-		sip.NewHeader("Allow", allowMethods),
+		sip.NewHeader("Allow", s.allowed()),
 		sip.NewHeader("Accept", acceptTypes),
 	}
 	if s.cfg.SessionExpires > 0 {
 		hs = append(hs, sip.NewHeader("Supported", supportedTags))
 	}
 	return hs
+}
+
+// allowed is the Allow header value: REGISTER too when we are a registrar.
+func (s *Server) allowed() string {
+	if s.cfg.Users != nil && s.cfg.Registrar != nil {
+		return allowMethods + ", REGISTER"
+	}
+	return allowMethods
 }
 
 // respond sends a response to req on tx, with our Server header.

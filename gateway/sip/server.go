@@ -32,7 +32,7 @@ func (f CallHandlerFunc) HandleCall(call *IncomingCall) { f(call) }
 
 // BoundAddr is a socket the server serves.
 type BoundAddr struct {
-	Transport string // "udp", "tcp" or "tls"
+	Transport string // "udp", "tcp", "tls", "ws" or "wss"
 	Addr      net.Addr
 }
 
@@ -118,13 +118,14 @@ func NewServer(cfg Config) (*Server, error) {
 	}
 	s.ctx, s.cancel = context.WithCancelCause(context.Background())
 	s.handlers = map[sip.RequestMethod]sipgo.RequestHandler{
-		sip.INVITE:  s.guard(s.onInvite),
-		sip.ACK:     s.guard(s.handleAck),
-		sip.BYE:     s.guard(s.handleBye),
-		sip.CANCEL:  s.guard(s.handleCancel),
-		sip.OPTIONS: s.guard(s.handleOptions),
-		sip.INFO:    s.guard(s.handleInfo),
-		sip.UPDATE:  s.guard(s.handleUpdate),
+		sip.INVITE:   s.guard(s.onInvite),
+		sip.ACK:      s.guard(s.handleAck),
+		sip.BYE:      s.guard(s.handleBye),
+		sip.CANCEL:   s.guard(s.handleCancel),
+		sip.OPTIONS:  s.guard(s.handleOptions),
+		sip.INFO:     s.guard(s.handleInfo),
+		sip.UPDATE:   s.guard(s.handleUpdate),
+		sip.REGISTER: s.guard(s.handleRegister),
 	}
 	s.noRoute = s.guard(s.handleNoRoute)
 	for m, h := range s.handlers {
@@ -174,6 +175,9 @@ func (s *Server) Serve(ctx context.Context) error {
 	addrs := append([]BoundAddr(nil), s.addrs...)
 	s.mu.Unlock()
 	for i, sock := range socks {
+		if t := addrs[i].Transport; t == "ws" || t == "wss" {
+			continue // served by the ServeWS or ServeWSS call that added it
+		}
 		switch v := sock.(type) {
 		case net.PacketConn:
 			go func() { _ = s.serve(func() error { return s.srv.ServeUDP(v) }) }()
@@ -222,6 +226,25 @@ func (s *Server) ServeTLS(l net.Listener) error {
 	}
 	tl := tls.NewListener(l, s.cfg.TLSConfig)
 	return s.serve(func() error { return s.srv.ServeTLS(tl) })
+}
+
+// ServeWS serves SIP over WebSocket (RFC 7118) until the server closes;
+// the server owns l. l yields connections that already speak WebSocket
+// framing, as sipws.Listener does (it checks each handshake and keeps the
+// sockets alive); sipgo then reads one SIP message per frame and keeps each
+// connection in its WS pool, keyed by the client's address, for responses
+// and requests inside the dialog.
+func (s *Server) ServeWS(l net.Listener) error { return s.serveWebSocket("ws", l, s.srv.ServeWS) }
+
+// ServeWSS is [Server.ServeWS] for a listener whose sockets run over TLS
+// (wss://); sipgo marks their messages "WSS". l does the TLS itself.
+func (s *Server) ServeWSS(l net.Listener) error { return s.serveWebSocket("wss", l, s.srv.ServeWSS) }
+
+func (s *Server) serveWebSocket(transport string, l net.Listener, serve func(net.Listener) error) error {
+	if err := s.addSocket(transport, l, l.Addr()); err != nil {
+		return err
+	}
+	return s.serve(func() error { return serve(l) })
 }
 
 // addSocket records a socket so that Close closes it and Addrs reports it.

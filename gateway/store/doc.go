@@ -11,4 +11,8 @@
 // exactly one room. Violations come back as *ValidationError (ErrInvalid) or
 // *ConflictError (ErrConflict), each naming the offending field with the
 // room API's JSON name, so the API can report them without translation.
+//
+// It also keeps SIP registrations (RFC 3261 §10): bindings of an
+// address-of-record to the contact of a browser or softphone, each with its
+// expiry, written by the SIP registrar and listed by the room API.
 package store

@@ -46,6 +46,23 @@ CREATE TABLE room_pins (
 );
 CREATE INDEX room_pins_room ON room_pins(room);
 `},
+	{2, `
+CREATE TABLE registrations (
+	aor         TEXT NOT NULL,
+	contact     TEXT NOT NULL,
+	username    TEXT NOT NULL DEFAULT '',
+	transport   TEXT NOT NULL DEFAULT '',
+	source      TEXT NOT NULL DEFAULT '',
+	user_agent  TEXT NOT NULL DEFAULT '',
+	call_id     TEXT NOT NULL DEFAULT '',
+	cseq        INTEGER NOT NULL DEFAULT 0,
+	instance_id TEXT NOT NULL DEFAULT '',
+	expires_ms  INTEGER NOT NULL,
+	updated_ms  INTEGER NOT NULL,
+	PRIMARY KEY (aor, contact)
+);
+CREATE INDEX registrations_expires ON registrations(expires_ms);
+`},
 }
 
 // migrate applies every migration the database has not seen, each in its

@@ -1,8 +1,11 @@
 package store
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
-// Store keeps rooms. Implementations are safe for concurrent use and return
+// Store keeps rooms and SIP registrations. Implementations are safe for concurrent use and return
 // rooms the caller owns (no shared slices).
 type Store interface {
 	// CreateRoom stores a new room. NumericID is generated when empty;
@@ -33,6 +36,17 @@ type Store interface {
 	// PINInUse reports whether any room other than exceptRoom uses pin as
 	// its PIN or host PIN.
 	PINInUse(ctx context.Context, pin, exceptRoom string) (bool, error)
+	// PutRegistration creates or refreshes the binding of r.AOR to
+	// r.Contact (all fields replaced; UpdatedAt set by the store).
+	// Bindings past their ExpiresAt are never returned, and the store may
+	// drop them at any time.
+	PutRegistration(ctx context.Context, r Registration) error
+	// DeleteRegistrations removes aor's binding to contact, or every
+	// binding of aor when contact is empty. Removing nothing is no error.
+	DeleteRegistrations(ctx context.Context, aor, contact string) error
+	// ListRegistrations returns the bindings not expired at now: those of
+	// aor, or of every AOR when aor is empty, ordered by AOR and contact.
+	ListRegistrations(ctx context.Context, aor string, now time.Time) ([]Registration, error)
 	// Close releases the store; it is idempotent.
 	Close() error
 }

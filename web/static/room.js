@@ -6,30 +6,37 @@
 
 import { byId, clearNotice, setStatus, showNotice } from './dom.js';
 import { captureLocal, iceServers } from './media.js';
+import { People } from './people.js';
+import { PreJoin, savedChoice } from './prejoin.js';
 import { Signal, signalURL } from './signal.js';
 import { Tiles } from './tiles.js';
 
 /**
  * Debug handle for tests and the console. state goes idle → connecting →
  * media → joined, then left, removed, error or closed; or connecting →
- * pin when the room asks for its PIN (nothing is captured before the
- * server has let us in).
+ * pin when the room asks for its PIN (the camera starts only once the
+ * server has let us in, unless the pre-join screen started it). dialin is
+ * the room's dial-in details from the joined message, null without.
  */
-const debug = { pub: null, sub: null, participants: {}, self: null, state: 'idle', notice: '' };
+const debug = { pub: null, sub: null, participants: {}, self: null, state: 'idle', notice: '', dialin: null };
 window.roombridge = debug;
 
 class Session {
   /**
-   * @param {(reason: string) => void} onPIN called when the server wants
-   *   the room's PIN (reason pin_required) or refused the one we sent
-   *   (pin_wrong); the session is over by then.
+   * choice is the devices to capture ({mic, cam}); media, when the
+   * pre-join screen already captured them, is {stream, warning}. onPIN is
+   * called when the server wants the room's PIN (reason pin_required) or
+   * refused the one we sent (pin_wrong); the session is over by then.
    */
-  constructor(room, name, token, pin, onPIN) {
+  constructor(room, name, token, pin, onPIN, choice = {}, media = null) {
     this.room = room;
     this.name = name;
     this.token = token;
     this.pin = pin;
     this.onPIN = onPIN;
+    this.choice = choice;
+    this.media = media;
+    this.people = new People();
     // Set once the session is over; a late event of its socket (the close
     // after a PIN refusal) must not touch the page of the next session.
     this.done = false;
@@ -53,7 +60,11 @@ class Session {
     showNotice(notice, kind, rejoin ? { href: location.pathname + location.search, text: 'Rejoin' } : null);
     for (const pc of [debug.pub, debug.sub]) if (pc) pc.close();
     for (const t of this.stream.getTracks()) t.stop();
+    // A pre-join capture goes on to the next session only after a PIN
+    // refusal; otherwise the camera stops here too.
+    if (state !== 'pin' && this.media) for (const t of this.media.stream.getTracks()) t.stop();
     this.tiles.clear();
+    this.people.hide();
     byId('controls').hidden = true;
     if (this.signal) this.signal.close();
   }
@@ -101,9 +112,10 @@ class Session {
   }
 
   async onJoined(msg) {
-    // The camera starts only once the server has let us in.
+    // The camera starts once the server has let us in (unless the pre-join
+    // screen started it for its preview).
     this.setState('media');
-    const { stream, warning } = await captureLocal();
+    const { stream, warning } = this.media || await captureLocal(this.choice);
     if (this.done) {
       for (const t of stream.getTracks()) t.stop();
       return;
@@ -114,6 +126,8 @@ class Session {
     const selfID = debug.self ? debug.self.id : 'self';
     this.tiles.setSelf(selfID, this.name, this.stream);
     for (const p of msg.participants || []) this.upsert(p);
+    debug.dialin = msg.dialin || null;
+    this.people.dialIn(msg.dialin);
 
     const config = { iceServers: iceServers(msg.ice_servers), bundlePolicy: 'max-bundle' };
     debug.pub = this.newPC('pub', config);
@@ -209,12 +223,18 @@ class Session {
     const merged = { ...(debug.participants[p.id] || {}), ...p };
     debug.participants[p.id] = merged;
     this.tiles.update(p.id, merged);
+    this.renderPeople();
+  }
+
+  renderPeople() {
+    if (debug.state === 'joined' || debug.self) this.people.render(debug.self, debug.participants);
   }
 
   onLeft(p) {
     if (!p || !p.id) return;
     delete debug.participants[p.id];
     this.tiles.remove(p.id);
+    this.renderPeople();
   }
 
   onSpeakers(speakers) {
@@ -222,6 +242,7 @@ class Session {
     for (const [id, p] of Object.entries(debug.participants)) p.speaking = ids.has(id);
     if (debug.self) debug.self.speaking = ids.has(debug.self.id);
     this.tiles.setSpeaking(ids);
+    this.renderPeople();
   }
 
   onMuted(msg) {
@@ -256,6 +277,7 @@ class Session {
       this.tiles.update(debug.self.id, { ...debug.self, name: undefined });
     }
     this.syncButtons();
+    this.renderPeople();
   }
 
   syncButtons() {
@@ -297,8 +319,8 @@ function main() {
     params.delete('pin');
     history.replaceState(null, '', `${location.pathname}${params.size ? `?${params}` : ''}`);
   }
-  const start = (name, pin) => {
-    const s = new Session(room, name, token, pin, () => askPIN(name));
+  const start = (name, pin, choice, media = null) => {
+    const s = new Session(room, name, token, pin, () => askPIN(name, choice, media), choice, media);
     byId('mic').onclick = () => s.toggle('audio');
     byId('cam').onclick = () => s.toggle('video');
     byId('leave').onclick = () => s.leave();
@@ -309,7 +331,7 @@ function main() {
       s.end('error', `Could not join: ${err.message}`, 'error');
     });
   };
-  const askPIN = (name) => {
+  const askPIN = (name, choice, media) => {
     const form = byId('pin-form');
     form.reset();
     form.hidden = false;
@@ -321,27 +343,24 @@ function main() {
       if (!pin) return;
       form.hidden = true;
       clearNotice();
-      start(name, pin);
+      start(name, pin, choice, media);
     };
   };
   const name = (params.get('name') || '').trim();
   if (name) {
-    start(name, linkPIN);
+    // A join link that names you goes straight in, with the devices chosen
+    // last time.
+    start(name, linkPIN, savedChoice());
     return;
   }
   setStatus('');
-  const form = byId('name-form');
-  form.hidden = false;
-  form.onsubmit = (ev) => {
-    ev.preventDefault();
-    const n = new FormData(form).get('name').trim();
-    if (!n) return;
+  new PreJoin(byId('name-form')).show().then(({ fields, choice, media }) => {
+    const n = String(fields.name).trim();
     params.set('name', n);
     history.replaceState(null, '', `${location.pathname}?${params}`);
-    form.hidden = true;
     clearNotice();
-    start(n, linkPIN);
-  };
+    start(n, linkPIN, choice, media);
+  });
 }
 
 main();

@@ -4,6 +4,7 @@
 // a track can arrive before or after the participant's own message.
 
 import { el } from './dom.js';
+import { participantKind } from './people.js';
 
 export class Tiles {
   /**
@@ -57,7 +58,7 @@ export class Tiles {
     const icons = [];
     if (p.audio_muted) icons.push('mic off');
     if (p.video_muted) icons.push('camera off');
-    if (p.kind === 'sip') icons.push('phone');
+    if (p.kind && p.kind !== 'webrtc') icons.push(participantKind(p).label.toLowerCase());
     t.state.textContent = icons.join(' · ');
     t.root.classList.toggle('audio-muted', !!p.audio_muted);
     t.root.classList.toggle('video-muted', !!p.video_muted);

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,12 +19,10 @@ import (
 // Hangup must be called once the call is over, even after the peer hung up:
 // it frees the call's socket and goroutines.
 type Call struct {
-	cfg       *settings
-	log       *slog.Logger
-	ua        *sipgo.UserAgent
-	dua       *sipgo.DialogUA
-	pc        net.PacketConn // UDP only
-	serveDone chan struct{}  // closed when the UDP server returns
+	cfg   *settings
+	log   *slog.Logger
+	stack *stack
+	dua   *sipgo.DialogUA
 
 	ctx    context.Context
 	cancel context.CancelCauseFunc
@@ -116,13 +113,7 @@ func (c *Call) release() {
 	c.mu.Unlock()
 	c.cancel(ErrHangup) // a no-op when the call ended for another reason
 	c.wg.Wait()
-	// Stop reading before closing the stack: a message handled after
-	// sipgo's transport is closed would make it open a new socket.
-	if c.pc != nil {
-		_ = c.pc.Close()
-		<-c.serveDone
-	}
-	_ = c.ua.Close()
+	c.stack.close()
 	c.hwg.Wait()
 }
 
@@ -222,21 +213,5 @@ func (c *Call) do(ctx context.Context, req *sip.Request) (*sip.Response, error) 
 	if err != nil {
 		return nil, err
 	}
-	defer tx.Terminate()
-	for {
-		select {
-		case res := <-tx.Responses():
-			if res.IsProvisional() {
-				continue
-			}
-			return res, nil
-		case <-tx.Done():
-			if err := tx.Err(); err != nil {
-				return nil, err
-			}
-			return nil, fmt.Errorf("transaction ended without a response")
-		case <-ctx.Done():
-			return nil, context.Cause(ctx)
-		}
-	}
+	return finalResponse(ctx, tx)
 }

@@ -24,9 +24,11 @@ const (
 	TransportUDP
 	TransportTCP
 	TransportTLS
+	TransportWS  // SIP over WebSocket (RFC 7118)
+	TransportWSS // SIP over secure WebSocket
 )
 
-// ParseTransport maps "udp", "tcp" or "tls" (any case) to a Transport;
+// ParseTransport maps "udp", "tcp", "tls", "ws" or "wss" (any case) to a Transport;
 // the empty string is TransportUnknown.
 func ParseTransport(s string) (Transport, error) {
 	switch strings.ToLower(s) {
@@ -38,8 +40,12 @@ func ParseTransport(s string) (Transport, error) {
 		return TransportTCP, nil
 	case "tls":
 		return TransportTLS, nil
+	case "ws":
+		return TransportWS, nil
+	case "wss":
+		return TransportWSS, nil
 	}
-	return TransportUnknown, fmt.Errorf("%w: transport %q (want udp, tcp or tls)", ErrInvalidConfig, s)
+	return TransportUnknown, fmt.Errorf("%w: transport %q (want udp, tcp, tls, ws or wss)", ErrInvalidConfig, s)
 }
 
 // String returns the lower-case name, as in a URI transport parameter.
@@ -51,8 +57,24 @@ func (t Transport) String() string {
 		return "tcp"
 	case TransportTLS:
 		return "tls"
+	case TransportWS:
+		return "ws"
+	case TransportWSS:
+		return "wss"
 	}
 	return "unknown"
+}
+
+// secure reports transports that run over TLS.
+func (t Transport) secure() bool { return t == TransportTLS || t == TransportWSS }
+
+// uriParam is the transport URI parameter: "ws" for both WebSocket
+// transports (RFC 7118 §5.2).
+func (t Transport) uriParam() string {
+	if t == TransportWSS {
+		return "ws"
+	}
+	return t.String()
 }
 
 // DefaultUserAgent is the User-Agent header value when Config gives none.
@@ -65,6 +87,27 @@ type Config struct {
 	Target string
 	// Transport overrides the URI's transport parameter.
 	Transport Transport
+	// Destination, when set, is the address ("ip:port") the INVITE is
+	// sent to instead of the Request-URI's host: an outbound proxy, or one
+	// server of the Request-URI's domain found by RFC 3263 resolution.
+	// The Request-URI and To stay Target.
+	Destination string
+	// ServerName is the name a TLS server's certificate must carry; the
+	// Target's host when empty (RFC 5922 §4: the domain of the URI, not
+	// the address it resolved to).
+	ServerName string
+
+	// Headers are added to the INVITE as they are (caller context for the
+	// callee, e.g. X-Customer-Id or User-to-User). Headers the dialog
+	// needs (From, To, Call-ID, CSeq, Via, Contact, Content-*) are refused
+	// by Dial.
+	Headers []Header
+	// ResponseTimeout, when above zero, abandons the INVITE when not even
+	// a provisional response came within it (the server is down or
+	// unreachable): Dial returns an error wrapping ErrNoResponse without
+	// waiting for the transaction's 32 s timeout. No CANCEL is sent, since
+	// none may be before a provisional response (RFC 3261 §9.1).
+	ResponseTimeout time.Duration
 
 	// FromUser and FromDisplay make our From URI and display name
 	// ("roombridge" and empty when not given); FromHost is its host,
@@ -85,6 +128,8 @@ type Config struct {
 	// Username and Password answer one 401 or 407 digest challenge
 	// (RFC 3261 §22.2, RFC 8760). A second challenge fails the call.
 	Username, Password string
+	// Realm, when set, is the only realm whose challenges are answered.
+	Realm string
 
 	// Offer is our SDP offer. Nil sends the INVITE without a body (a
 	// delayed offer): the 2xx then carries the peer's offer, OnOffer
@@ -113,6 +158,42 @@ type Config struct {
 
 	// Logger gets the call's logs; nil discards them.
 	Logger *slog.Logger
+}
+
+// Header is one extra SIP header field.
+type Header struct {
+	Name, Value string
+}
+
+// reservedHeaders are the header fields Config.Headers may not set: the
+// stack and the dialog own them (RFC 3261 §8.1.1).
+var reservedHeaders = map[string]bool{
+	"from": true, "f": true, "to": true, "t": true, "call-id": true, "i": true,
+	"cseq": true, "via": true, "v": true, "contact": true, "m": true,
+	"content-type": true, "c": true, "content-length": true, "l": true,
+	"max-forwards": true, "route": true, "record-route": true,
+	"authorization": true, "proxy-authorization": true,
+}
+
+// CheckHeader reports whether a header may be added to an INVITE through
+// Config.Headers: a token name (RFC 3261 §25.1) that is not one the
+// dialog owns, and a value without line breaks.
+func CheckHeader(h Header) error {
+	if h.Name == "" {
+		return fmt.Errorf("%w: empty header name", ErrInvalidConfig)
+	}
+	for _, r := range h.Name {
+		if r > 0x7e || r <= 0x20 || strings.ContainsRune("()<>@,;:\\\"/[]?={}", r) {
+			return fmt.Errorf("%w: header name %q is not a token", ErrInvalidConfig, h.Name)
+		}
+	}
+	if reservedHeaders[strings.ToLower(h.Name)] {
+		return fmt.Errorf("%w: header %s is set by the dialog", ErrInvalidConfig, h.Name)
+	}
+	if strings.ContainsAny(h.Value, "\r\n\x00") {
+		return fmt.Errorf("%w: header %s: value has a line break", ErrInvalidConfig, h.Name)
+	}
+	return nil
 }
 
 // settings is a validated Config.
@@ -155,11 +236,13 @@ func (c Config) validate(ctx context.Context) (*settings, error) {
 			}
 		}
 	}
-	if s.transport > TransportTLS {
+	if s.transport > TransportWSS {
 		return nil, fmt.Errorf("%w: Transport %d", ErrInvalidConfig, s.transport)
 	}
-	if c.Offer == nil && c.OnOffer == nil {
-		return nil, ErrNoOfferHandler
+	for _, h := range c.Headers {
+		if err := CheckHeader(h); err != nil {
+			return nil, err
+		}
 	}
 	if c.FromUser == "" {
 		s.FromUser = "roombridge"
@@ -171,18 +254,32 @@ func (c Config) validate(ctx context.Context) (*settings, error) {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
-	if s.transport == TransportTLS {
+	if s.transport.secure() {
 		if c.TLSConfig != nil {
 			s.tls = c.TLSConfig.Clone()
 		} else {
 			s.tls = &tls.Config{MinVersion: tls.VersionTLS12}
+		}
+		if s.tls.ServerName == "" {
+			s.tls.ServerName = c.ServerName
+			if s.tls.ServerName == "" {
+				s.tls.ServerName = strings.Trim(s.target.Host, "[]")
+			}
 		}
 		if c.Insecure {
 			s.tls.InsecureSkipVerify = true //nolint:gosec // asked for, tests only
 		}
 	}
 	if !s.LocalIP.IsValid() {
-		ip, err := routeIP(ctx, s.target.Host, s.transport)
+		host := s.target.Host
+		if c.Destination != "" {
+			h, _, err := net.SplitHostPort(c.Destination)
+			if err != nil {
+				return nil, fmt.Errorf("%w: Destination %q: %w", ErrInvalidConfig, c.Destination, err)
+			}
+			host = h
+		}
+		ip, err := routeIP(ctx, host, s.transport)
 		if err != nil {
 			return nil, fmt.Errorf("%w: LocalIP: %w", ErrInvalidConfig, err)
 		}
@@ -207,7 +304,7 @@ func routeIP(ctx context.Context, host string, t Transport) (netip.Addr, error) 
 		ip = ips[0]
 	}
 	port := 5060
-	if t == TransportTLS {
+	if t.secure() {
 		port = 5061
 	}
 	conn, err := net.Dial("udp", net.JoinHostPort(ip.Unmap().String(), strconv.Itoa(port)))

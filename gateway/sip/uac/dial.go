@@ -2,16 +2,15 @@ package uac
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"net"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
+	"github.com/icholy/digest"
 )
 
 // allowMethods is what we accept inside the dialog (RFC 3261 §20.5).
@@ -24,6 +23,9 @@ const allowMethods = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE"
 // ErrCanceled and the context's error. A non-2xx final response returns a
 // *StatusError. The Call outlives ctx; Hangup ends it.
 func Dial(ctx context.Context, cfg Config) (*Call, error) {
+	if cfg.Offer == nil && cfg.OnOffer == nil {
+		return nil, ErrNoOfferHandler
+	}
 	s, err := cfg.validate(ctx)
 	if err != nil {
 		return nil, err
@@ -39,70 +41,22 @@ func Dial(ctx context.Context, cfg Config) (*Call, error) {
 	return c, nil
 }
 
-// newCall builds the user agent, its SIP socket and request handlers.
+// newCall builds the call's user agent, SIP socket and request handlers.
 func newCall(s *settings) (*Call, error) {
-	log := s.log
-	uaOpts := []sipgo.UserAgentOption{
-		sipgo.WithUserAgent(s.UserAgent),
-		sipgo.WithUserAgentHostname(s.FromHost),
-		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(log)),
-		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(log)),
-	}
-	if s.tls != nil {
-		uaOpts = append(uaOpts, sipgo.WithUserAgenTLSConfig(s.tls))
-	}
-	ua, err := sipgo.NewUA(uaOpts...)
+	st, err := newStack(s)
 	if err != nil {
-		return nil, fmt.Errorf("uac: user agent: %w", err)
-	}
-	srv, err := sipgo.NewServer(ua, sipgo.WithServerLogger(log))
-	if err != nil {
-		_ = ua.Close()
-		return nil, fmt.Errorf("uac: server: %w", err)
+		return nil, err
 	}
 	c := &Call{
 		cfg:        s,
-		log:        log,
-		ua:         ua,
+		log:        s.log,
+		stack:      st,
 		timerReset: make(chan struct{}, 1),
 	}
 	c.ctx, c.cancel = context.WithCancelCause(context.Background())
+	c.dua = &sipgo.DialogUA{Client: st.cli, ContactHDR: st.contact}
 
-	cliOpts := []sipgo.ClientOption{sipgo.WithClientHostname(s.LocalIP.String()), sipgo.WithClientLogger(log)}
-	contact := sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: s.FromUser, Host: s.LocalIP.String()}}
-	if s.transport == TransportUDP {
-		// Requests from the peer (BYE, INFO, re-INVITE) reach our Contact,
-		// so we listen, and send from the same socket.
-		pc, err := net.ListenPacket("udp", net.JoinHostPort(s.LocalIP.String(), "0"))
-		if err != nil {
-			_ = ua.Close()
-			return nil, fmt.Errorf("uac: listen: %w", err)
-		}
-		c.pc = pc
-		c.serveDone = make(chan struct{})
-		go func() {
-			defer close(c.serveDone)
-			_ = srv.ServeUDP(pc)
-		}()
-		laddr := pc.LocalAddr().String()
-		if err := waitListener(ua, laddr); err != nil {
-			c.release()
-			return nil, err
-		}
-		cliOpts = append(cliOpts, sipgo.WithClientConnectionAddr(laddr))
-		contact.Address.Port = pc.LocalAddr().(*net.UDPAddr).Port
-	} else {
-		// Over TCP and TLS the peer sends its requests back on our
-		// connection; the Contact port is filled in from it.
-		contact.Address.UriParams = sip.HeaderParams{{K: "transport", V: s.transport.String()}}
-	}
-	cli, err := sipgo.NewClient(ua, cliOpts...)
-	if err != nil {
-		c.release()
-		return nil, fmt.Errorf("uac: client: %w", err)
-	}
-	c.dua = &sipgo.DialogUA{Client: cli, ContactHDR: contact}
-
+	srv := st.srv
 	srv.OnBye(c.handle(c.onBye))
 	srv.OnInfo(c.handle(c.onInfo))
 	srv.OnInvite(c.handle(c.onReInvite))
@@ -113,21 +67,6 @@ func newCall(s *settings) (*Call, error) {
 		respond(tx, req, 405, "Method Not Allowed", nil, sip.NewHeader("Allow", allowMethods))
 	}))
 	return c, nil
-}
-
-// waitListener waits until sipgo has pooled our UDP listener, so that the
-// client sends from it rather than binding the same address again.
-func waitListener(ua *sipgo.UserAgent, laddr string) error {
-	for i := 0; ; i++ {
-		if conn, err := ua.TransportLayer().GetConnection("udp", laddr); err == nil && conn != nil {
-			_, _ = conn.TryClose()
-			return nil
-		}
-		if i > 400 {
-			return errors.New("uac: UDP listener not ready")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }
 
 // invite sends the INVITE and waits for the answer (RFC 3261 §13.2).
@@ -141,9 +80,7 @@ func (c *Call) invite(ctx context.Context) error {
 	}
 	from.Params.Add("tag", sip.GenerateTagN(16))
 	to := &sip.ToHeader{Address: sip.Uri{Scheme: s.target.Scheme, User: s.target.User, Host: s.target.Host, Port: s.target.Port}}
-	var id [12]byte
-	_, _ = rand.Read(id[:])
-	callID := sip.CallIDHeader(hex.EncodeToString(id[:]))
+	callID := sip.CallIDHeader(newCallID())
 	c.log = c.log.With("call_id", string(callID))
 	req.AppendHeader(from)
 	req.AppendHeader(to)
@@ -154,25 +91,46 @@ func (c *Call) invite(ctx context.Context) error {
 	if s.SessionExpires > 0 {
 		req.AppendHeader(sip.NewHeader("Session-Expires", fmt.Sprintf("%d", int(s.SessionExpires/time.Second))))
 	}
+	for _, h := range s.Headers {
+		req.AppendHeader(sip.NewHeader(h.Name, h.Value))
+	}
 	if s.Offer != nil {
 		req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 		req.SetBody(s.Offer)
+	}
+	if s.Destination != "" {
+		req.SetDestination(s.Destination)
+	}
+
+	// waitCtx is ctx, plus the abandonment of an INVITE nobody answers.
+	waitCtx, stopWait := context.WithCancelCause(ctx)
+	defer stopWait(nil)
+	var responded atomic.Bool
+	if s.ResponseTimeout > 0 {
+		t := time.AfterFunc(s.ResponseTimeout, func() {
+			if !responded.Load() {
+				// Nothing to CANCEL yet: sipgo then drops the transaction.
+				stopWait(sipgo.WaitAnswerForceCancelErr)
+			}
+		})
+		defer t.Stop()
 	}
 
 	start := time.Now()
 	sess, err := c.dua.WriteInvite(ctx, req)
 	if err != nil {
-		return fmt.Errorf("uac: INVITE: %w", err)
+		return fmt.Errorf("%w: INVITE: %w", ErrTransport, err)
 	}
 	c.mu.Lock()
 	c.sess = sess
 	c.mu.Unlock()
 
 	challenges := 0
-	err = sess.WaitAnswer(ctx, sipgo.AnswerOptions{
+	err = sess.WaitAnswer(waitCtx, sipgo.AnswerOptions{
 		Username: s.Username,
 		Password: s.Password,
 		OnResponse: func(res *sip.Response) error {
+			responded.Store(true)
 			switch {
 			case res.IsProvisional():
 				if s.OnProgress != nil {
@@ -184,11 +142,17 @@ func (c *Call) invite(ctx context.Context) error {
 					// Answered once already (or nothing to answer with).
 					return &StatusError{Method: "INVITE", Code: res.StatusCode, Reason: res.Reason}
 				}
+				if err := s.checkRealm(challengeRealm(res)); err != nil {
+					return err
+				}
 			}
 			return nil
 		},
 	})
 	if err != nil {
+		if errors.Is(context.Cause(waitCtx), sipgo.WaitAnswerForceCancelErr) && ctx.Err() == nil {
+			return fmt.Errorf("%w within %v", ErrNoResponse, s.ResponseTimeout)
+		}
 		if ctx.Err() != nil {
 			// A 2xx may have crossed our CANCEL (RFC 3261 §9.1): confirm
 			// and end the dialog.
@@ -201,7 +165,12 @@ func (c *Call) invite(ctx context.Context) error {
 		if errors.As(err, &de) {
 			return &StatusError{Method: "INVITE", Code: de.Res.StatusCode, Reason: de.Res.Reason}
 		}
-		return fmt.Errorf("uac: INVITE: %w", err)
+		var se *StatusError
+		if errors.As(err, &se) {
+			return err
+		}
+		// The transaction died: Timer B, or the transport failed.
+		return fmt.Errorf("%w: INVITE: %w", ErrNoResponse, err)
 	}
 	c.setupTime = time.Since(start)
 	res := sess.InviteResponse
@@ -290,6 +259,20 @@ func newAck(inv *sip.Request, res *sip.Response, body []byte) *sip.Request {
 	ack.SetSource(inv.Source())
 	ack.Laddr = inv.Laddr
 	return ack
+}
+
+// challengeRealm is the realm of a 401's or 407's digest challenge.
+func challengeRealm(res *sip.Response) string {
+	name := "WWW-Authenticate"
+	if res.StatusCode == 407 {
+		name = "Proxy-Authenticate"
+	}
+	if h := res.GetHeader(name); h != nil {
+		if chal, err := digest.ParseChallenge(h.Value()); err == nil {
+			return chal.Realm
+		}
+	}
+	return ""
 }
 
 // sdpBody returns m's body when it is SDP, else nil.

@@ -1,10 +1,15 @@
-// Package uac is a SIP user-agent client for one outgoing call, built on
-// github.com/emiago/sipgo: the caller's side of RFC 3261.
+// Package uac is the gateway's SIP user-agent client, built on
+// github.com/emiago/sipgo: the caller's side of RFC 3261, for the test
+// caller, the load generator and calls out through carriers
+// (gateway/sip/outbound).
 //
 // Dial sends the INVITE (with an SDP offer, or without one for a delayed
-// offer, RFC 3261 §13.2.1), passes 100/180/183 to a callback, answers one
-// digest challenge (RFC 3261 §22.2, 401 and 407), sends CANCEL when its
-// context ends before the answer (§9.1), and ACKs the 2xx (§13.2.2.4).
+// offer, RFC 3261 §13.2.1), with extra headers if asked, to the
+// Request-URI's host or to a Destination chosen by RFC 3263 resolution; it
+// passes 100/180/183 to a callback, answers one digest challenge (RFC 3261
+// §22.2, 401 and 407, optionally of one realm only), sends CANCEL when its
+// context ends before the answer (§9.1), abandons an INVITE that got no
+// response at all within ResponseTimeout, and ACKs the 2xx (§13.2.2.4).
 // A non-2xx final response is a *StatusError.
 //
 // The returned Call is the dialog: it sends BYE, INFO (RFC 6086) and
@@ -13,9 +18,12 @@
 // the 2xx makes it the refresher, and hangs up when the peer, as
 // refresher, lets the session expire.
 //
-// Each Call has its own sipgo user agent and SIP socket, so calls do not
-// share state and closing one frees everything it held. That suits test
-// callers and load generators, the package's users; it is not a phone.
+// An Agent sends what lives outside a dialog: REGISTER (RFC 3261 §10,
+// with digest, 423 Min-Expires and the granted lifetime) and OPTIONS
+// pings (§11).
+//
+// Each Call and each Agent has its own sipgo user agent and SIP socket, so
+// they share no state and closing one frees everything it held.
 //
 // The package handles signalling only: SDP bodies pass through as []byte.
 package uac

@@ -24,6 +24,16 @@ var (
 	ErrSessionExpired = errors.New("uac: session expired")
 	// ErrNoOfferHandler reports a delayed-offer call without OnOffer.
 	ErrNoOfferHandler = errors.New("uac: delayed offer needs OnOffer")
+	// ErrNoResponse reports an INVITE that got no response at all: the
+	// transaction timed out (RFC 3261 §17.1.1.2 Timer B), its transport
+	// failed, or Config.ResponseTimeout passed without a provisional.
+	ErrNoResponse = errors.New("uac: no response")
+	// ErrTransport reports a request that could not be sent: the address
+	// did not resolve, or the connection could not be made.
+	ErrTransport = errors.New("uac: transport failed")
+	// ErrRealm reports a digest challenge from a realm the credentials
+	// are not for (Config.Realm).
+	ErrRealm = errors.New("uac: challenge from another realm")
 	// ErrEnded reports a request on a call that has ended.
 	ErrEnded = errors.New("uac: call ended")
 )

@@ -37,6 +37,26 @@ type Options struct {
 	Codecs []string
 	// AuthUser and Password answer digest challenges (401/407).
 	AuthUser, Password string
+	// Video, when set, makes the phone a video room system.
+	Video *Video
+}
+
+// Video makes a phone send H.264 (baresip's avcodec module with libx264)
+// and offer every video codec baresip has (H.264 in packetization modes 0
+// and 1 first).
+type Video struct {
+	// File is the picture: a video file that the avformat module decodes
+	// and loops (an .h264 elementary stream will do), at its own size.
+	// Empty means fakevideo's still colour bars at Size.
+	File string
+	// Size is the picture size of fakevideo, such as "320x240".
+	Size string
+	// FPS and Bitrate (bit/s) are what the encoder aims for.
+	FPS, Bitrate int
+	// SnapshotRecv, when set, is where the snapshot module saves the
+	// first picture decoded from the peer, as PNG. baresip keeps only 99
+	// bytes of it.
+	SnapshotRecv string
 }
 
 // Phone is a running baresip.
@@ -70,7 +90,11 @@ func Start(t testing.TB, o Options) *Phone {
 		t.Fatal(err)
 	}
 	secs := int((o.Duration + time.Second - 1) / time.Second)
-	args := []string{"-f", dir, "-t", strconv.Itoa(secs), "-e", "/dial " + o.Target}
+	args := []string{"-f", dir, "-t", strconv.Itoa(secs)}
+	if o.Video != nil && o.Video.SnapshotRecv != "" {
+		args = append(args, "-e", "/snapshot_recv "+o.Video.SnapshotRecv)
+	}
+	args = append(args, "-e", "/dial "+o.Target)
 	p.Args = append([]string{bin}, args...)
 	p.cmd = exec.Command(bin, args...)
 	p.cmd.Dir = dir
@@ -209,6 +233,31 @@ func writeConfig(dir, rec string, o Options) error {
 		"module_app\t\taccount.so",
 		"",
 	}, "\n")
+	if v := o.Video; v != nil {
+		if len(v.SnapshotRecv) > 99 {
+			return fmt.Errorf("baresip: snapshot path %q is longer than baresip keeps", v.SnapshotRecv)
+		}
+		// fakevideo is also the display, which draws nothing.
+		source, modules := "fakevideo,nil", []string{"avcodec.so", "fakevideo.so", "snapshot.so"}
+		if v.File != "" {
+			if strings.ContainsAny(v.File, " \t\n,") {
+				return fmt.Errorf("baresip: video file path %q has blanks or commas", v.File)
+			}
+			source, modules = "avformat,"+v.File, append(modules, "avformat.so")
+		}
+		lines := []string{
+			"video_source\t\t" + source,
+			"video_display\t\tfakevideo,nil",
+			"video_size\t\t" + v.Size,
+			"video_fps\t\t" + strconv.Itoa(v.FPS),
+			"video_bitrate\t\t" + strconv.Itoa(v.Bitrate),
+			"avcodec_h264enc\t\tlibx264",
+		}
+		for _, m := range modules {
+			lines = append(lines, "module\t\t\t"+m)
+		}
+		cfg += strings.Join(lines, "\n") + "\n"
+	}
 	auth := ""
 	if o.AuthUser != "" {
 		auth = fmt.Sprintf(";auth_user=%s;auth_pass=%s", o.AuthUser, o.Password)

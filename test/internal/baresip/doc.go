@@ -9,6 +9,11 @@
 // which writes the decoded receive path (…-dec.wav) and the encoder input
 // (…-enc.wav) into the recordings directory.
 //
+// With Options.Video the phone is a video room system: avcodec's H.264
+// (libx264) of fakevideo's colour bars or of a file through avformat, the
+// snapshot module saving the first picture it decodes (Debian package
+// baresip-ffmpeg).
+//
 // WAV files must match the codec's rate and channels: 8 kHz mono, 16-bit,
 // for G.711.
 package baresip

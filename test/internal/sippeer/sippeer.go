@@ -69,19 +69,34 @@ type Process struct {
 // It fails t if sipp cannot start.
 func Start(t testing.TB, o Options) *Process {
 	t.Helper()
-	bin := harness.RequireTool(t, "sipp")
-	root, err := harness.RepoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	if err := copyInputs(root, dir, o.Scenario); err != nil {
-		t.Fatal(err)
-	}
+	bin, dir := prepare(t, o.Scenario)
 	args, err := commandLine(o, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return spawn(t, bin, dir, args, "sippeer")
+}
+
+// prepare finds sipp (skipping or failing t without it) and makes a
+// working directory holding the scenario and the pcap fixtures.
+func prepare(t testing.TB, scenario string) (bin, dir string) {
+	t.Helper()
+	bin = harness.RequireTool(t, "sipp")
+	root, err := harness.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir = t.TempDir()
+	if err := copyInputs(root, dir, scenario); err != nil {
+		t.Fatal(err)
+	}
+	return bin, dir
+}
+
+// spawn starts sipp with args in dir, kills it when t ends and logs its
+// report then if t failed.
+func spawn(t testing.TB, bin, dir string, args []string, label string) *Process {
+	t.Helper()
 	p := &Process{Dir: dir, Args: append([]string{bin}, args...), done: make(chan struct{})}
 	p.cmd = exec.Command(bin, args...)
 	p.cmd.Dir = dir
@@ -91,7 +106,7 @@ func Start(t testing.TB, o Options) *Process {
 	t.Cleanup(func() {
 		p.stop()
 		if t.Failed() {
-			t.Logf("sippeer: %s", p.Report())
+			t.Logf("%s: %s", label, p.Report())
 		}
 	})
 	if err := p.cmd.Start(); err != nil {

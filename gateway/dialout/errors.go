@@ -1,0 +1,35 @@
+package dialout
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Sentinel errors.
+var (
+	// ErrInvalid marks a request the registry refuses; a *FieldError
+	// names the field.
+	ErrInvalid = errors.New("dialout: invalid request")
+	// ErrNotFound reports an unknown call id.
+	ErrNotFound = errors.New("dialout: no such call")
+	// ErrClosed reports a Dial after Close.
+	ErrClosed = errors.New("dialout: registry closed")
+	// ErrTooMany reports a Dial beyond Config.MaxCalls.
+	ErrTooMany = errors.New("dialout: too many calls in progress")
+	// ErrHangup is the cause of a call ended through Hangup.
+	ErrHangup = errors.New("dialout: hung up by the API")
+)
+
+// FieldError is an invalid field of a Request (its JSON name).
+type FieldError struct {
+	Field, Msg string
+}
+
+func (e *FieldError) Error() string { return fmt.Sprintf("%s: %s", e.Field, e.Msg) }
+
+// Unwrap makes errors.Is(err, ErrInvalid) hold.
+func (e *FieldError) Unwrap() error { return ErrInvalid }
+
+func invalid(field, format string, args ...any) error {
+	return &FieldError{Field: field, Msg: fmt.Sprintf(format, args...)}
+}
