@@ -70,7 +70,8 @@ func TestLogsHideCallersAndPINs(t *testing.T) {
 }
 
 // webJoin sends the web client's join message with pin and returns the
-// type of the server's first answer ("joined" or "error").
+// type of the server's answer to it ("joined" or "error"), skipping news
+// of others that may come first.
 func webJoin(ctx context.Context, t *testing.T, srv *harness.Server, pin string) string {
 	t.Helper()
 	c, res, err := websocket.DefaultDialer.DialContext(ctx, srv.WSURL("/v1/rtc"), http.Header{"Origin": {srv.URL}})
@@ -83,11 +84,15 @@ func webJoin(ctx context.Context, t *testing.T, srv *harness.Server, pin string)
 		t.Fatal(err)
 	}
 	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
-	var msg struct {
-		Type string `json:"type"`
+	for {
+		var msg struct {
+			Type string `json:"type"`
+		}
+		if err := c.ReadJSON(&msg); err != nil {
+			t.Fatal(err)
+		}
+		if msg.Type == "joined" || msg.Type == "error" {
+			return msg.Type
+		}
 	}
-	if err := c.ReadJSON(&msg); err != nil {
-		t.Fatal(err)
-	}
-	return msg.Type
 }
