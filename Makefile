@@ -14,10 +14,10 @@ TESTFLAGS ?= -race -timeout 30m
 # npm packages of web/ (JsSIP, esbuild, ws), installed by npm ci.
 WEB_DEPS := web/node_modules/.package-lock.json
 
-.PHONY: run build deps deps-test test test-short lint fuzz bench perf clean web web-check
+.PHONY: run build deps deps-test test test-short lint fuzz fuzz-long bench perf clean web web-check
 
 run: deps build
-	@echo "Open the demo room: http://127.0.0.1:8080/r/demo?name=you  (admin: http://127.0.0.1:8080/admin, key devkey-change-me)"
+	@echo "Open the demo room: http://127.0.0.1:8080/r/demo?name=you&pin=1234  (admin: http://127.0.0.1:8080/admin, key devkey-change-me)"
 	$(BIN) serve --config $(CONFIG)
 
 build:
@@ -72,6 +72,11 @@ fuzz:
 	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
 	  done; \
 	done
+
+# Every fuzz target for 10 minutes (`make fuzz-long FUZZTIME=2m` for less):
+# for a release, not for every change.
+fuzz-long: FUZZTIME := 10m
+fuzz-long: fuzz
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./...

@@ -94,9 +94,9 @@ func (c *call) run() (result string, err error) {
 		lockMode = t.PINLockout
 	}
 	c.lockKeys = lockoutKeys(c.ic.Source(), c.ic.From().User, lockMode)
-	if key, locked := c.g.lock.locked(c.lockKeys); locked {
+	if key, locked := c.g.lock.Locked(c.lockKeys...); locked {
 		c.g.m.ivrOutcomes.WithLabelValues(outcomeLockedOut).Inc()
-		c.log.Info("call refused: locked out after wrong PINs", "key", key)
+		c.log.Info("call refused: locked out after wrong PINs", "key", c.g.logKey(key))
 		return c.reject(ErrLockedOut)
 	}
 	dest, err := c.g.route(c.ctx, c.ic)
@@ -181,7 +181,7 @@ func (c *call) run() (result string, err error) {
 	c.g.m.answerDelay.Observe(now.Sub(c.start).Seconds())
 	c.log.Info("call answered", "codec", l.Codec().String(), "srtp", c.negotiated().srtp != nil,
 		"dtmf", c.dtmfMode.String(), "telephone_event", l.TelephoneEvent(), "inband_dtmf", l.InbandDTMF(),
-		"from", c.ic.From().URI, "setup", now.Sub(c.start).Round(time.Millisecond))
+		"from", c.ic.LogFrom(), "setup", now.Sub(c.start).Round(time.Millisecond))
 	c.prompts = dest.prompts
 	switch {
 	case dest.ivr:
@@ -314,7 +314,22 @@ func (c *call) reinvite(offer []byte) ([]byte, error) {
 		// Not used on this call (trunk mode, or not in the first offer).
 		a.Audio.TelephoneEvent, a.Audio.TelephoneEvents = nil, nil
 	}
+	keys, err := srtpKeys(o.Audio, a.Audio, false)
+	if err != nil {
+		return nil, err
+	}
 	l, sess := c.leg.Load(), c.sess.Load()
+	switch {
+	case keys == nil && c.neg.srtp != nil:
+		return nil, fmt.Errorf("%w: a re-INVITE may not turn SRTP off", sip.ErrNotAcceptable)
+	case !sameSRTP(keys, c.neg.srtp):
+		// RFC 4568 §7.1.4: new keys in a re-offer re-key the session.
+		if err := sess.Rekey(keys); err != nil {
+			return nil, fmt.Errorf("%w: re-key: %w", sip.ErrNotAcceptable, err)
+		}
+		c.neg.srtp = keys
+		c.log.Info("SRTP re-keyed by re-INVITE")
+	}
 	hold := o.OnHold(o.Audio)
 	if hold != l.OnHold() {
 		c.log.Info("hold changed", "hold", hold)
@@ -323,12 +338,6 @@ func (c *call) reinvite(offer []byte) ([]byte, error) {
 	sess.SetTimeoutEnabled(!hold)
 	if addr := o.RTPAddr(o.Audio); addr.IsValid() && !addr.Addr().IsUnspecified() {
 		sess.SetRemote(addr, o.RTCPAddr(o.Audio))
-	}
-	if c.neg.srtp != nil {
-		if _, theirs, ok := sdp.MatchCrypto(o.Audio, a.Audio); ok && string(theirs.MasterKey()) != string(c.neg.srtp.RemoteKey) {
-			// rtp.Session cannot re-key yet; packets will fail to decrypt.
-			c.log.Warn("re-INVITE changed the SRTP key; re-keying is not supported")
-		}
 	}
 	c.neg.local, c.neg.remote, c.neg.hold = a, o, hold
 	return a.Marshal(), nil

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/roombridge/roombridge/gateway/sdp"
+	"github.com/roombridge/roombridge/gateway/sip"
 )
 
 // Routing: a room by name, alias or numeric id joins it; a dial-in number
@@ -42,9 +43,11 @@ func TestRouting(t *testing.T) {
 }
 
 // A trunk that requires SRTP takes an RTP/SAVP offer (and the audio flows
-// encrypted both ways) and refuses a plain one with 488.
+// encrypted both ways) and refuses a plain one with 488. The fixture's
+// signalling is UDP, so the trunk needs srtp_over_plain for SDES at all.
 func TestSRTPRequired(t *testing.T) {
-	f := newFixture(t, func(c *Config) { c.TrunkSRTP = map[string]sdp.SRTPMode{"local": sdp.SRTPRequire} })
+	f := newFixtureTrunk(t, sip.Trunk{Name: "local", Allow: loopback, SRTPOverPlain: true},
+		func(c *Config) { c.TrunkSRTP = map[string]sdp.SRTPMode{"local": sdp.SRTPRequire} })
 	ag := newAgent(t)
 	if _, code := ag.dial(f.uri("demo"), phoneOpts{}); code != 488 {
 		t.Errorf("plain RTP offer: %d, want 488", code)

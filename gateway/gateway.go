@@ -14,6 +14,7 @@ import (
 
 	"github.com/roombridge/roombridge/gateway/bridge"
 	"github.com/roombridge/roombridge/gateway/headroom"
+	"github.com/roombridge/roombridge/gateway/lockout"
 	"github.com/roombridge/roombridge/gateway/room"
 	"github.com/roombridge/roombridge/gateway/rtp"
 	"github.com/roombridge/roombridge/gateway/sdp"
@@ -47,7 +48,8 @@ type IVRConfig struct {
 	Languages map[string]string
 	// MaxFailures wrong PINs from one source address or caller number
 	// within FailureWindow lock that source out for Lockout: its INVITEs
-	// get 403 (defaults 10, 10 min, 15 min).
+	// get 403 (defaults 10, 10 min, 15 min). Config.Lockout, when set,
+	// replaces these.
 	MaxFailures   int
 	FailureWindow time.Duration
 	Lockout       time.Duration
@@ -86,6 +88,11 @@ type Config struct {
 	MaxSpeakers int
 	// IVR configures the PIN IVR, in-call keys and the PIN lockout.
 	IVR IVRConfig
+	// Lockout is the table of wrong PINs and credentials shared with the
+	// web client's PIN check and SIP digest authentication, so that
+	// guessing on one path counts on all; nil makes one from IVR's
+	// MaxFailures, FailureWindow and Lockout.
+	Lockout *lockout.Table
 	// Directory, when set, counts the participants of a room for the
 	// announcements ("you are the first participant", *1); without it the
 	// room hub's own view (SIP legs and audio tracks) is used.
@@ -96,9 +103,6 @@ type Config struct {
 	// NodeID names this gateway node (node.id); each SIP participant
 	// carries it as the room.AttrNode attribute.
 	NodeID string
-	// Lockouts, when set, counts wrong PINs for every node sharing it
-	// (store.RedisLockouts); nil keeps the counts in this process.
-	Lockouts store.Lockouts
 	// OnRoomHub, when set, is told when a room gets its first leg on this
 	// node (active) and when its last leg leaves, to record where rooms
 	// live. It runs on a call's goroutine and must not block.
@@ -140,7 +144,7 @@ type Gateway struct {
 	head     *headroom.Monitor
 	draining atomic.Bool
 
-	lock     *lockout
+	lock     *lockout.Table
 	langs    map[string]string // dial-in number digits → language
 	defaults *prompts.Set
 
@@ -193,10 +197,12 @@ func New(cfg Config) (*Gateway, error) {
 		hubs:    map[string]*roomHub{},
 		hosts:   map[string]int{},
 		waiters: map[string]map[*hostWaiter]struct{}{},
-		lock:    newLockout(ic.MaxFailures, ic.FailureWindow, ic.Lockout),
+		lock:    cfg.Lockout,
 		langs:   map[string]string{},
 	}
-	g.lock.shared, g.lock.log = cfg.Lockouts, cfg.Logger
+	if g.lock == nil {
+		g.lock = lockout.New(lockout.Config{MaxFailures: ic.MaxFailures, Window: ic.FailureWindow, Lock: ic.Lockout})
+	}
 	if g.defaults = ic.Prompts[ic.Language]; g.defaults == nil {
 		return nil, fmt.Errorf("%w: IVR: no prompts for the language %q", ErrInvalidConfig, ic.Language)
 	}

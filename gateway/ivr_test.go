@@ -27,10 +27,12 @@ func newIVRFixture(t *testing.T, edit func(*Config)) *fixture {
 	return newIVRFixtureDTMF(t, "", edit)
 }
 
-// newIVRFixtureDTMF is newIVRFixture with the trunk's DTMF mode set.
+// newIVRFixtureDTMF is newIVRFixture with the trunk's DTMF mode set. The
+// trunk is trusted (a PBX in front): its callers dial demo directly,
+// without its PIN, while dial-in callers go through the IVR.
 func newIVRFixtureDTMF(t *testing.T, mode string, edit func(*Config)) *fixture {
 	t.Helper()
-	f := newFixtureTrunk(t, sip.Trunk{Name: "local", Allow: loopback, DTMF: mode}, func(c *Config) {
+	f := newFixtureTrunk(t, sip.Trunk{Name: "local", Allow: loopback, DTMF: mode, Trusted: true}, func(c *Config) {
 		c.IVR.Session = ivr.Config{FirstDigitTimeout: 2 * time.Second, InterDigitTimeout: 2 * time.Second, MaxAttempts: 3}
 		if edit != nil {
 			edit(c)

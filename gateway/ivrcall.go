@@ -44,9 +44,9 @@ func (c *call) serveIVR(dest destination) error {
 func (c *call) lookup(dest destination, s *ivrRun) ivr.LookupFunc {
 	g, log, keys := c.g, c.log, c.lockKeys
 	return func(ctx context.Context, pin string) (ivr.Result, error) {
-		if key, locked := g.lock.locked(keys); locked {
+		if key, locked := g.lock.Locked(keys...); locked {
 			s.locked.Store(true)
-			log.Info("PIN refused: locked out", "key", key)
+			log.Info("PIN refused: locked out", "key", g.logKey(key))
 			return ivr.Result{}, ErrLockedOut
 		}
 		r, host, err := g.cfg.Store.FindByPIN(ctx, pin)
@@ -55,7 +55,7 @@ func (c *call) lookup(dest destination, s *ivrRun) ivr.LookupFunc {
 		}
 		if err != nil || dest.only != "" && r.Name != dest.only {
 			g.m.pinChecks.WithLabelValues(pinRejected).Inc()
-			lockedNow := g.lock.fail(keys)
+			lockedNow := g.lock.Fail(keys...)
 			log.Info("wrong PIN", "attempt", s.sess.Attempts()+1, "source", c.ic.Source().Addr(), "locked_out", lockedNow)
 			if lockedNow {
 				s.locked.Store(true)

@@ -4,6 +4,8 @@ import (
 	"net/netip"
 	"slices"
 	"testing"
+
+	"github.com/roombridge/roombridge/gateway/lockout"
 )
 
 func TestLockoutKeysPerTrunkPolicy(t *testing.T) {
@@ -28,16 +30,16 @@ func TestLockoutKeysPerTrunkPolicy(t *testing.T) {
 
 	// Two callers on one carrier trunk: the first one's failures lock only
 	// the first one out.
-	l := newLockout(3, 0, 0)
+	l := lockout.New(lockout.Config{MaxFailures: 3})
 	a := lockoutKeys(src, "+15550000001", "caller")
 	b := lockoutKeys(src, "+15550000002", "caller")
 	for range 3 {
-		l.fail(a)
+		l.Fail(a...)
 	}
-	if _, locked := l.locked(a); !locked {
+	if _, locked := l.Locked(a...); !locked {
 		t.Error("the caller who failed three times is not locked out")
 	}
-	if key, locked := l.locked(b); locked {
+	if key, locked := l.Locked(b...); locked {
 		t.Errorf("another caller on the same trunk is locked out by %s", key)
 	}
 }

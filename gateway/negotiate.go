@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"net"
@@ -42,7 +43,7 @@ type negotiated struct {
 func (g *Gateway) policy(ic *sip.IncomingCall, ports *rtp.PortPair) sdp.Policy {
 	return sdp.Policy{
 		Codecs:    legCodecs,
-		SRTP:      g.srtpMode(ic.Trunk()),
+		SRTP:      g.srtpMode(ic),
 		Addr:      g.mediaAddr(ports, ic.Source()),
 		AudioPort: int(ports.RTPAddr().Port()),
 		RTCPMux:   true,
@@ -64,9 +65,32 @@ func (g *Gateway) dtmfMode(t *sip.Trunk) dtmf.Mode {
 	return m
 }
 
-// srtpMode is the trunk's SRTP policy: Config.TrunkSRTP by trunk name, else
-// what the SIP layer's trunk says, else allow.
-func (g *Gateway) srtpMode(t *sip.Trunk) sdp.SRTPMode {
+// srtpMode is the call's SRTP policy: the trunk's (Config.TrunkSRTP by
+// trunk name, else what the SIP layer's trunk says, else allow), turned to
+// disable when the signalling is not TLS (sdesAllowed): SDES keys travel
+// in the SDP, where anyone on a UDP or TCP path reads them.
+func (g *Gateway) srtpMode(ic *sip.IncomingCall) sdp.SRTPMode {
+	m := g.trunkSRTP(ic.Trunk())
+	if !sdesAllowed(ic) {
+		return sdp.SRTPDisable
+	}
+	return m
+}
+
+// sdesAllowed reports whether SDES keys may be offered and accepted on the
+// call: its signalling is TLS, or its trunk sets srtp_over_plain (a lab).
+func sdesAllowed(ic *sip.IncomingCall) bool {
+	switch ic.Transport() {
+	case "tls", "wss":
+		return true
+	}
+	t := ic.Trunk()
+	return t != nil && t.SRTPOverPlain
+}
+
+// trunkSRTP is the trunk's own SRTP policy: Config.TrunkSRTP by trunk
+// name, else what the SIP layer's trunk says, else allow.
+func (g *Gateway) trunkSRTP(t *sip.Trunk) sdp.SRTPMode {
 	if t == nil {
 		return sdp.SRTPAllow
 	}
@@ -160,24 +184,43 @@ func settle(local, remote *sdp.Session, offerM, answerM *sdp.Media, weOffered bo
 	n.remoteRTCP = remote.RTCPAddr(remote.Audio)
 	n.rtcpMux = local.Audio.RTCPMux && remote.Audio.RTCPMux
 	n.hold = remote.OnHold(remote.Audio)
-	if answerM.Secure() {
-		offerKey, answerKey, ok := sdp.MatchCrypto(offerM, answerM)
-		if !ok {
-			return nil, fmt.Errorf("%w: no matching crypto", sip.ErrNotAcceptable)
-		}
-		localKey, remoteKey := answerKey, offerKey
-		if weOffered {
-			localKey, remoteKey = offerKey, answerKey
-		}
-		n.srtp = &rtp.SRTPKeys{
-			Profile:    srtp.ProtectionProfile(localKey.Suite.ProfileID()),
-			LocalKey:   localKey.MasterKey(),
-			LocalSalt:  localKey.MasterSalt(),
-			RemoteKey:  remoteKey.MasterKey(),
-			RemoteSalt: remoteKey.MasterSalt(),
-		}
+	var err error
+	if n.srtp, err = srtpKeys(offerM, answerM, weOffered); err != nil {
+		return nil, err
 	}
 	return n, nil
+}
+
+// srtpKeys are the SDES keys an offer/answer pair agreed on (RFC 4568
+// §6.1), nil for plain RTP.
+func srtpKeys(offerM, answerM *sdp.Media, weOffered bool) (*rtp.SRTPKeys, error) {
+	if !answerM.Secure() {
+		return nil, nil
+	}
+	offerKey, answerKey, ok := sdp.MatchCrypto(offerM, answerM)
+	if !ok {
+		return nil, fmt.Errorf("%w: no matching crypto", sip.ErrNotAcceptable)
+	}
+	localKey, remoteKey := answerKey, offerKey
+	if weOffered {
+		localKey, remoteKey = offerKey, answerKey
+	}
+	return &rtp.SRTPKeys{
+		Profile:    srtp.ProtectionProfile(localKey.Suite.ProfileID()),
+		LocalKey:   localKey.MasterKey(),
+		LocalSalt:  localKey.MasterSalt(),
+		RemoteKey:  remoteKey.MasterKey(),
+		RemoteSalt: remoteKey.MasterSalt(),
+	}, nil
+}
+
+// sameSRTP reports whether a and b hold the same keys.
+func sameSRTP(a, b *rtp.SRTPKeys) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.Profile == b.Profile && bytes.Equal(a.LocalKey, b.LocalKey) && bytes.Equal(a.LocalSalt, b.LocalSalt) &&
+		bytes.Equal(a.RemoteKey, b.RemoteKey) && bytes.Equal(a.RemoteSalt, b.RemoteSalt)
 }
 
 // dropTelephoneEvent takes telephone-event out of our answer, for trunks

@@ -100,6 +100,9 @@ type phoneOpts struct {
 	noTE    bool         // offer no telephone-event (in-band DTMF only)
 	teTone  bool         // with each RFC 4733 event, the tones in the audio too
 	user    string       // From user (the caller number); +15551230100 when empty
+	// bestEffort with srtp: RTP/AVP carrying a=crypto, as Asterisk and
+	// FreeSWITCH offer SRTP they can do without.
+	bestEffort bool
 }
 
 // phone is one call of an agent: it sends a tone every 20 ms and records
@@ -160,6 +163,9 @@ func (a *agent) dial(target string, o phoneOpts) (*phone, int) {
 	}
 	if o.noTE {
 		p.offer.Audio.TelephoneEvent, p.offer.Audio.TelephoneEvents = nil, nil
+	}
+	if o.bestEffort {
+		p.offer.Audio.Proto = "RTP/AVP"
 	}
 	var uri sipgosip.Uri
 	if err := sipgosip.ParseUri(target, &uri); err != nil {
@@ -430,16 +436,27 @@ func (p *phone) waitBye(d time.Duration) {
 // reinvite sends a re-INVITE with our offer in direction dir and returns
 // the gateway's answer.
 func (p *phone) reinvite(dir sdp.Direction) *sdp.Session {
+	p.a.t.Helper()
+	var ans *sdp.Session
+	if code := p.reinviteRaw(func(o *sdp.Session) { o.Audio.Direction = dir }, func(_, a *sdp.Session) { ans = a }); code != 200 {
+		p.a.t.Fatalf("re-INVITE: %d", code)
+	}
+	return ans
+}
+
+// reinviteRaw re-offers the phone's SDP as edit changes it and returns the
+// status; done, when given, sees the offer and the answer of a 200.
+func (p *phone) reinviteRaw(edit func(*sdp.Session), done ...func(offer, answer *sdp.Session)) int {
 	t := p.a.t
 	t.Helper()
 	offer, err := sdp.Offer(sdp.Policy{
 		Codecs: []sdp.Codec{p.opts.codec}, SRTP: p.opts.srtp, Addr: netip.MustParseAddr("127.0.0.1"),
-		AudioPort: int(p.ports.RTPAddr().Port()), Direction: dir, Previous: p.offer,
+		AudioPort: int(p.ports.RTPAddr().Port()), Previous: p.offer,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	p.offer = offer
+	edit(offer)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	req := sipgosip.NewRequest(sipgosip.INVITE, p.sess.InviteResponse.Contact().Address)
@@ -449,17 +466,20 @@ func (p *phone) reinvite(dir sdp.Direction) *sdp.Session {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.StatusCode != 200 {
-		t.Fatalf("re-INVITE: %d %s", res.StatusCode, res.Reason)
+	if res.StatusCode == 200 {
+		if err := p.sess.WriteRequest(sipgosip.NewRequest(sipgosip.ACK, p.sess.InviteResponse.Contact().Address)); err != nil {
+			t.Fatal(err)
+		}
+		ans, err := sdp.Parse(res.Body())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range done {
+			d(offer, ans)
+		}
+		p.offer = offer
 	}
-	if err := p.sess.WriteRequest(sipgosip.NewRequest(sipgosip.ACK, p.sess.InviteResponse.Contact().Address)); err != nil {
-		t.Fatal(err)
-	}
-	ans, err := sdp.Parse(res.Body())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ans
+	return res.StatusCode
 }
 
 // close stops the phone's media.

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/roombridge/roombridge/gateway/sdp"
 	"github.com/roombridge/roombridge/gateway/sip"
 	"github.com/roombridge/roombridge/gateway/store"
 	"github.com/roombridge/roombridge/ivr/prompts"
@@ -31,10 +32,16 @@ type destination struct {
 // Request-URI user, or the To user when the Request-URI has none. A dial-in
 // number goes to the PIN IVR; a room's name, alias or numeric id joins that
 // room directly (as a guest, who waits for the host in a wait_for_host
-// room), or through the IVR when the room asks for its PIN on direct dial
-// (pin_on_direct_dial: the PIN must then open that room, and says whether
-// the caller is its host). Anything else is 404, and a failing store 503.
+// room) when the call came over a trusted trunk or the room has no PIN,
+// and otherwise through the IVR: the PIN must then open that room, and
+// says whether the caller is its host. pin_on_direct_dial asks for it on
+// trusted trunks too. Anything else is 404, and a failing store 503. A
+// trunk that requires SRTP refuses calls whose signalling is not TLS
+// (488): their SDES keys would travel in clear.
 func (g *Gateway) route(ctx context.Context, ic *sip.IncomingCall) (destination, error) {
+	if g.trunkSRTP(ic.Trunk()) == sdp.SRTPRequire && !sdesAllowed(ic) {
+		return destination{}, fmt.Errorf("%w (%s)", ErrSRTPNeedsTLS, ic.Transport())
+	}
 	user := ic.RequestURIUser()
 	if user == "" {
 		user = ic.To().User
@@ -51,11 +58,16 @@ func (g *Gateway) route(ctx context.Context, ic *sip.IncomingCall) (destination,
 		return destination{}, fmt.Errorf("%w: %q", sip.ErrNoSuchRoom, user)
 	case err != nil:
 		return destination{}, fmt.Errorf("%w: store: %w", ErrBackend, err)
-	case r.PINOnDirectDial:
+	case r.PINOnDirectDial, r.PIN != "" && !trusted(ic.Trunk()):
 		return destination{room: r, ivr: true, only: r.Name, prompts: g.defaults}, nil
 	}
 	return destination{room: r, waitHost: r.WaitForHost, prompts: g.defaults}, nil
 }
+
+// trusted reports whether callers of the trunk may dial a room without its
+// PIN (trunks[].trusted, allowed by the config only with digest auth or a
+// narrow allow list).
+func trusted(t *sip.Trunk) bool { return t != nil && t.Trusted }
 
 // promptsFor is the prompt set of a dial-in number: its own language
 // (dialin.languages), else the default one.

@@ -342,11 +342,11 @@ func TestKick(t *testing.T) {
 }
 
 func TestAdmitRejects(t *testing.T) {
-	_, url := newTestSFU(t, Config{Admit: func(_ context.Context, roomName, name, token string) (string, error) {
-		if token != "secret" {
-			return "", ErrNotAdmitted
+	_, url := newTestSFU(t, Config{Admit: func(_ context.Context, j JoinRequest) (Admission, error) {
+		if j.Token != "secret" {
+			return Admission{}, ErrNotAdmitted
 		}
-		return "Dr. " + name, nil
+		return Admission{Name: "Dr. " + j.Name}, nil
 	}})
 	if c, m := dialClient(t, url, "r", "eve", "wrong"); c != nil || m.Type != MsgError || m.Error == "" {
 		t.Fatalf("bad token: got %+v", m)

@@ -29,11 +29,12 @@ type Config struct {
 	// ICEServers are handed to web clients in the joined message (STUN/TURN
 	// for their side of the connection).
 	ICEServers []webrtc.ICEServer
-	// Admit is called with the join message of a web client and returns the
-	// display name to use. An error refuses the join: the client gets
-	// {"type":"error"} and the socket closes. Nil admits everybody under the
-	// name they asked for.
-	Admit func(ctx context.Context, room, name, token string) (displayName string, err error)
+	// Admit is called with the join message of a web client and returns
+	// what it is granted. An error refuses the join: the client gets
+	// {"type":"error"} (with "reason" when the error has a Reason() string
+	// method) and the socket closes. Nil admits everybody under the name
+	// they asked for.
+	Admit func(ctx context.Context, req JoinRequest) (Admission, error)
 	// DialIn, if set, gives the dial-in details (numbers, PIN, SIP URI) the
 	// joined message carries to a web client admitted to room; nil
 	// leaves them out.
@@ -43,4 +44,20 @@ type Config struct {
 	// MaxParticipants caps each room's visible participants; 0 means no cap.
 	// Hidden participants (the room audio hub, recorders) do not count.
 	MaxParticipants int
+}
+
+// JoinRequest is a web client's join message as Admit sees it.
+type JoinRequest struct {
+	Room, Name, Token, PIN string
+	// RemoteAddr is the client's address (http.Request.RemoteAddr).
+	RemoteAddr string
+}
+
+// Admission is what Admit grants a web client.
+type Admission struct {
+	// Name is the display name others see.
+	Name string
+	// Attributes are the participant's key/values (e.g. role=host), as the
+	// room's directory lists them.
+	Attributes map[string]string
 }

@@ -12,7 +12,7 @@ import "github.com/pion/webrtc/v4"
 //
 // Client → server:
 //
-//	{"type":"join","room":"demo","name":"alice","token":"…"}   first message; token optional while rooms are public
+//	{"type":"join","room":"demo","name":"alice","token":"…","pin":"…"}   first message; token or pin as the room needs
 //	{"type":"offer","pc":"pub","sdp":"…"}                       publish (again, after adding/removing tracks)
 //	{"type":"answer","pc":"sub","sdp":"…"}                      answer to the server's offer
 //	{"type":"candidate","pc":"pub"|"sub","candidate":{…}}       trickle ICE (RTCIceCandidateInit)
@@ -31,7 +31,7 @@ import "github.com/pion/webrtc/v4"
 //	{"type":"active_speakers","speakers":[{"id":"…","level":0.7}]}  loudest first, level 0..1
 //	{"type":"muted","kind":"audio","muted":true}                you were muted by the room API
 //	{"type":"removed","reason":"kicked"}                        then the server closes the socket
-//	{"type":"error","error":"…"}                                then the server closes the socket
+//	{"type":"error","error":"…","reason":"pin_required"}      then the server closes the socket; reason: pin_required, pin_wrong, locked_out, token_…, no_room
 //
 // Empty lists are omitted (a "joined" in an empty room has no
 // "participants"; an "active_speakers" with nobody speaking has no
@@ -77,6 +77,7 @@ type Message struct {
 	Room         string                   `json:"room,omitempty"`
 	Name         string                   `json:"name,omitempty"`
 	Token        string                   `json:"token,omitempty"`
+	PIN          string                   `json:"pin,omitempty"`
 	PC           string                   `json:"pc,omitempty"`
 	SDP          string                   `json:"sdp,omitempty"`
 	Candidate    *webrtc.ICECandidateInit `json:"candidate,omitempty"`

@@ -56,18 +56,18 @@ func (s *SFU) serveSignal(w http.ResponseWriter, r *http.Request) {
 		rejectConn(conn, err.Error())
 		return
 	}
-	name := join.Name
+	adm := Admission{Name: join.Name}
 	if s.cfg.Admit != nil {
 		ctx, cancel := context.WithTimeout(r.Context(), joinTimeout)
-		name, err = s.cfg.Admit(ctx, join.Room, join.Name, join.Token)
+		adm, err = s.cfg.Admit(ctx, JoinRequest{Room: join.Room, Name: join.Name, Token: join.Token, PIN: join.PIN, RemoteAddr: r.RemoteAddr})
 		cancel()
 		if err != nil {
 			s.log.Info("join refused", "room", join.Room, "name", join.Name, "remote", r.RemoteAddr, "err", err)
-			rejectConn(conn, err.Error())
+			rejectConnErr(conn, err)
 			return
 		}
 	}
-	p, err := newRTCPeer(s, conn, join.Room, name)
+	p, err := newRTCPeer(s, conn, join.Room, adm.Name, adm.Attributes)
 	if err != nil {
 		s.log.Warn("participant setup failed", "room", join.Room, "err", err)
 		rejectConn(conn, "internal error")
@@ -101,10 +101,25 @@ func readJoin(conn *websocket.Conn) (*Message, error) {
 	return &msg, nil
 }
 
+// rejectConnErr is rejectConn for a refused join: err's text, and its
+// reason when it has one, so that the page can act on it (ask for a PIN).
+func rejectConnErr(conn *websocket.Conn, err error) {
+	var r interface{ Reason() string }
+	reason := ""
+	if errors.As(err, &r) {
+		reason = r.Reason()
+	}
+	rejectMsg(conn, Message{Type: MsgError, Error: err.Error(), Reason: reason})
+}
+
 // rejectConn sends an error message and closes the socket.
 func rejectConn(conn *websocket.Conn, text string) {
+	rejectMsg(conn, Message{Type: MsgError, Error: text})
+}
+
+func rejectMsg(conn *websocket.Conn, msg Message) {
 	_ = conn.SetWriteDeadline(time.Now().Add(time.Second))
-	_ = conn.WriteJSON(Message{Type: MsgError, Error: text})
+	_ = conn.WriteJSON(msg)
 	_ = conn.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.ClosePolicyViolation, ""))
 	_ = conn.Close()
 }

@@ -56,10 +56,10 @@ type rtcPeer struct {
 	needNegotiate bool
 }
 
-func newRTCPeer(s *SFU, conn *websocket.Conn, roomName, name string) (*rtcPeer, error) {
+func newRTCPeer(s *SFU, conn *websocket.Conn, roomName, name string, attrs map[string]string) (*rtcPeer, error) {
 	id := newID("PA_")
 	m := &member{
-		id: id, name: name, kind: room.ParticipantKindWebRTC, joinedAt: time.Now(),
+		id: id, name: name, kind: room.ParticipantKindWebRTC, joinedAt: time.Now(), attrs: attrs,
 		log: s.log.With("room", roomName, "participant", id, "kind", "webrtc"),
 	}
 	ctx, cancel := context.WithCancelCause(s.ctx)

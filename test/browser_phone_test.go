@@ -54,7 +54,7 @@ func TestBrowserHearsPhones(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Second)
 	defer cancel()
 
-	page := openRoom(ctx, t, b, srv.URL, "demo", "browser")
+	page := openRoomPIN(ctx, t, b, srv.URL, "demo", "browser", harness.DemoPIN)
 	mustEval(ctx, t, page, bpAnalyserJS)
 	// The phones should hear the browser from their first second on.
 	wait(ctx, t, page, `window.roombridge.pub.getSenders().some(s => s.track && s.track.kind === 'audio') &&

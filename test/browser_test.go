@@ -21,8 +21,8 @@ func TestBrowserTwoParticipants(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 
-	pa := openRoom(ctx, t, b, srv.URL, "demo", "a")
-	pb := openRoom(ctx, t, b, srv.URL, "demo", "b")
+	pa := openRoomPIN(ctx, t, b, srv.URL, "demo", "a", harness.DemoPIN)
+	pb := openRoomPIN(ctx, t, b, srv.URL, "demo", "b", harness.DemoPIN)
 	waitParticipant(ctx, t, pa, "b")
 	waitParticipant(ctx, t, pb, "a")
 	waitMediaFlowing(ctx, t, pa)
@@ -38,8 +38,8 @@ func TestBrowserAdminKick(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 
-	pa := openRoom(ctx, t, b, srv.URL, "demo", "a")
-	pb := openRoom(ctx, t, b, srv.URL, "demo", "b")
+	pa := openRoomPIN(ctx, t, b, srv.URL, "demo", "a", harness.DemoPIN)
+	pb := openRoomPIN(ctx, t, b, srv.URL, "demo", "b", harness.DemoPIN)
 	waitParticipant(ctx, t, pa, "b")
 
 	admin, err := b.NewPage(ctx, "admin", srv.URL+"/admin")

@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gorilla/websocket"
-
 	"github.com/roombridge/roombridge/gateway/caller"
 	"github.com/roombridge/roombridge/test/internal/harness"
 )
@@ -42,10 +40,10 @@ func TestNodesShareRedis(t *testing.T) {
 	if err := json.Unmarshal(body, &tok); err != nil || tok.Token == "" {
 		t.Fatalf("token: %s %v", body, err)
 	}
-	if typ, text := webJoin(t, n2, "shared", tok.Token); typ != "joined" {
+	if typ, text := webJoin(t, n2, webJoinReq{Room: "shared", Name: "probe", Token: tok.Token}); typ != "joined" {
 		t.Fatalf("node 2 refused node 1's token: %s %q", typ, text)
 	}
-	if typ, _ := webJoin(t, n2, "shared", tok.Token+"x"); typ != "error" {
+	if typ, _ := webJoin(t, n2, webJoinReq{Room: "shared", Name: "probe", Token: tok.Token + "x"}); typ != "error" {
 		t.Fatalf("node 2 took a forged token: %s", typ)
 	}
 
@@ -82,7 +80,7 @@ func TestNodesShareRedis(t *testing.T) {
 	if status, body, err := n2.API(t.Context(), http.MethodPost, "/v1/admin/drain", nil); err != nil || status != http.StatusAccepted {
 		t.Fatalf("drain node 2: %d %s %v", status, body, err)
 	}
-	if typ, text := webJoin(t, n2, "shared", tok.Token); typ != "error" || !strings.Contains(text, "shutting down") {
+	if typ, text := webJoin(t, n2, webJoinReq{Room: "shared", Name: "probe", Token: tok.Token}); typ != "error" || !strings.Contains(text, "shutting down") {
 		t.Errorf("a web join on a draining node: %s %q", typ, text)
 	}
 	held.wait(t, 10*time.Second)
@@ -121,25 +119,4 @@ func waitNodes(t *testing.T, srv *harness.Server, want string) {
 		}
 	}
 	t.Fatalf("GET /v1/nodes lists %q, want %q", got, want)
-}
-
-// webJoin opens the web client's signalling socket on srv, sends a join
-// and returns the type and error text of the first answer.
-func webJoin(t *testing.T, srv *harness.Server, room, token string) (string, string) {
-	t.Helper()
-	conn, res, err := websocket.DefaultDialer.DialContext(t.Context(), srv.WSURL("/v1/rtc"), nil)
-	if err != nil {
-		t.Fatalf("dial %s: %v", srv.WSURL("/v1/rtc"), err)
-	}
-	_ = res.Body.Close()
-	defer conn.Close()
-	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
-	if err := conn.WriteJSON(map[string]string{"type": "join", "room": room, "name": "probe", "token": token}); err != nil {
-		t.Fatal(err)
-	}
-	var msg struct{ Type, Error string }
-	if err := conn.ReadJSON(&msg); err != nil {
-		t.Fatalf("read the answer to join: %v", err)
-	}
-	return msg.Type, msg.Error
 }

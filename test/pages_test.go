@@ -29,7 +29,19 @@ func launchBrowser(t *testing.T) *chrome.Browser {
 // openRoom opens the room page as name and waits until it has joined.
 func openRoom(ctx context.Context, t *testing.T, b *chrome.Browser, base, room, name string) *chrome.Page {
 	t.Helper()
-	p, err := b.NewPage(ctx, name, fmt.Sprintf("%s/r/%s?name=%s", base, room, name))
+	return openRoomURL(ctx, t, b, name, fmt.Sprintf("%s/r/%s?name=%s", base, room, name))
+}
+
+// openRoomPIN is openRoom for a room with a PIN, given in the link.
+func openRoomPIN(ctx context.Context, t *testing.T, b *chrome.Browser, base, room, name, pin string) *chrome.Page {
+	t.Helper()
+	return openRoomURL(ctx, t, b, name, fmt.Sprintf("%s/r/%s?name=%s&pin=%s", base, room, name, pin))
+}
+
+// openRoomURL opens a room page link as name and waits until it has joined.
+func openRoomURL(ctx context.Context, t *testing.T, b *chrome.Browser, name, link string) *chrome.Page {
+	t.Helper()
+	p, err := b.NewPage(ctx, name, link)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/roombridge/roombridge/gateway/caller"
 	"github.com/roombridge/roombridge/gateway/sip/uac"
+	"github.com/roombridge/roombridge/test/internal/harness"
 )
 
 // TestRoomPagePeopleAndDialIn: the room page lists everyone with what they
@@ -20,8 +21,8 @@ func TestRoomPagePeopleAndDialIn(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 
-	alice := openRoom(ctx, t, b, g.srv.URL, "demo", "alice")
-	openRoom(ctx, t, b, g.srv.URL, "demo", "bob")
+	alice := openRoomPIN(ctx, t, b, g.srv.URL, "demo", "alice", harness.DemoPIN)
+	openRoomPIN(ctx, t, b, g.srv.URL, "demo", "bob", harness.DemoPIN)
 	sipStartCaller(t, caller.Options{
 		Target: "sip:demo@" + g.udp, Transport: uac.TransportUDP, Codec: caller.CodecPCMU,
 		Tone: 700, Duration: 40 * time.Second, PortMin: 35000, PortMax: 35999,
@@ -50,13 +51,14 @@ func TestRoomPagePeopleAndDialIn(t *testing.T) {
 
 // TestRoomPagePreJoin: without a name the page shows the pre-join screen
 // with the fake camera's preview and the devices to choose from; joining
-// with "No camera" publishes audio only.
+// with "No camera" publishes audio only. The link carries room demo's PIN,
+// which the page takes out of the address bar.
 func TestRoomPagePreJoin(t *testing.T) {
 	b := launchBrowser(t)
 	g := startSIPWSGateway(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	p, err := b.NewPage(ctx, "prejoin", g.srv.URL+"/r/demo")
+	p, err := b.NewPage(ctx, "prejoin", g.srv.URL+"/r/demo?pin="+harness.DemoPIN)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -29,8 +29,9 @@ import (
 const sipDomain = "conf.example.com"
 
 // startSIPGateway skips under -short and starts a gateway whose loopback
-// trunk may call room demo (PIN 1234, host PIN 9999, alias 4711) directly.
-// YAML fragments are merged over that config.
+// trunk is trusted: it may call room demo (PIN 1234, host PIN 9999, alias
+// 4711) directly, without the PIN. YAML fragments are merged over that
+// config.
 func startSIPGateway(t *testing.T, yaml ...string) *harness.Server {
 	t.Helper()
 	if testing.Short() {
@@ -39,7 +40,7 @@ func startSIPGateway(t *testing.T, yaml ...string) *harness.Server {
 	return harness.Start(t, harness.Options{Config: map[string]any{
 		"sip": map[string]any{"domain": sipDomain},
 		"trunks": []any{
-			map[string]any{"name": "local", "allow": []any{"127.0.0.0/8"}},
+			map[string]any{"name": "local", "allow": []any{"127.0.0.0/8"}, "trusted": true},
 		},
 	}, YAML: yaml})
 }

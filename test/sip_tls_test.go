@@ -31,7 +31,7 @@ sip:
   listen: [tls://127.0.0.1:%d]
   tls: { cert: %q, key: %q }
 trunks:
-  - { name: secure, allow: [127.0.0.0/8], srtp: require }
+  - { name: secure, allow: [127.0.0.0/8], srtp: require, trusted: true }
 `, port, cert, key))
 	target := fmt.Sprintf("sip:demo@127.0.0.1:%d", port)
 

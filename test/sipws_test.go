@@ -52,8 +52,10 @@ func startSIPWSGatewayEnv(t *testing.T, env []string, extra ...string) *sipWSGat
 	}
 	g.srv = harness.Start(t, harness.Options{
 		Config: map[string]any{
-			"sip":    map[string]any{"domain": sipDomain},
-			"trunks": []any{map[string]any{"name": "local", "allow": []any{"127.0.0.0/8"}}},
+			"sip": map[string]any{"domain": sipDomain},
+			// Loopback callers are a trusted trunk: they dial demo without its
+			// PIN (browser SIP accounts from elsewhere are asked for it).
+			"trunks": []any{map[string]any{"name": "local", "allow": []any{"127.0.0.0/8"}, "trusted": true}},
 		},
 		YAML: append([]string{fmt.Sprintf(`
 sip:

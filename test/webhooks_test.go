@@ -86,6 +86,7 @@ webhooks:
 trunks:
   - name: local
     allow: [127.0.0.0/8]
+    trusted: true
     headers_to_attributes: {"X-Customer-Id": customer_id}
 `
 	return startSIPGateway(t, append([]string{cfg}, extra...)...)

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"sync/atomic"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/roombridge/roombridge/gateway"
 	"github.com/roombridge/roombridge/gateway/api"
 	"github.com/roombridge/roombridge/gateway/config"
+	"github.com/roombridge/roombridge/gateway/lockout"
 	"github.com/roombridge/roombridge/gateway/room/livekit"
 	"github.com/roombridge/roombridge/gateway/store"
 	"github.com/roombridge/roombridge/gateway/webhook"
@@ -77,25 +79,35 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *app, e
 	}
 	tokens := api.NewTokens(secret, cfg.HTTP.TokenTTL)
 	sipCreds := api.NewSIPCredentials(secret, cfg.HTTP.TokenTTL)
-	admission := &gateway.WebAdmission{
-		Public: cfg.HTTP.PublicRooms,
-		Tokens: tokens,
-		RoomExists: func(ctx context.Context, name string) (bool, error) {
-			_, err := a.store.GetRoom(ctx, name)
-			if errors.Is(err, store.ErrNotFound) {
-				return false, nil
-			}
-			return err == nil, err
-		},
+	// One table of wrong PINs and credentials for the IVR, the web client
+	// and SIP digest auth: guessing on one path counts on all.
+	// With Redis, the count is kept for every node together.
+	lcfg := lockout.Config{
+		MaxFailures: cfg.IVR.MaxFailures, Window: cfg.IVR.FailureWindow, Lock: cfg.IVR.Lockout,
+		Logger: log.With("component", "lockout"),
+	}
+	if a.locks != nil {
+		lcfg.Shared = a.locks
+	}
+	failures := lockout.New(lcfg)
+	admission, err := gateway.NewWebAdmission(gateway.WebAdmission{
+		Public:  cfg.HTTP.PublicRooms,
+		Tokens:  tokens,
+		Rooms:   a.store,
+		Lockout: failures,
+	}, reg)
+	if err != nil {
+		return nil, err
 	}
 
-	admit := func(ctx context.Context, room, name, token string) (string, error) {
+	admit := webAdmit(admission)
+	drainAware := func(ctx context.Context, j sfu.JoinRequest) (sfu.Admission, error) {
 		if a.drain.active() {
-			return "", errWebDraining
+			return sfu.Admission{}, errWebDraining
 		}
-		return admission.Admit(ctx, room, name, token)
+		return admit(ctx, j)
 	}
-	backend, directory, err := a.openBackend(ctx, cfg, reg, admit)
+	backend, directory, err := a.openBackend(ctx, cfg, reg, drainAware)
 	if err != nil {
 		return nil, err
 	}
@@ -118,7 +130,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *app, e
 		publicURL = listenURL(a.ln, cfg.HTTP.TLS.Cert != "")
 	}
 
-	a.sip, err = newSIP(cfg, a.store, a.locks, onRoomHub, backend, newSIPUsers(cfg.SIP.Users, sipCreds), publicURL, reg, log, observer)
+	a.sip, err = newSIP(cfg, a.store, onRoomHub, backend, newSIPUsers(cfg.SIP.Users, sipCreds), failures, publicURL, reg, log, observer)
 	if err != nil {
 		return nil, err
 	}
@@ -179,10 +191,14 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *app, e
 		}
 	}
 
+	sockets, err := newSocketBound(cfg.HTTP.MaxSocketsPerIP, reg)
+	if err != nil {
+		return nil, fmt.Errorf("metrics: %w", err)
+	}
 	mux := http.NewServeMux()
-	mux.Handle("/v1/rtc", a.signalHandler())
+	mux.Handle("/v1/rtc", sockets.wrap(a.signalHandler()))
 	mux.Handle("/v1/", apiServer.Handler())
-	mux.Handle("/metrics", metricsHandler(reg))
+	mux.Handle("/metrics", requireBearer(cfg.Metrics.Key, metricsHandler(reg)))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	mux.HandleFunc("/readyz", a.readyz)
 	mux.Handle("/", web.Handler(web.Config{
@@ -191,9 +207,19 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *app, e
 		SIPWebSockets: a.sip.webSockets(),
 	}))
 
+	proxies, err := trustedProxies(cfg.HTTP.TrustedProxies)
+	if err != nil {
+		return nil, err
+	}
+	// Timeouts bound what a slow or idle client holds; a WebSocket clears
+	// them on upgrade and keeps its own (ping and silence).
 	a.http = &http.Server{
-		Handler:           mux,
+		Handler:           clientAddr(proxies, mux),
 		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		TLSConfig:         &tls.Config{MinVersion: tls.VersionTLS12},
 	}
@@ -225,6 +251,39 @@ func storeName(s config.Store) string {
 		return "redis://" + s.Redis.Addr
 	}
 	return s.Path
+}
+
+// webAdmit adapts the gateway's web admission to the SFU's join hook; a
+// host joins with the attribute role=host.
+func webAdmit(w *gateway.WebAdmission) admitFunc {
+	return func(ctx context.Context, j sfu.JoinRequest) (sfu.Admission, error) {
+		var client netip.Addr
+		if ap, err := netip.ParseAddrPort(j.RemoteAddr); err == nil {
+			client = ap.Addr()
+		}
+		a, err := w.Admit(ctx, gateway.JoinRequest{Room: j.Room, Name: j.Name, Token: j.Token, PIN: j.PIN, Client: client})
+		if err != nil {
+			return sfu.Admission{}, err
+		}
+		adm := sfu.Admission{Name: a.Name}
+		if a.Host {
+			adm.Attributes = map[string]string{"role": "host"}
+		}
+		return adm, nil
+	}
+}
+
+// trustedProxies parses http.trusted_proxies (validated by config).
+func trustedProxies(list []string) ([]netip.Prefix, error) {
+	out := make([]netip.Prefix, 0, len(list))
+	for i, s := range list {
+		p, err := config.ParsePrefix(s)
+		if err != nil {
+			return nil, fmt.Errorf("http.trusted_proxies[%d]: %w", i, err)
+		}
+		out = append(out, p)
+	}
+	return out, nil
 }
 
 func demoURL(base string, rooms []config.Room) string {

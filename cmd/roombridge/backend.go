@@ -16,7 +16,7 @@ import (
 	"github.com/roombridge/roombridge/sfu"
 )
 
-type admitFunc = func(ctx context.Context, room, name, token string) (string, error)
+type admitFunc = func(ctx context.Context, j sfu.JoinRequest) (sfu.Admission, error)
 
 // openBackend starts the room backend named by the backend key: the
 // embedded SFU (which also serves the web client), or a LiveKit cluster,

@@ -18,6 +18,7 @@ import (
 
 	"github.com/roombridge/roombridge/gateway"
 	"github.com/roombridge/roombridge/gateway/config"
+	"github.com/roombridge/roombridge/gateway/lockout"
 	"github.com/roombridge/roombridge/gateway/room"
 	"github.com/roombridge/roombridge/gateway/rtp"
 	"github.com/roombridge/roombridge/gateway/sip"
@@ -43,7 +44,7 @@ type sipSide struct {
 // fails the start rather than the first call.
 // webURL is the gateway's own web origin, whose pages may open SIP
 // WebSockets.
-func newSIP(cfg config.Config, rooms store.Store, locks store.Lockouts, onRoomHub func(string, bool), backend room.Backend, users sip.Users, webURL string, reg prometheus.Registerer, log *slog.Logger, observer gateway.CallObserver) (*sipSide, error) {
+func newSIP(cfg config.Config, rooms store.Store, onRoomHub func(string, bool), backend room.Backend, users sip.Users, failures *lockout.Table, webURL string, reg prometheus.Registerer, log *slog.Logger, observer gateway.CallObserver) (*sipSide, error) {
 	listen, wsURLs := sipListeners(cfg.SIP.Listen)
 	ip, err := rtpListenIP(listen)
 	if err != nil {
@@ -77,6 +78,7 @@ func newSIP(cfg config.Config, rooms store.Store, locks store.Lockouts, onRoomHu
 		return nil, err
 	}
 	dir, _ := backend.(room.Directory)
+	mask := gateway.NumberMask{Prefix: cfg.SIP.CallerMask.Prefix, Suffix: cfg.SIP.CallerMask.Suffix}
 	gw, err := gateway.New(gateway.Config{
 		Logger:        log.With("component", "gateway"),
 		Store:         rooms,
@@ -85,13 +87,13 @@ func newSIP(cfg config.Config, rooms store.Store, locks store.Lockouts, onRoomHu
 		ExternalIP:    external,
 		Domain:        cfg.SIP.Domain,
 		DialInNumbers: cfg.DialIn.Numbers,
-		CallerMask:    gateway.NumberMask{Prefix: cfg.SIP.CallerMask.Prefix, Suffix: cfg.SIP.CallerMask.Suffix},
+		CallerMask:    mask,
 		RTPTimeout:    rtpTimeout(cfg.RTP.Timeout),
 		IVR:           ivrCfg,
+		Lockout:       failures,
 		Directory:     dir,
 		Registerer:    reg,
 		NodeID:        cfg.Node.ID,
-		Lockouts:      locks,
 		OnRoomHub:     onRoomHub,
 
 		Observer:         observer,
@@ -115,6 +117,7 @@ func newSIP(cfg config.Config, rooms store.Store, locks store.Lockouts, onRoomHu
 		TLSConfig: tlsCfg,
 		Domain:    cfg.SIP.Domain,
 		UserAgent: "roombridge/" + version,
+		LogMask:   mask.Apply,
 		Trunks:    trunks,
 		Handler:   gw,
 		Ready:     gw.Ready,
@@ -123,10 +126,23 @@ func newSIP(cfg config.Config, rooms store.Store, locks store.Lockouts, onRoomHu
 
 		SessionExpires: cfg.SIP.SessionExpires,
 		MinSE:          cfg.SIP.MinSE,
+
+		Limits: sip.Limits{
+			InvitesPerSecond:   cfg.SIP.Limits.InvitesPerSecond,
+			RegistersPerSecond: cfg.SIP.Limits.RegistersPerSecond,
+			OptionsPerSecond:   cfg.SIP.Limits.OptionsPerSecond,
+		},
+		BlockUserAgents: cfg.SIP.BlockUserAgents,
+		Lockout:         failures,
 	})
 	if err != nil {
 		_ = gw.Close()
 		return nil, fmt.Errorf("sip: %w", err)
+	}
+	if err := registerSIPMetrics(reg, srv); err != nil {
+		_ = srv.Close()
+		_ = gw.Close()
+		return nil, fmt.Errorf("metrics: %w", err)
 	}
 	if err := srv.Listen(); err != nil {
 		_ = srv.Close()
@@ -272,7 +288,8 @@ func rtpListenIP(listen []string) (netip.Addr, error) {
 }
 
 // sipTrunks converts the configured trunks; an allow entry may be a CIDR
-// or a single address.
+// or a single address. A narrow trunk without max_cps gets
+// config.DefaultTrunkCPS; a wide one stays under sip.limits.
 func sipTrunks(trunks []config.Trunk) ([]sip.Trunk, error) {
 	out := make([]sip.Trunk, 0, len(trunks))
 	for i, t := range trunks {
@@ -288,18 +305,22 @@ func sipTrunks(trunks []config.Trunk) ([]sip.Trunk, error) {
 			SRTP:     t.SRTP,
 			DTMF:     t.DTMF,
 
-			PINLockout: t.PINLockout,
+			PINLockout:       t.PINLockout,
+			Trusted:          t.Trusted,
+			SRTPOverPlain:    t.SRTPOverPlain,
+			MaxCPS:           t.MaxCPS,
+			MaxCalls:         t.MaxCalls,
+			DigestAlgorithms: t.DigestAlgorithms,
+		}
+		if st.MaxCPS == 0 && t.Narrow() {
+			st.MaxCPS = config.DefaultTrunkCPS
 		}
 		for j, a := range t.Allow {
-			p, err := netip.ParsePrefix(a)
+			p, err := config.ParsePrefix(a)
 			if err != nil {
-				ip, ierr := netip.ParseAddr(a)
-				if ierr != nil {
-					return nil, fmt.Errorf("trunks[%d].allow[%d]: %w", i, j, err)
-				}
-				p = netip.PrefixFrom(ip, ip.BitLen())
+				return nil, fmt.Errorf("trunks[%d].allow[%d]: %w", i, j, err)
 			}
-			st.Allow = append(st.Allow, p.Masked())
+			st.Allow = append(st.Allow, p)
 		}
 		out = append(out, st)
 	}

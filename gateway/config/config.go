@@ -22,6 +22,7 @@ type Config struct {
 	Limits   Limits    `yaml:"limits"`
 	Shutdown Shutdown  `yaml:"shutdown"`
 	Webhooks []Webhook `yaml:"webhooks"`
+	Metrics  Metrics   `yaml:"metrics"`
 }
 
 // Log selects the log format and level.
@@ -51,6 +52,20 @@ type HTTP struct {
 	// (tokens then do not survive a restart).
 	TokenSecret string        `yaml:"token_secret"`
 	TokenTTL    time.Duration `yaml:"token_ttl"`
+	// TrustedProxies are the reverse proxies in front (CIDRs or
+	// addresses): the X-Forwarded-For they send names the client, and,
+	// since they terminate TLS, a plain listener on a public address is
+	// accepted.
+	TrustedProxies []string `yaml:"trusted_proxies"`
+	// MaxSocketsPerIP bounds the web client's signalling WebSockets open
+	// from one client address; 0 means no bound.
+	MaxSocketsPerIP int `yaml:"max_sockets_per_ip"`
+}
+
+// Metrics is /metrics.
+type Metrics struct {
+	// Key, when set, is the bearer token /metrics asks for.
+	Key string `yaml:"key"`
 }
 
 // TLS is a certificate and key pair, both files in PEM.
@@ -73,6 +88,11 @@ type SIP struct {
 	// shortest we accept (422 below it).
 	SessionExpires time.Duration `yaml:"session_expires"`
 	MinSE          time.Duration `yaml:"min_se"`
+	// Limits bound the requests one source address may send.
+	Limits SIPLimits `yaml:"limits"`
+	// BlockUserAgents are User-Agent substrings of scanners, whose
+	// requests are dropped without an answer.
+	BlockUserAgents []string `yaml:"block_user_agents"`
 	// WSOrigins are the web pages (origins such as https://crm.example.com)
 	// allowed to open SIP WebSockets (ws://, wss:// in Listen) besides the
 	// gateway's own pages; "*" allows any. A handshake from another page
@@ -87,6 +107,15 @@ type SIP struct {
 	// Users may REGISTER (and call in from sources no trunk allows) with
 	// digest authentication in realm Domain.
 	Users []SIPUser `yaml:"users"`
+}
+
+// SIPLimits are per-source request rates (a second, bursts of twice
+// that); 0 turns a limit off. Sources of a trunk with a narrow allow list
+// get that trunk's max_cps instead.
+type SIPLimits struct {
+	InvitesPerSecond   float64 `yaml:"invites_per_second"`
+	RegistersPerSecond float64 `yaml:"registers_per_second"`
+	OptionsPerSecond   float64 `yaml:"options_per_second"`
 }
 
 // SIPUser is a SIP account of a browser or softphone user.
@@ -177,6 +206,19 @@ type Trunk struct {
 	// source address and the caller number), caller (carrier trunks, whose
 	// callers all come from the same addresses) or source.
 	PINLockout string `yaml:"pin_lockout"`
+	// Trusted lets callers dial a room directly without its PIN; the
+	// trunk needs digest auth or a narrow allow list (see Narrow).
+	Trusted bool `yaml:"trusted"`
+	// SRTPOverPlain allows SDES keys (a=crypto) over UDP or TCP
+	// signalling, where anyone on the path reads them: labs only.
+	SRTPOverPlain bool `yaml:"srtp_over_plain"`
+	// MaxCPS is the request rate per second each source of a narrow trunk
+	// gets instead of sip.limits; 0 means DefaultTrunkCPS.
+	MaxCPS float64 `yaml:"max_cps"`
+	// MaxCalls bounds the trunk's calls in progress; 0 means no bound.
+	MaxCalls int `yaml:"max_calls"`
+	// DigestAlgorithms are offered in this order; default SHA-256, MD5.
+	DigestAlgorithms []string `yaml:"digest_algorithms"`
 	// HeadersToAttributes copies headers of the trunk's INVITEs onto the
 	// caller's participant attributes: {"X-Customer-Id": "customer_id"}.
 	HeadersToAttributes map[string]string `yaml:"headers_to_attributes"`
@@ -298,23 +340,28 @@ const (
 func Default() Config {
 	return Config{
 		Log:  Log{Level: "info", Format: "text"},
-		HTTP: HTTP{Listen: "127.0.0.1:8080", PublicRooms: true, TokenTTL: time.Hour},
+		HTTP: HTTP{Listen: "127.0.0.1:8080", PublicRooms: true, TokenTTL: time.Hour, MaxSocketsPerIP: 50},
 		SIP: SIP{
 			Listen:         []string{"udp://127.0.0.1:5060", "tcp://127.0.0.1:5060"},
 			Domain:         "conf.example.com",
 			CallerMask:     CallerMask{Prefix: 5, Suffix: 4},
 			SessionExpires: 30 * time.Minute,
 			MinSE:          90 * time.Second,
+			Limits:         SIPLimits{InvitesPerSecond: 10, RegistersPerSecond: 2, OptionsPerSecond: 5},
+			BlockUserAgents: []string{
+				"friendly-scanner", "sipvicious", "sipcli", "vaxsipuseragent", "sip-scan",
+				"sipscan", "sundayddr", "iwar", "smap", "pplsip",
+			},
 			WSMaxPerIP:     32,
 			WSPingInterval: 30 * time.Second,
 		},
 		RTP:     RTP{PortMin: 20000, PortMax: 20999, Timeout: 30 * time.Second},
 		WebRTC:  WebRTC{PortMin: 30000, PortMax: 30999, IncludeLoopback: true},
-		API:     API{Keys: []string{"devkey-change-me"}},
+		API:     API{Keys: []string{DefaultAPIKey}},
 		Store:   Store{Path: "./data/roombridge.db", Redis: Redis{Prefix: "roombridge:"}},
 		Backend: BackendEmbedded,
-		LiveKit: LiveKit{URL: "ws://127.0.0.1:7880", APIKey: "devkey", APISecret: "secret"},
-		Trunks:  []Trunk{{Name: "local", Allow: []string{"127.0.0.0/8"}}},
+		LiveKit: LiveKit{URL: "ws://127.0.0.1:7880", APIKey: "devkey", APISecret: DefaultLiveKitSecret},
+		Trunks:  []Trunk{{Name: "local", Allow: []string{"127.0.0.0/8"}, Trusted: true}},
 		DialIn:  DialIn{Numbers: []string{"+15550100"}},
 		IVR: IVR{
 			Language:          "en",

@@ -76,10 +76,15 @@ func TestEnvOverrides(t *testing.T) {
 		"ROOMBRIDGE_HTTP_PUBLIC_ROOMS=false",
 		"ROOMBRIDGE_LIMITS_MAX_LEGS=500",
 		"ROOMBRIDGE_LIMITS_MAX_CPU=65.5",
+		"ROOMBRIDGE_SIP_LIMITS_INVITES_PER_SECOND=2.5",
+		"ROOMBRIDGE_METRICS_KEY=0123456789abcdef",
 		"OTHER=ignored",
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if cfg.SIP.Limits.InvitesPerSecond != 2.5 || cfg.Metrics.Key != "0123456789abcdef" {
+		t.Fatalf("new keys from the environment: %+v %+v", cfg.SIP.Limits, cfg.Metrics)
 	}
 	if cfg.HTTP.Listen != "127.0.0.1:7000" || len(cfg.API.Keys) != 2 || cfg.API.Keys[1] != "bbbbbbbbbb" ||
 		cfg.HTTP.TokenTTL != 5*time.Minute || cfg.RTP.PortMin != 40000 || cfg.HTTP.PublicRooms ||
@@ -180,6 +185,24 @@ func TestErrorsNameTheKey(t *testing.T) {
 		{yaml: "store: { redis: { prefix: 'a b' } }", key: "store.redis.prefix"},
 		{yaml: "shutdown: { drain_timeout: -1s }", key: "shutdown.drain_timeout"},
 		{env: "ROOMBRIDGE_STORE_REDIS_DB=x", key: "store.redis.db"},
+		{yaml: "trunks: [ { name: a, allow: [0.0.0.0/0], trusted: true } ]", key: "trunks[0].trusted"},
+		{yaml: "trunks: [ { name: a, allow: [192.0.2.0/24, 198.51.0.0/16], trusted: true } ]", key: "trunks[0].trusted"},
+		{yaml: "trunks: [ { name: a, allow: ['2001:db8::/48'], trusted: true } ]", key: "trunks[0].trusted"},
+		{yaml: "trunks: [ { name: a, allow: [10.0.0.0/8], max_cps: 100 } ]", key: "trunks[0].max_cps"},
+		{yaml: "trunks: [ { name: a, allow: [127.0.0.1], max_calls: -1 } ]", key: "trunks[0].max_calls"},
+		{yaml: "trunks: [ { name: a, allow: [127.0.0.1], srtp: require } ]", key: "trunks[0].srtp"},
+		{yaml: "trunks: [ { name: a, allow: [127.0.0.1], digest_algorithms: [SHA-512] } ]", key: "trunks[0].digest_algorithms[0]"},
+		{yaml: "sip: { limits: { invites_per_second: -1 } }", key: "sip.limits"},
+		{yaml: "sip: { block_user_agents: [''] }", key: "sip.block_user_agents[0]"},
+		{yaml: "http: { trusted_proxies: [proxy] }", key: "http.trusted_proxies[0]"},
+		{yaml: "http: { max_sockets_per_ip: -2 }", key: "http.max_sockets_per_ip"},
+		{yaml: "metrics: { key: short }", key: "metrics.key"},
+		// A listener others can reach refuses what only suits a demo.
+		{yaml: "http: { listen: 0.0.0.0:8080, token_secret: 0123456789abcdef, tls: { cert: c, key: k } }", key: "api.keys[0]"},
+		{yaml: "http: { listen: 0.0.0.0:8080, tls: { cert: c, key: k } }\napi: { keys: [a-long-key] }", key: "http.token_secret"},
+		{yaml: "http: { listen: '[::]:8080', token_secret: 0123456789abcdef }\napi: { keys: [a-long-key] }", key: "http.tls"},
+		{yaml: "http: { listen: 192.0.2.1:8080, token_secret: 0123456789abcdef, trusted_proxies: [192.0.2.9] }\napi: { keys: [a-long-key] }\nbackend: livekit", key: "livekit.api_secret"},
+		{env: "ROOMBRIDGE_HTTP_LISTEN=:8080", key: "api.keys[0]"},
 		{yaml: "sip: { ws_origins: ['https://app.example.com', 'app.example.com'] }", key: "sip.ws_origins[1]"},
 		{yaml: "sip: { ws_origins: ['https://app.example.com/call'] }", key: "sip.ws_origins[0]"},
 		{yaml: "sip: { ws_max_per_ip: -1 }", key: "sip.ws_max_per_ip"},
@@ -215,6 +238,45 @@ func TestErrorsNameTheKey(t *testing.T) {
 		}
 		if !strings.Contains(err.Error(), tc.key) {
 			t.Errorf("%q: error %q does not name %q", tc.yaml, err, tc.key)
+		}
+	}
+}
+
+// A public listener with its own secrets and TLS (or a proxy in front)
+// starts; so do trusted trunks that are authenticated or narrow.
+func TestSecureConfigsLoad(t *testing.T) {
+	for _, y := range []string{
+		"http: { listen: 0.0.0.0:8080, token_secret: 0123456789abcdef, tls: { cert: c, key: k } }\napi: { keys: [a-long-key] }",
+		// Nodes sharing Redis keep one generated token secret there.
+		"http: { listen: 0.0.0.0:8080, tls: { cert: c, key: k } }\napi: { keys: [a-long-key] }\nstore: { redis: { addr: 'redis:6379' } }",
+		"http: { listen: 10.0.0.5:8080, token_secret: 0123456789abcdef, trusted_proxies: [10.0.0.1] }\napi: { keys: [a-long-key] }",
+		"trunks: [ { name: sbc, allow: [192.0.2.10, 192.0.2.0/24, '2001:db8:1:2::/64'], trusted: true, max_cps: 800, max_calls: 300 } ]",
+		"trunks: [ { name: pbx, allow: [0.0.0.0/0], trusted: true, username: u, password: p, digest_algorithms: [md5] } ]",
+		"trunks: [ { name: lab, allow: [127.0.0.1], srtp: require, srtp_over_plain: true } ]",
+		"sip: { listen: [tls://127.0.0.1:5061], tls: { cert: c, key: k } }\ntrunks: [ { name: tls, allow: [127.0.0.1], srtp: require } ]",
+	} {
+		if _, err := Load(write(t, y), nil); err != nil {
+			t.Errorf("%s: %v", y, err)
+		}
+	}
+}
+
+func TestNarrowTrunks(t *testing.T) {
+	for _, tc := range []struct {
+		allow  []string
+		narrow bool
+	}{
+		{[]string{"127.0.0.0/8"}, true},
+		{[]string{"192.0.2.0/24", "198.51.100.7"}, true},
+		{[]string{"::ffff:192.0.2.0/120"}, true},
+		{[]string{"2001:db8::/64"}, true},
+		{[]string{"192.0.2.0/23"}, false},
+		{[]string{"2001:db8::/63"}, false},
+		{[]string{"0.0.0.0/0"}, false},
+		{nil, false},
+	} {
+		if got := (Trunk{Allow: tc.allow}).Narrow(); got != tc.narrow {
+			t.Errorf("%v: narrow %v, want %v", tc.allow, got, tc.narrow)
 		}
 	}
 }

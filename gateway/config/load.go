@@ -189,6 +189,12 @@ func setScalar(v reflect.Value, raw string) error {
 			return err
 		}
 		v.SetInt(n)
+	case v.Kind() == reflect.Float32 || v.Kind() == reflect.Float64:
+		n, err := strconv.ParseFloat(raw, v.Type().Bits())
+		if err != nil {
+			return err
+		}
+		v.SetFloat(n)
 	case v.Kind() >= reflect.Uint && v.Kind() <= reflect.Uint64:
 		n, err := strconv.ParseUint(raw, 10, v.Type().Bits())
 		if err != nil {

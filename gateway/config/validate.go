@@ -183,11 +183,10 @@ func (c *Config) Validate() error {
 				bad(fmt.Sprintf("%s.numbers[%d]", key, j), "not a number or prefix*: %q", n)
 			}
 		}
+		c.validateTrunkSecurity(key, t, bad)
 		for j, cidr := range t.Allow {
-			if _, err := netip.ParsePrefix(cidr); err != nil {
-				if _, err2 := netip.ParseAddr(cidr); err2 != nil {
-					bad(fmt.Sprintf("%s.allow[%d]", key, j), "not a CIDR or IP: %q", cidr)
-				}
+			if _, err := ParsePrefix(cidr); err != nil {
+				bad(fmt.Sprintf("%s.allow[%d]", key, j), "%v", err)
 			}
 		}
 	}
@@ -218,6 +217,7 @@ func (c *Config) Validate() error {
 	if c.Limits.MaxLateTicks <= 0 || c.Limits.MaxLateTicks > 100 {
 		bad("limits.max_late_ticks", "%g is not a percentage in (0, 100]", c.Limits.MaxLateTicks)
 	}
+	c.validateSecurity(bad)
 	if c.Shutdown.Grace < 0 {
 		bad("shutdown.grace", "must not be negative")
 	}

@@ -88,10 +88,11 @@ func FuzzReceive(f *testing.F) {
 		}
 	})
 	keys := fuzzKeys
-	sessions := [3]*Session{
+	sessions := [4]*Session{
 		newTestSession(f, pool, func(c *SessionConfig) { c.RTCPMux, c.Handler = true, handler }),
 		newTestSession(f, pool, func(c *SessionConfig) { c.RTCPMux, c.Handler, c.SRTP = true, handler, &keys }),
 		newTestSession(f, pool, func(c *SessionConfig) { c.Handler = handler }),
+		rekeyedSession(f, pool, handler),
 	}
 	src := addrOf(sink) // latching sends reports here, not onto a network
 	f.Fuzz(func(t *testing.T, which uint8, data []byte) {
@@ -99,7 +100,7 @@ func FuzzReceive(f *testing.F) {
 		buf := make([]byte, len(data))
 		copy(buf, data)
 		var pkt Packet
-		if which%3 == 2 {
+		if int(which)%len(sessions) == 2 {
 			s.receiveRTCP(buf, src)
 			copy(buf, data)
 		}
@@ -107,6 +108,23 @@ func FuzzReceive(f *testing.F) {
 		_ = s.Stats()
 		_ = s.MOS()
 	})
+}
+
+// rekeyedSession is an SRTP session just re-keyed to fuzzKeys from other
+// keys, its grace held open: packets are decrypted out of place and, when
+// the new key fails, tried with the old one.
+func rekeyedSession(f *testing.F, pool *PortPool, h Handler) *Session {
+	old := fuzzKeys
+	old.RemoteKey, old.RemoteSalt = []byte("0123456789abcdef"), []byte("fedcba98765432")
+	s := newTestSession(f, pool, func(c *SessionConfig) { c.RTCPMux, c.Handler, c.SRTP = true, h, &old })
+	keys := fuzzKeys
+	if err := s.Rekey(&keys); err != nil {
+		f.Fatal(err)
+	}
+	// No packet reaches the session's own reader (nothing sends to it), so
+	// only the fuzz goroutine reads this.
+	s.srtp.Load().prevUntil = 1 << 62
+	return s
 }
 
 func TestFuzzSeedsReachHandler(t *testing.T) {

@@ -67,8 +67,8 @@ func (s *Session) receiveRTP(b []byte, src netip.AddrPort, pkt *Packet) {
 	if len(b) < 12 || b[0]>>6 != 2 {
 		return
 	}
-	if s.srtp != nil {
-		plain, err := s.srtp.rxRTP.DecryptRTP(b, b, &pkt.Header)
+	if sc := s.srtp.Load(); sc != nil {
+		plain, err := sc.decryptRTP(b, &pkt.Header, s.nanos())
 		if err != nil {
 			// Wrong key, replay, or garbage: not from our peer, so it
 			// neither latches nor keeps the call alive (RFC 3711 §3.3).
@@ -158,10 +158,10 @@ func (s *Session) receiveRTCP(b []byte, src netip.AddrPort) {
 	if !isRTCP(b) {
 		return
 	}
-	if s.srtp != nil {
+	if sc := s.srtp.Load(); sc != nil {
 		// RTCP arrives on one goroutine only: the RTCP reader, or the RTP
 		// reader with rtcp-mux. So rxRTCP is never used concurrently.
-		plain, err := s.srtp.rxRTCP.DecryptRTCP(b, b, nil)
+		plain, err := sc.decryptRTCP(b, s.nanos())
 		if err != nil {
 			s.mu.Lock()
 			s.decryptErrors++

@@ -94,8 +94,9 @@ func (s *Session) sealLocked(buf []byte, h *pionrtp.Header, payload []byte, padd
 	hl := h.MarshalSize()
 	n := hl + len(payload) + int(padding)
 	overhead := 0
-	if s.srtp != nil {
-		overhead = s.srtp.overhead
+	sc := s.srtp.Load()
+	if sc != nil {
+		overhead = sc.overhead
 	}
 	if n+overhead > len(buf) {
 		return nil, fmt.Errorf("%w: %d bytes", ErrPacketTooLarge, n)
@@ -109,10 +110,10 @@ func (s *Session) sealLocked(buf []byte, h *pionrtp.Header, payload []byte, padd
 		buf[n-1] = padding
 	}
 	out := buf[:n]
-	if s.srtp != nil {
+	if sc != nil {
 		var err error
 		// In place: buf has room for the tag, so pion does not allocate.
-		out, err = s.srtp.txRTP.EncryptRTP(out, out, &s.txEncHdr)
+		out, err = sc.txRTP.EncryptRTP(out, out, &s.txEncHdr)
 		if err != nil {
 			return nil, fmt.Errorf("rtp: srtp encrypt: %w", err)
 		}
@@ -156,9 +157,9 @@ func (s *Session) writeRTCP(pkts []rtcp.Packet) error {
 	if err != nil {
 		return fmt.Errorf("rtp: marshal rtcp: %w", err)
 	}
-	if s.srtp != nil {
+	if sc := s.srtp.Load(); sc != nil {
 		s.rtcpTxMu.Lock()
-		raw, err = s.srtp.txRTCP.EncryptRTCP(nil, raw, nil)
+		raw, err = sc.txRTCP.EncryptRTCP(nil, raw, nil)
 		s.rtcpTxMu.Unlock()
 		if err != nil {
 			return fmt.Errorf("rtp: srtcp encrypt: %w", err)

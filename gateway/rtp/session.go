@@ -31,7 +31,8 @@ type Session struct {
 	rtcpConn *net.UDPConn // nil with RTCPMux
 	ssrc     uint32
 	cname    string
-	srtp     *srtpContexts // nil for plain RTP
+	srtp     atomic.Pointer[srtpContexts] // nil for plain RTP; replaced by Rekey
+	rekeyMu  sync.Mutex                   // serialises Rekey
 	handler  Handler
 	start    time.Time // monotonic base of nanos()
 
@@ -119,7 +120,7 @@ func NewSession(cfg SessionConfig) (*Session, error) {
 		if err != nil {
 			return nil, err
 		}
-		s.srtp = c
+		s.srtp.Store(c)
 	}
 	for s.ssrc == 0 {
 		var b [4]byte

@@ -137,7 +137,7 @@ func (c *IncomingCall) run() {
 	if !c.tx.OnCancel(onCancel) || !c.tx.OnTerminate(func(string, error) { c.endEarly(ErrCanceled) }) {
 		c.endEarly(ErrCanceled)
 	}
-	c.log.Info("sip: call offered", "from", c.From().URI, "to", c.To().URI, "transport", c.Transport())
+	c.log.Info("sip: call offered", "from", c.LogFrom(), "to", c.To().URI, "transport", c.Transport())
 	c.srv.cfg.Handler.HandleCall(c)
 	c.finish()
 }
@@ -201,6 +201,17 @@ func (c *IncomingCall) Trunk() *Trunk { return c.trunk }
 func (c *IncomingCall) From() Party {
 	f := c.invite.From()
 	return party(f.DisplayName, f.Address)
+}
+
+// LogFrom is the caller's From URI as logs may show it: its user (the
+// caller's number) masked by Config.LogMask.
+func (c *IncomingCall) LogFrom() string {
+	u := c.invite.From().Address
+	u.Headers = nil
+	if m := c.srv.cfg.LogMask; m != nil {
+		u.User = m(u.User)
+	}
+	return u.String()
 }
 
 // To is the callee as the caller addressed it (To header).

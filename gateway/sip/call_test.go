@@ -8,6 +8,8 @@ import (
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/roombridge/roombridge/gateway/internal/leakcheck"
 )
 
 // answeringHandler answers with testAnswer and reports the call's end cause.
@@ -197,6 +199,7 @@ func TestDelayedOffer(t *testing.T) {
 func TestCancelBeforeAnswer(t *testing.T) {
 	for _, network := range []string{"udp", "tcp"} {
 		t.Run(network, func(t *testing.T) {
+			leakcheck.Check(t)
 			causes := make(chan error, 1)
 			f := newFixture(t, Config{}, func(c *IncomingCall) {
 				_ = c.Ringing()
@@ -226,9 +229,6 @@ func TestCancelBeforeAnswer(t *testing.T) {
 			}
 			if cause := waitFor(t, causes, "handler"); !errors.Is(cause, ErrCanceled) {
 				t.Errorf("cause = %v, want ErrCanceled", cause)
-			}
-			if g := leakedGoroutines(t); len(g) > 0 {
-				t.Errorf("goroutines left: %v", g)
 			}
 			if n := f.srv.Stats().Active; n != 0 {
 				t.Errorf("active calls = %d", n)

@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/roombridge/roombridge/gateway/lockout"
 )
 
 // Config configures a [Server]. It is read once by [NewServer]; later changes
@@ -34,6 +36,9 @@ type Config struct {
 	ContactHost string
 	// UserAgent is sent in the User-Agent and Server headers.
 	UserAgent string
+	// LogMask, when set, hides the caller's number (the From user) in
+	// logs; give it the mask of sip.caller_mask. Nil logs it as it is.
+	LogMask func(user string) string
 	// Trunks are the peers allowed to call us; see [Trunk].
 	Trunks []Trunk
 	// Handler is called for every accepted INVITE.
@@ -50,10 +55,15 @@ type Config struct {
 	// MinSE is the smallest session interval we accept (RFC 4028 §5); a
 	// smaller Session-Expires gets 422. Default 90 s.
 	MinSE time.Duration
-	// MaxCallsPerSecondPerSource limits INVITEs per source IP address (a
-	// token bucket with a burst of twice the rate); excess INVITEs get 503.
-	// 0 disables the limit.
-	MaxCallsPerSecondPerSource float64
+	// Limits bound the requests one source may send; over them a request
+	// gets 503 with Retry-After (once a second per source) or is dropped.
+	// The zero value limits nothing.
+	Limits Limits
+	// BlockUserAgents are User-Agent substrings (compared without case)
+	// whose requests are dropped unanswered, so that a scanner learns
+	// nothing, not even that we exist (sip.block_user_agents lists the
+	// usual ones). Nil blocks none.
+	BlockUserAgents []string
 	// ProxyAuth challenges with 407 Proxy-Authenticate instead of 401
 	// WWW-Authenticate (RFC 3261 §22.3).
 	ProxyAuth bool
@@ -64,6 +74,10 @@ type Config struct {
 	// NonceTTL is how long a digest nonce stays valid; an expired nonce gets
 	// a new challenge with stale=true. Default 5 minutes.
 	NonceTTL time.Duration
+	// Lockout counts wrong digest credentials per source address (shared
+	// with the PIN lockout); a locked-out source gets 403. Nil counts
+	// nothing.
+	Lockout *lockout.Table
 	// Users, when set, are the accounts that may REGISTER and call in from
 	// sources no trunk allows, with digest authentication in realm Domain
 	// (401 challenge). Nil: REGISTER gets 405 and such sources 403.
@@ -104,6 +118,21 @@ type Trunk struct {
 	// PINLockout says what wrong PINs from this trunk are counted against
 	// ("both", "caller" or "source"), passed through for the gateway.
 	PINLockout string
+	// MaxCPS, when positive, is the request rate per second (per class,
+	// as Config.Limits) each source in Allow gets instead of
+	// Config.Limits: a carrier sends hundreds of calls a second from one
+	// address. Give it only to trunks whose Allow is narrow.
+	MaxCPS float64
+	// MaxCalls, when positive, bounds the trunk's calls in progress;
+	// more INVITEs get 503 with Retry-After.
+	MaxCalls int
+	// Trusted, SRTPOverPlain: passed through for the gateway (direct
+	// dialling without the room's PIN; SDES keys over non-TLS signalling).
+	Trusted, SRTPOverPlain bool
+	// DigestAlgorithms, when set, replaces Config.DigestAlgorithms for this
+	// trunk: {"MD5"} for phones that give up on a SHA-256 challenge
+	// instead of skipping it (baresip 1.0 / libre 1.1 do).
+	DigestAlgorithms []string
 }
 
 const (
@@ -158,17 +187,20 @@ func (c Config) withDefaults() (Config, []listenSpec, error) {
 	if len(c.DigestAlgorithms) == 0 {
 		c.DigestAlgorithms = []string{algSHA256, algMD5}
 	}
-	for i, a := range c.DigestAlgorithms {
-		switch strings.ToUpper(a) {
-		case algMD5, algSHA256:
-			c.DigestAlgorithms[i] = strings.ToUpper(a)
-		default:
-			return c, nil, fmt.Errorf("%w: DigestAlgorithms[%d]: unsupported %q", ErrInvalidConfig, i, a)
+	var err error
+	if c.DigestAlgorithms, err = digestAlgorithms(c.DigestAlgorithms); err != nil {
+		return c, nil, fmt.Errorf("%w: DigestAlgorithms%w", ErrInvalidConfig, err)
+	}
+	if c.Limits.InvitesPerSecond < 0 || c.Limits.RegistersPerSecond < 0 || c.Limits.OptionsPerSecond < 0 {
+		return c, nil, fmt.Errorf("%w: Limits has a negative rate", ErrInvalidConfig)
+	}
+	ua := make([]string, 0, len(c.BlockUserAgents))
+	for _, b := range c.BlockUserAgents {
+		if b = strings.ToLower(strings.TrimSpace(b)); b != "" {
+			ua = append(ua, b)
 		}
 	}
-	if c.MaxCallsPerSecondPerSource < 0 {
-		return c, nil, fmt.Errorf("%w: MaxCallsPerSecondPerSource is negative", ErrInvalidConfig)
-	}
+	c.BlockUserAgents = ua
 	if c.TLSConfig != nil {
 		c.TLSConfig = c.TLSConfig.Clone()
 		if c.TLSConfig.MinVersion < tls.VersionTLS12 {
@@ -189,8 +221,16 @@ func (c Config) withDefaults() (Config, []listenSpec, error) {
 		default:
 			return c, nil, fmt.Errorf("%w: Trunks[%d] (%s): SRTP %q is not disable, allow or require", ErrInvalidConfig, i, t.Name, t.SRTP)
 		}
+		if t.MaxCPS < 0 || t.MaxCalls < 0 {
+			return c, nil, fmt.Errorf("%w: Trunks[%d] (%s): MaxCPS and MaxCalls must not be negative", ErrInvalidConfig, i, t.Name)
+		}
 		if t.Password != "" && t.Username == "" {
 			return c, nil, fmt.Errorf("%w: Trunks[%d] (%s): Password without Username", ErrInvalidConfig, i, t.Name)
+		}
+		if len(t.DigestAlgorithms) == 0 {
+			t.DigestAlgorithms = c.DigestAlgorithms
+		} else if t.DigestAlgorithms, err = digestAlgorithms(t.DigestAlgorithms); err != nil {
+			return c, nil, fmt.Errorf("%w: Trunks[%d] (%s): DigestAlgorithms%w", ErrInvalidConfig, i, t.Name, err)
 		}
 		if t.Realm == "" {
 			t.Realm = c.Domain
@@ -225,4 +265,19 @@ func (c Config) withDefaults() (Config, []listenSpec, error) {
 		specs = append(specs, listenSpec{network: u.Scheme, addr: u.Host})
 	}
 	return c, specs, nil
+}
+
+// digestAlgorithms returns a copy of algs in upper case, or an error
+// "[i]: unsupported ..." for the first one we do not implement.
+func digestAlgorithms(algs []string) ([]string, error) {
+	out := make([]string, len(algs))
+	for i, a := range algs {
+		switch strings.ToUpper(a) {
+		case algMD5, algSHA256:
+			out[i] = strings.ToUpper(a)
+		default:
+			return nil, fmt.Errorf("[%d]: unsupported %q (want SHA-256 or MD5)", i, a)
+		}
+	}
+	return out, nil
 }

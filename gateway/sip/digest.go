@@ -1,18 +1,12 @@
 package sip
 
 import (
-	"crypto/hmac"
 	"crypto/md5" //nolint:gosec // RFC 3261 §22.4 digest; SHA-256 is offered first (RFC 8760)
-	"crypto/rand"
 	"crypto/sha256"
-	"crypto/subtle"
-	"encoding/base64"
-	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"hash"
 	"strings"
-	"time"
 )
 
 // Digest algorithms (RFC 8760 §2.2).
@@ -146,79 +140,6 @@ func parseAuthParams(s string) (map[string]string, error) {
 	}
 }
 
-// nonceSource makes and checks stateless nonces: the issue time and an HMAC
-// over it and the realm, so a challenge allocates nothing on the server
-// (RFC 3261 §22.4 leaves the nonce format to the server).
-type nonceSource struct {
-	key [32]byte
-	ttl time.Duration
-}
-
-func newNonceSource(ttl time.Duration) (*nonceSource, error) {
-	n := &nonceSource{ttl: ttl}
-	if _, err := rand.Read(n.key[:]); err != nil {
-		return nil, err
-	}
-	return n, nil
-}
-
-func (n *nonceSource) mac(ts uint64, realm string) []byte {
-	m := hmac.New(sha256.New, n.key[:])
-	var b [8]byte
-	binary.BigEndian.PutUint64(b[:], ts)
-	m.Write(b[:])
-	m.Write([]byte(realm))
-	return m.Sum(nil)[:16]
-}
-
-// make returns a fresh nonce for realm.
-func (n *nonceSource) make(realm string, now time.Time) string {
-	ts := uint64(now.Unix())
-	buf := make([]byte, 8, 24)
-	binary.BigEndian.PutUint64(buf, ts)
-	buf = append(buf, n.mac(ts, realm)...)
-	return base64.RawURLEncoding.EncodeToString(buf)
-}
-
-// check reports whether nonce is one of ours for realm, and whether it has
-// expired (stale, RFC 2617 §3.2.1).
-func (n *nonceSource) check(nonce, realm string, now time.Time) (valid, stale bool) {
-	raw, err := base64.RawURLEncoding.DecodeString(nonce)
-	if err != nil || len(raw) != 24 {
-		return false, false
-	}
-	ts := binary.BigEndian.Uint64(raw[:8])
-	if !hmac.Equal(raw[8:], n.mac(ts, realm)) {
-		return false, false
-	}
-	issued := time.Unix(int64(ts), 0) //nolint:gosec // our own timestamp, HMAC-checked
-	if now.Sub(issued) > n.ttl || issued.After(now.Add(time.Minute)) {
-		return true, true
-	}
-	return true, false
-}
-
-// challenge returns one WWW-Authenticate / Proxy-Authenticate value per
-// algorithm, in preference order (RFC 8760 §2.4), with qop=auth.
-func (n *nonceSource) challenge(realm string, algs []string, stale bool, now time.Time) []string {
-	out := make([]string, 0, len(algs))
-	for _, alg := range algs {
-		var b strings.Builder
-		b.WriteString(`Digest realm="`)
-		b.WriteString(quoteEscape(realm))
-		b.WriteString(`", nonce="`)
-		b.WriteString(n.make(realm, now))
-		b.WriteString(`", algorithm=`)
-		b.WriteString(alg)
-		b.WriteString(`, qop="auth"`)
-		if stale {
-			b.WriteString(`, stale=true`)
-		}
-		out = append(out, b.String())
-	}
-	return out
-}
-
 func quoteEscape(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s)
 }
@@ -259,50 +180,4 @@ func digestResponse(c digestCredentials, method, password string) (string, bool)
 		return hexHash(h, ha1, c.Nonce, c.NC, c.CNonce, c.QOP, ha2), true
 	}
 	return "", false
-}
-
-// authResult is the outcome of checking a request's credentials.
-type authResult int
-
-const (
-	authUnknown   authResult = iota
-	authOK                   // credentials verified
-	authChallenge            // no usable credentials: challenge
-	authStale                // right credentials, expired nonce: challenge with stale=true
-	authFailed               // wrong credentials: 403
-)
-
-// verifyDigest checks credentials c against trunk t for method.
-func (n *nonceSource) verifyDigest(c digestCredentials, t *Trunk, method string, allowed []string, now time.Time) authResult {
-	if c.Username != t.Username || c.Realm != t.Realm {
-		return authFailed
-	}
-	alg := c.Algorithm
-	if alg == "" {
-		alg = algMD5
-	}
-	offered := false
-	for _, a := range allowed {
-		if a == alg {
-			offered = true
-		}
-	}
-	if !offered {
-		return authChallenge
-	}
-	valid, stale := n.check(c.Nonce, t.Realm, now)
-	if !valid {
-		return authChallenge
-	}
-	want, ok := digestResponse(c, method, t.Password)
-	if !ok {
-		return authFailed
-	}
-	if subtle.ConstantTimeCompare([]byte(want), []byte(strings.ToLower(c.Response))) != 1 {
-		return authFailed
-	}
-	if stale {
-		return authStale
-	}
-	return authOK
 }

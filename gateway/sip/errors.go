@@ -65,19 +65,23 @@ var (
 // Protocol errors: the server answers requests that fail its checks with
 // these, through [StatusCode] like every other error response.
 var (
-	errBadRequest       = errors.New("sip: bad request")
-	errBadExtension     = errors.New("sip: bad extension")
-	errUnsupportedMedia = errors.New("sip: unsupported media type")
-	errUnauthorized     = errors.New("sip: authentication required")
-	errProxyAuth        = errors.New("sip: proxy authentication required")
-	errIntervalTooSmall = errors.New("sip: session interval too small")
-	errNoDialog         = errors.New("sip: call/transaction does not exist")
-	errRequestPending   = errors.New("sip: request pending")
-	errCSeqOrder        = errors.New("sip: CSeq out of order")
-	errMethodNotAllowed = errors.New("sip: method not allowed")
-	errUnknownAOR       = errors.New("sip: address-of-record not in our domain")
-	errIntervalTooBrief = errors.New("sip: registration interval too brief")
-	errRateLimited      = fmt.Errorf("%w: INVITE rate limit", ErrOverloaded)
+	errBadRequest        = errors.New("sip: bad request")
+	errBadExtension      = errors.New("sip: bad extension")
+	errUnsupportedMedia  = errors.New("sip: unsupported media type")
+	errUnauthorized      = errors.New("sip: authentication required")
+	errProxyAuth         = errors.New("sip: proxy authentication required")
+	errIntervalTooSmall  = errors.New("sip: session interval too small")
+	errNoDialog          = errors.New("sip: call/transaction does not exist")
+	errRequestPending    = errors.New("sip: request pending")
+	errCSeqOrder         = errors.New("sip: CSeq out of order")
+	errMethodNotAllowed  = errors.New("sip: method not allowed")
+	errUnknownAOR        = errors.New("sip: address-of-record not in our domain")
+	errIntervalTooBrief  = errors.New("sip: registration interval too brief")
+	errRateLimited       = fmt.Errorf("%w: rate limit", ErrOverloaded)
+	errTrunkFull         = fmt.Errorf("%w: trunk at max_calls", ErrOverloaded)
+	errTooManyHops       = errors.New("sip: too many hops")
+	errUnsupportedScheme = errors.New("sip: unsupported URI scheme")
+	errLoopDetected      = errors.New("sip: loop detected")
 )
 
 // RequestFailedError is returned by requests we send inside a dialog (BYE,
@@ -114,6 +118,9 @@ var statusTable = []struct {
 	{errBadRequest, 400, "Bad Request"},
 	{ErrBadDTMF, 400, "Bad Request"},
 	{errBadExtension, 420, "Bad Extension"},
+	{errTooManyHops, 483, "Too Many Hops"},
+	{errUnsupportedScheme, 416, "Unsupported URI Scheme"},
+	{errLoopDetected, 482, "Loop Detected"},
 	{errUnsupportedMedia, 415, "Unsupported Media Type"},
 	{errUnauthorized, 401, "Unauthorized"},
 	{errProxyAuth, 407, "Proxy Authentication Required"},

@@ -14,9 +14,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"runtime"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -282,32 +280,4 @@ func testTLS(t *testing.T) (server, client *tls.Config) {
 	pool.AddCert(cert)
 	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}},
 		&tls.Config{RootCAs: pool, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12}
-}
-
-// leakedGoroutines lists goroutines still running code of this package or
-// of sipgo's dialog and transaction layers, polling until there are none or
-// the deadline passes.
-func leakedGoroutines(t *testing.T, markers ...string) []string {
-	t.Helper()
-	if len(markers) == 0 {
-		markers = []string{"gateway/sip.(*IncomingCall)"}
-	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		buf := make([]byte, 1<<20)
-		buf = buf[:runtime.Stack(buf, true)]
-		var leaked []string
-		for g := range strings.SplitSeq(string(buf), "\n\n") {
-			for _, m := range markers {
-				if strings.Contains(g, m) {
-					leaked = append(leaked, g)
-					break
-				}
-			}
-		}
-		if len(leaked) == 0 || time.Now().After(deadline) {
-			return leaked
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }

@@ -86,10 +86,19 @@ func FuzzIsPictureFastUpdate(f *testing.F) {
 
 // addSeeds adds the files of testdata/seeds/dir to the fuzz corpus.
 func addSeeds(f *testing.F, dir string) {
+	for _, b := range seedFiles(dir) {
+		f.Add(b)
+	}
+}
+
+// seedFiles reads the seed corpus in testdata/seeds/dir.
+func seedFiles(dir string) [][]byte {
 	files, _ := filepath.Glob(filepath.Join("testdata", "seeds", dir, "*"))
+	var out [][]byte
 	for _, name := range files {
 		if b, err := os.ReadFile(name); err == nil {
-			f.Add(b)
+			out = append(out, b)
 		}
 	}
+	return out
 }

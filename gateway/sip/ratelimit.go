@@ -6,63 +6,114 @@ import (
 	"time"
 )
 
-// rateLimiter is a token bucket per source address for INVITEs: rate tokens
-// a second, bursts up to twice that. Idle buckets are swept as the map grows.
-type rateLimiter struct {
-	rate  float64
-	burst float64
+// requestClass is what a request is rate-limited as.
+type requestClass uint8
 
-	mu      sync.Mutex
-	buckets map[netip.Addr]*bucket
-	swept   time.Time
+const (
+	classInvite   requestClass = iota // INVITE outside a dialog: a new call
+	classRegister                     // REGISTER (we are no registrar, but scanners try)
+	classOther                        // OPTIONS and any other request outside a known dialog
+	numClasses
+)
+
+func (c requestClass) String() string {
+	switch c {
+	case classInvite:
+		return "invite"
+	case classRegister:
+		return "register"
+	}
+	return "options"
+}
+
+// Bounds of the limiter's table: beyond sweepAbove buckets, full ones are
+// dropped (at most once a second); at maxBuckets, sources without a
+// bucket share one, so that a flood from spoofed or ever-new addresses
+// cannot grow the table without end. Trunk sources always keep their own.
+const (
+	sweepAbove = 4096
+	maxBuckets = 1 << 16
+)
+
+// rateLimiter is a token bucket per request class and source: rate tokens
+// a second, bursts up to twice that. IPv6 sources are counted per /64, the
+// block one subscriber usually holds.
+type rateLimiter struct {
+	mu       sync.Mutex
+	buckets  map[limitKey]*bucket
+	overflow [numClasses]bucket
+	swept    time.Time
+}
+
+type limitKey struct {
+	class requestClass
+	src   netip.Addr
 }
 
 type bucket struct {
-	tokens float64
-	last   time.Time
+	tokens   float64
+	last     time.Time
+	rate     float64
+	answered time.Time // last refusal that got an answer
 }
 
-func newRateLimiter(perSecond float64) *rateLimiter {
-	if perSecond <= 0 {
-		return nil
-	}
-	return &rateLimiter{
-		rate:    perSecond,
-		burst:   max(1, 2*perSecond),
-		buckets: make(map[netip.Addr]*bucket),
-	}
+func newRateLimiter() *rateLimiter {
+	return &rateLimiter{buckets: make(map[limitKey]*bucket)}
 }
 
-// allow takes a token for src, reporting false when none is left. A nil
-// limiter allows everything.
-func (r *rateLimiter) allow(src netip.Addr, now time.Time) bool {
-	if r == nil {
-		return true
+// limitSource is the address a source is counted as.
+func limitSource(a netip.Addr) netip.Addr {
+	a = a.Unmap()
+	if a.Is6() {
+		p, _ := a.Prefix(64)
+		return p.Addr()
 	}
+	return a
+}
+
+// allow takes a token of class for src at rate per second. When none is
+// left, answer says whether to answer the refusal: once a second per
+// bucket, so that a flood is not mirrored back (nor its transactions kept)
+// request for request. trunk marks a source of a trunk with its own
+// ceiling, which keeps its bucket even when the table is full.
+func (r *rateLimiter) allow(class requestClass, src netip.Addr, rate float64, trunk bool, now time.Time) (ok, answer bool) {
+	k := limitKey{class: class, src: limitSource(src)}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if len(r.buckets) > 1024 && now.Sub(r.swept) > 10*time.Second {
-		r.sweep(now)
-	}
-	b := r.buckets[src]
+	b := r.buckets[k]
 	if b == nil {
-		b = &bucket{tokens: r.burst, last: now}
-		r.buckets[src] = b
+		if len(r.buckets) >= sweepAbove && now.Sub(r.swept) >= time.Second {
+			r.sweep(now)
+		}
+		switch {
+		case len(r.buckets) < maxBuckets || trunk:
+			b = &bucket{tokens: burst(rate), last: now, rate: rate}
+			r.buckets[k] = b
+		default:
+			b = &r.overflow[class]
+		}
 	}
-	b.tokens = min(r.burst, b.tokens+now.Sub(b.last).Seconds()*r.rate)
+	b.rate = rate
+	b.tokens = min(burst(rate), b.tokens+now.Sub(b.last).Seconds()*rate)
 	b.last = now
-	if b.tokens < 1 {
-		return false
+	if b.tokens >= 1 {
+		b.tokens--
+		return true, false
 	}
-	b.tokens--
-	return true
+	if now.Sub(b.answered) >= time.Second {
+		b.answered = now
+		return false, true
+	}
+	return false, false
 }
+
+func burst(rate float64) float64 { return max(1, 2*rate) }
 
 // sweep drops buckets that have refilled completely.
 func (r *rateLimiter) sweep(now time.Time) {
 	r.swept = now
 	for k, b := range r.buckets {
-		if b.tokens+now.Sub(b.last).Seconds()*r.rate >= r.burst {
+		if b.tokens+now.Sub(b.last).Seconds()*b.rate >= burst(b.rate) {
 			delete(r.buckets, k)
 		}
 	}

@@ -55,11 +55,6 @@ func (s *Server) handleRegister(req *sip.Request, tx sip.ServerTransaction) {
 		s.respondErr(req, tx, fmt.Errorf("%w: source %q", errBadRequest, req.Source()))
 		return
 	}
-	if !s.limiter.allow(src.Addr().Unmap(), time.Now()) {
-		s.stats.rateLimited.Add(1)
-		s.respondErr(req, tx, errRateLimited, sip.NewHeader("Retry-After", "1"))
-		return
-	}
 	to, cseq, callID := req.To(), req.CSeq(), req.CallID()
 	if to == nil || cseq == nil || callID == nil || req.From() == nil {
 		s.respondErr(req, tx, fmt.Errorf("%w: missing To, From, Call-ID or CSeq", errBadRequest))

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"strconv"
 	"sync"
 	"sync/atomic"
 
@@ -46,21 +47,28 @@ type Server struct {
 	ua      *sipgo.UserAgent
 	srv     *sipgo.Server
 	client  *sipgo.Client
-	nonces  *nonceSource
+	nonces  *nonceStore
 	limiter *rateLimiter
 	stats   counters
+
+	// handlers answer each method sipgo hands us, noRoute the others;
+	// every one goes through guard first.
+	handlers map[sip.RequestMethod]sipgo.RequestHandler
+	noRoute  sipgo.RequestHandler
 
 	// ctx is the parent of every call's context; cancelled by Close.
 	ctx    context.Context
 	cancel context.CancelCauseFunc
 
-	mu      sync.Mutex
-	closing bool                     // no new calls or sockets
-	calls   map[string]*IncomingCall // by dialog ID (RFC 3261 §12)
-	sockets []io.Closer
-	addrs   []BoundAddr
-	callWG  sync.WaitGroup // one per call handler
-	serveWG sync.WaitGroup // one per served socket
+	mu         sync.Mutex
+	closing    bool                     // no new calls or sockets
+	calls      map[string]*IncomingCall // by dialog ID (RFC 3261 §12)
+	trunkCalls map[*Trunk]int           // calls in progress per trunk with MaxCalls
+	inviting   map[string]string        // initial INVITEs in progress: Call-ID, From tag and CSeq → Via branch
+	sockets    []io.Closer
+	addrs      []BoundAddr
+	callWG     sync.WaitGroup // one per call handler
+	serveWG    sync.WaitGroup // one per served socket
 
 	closed   atomic.Bool
 	done     chan struct{}
@@ -79,11 +87,14 @@ func NewServer(cfg Config) (*Server, error) {
 		cfg:     cfg,
 		specs:   specs,
 		log:     cfg.Logger,
-		limiter: newRateLimiter(cfg.MaxCallsPerSecondPerSource),
+		limiter: newRateLimiter(),
 		calls:   make(map[string]*IncomingCall),
-		done:    make(chan struct{}),
+
+		trunkCalls: make(map[*Trunk]int),
+		inviting:   make(map[string]string),
+		done:       make(chan struct{}),
 	}
-	if s.nonces, err = newNonceSource(cfg.NonceTTL); err != nil {
+	if s.nonces, err = newNonceStore(cfg.NonceTTL); err != nil {
 		return nil, err
 	}
 	sipLog := cfg.Logger.With("component", "sipgo")
@@ -106,15 +117,21 @@ func NewServer(cfg Config) (*Server, error) {
 		return nil, errors.Join(err, s.ua.Close())
 	}
 	s.ctx, s.cancel = context.WithCancelCause(context.Background())
-	s.srv.OnInvite(s.onInvite)
-	s.srv.OnAck(s.handleAck)
-	s.srv.OnBye(s.handleBye)
-	s.srv.OnCancel(s.handleCancel)
-	s.srv.OnOptions(s.handleOptions)
-	s.srv.OnInfo(s.handleInfo)
-	s.srv.OnUpdate(s.handleUpdate)
-	s.srv.OnRegister(s.handleRegister)
-	s.srv.OnNoRoute(s.handleNoRoute)
+	s.handlers = map[sip.RequestMethod]sipgo.RequestHandler{
+		sip.INVITE:   s.guard(s.onInvite),
+		sip.ACK:      s.guard(s.handleAck),
+		sip.BYE:      s.guard(s.handleBye),
+		sip.CANCEL:   s.guard(s.handleCancel),
+		sip.OPTIONS:  s.guard(s.handleOptions),
+		sip.INFO:     s.guard(s.handleInfo),
+		sip.UPDATE:   s.guard(s.handleUpdate),
+		sip.REGISTER: s.guard(s.handleRegister),
+	}
+	s.noRoute = s.guard(s.handleNoRoute)
+	for m, h := range s.handlers {
+		s.srv.OnRequest(m, h)
+	}
+	s.srv.OnNoRoute(s.noRoute)
 	return s, nil
 }
 
@@ -317,26 +334,48 @@ func (s *Server) Close() error {
 	return s.closeErr
 }
 
-// register adds a call to the dialog table, unless the server is closing.
-func (s *Server) register(c *IncomingCall) bool {
+// register adds a call to the dialog table, unless the server is closing
+// (ErrServerClosed) or the call's trunk has Trunk.MaxCalls calls up
+// (errTrunkFull).
+func (s *Server) register(c *IncomingCall) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closing {
-		return false
+		return ErrServerClosed
+	}
+	if t := c.trunk; t != nil && t.MaxCalls > 0 {
+		if s.trunkCalls[t] >= t.MaxCalls {
+			return errTrunkFull
+		}
+		s.trunkCalls[t]++
 	}
 	s.calls[c.id] = c
 	s.callWG.Add(1)
 	s.stats.active.Add(1)
-	return true
+	return nil
 }
 
 // unregister removes a finished call.
 func (s *Server) unregister(c *IncomingCall) {
 	s.mu.Lock()
 	delete(s.calls, c.id)
+	if t := c.trunk; t != nil && t.MaxCalls > 0 {
+		if s.trunkCalls[t]--; s.trunkCalls[t] <= 0 {
+			delete(s.trunkCalls, t)
+		}
+	}
 	s.mu.Unlock()
 	s.stats.active.Add(-1)
 	s.callWG.Done()
+}
+
+// dispatch runs the handler of req's method, as sipgo's server does.
+func (s *Server) dispatch(req *sip.Request, tx sip.ServerTransaction) {
+	if h, ok := s.handlers[req.Method]; ok {
+		h(req, tx)
+		return
+	}
+	s.noRoute(req, tx)
 }
 
 // lookup finds the call a request inside a dialog belongs to (RFC 3261
@@ -349,4 +388,30 @@ func (s *Server) lookup(req *sip.Request) *IncomingCall {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.calls[id]
+}
+
+// claimRequest marks an initial INVITE as in progress until release is
+// called. merged reports that another INVITE with the same Call-ID, From
+// tag and CSeq but a different Via branch is in progress: the same request
+// arriving twice by different paths (RFC 3261 §8.2.2.2), answered 482.
+// Retransmissions share the branch and never get here: sipgo's
+// transaction layer absorbs them.
+func (s *Server) claimRequest(req *sip.Request) (merged bool, release func()) {
+	fromTag, _ := req.From().Params.Get("tag")
+	key := callIDOf(req) + "\x00" + fromTag + "\x00" + strconv.FormatUint(uint64(req.CSeq().SeqNo), 10)
+	branch := ""
+	if via := req.Via(); via != nil {
+		branch, _ = via.Params.Get("branch")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if b, ok := s.inviting[key]; ok && b != branch {
+		return true, func() {}
+	}
+	s.inviting[key] = branch
+	return false, func() {
+		s.mu.Lock()
+		delete(s.inviting, key)
+		s.mu.Unlock()
+	}
 }

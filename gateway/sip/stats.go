@@ -12,7 +12,12 @@ type Stats struct {
 	Forbidden      uint64 // INVITEs from no trunk
 	Challenges     uint64 // digest challenges sent
 	AuthFailures   uint64 // wrong digest credentials
-	RateLimited    uint64 // INVITEs over MaxCallsPerSecondPerSource
+	AuthReplays    uint64 // right credentials whose nonce count was used before
+	AuthLocked     uint64 // INVITEs refused because their source is locked out
+	RateLimited    uint64 // requests over their source's rate (Config.Limits, Trunk.MaxCPS)
+	Scanners       uint64 // requests from scanner user agents, dropped unanswered
+	Protocol       uint64 // requests refused by the RFC 3261 checks (400, 416, 420, 482, 483)
+	TrunkFull      uint64 // INVITEs refused because their trunk had MaxCalls calls up
 	SessionExpired uint64 // calls ended by the session timer
 	Active         int64  // calls in progress
 }
@@ -20,7 +25,8 @@ type Stats struct {
 type counters struct {
 	invites, accepted, answered, rejected, canceled  atomic.Uint64
 	forbidden, challenges, authFailures, rateLimited atomic.Uint64
-	sessionExpired                                   atomic.Uint64
+	sessionExpired, authReplays, authLocked          atomic.Uint64
+	scanners, protocol, trunkFull                    atomic.Uint64
 	active                                           atomic.Int64
 }
 
@@ -36,7 +42,12 @@ func (s *Server) Stats() Stats {
 		Forbidden:      c.forbidden.Load(),
 		Challenges:     c.challenges.Load(),
 		AuthFailures:   c.authFailures.Load(),
+		AuthReplays:    c.authReplays.Load(),
+		AuthLocked:     c.authLocked.Load(),
 		RateLimited:    c.rateLimited.Load(),
+		Scanners:       c.scanners.Load(),
+		Protocol:       c.protocol.Load(),
+		TrunkFull:      c.trunkFull.Load(),
 		SessionExpired: c.sessionExpired.Load(),
 		Active:         c.active.Load(),
 	}

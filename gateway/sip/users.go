@@ -1,9 +1,7 @@
 package sip
 
 import (
-	"fmt"
 	"net/netip"
-	"time"
 
 	"github.com/emiago/sipgo/sip"
 )
@@ -36,38 +34,19 @@ func (s *Server) realm() string {
 
 // authorizeUser admits a request from a source no trunk allows by the
 // digest credentials of a user account (RFC 3261 §22.2), for INVITE and
-// REGISTER alike. Like authorize it answers the request itself (401
-// challenge, 403) and reports false when the request may not go on; a
-// wrong password and an unknown user get the same 403.
+// REGISTER alike, with the checks of checkDigest (nonce count, digest uri,
+// lockout). Like authorize it answers the request itself (401 challenge,
+// 403) and reports false when the request may not go on; a wrong password
+// and an unknown user get the same 403.
 func (s *Server) authorizeUser(req *sip.Request, tx sip.ServerTransaction, src netip.Addr) (*Trunk, bool) {
-	var creds digestCredentials
-	credsErr := errDigestSyntax
-	if h := req.GetHeader("Authorization"); h != nil {
-		creds, credsErr = parseDigestCredentials(h.Value())
-	}
-	result := authChallenge
+	creds, credsErr := s.credentials(req, false)
+	password, known := "", false
 	if credsErr == nil {
-		password, known := s.cfg.Users.Password(creds.Username)
-		t := Trunk{Username: creds.Username, Password: password, Realm: s.realm()}
-		result = s.nonces.verifyDigest(creds, &t, string(req.Method), s.cfg.DigestAlgorithms, time.Now())
-		if !known && result != authChallenge {
-			result = authFailed
-		}
+		password, known = s.cfg.Users.Password(creds.Username)
 	}
-	switch result {
-	case authOK:
-		return s.usersTrunk(creds.Username), true
-	case authFailed:
-		s.stats.authFailures.Add(1)
-		s.log.Warn("sip: user authentication failed", "call_id", callIDOf(req), "method", req.Method, "source", src, "username", creds.Username)
-		s.respondErr(req, tx, fmt.Errorf("%w: wrong credentials", ErrForbidden))
+	t := &Trunk{Username: creds.Username, Password: password, Realm: s.realm(), DigestAlgorithms: s.cfg.DigestAlgorithms}
+	if !s.checkDigest(req, tx, src, digestCheck{creds: creds, credsErr: credsErr, trunk: t, known: known}) {
 		return nil, false
 	}
-	s.stats.challenges.Add(1)
-	var hdrs []sip.Header
-	for _, v := range s.nonces.challenge(s.realm(), s.cfg.DigestAlgorithms, result == authStale, time.Now()) {
-		hdrs = append(hdrs, sip.NewHeader("WWW-Authenticate", v))
-	}
-	s.respondErr(req, tx, errUnauthorized, hdrs...)
-	return nil, false
+	return s.usersTrunk(creds.Username), true
 }

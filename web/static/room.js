@@ -12,9 +12,11 @@ import { Signal, signalURL } from './signal.js';
 import { Tiles } from './tiles.js';
 
 /**
- * Debug handle for tests and the console. state goes idle → media →
- * connecting → joined, then left, removed, error or closed. dialin is the
- * room's dial-in details from the joined message, null without.
+ * Debug handle for tests and the console. state goes idle → connecting →
+ * media → joined, then left, removed, error or closed; or connecting →
+ * pin when the room asks for its PIN (the camera starts only once the
+ * server has let us in, unless the pre-join screen started it). dialin is
+ * the room's dial-in details from the joined message, null without.
  */
 const debug = { pub: null, sub: null, participants: {}, self: null, state: 'idle', notice: '', dialin: null };
 window.roombridge = debug;
@@ -22,15 +24,22 @@ window.roombridge = debug;
 class Session {
   /**
    * choice is the devices to capture ({mic, cam}); media, when the
-   * pre-join screen already captured them, is {stream, warning}.
+   * pre-join screen already captured them, is {stream, warning}. onPIN is
+   * called when the server wants the room's PIN (reason pin_required) or
+   * refused the one we sent (pin_wrong); the session is over by then.
    */
-  constructor(room, name, token, choice = {}, media = null) {
+  constructor(room, name, token, pin, onPIN, choice = {}, media = null) {
     this.room = room;
     this.name = name;
     this.token = token;
+    this.pin = pin;
+    this.onPIN = onPIN;
     this.choice = choice;
     this.media = media;
     this.people = new People();
+    // Set once the session is over; a late event of its socket (the close
+    // after a PIN refusal) must not touch the page of the next session.
+    this.done = false;
     this.stream = new MediaStream();
     this.signal = null;
     this.pending = { pub: [], sub: [] };
@@ -39,17 +48,21 @@ class Session {
 
   setState(s) {
     debug.state = s;
-    const labels = { media: 'Starting camera…', connecting: 'Connecting…', joined: 'In the room', left: 'Left', removed: 'Removed', error: 'Error', closed: 'Disconnected' };
+    const labels = { media: 'Starting camera…', connecting: 'Connecting…', joined: 'In the room', left: 'Left', removed: 'Removed', error: 'Error', closed: 'Disconnected', pin: 'PIN needed' };
     setStatus(labels[s] || s);
   }
 
-  end(state, notice, kind = 'info') {
-    if (['left', 'removed', 'error', 'closed'].includes(debug.state)) return;
+  end(state, notice, kind = 'info', rejoin = true) {
+    if (this.done) return;
+    this.done = true;
     this.setState(state);
     debug.notice = notice;
-    showNotice(notice, kind, { href: location.pathname + location.search, text: 'Rejoin' });
+    showNotice(notice, kind, rejoin ? { href: location.pathname + location.search, text: 'Rejoin' } : null);
     for (const pc of [debug.pub, debug.sub]) if (pc) pc.close();
     for (const t of this.stream.getTracks()) t.stop();
+    // A pre-join capture goes on to the next session only after a PIN
+    // refusal; otherwise the camera stops here too.
+    if (state !== 'pin' && this.media) for (const t of this.media.stream.getTracks()) t.stop();
     this.tiles.clear();
     this.people.hide();
     byId('controls').hidden = true;
@@ -57,10 +70,6 @@ class Session {
   }
 
   async start() {
-    this.setState('media');
-    const { stream, warning } = this.media || await captureLocal(this.choice);
-    this.stream = stream;
-    if (warning) showNotice(warning);
     this.setState('connecting');
     this.signal = new Signal(signalURL(), (m) => this.handle(m), () => {
       this.end('closed', 'The connection to the server was lost.', 'error');
@@ -73,6 +82,7 @@ class Session {
     }
     const join = { type: 'join', room: this.room, name: this.name };
     if (this.token) join.token = this.token;
+    if (this.pin) join.pin = this.pin;
     this.signal.send(join);
   }
 
@@ -90,6 +100,11 @@ class Session {
       case 'removed':
         return this.end('removed', `You were removed from the room${msg.reason ? ` (${msg.reason})` : ''}.`, 'error');
       case 'error':
+        if (msg.reason === 'pin_required' || msg.reason === 'pin_wrong') {
+          const wrong = msg.reason === 'pin_wrong';
+          this.end('pin', wrong ? 'Wrong PIN. Try again.' : 'This room needs its PIN.', wrong ? 'error' : 'info', false);
+          return this.onPIN(msg.reason);
+        }
         return this.end('error', `The server refused: ${msg.error || 'unknown error'}`, 'error');
       default:
         console.debug('signal: ignoring', msg.type);
@@ -97,6 +112,16 @@ class Session {
   }
 
   async onJoined(msg) {
+    // The camera starts once the server has let us in (unless the pre-join
+    // screen started it for its preview).
+    this.setState('media');
+    const { stream, warning } = this.media || await captureLocal(this.choice);
+    if (this.done) {
+      for (const t of stream.getTracks()) t.stop();
+      return;
+    }
+    this.stream = stream;
+    if (warning) showNotice(warning);
     debug.self = msg.participant || null;
     const selfID = debug.self ? debug.self.id : 'self';
     this.tiles.setSelf(selfID, this.name, this.stream);
@@ -286,28 +311,46 @@ function main() {
   const room = document.body.dataset.room;
   const params = new URLSearchParams(location.search);
   const token = params.get('token') || '';
-  if (token) {
-    // Keep the token out of the address bar, history and screenshots.
+  const linkPIN = params.get('pin') || '';
+  if (token || linkPIN) {
+    // Keep the token and PIN out of the address bar, history and
+    // screenshots.
     params.delete('token');
+    params.delete('pin');
     history.replaceState(null, '', `${location.pathname}${params.size ? `?${params}` : ''}`);
   }
-  const start = (name, choice, media = null) => {
-    const s = new Session(room, name, token, choice, media);
+  const start = (name, pin, choice, media = null) => {
+    const s = new Session(room, name, token, pin, () => askPIN(name, choice, media), choice, media);
     byId('mic').onclick = () => s.toggle('audio');
     byId('cam').onclick = () => s.toggle('video');
     byId('leave').onclick = () => s.leave();
     byId('unblock').onclick = () => s.tiles.resume();
-    window.addEventListener('pagehide', () => s.leave());
+    window.onpagehide = () => s.leave();
     s.start().catch((err) => {
       console.error(err);
       s.end('error', `Could not join: ${err.message}`, 'error');
     });
   };
+  const askPIN = (name, choice, media) => {
+    const form = byId('pin-form');
+    form.reset();
+    form.hidden = false;
+    setStatus('');
+    form.elements.pin.focus();
+    form.onsubmit = (ev) => {
+      ev.preventDefault();
+      const pin = String(new FormData(form).get('pin')).trim();
+      if (!pin) return;
+      form.hidden = true;
+      clearNotice();
+      start(name, pin, choice, media);
+    };
+  };
   const name = (params.get('name') || '').trim();
   if (name) {
     // A join link that names you goes straight in, with the devices chosen
     // last time.
-    start(name, savedChoice());
+    start(name, linkPIN, savedChoice());
     return;
   }
   setStatus('');
@@ -316,7 +359,7 @@ function main() {
     params.set('name', n);
     history.replaceState(null, '', `${location.pathname}?${params}`);
     clearNotice();
-    start(n, choice, media);
+    start(n, linkPIN, choice, media);
   });
 }
 

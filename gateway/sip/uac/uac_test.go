@@ -6,13 +6,13 @@ import (
 	"log/slog"
 	"net/netip"
 	"os"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
 
+	"github.com/roombridge/roombridge/gateway/internal/leakcheck"
 	"github.com/roombridge/roombridge/gateway/sdp"
 	"github.com/roombridge/roombridge/gateway/sip/uac"
 	"github.com/roombridge/roombridge/gateway/sip/uac/uastest"
@@ -50,60 +50,6 @@ func offer(t *testing.T) []byte {
 	return s.Marshal()
 }
 
-// noLeaks fails the test when goroutines of ours, of the RTP sessions or of
-// sipgo's dialogs, transactions and TCP/TLS connections outlive it.
-// Register it before anything else so that its cleanup runs last.
-//
-// sipgo's UDP readers are left out: sipgo v1.7.2 may open a socket of its
-// own when it handles a message while its UserAgent is closing (a late
-// retransmission between the test UAS and the caller), and close it only
-// with the next traffic. That socket belongs to neither side's code.
-func noLeaks(t *testing.T) {
-	t.Helper()
-	t.Cleanup(func() {
-		if leaked := leakedGoroutines(5 * time.Second); len(leaked) > 0 {
-			t.Errorf("%d goroutines leaked:\n%s", len(leaked), strings.Join(leaked, "\n\n"))
-		}
-	})
-}
-
-// leakMarkers are stack frames of goroutines that must not outlive a call.
-var leakMarkers = []string{
-	"roombridge/gateway/sip/uac.",
-	"roombridge/gateway/rtp.",
-	"roombridge/gateway/caller.",
-	"uastest.",
-	"sipgo.(*Dialog",
-	"sip.(*ClientTx)",
-	"sip.(*ServerTx)",
-	"sip.(*TransportTCP)",
-	"sip.(*TransportTLS)",
-}
-
-func leakedGoroutines(wait time.Duration) []string {
-	deadline := time.Now().Add(wait)
-	for {
-		buf := make([]byte, 1<<20)
-		buf = buf[:runtime.Stack(buf, true)]
-		var leaked []string
-		for g := range strings.SplitSeq(string(buf), "\n\n") {
-			if strings.Contains(g, "leakedGoroutines") {
-				continue
-			}
-			for _, m := range leakMarkers {
-				if strings.Contains(g, m) {
-					leaked = append(leaked, g)
-					break
-				}
-			}
-		}
-		if len(leaked) == 0 || time.Now().After(deadline) {
-			return leaked
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 func ctxT(t *testing.T, d time.Duration) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	t.Cleanup(cancel)
@@ -113,7 +59,7 @@ func ctxT(t *testing.T, d time.Duration) context.Context {
 func TestDialHangup(t *testing.T) {
 	for _, tp := range []string{"udp", "tcp", "tls"} {
 		t.Run(tp, func(t *testing.T) {
-			noLeaks(t)
+			leakcheck.Check(t)
 			srv := startUAS(t, uastest.Config{})
 			var progress []int
 			call, err := uac.Dial(ctxT(t, 5*time.Second), uac.Config{
@@ -156,7 +102,7 @@ func TestDialHangup(t *testing.T) {
 }
 
 func TestDelayedOffer(t *testing.T) {
-	noLeaks(t)
+	leakcheck.Check(t)
 	srv := startUAS(t, uastest.Config{})
 	var got []byte
 	call, err := uac.Dial(ctxT(t, 5*time.Second), uac.Config{
@@ -191,7 +137,7 @@ func TestDelayedOffer(t *testing.T) {
 }
 
 func TestDelayedOfferRejected(t *testing.T) {
-	noLeaks(t)
+	leakcheck.Check(t)
 	srv := startUAS(t, uastest.Config{})
 	_, err := uac.Dial(ctxT(t, 5*time.Second), uac.Config{
 		Target:  srv.URI("room", "udp"),
@@ -211,7 +157,7 @@ func TestDelayedOfferRejected(t *testing.T) {
 }
 
 func TestDigest(t *testing.T) {
-	noLeaks(t)
+	leakcheck.Check(t)
 	srv := startUAS(t, uastest.Config{Username: "alice", Password: "secret", Logger: testLog()})
 	t.Run("good", func(t *testing.T) {
 		call, err := uac.Dial(ctxT(t, 5*time.Second), uac.Config{Target: srv.URI("room", "tcp"), Offer: offer(t), Username: "alice", Password: "secret"})
@@ -232,7 +178,7 @@ func TestDigest(t *testing.T) {
 }
 
 func TestBusy(t *testing.T) {
-	noLeaks(t)
+	leakcheck.Check(t)
 	srv := startUAS(t, uastest.Config{Reject: 486})
 	for _, tp := range []string{"udp", "tcp"} {
 		_, err := uac.Dial(ctxT(t, 5*time.Second), uac.Config{Target: srv.URI("room", tp), Offer: offer(t), Logger: testLog()})
@@ -244,7 +190,7 @@ func TestBusy(t *testing.T) {
 }
 
 func TestRemoteHangup(t *testing.T) {
-	noLeaks(t)
+	leakcheck.Check(t)
 	srv := startUAS(t, uastest.Config{HangupAfter: 200 * time.Millisecond})
 	call, err := uac.Dial(ctxT(t, 5*time.Second), uac.Config{Target: srv.URI("room", "udp"), Offer: offer(t), Logger: testLog()})
 	if err != nil {
@@ -270,7 +216,7 @@ func TestRemoteHangup(t *testing.T) {
 }
 
 func TestCancel(t *testing.T) {
-	noLeaks(t)
+	leakcheck.Check(t)
 	srv := startUAS(t, uastest.Config{RingFor: 10 * time.Second, Logger: testLog()})
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
@@ -301,7 +247,7 @@ func TestCancel(t *testing.T) {
 }
 
 func TestReInviteHold(t *testing.T) {
-	noLeaks(t)
+	leakcheck.Check(t)
 	srv := startUAS(t, uastest.Config{})
 	o := offer(t)
 	call, err := uac.Dial(ctxT(t, 5*time.Second), uac.Config{Target: srv.URI("room", "tcp"), Offer: o})
@@ -334,7 +280,7 @@ func TestReInviteHold(t *testing.T) {
 func TestSessionTimerRefresh(t *testing.T) {
 	for name, noUpdate := range map[string]bool{"update": false, "reinvite": true} {
 		t.Run(name, func(t *testing.T) {
-			noLeaks(t)
+			leakcheck.Check(t)
 			srv := startUAS(t, uastest.Config{SessionExpires: 2 * time.Second, NoUpdate: noUpdate})
 			call, err := uac.Dial(ctxT(t, 5*time.Second), uac.Config{Target: srv.URI("room", "udp"), Offer: offer(t), Logger: testLog()})
 			if err != nil {

@@ -35,6 +35,8 @@ type Options struct {
 	Duration time.Duration
 	// Codecs are the audio codecs offered, in order; empty means PCMU.
 	Codecs []string
+	// AuthUser and Password answer digest challenges (401/407).
+	AuthUser, Password string
 	// Video, when set, makes the phone a video room system.
 	Video *Video
 }
@@ -256,7 +258,11 @@ func writeConfig(dir, rec string, o Options) error {
 		}
 		cfg += strings.Join(lines, "\n") + "\n"
 	}
-	account := fmt.Sprintf("\"%s\" <sip:%s@127.0.0.1>;regint=0;audio_codecs=%s\n", user, user, strings.Join(codecs, ","))
+	auth := ""
+	if o.AuthUser != "" {
+		auth = fmt.Sprintf(";auth_user=%s;auth_pass=%s", o.AuthUser, o.Password)
+	}
+	account := fmt.Sprintf("\"%s\" <sip:%s@127.0.0.1>%s;regint=0;audio_codecs=%s\n", user, user, auth, strings.Join(codecs, ","))
 	for name, body := range map[string]string{"config": cfg, "accounts": account, "contacts": ""} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
 			return err

@@ -38,6 +38,8 @@ func TestScenarioSelfCheck(t *testing.T) {
 		{"call_star6.xml", "uas_call.xml", true},
 		{"rtp_timeout.xml", "uas_bye.xml", true},
 		{"hold_media.xml", "uas_hold.xml", true},
+		{"short_call.xml", "uas_call.xml", true},
+		{"short_call.xml", "uas_404.xml", false},
 	} {
 		t.Run(tc.scenario+"/"+tc.uas, func(t *testing.T) {
 			t.Parallel()

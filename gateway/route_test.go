@@ -1,0 +1,53 @@
+package gateway
+
+import (
+	"testing"
+	"time"
+
+	"github.com/roombridge/roombridge/gateway/sip"
+	"github.com/roombridge/roombridge/gateway/store"
+)
+
+// A caller who dials a room with a PIN directly over a trunk that is not
+// trusted is asked for the PIN: it is not in the room until it keys it,
+// another room's PIN does not open it, and its own PIN does. A room
+// without a PIN is open to the same trunk at once.
+func TestDirectDialUntrustedTrunkAsksPIN(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end media test")
+	}
+	untrusted := newFixtureTrunk(t, sip.Trunk{Name: "internet", Allow: loopback}, nil)
+	untrusted.setRoom(store.Room{Name: "demo", PIN: "1234", HostPIN: "9999"})
+	untrusted.setRoom(store.Room{Name: "other", PIN: "5678"})
+	untrusted.setRoom(store.Room{Name: "open"})
+	ag := newAgent(t)
+	p, code := ag.dial(untrusted.uri("demo"), phoneOpts{freq: 440})
+	if code != 200 {
+		t.Fatalf("direct dial: %d", code)
+	}
+	mark := p.heard.total()
+	if lvl := rms(p.waitHeard(mark, time.Second)); lvl < 0.01 {
+		t.Errorf("the direct caller hears silence (RMS %.4f), not the PIN prompt", lvl)
+	}
+	if untrusted.inRoom(p, "demo") {
+		t.Fatal("a direct caller from an untrusted trunk joined without the PIN")
+	}
+	p.keys("5678#", viaRFC4733)
+	waitUntil(t, 5*time.Second, "the other room's PIN refused", func() bool {
+		return untrusted.metric("roombridge_ivr_pin_checks_total", pinRejected) == 1
+	})
+	if untrusted.inRoom(p, "demo") || untrusted.inRoom(p, "other") {
+		t.Fatal("another room's PIN let the caller in")
+	}
+	p.keys("1234#", viaRFC4733)
+	waitUntil(t, 10*time.Second, "the caller in demo", func() bool { return untrusted.inRoom(p, "demo") })
+
+	q, code := ag.dial(untrusted.uri("open"), phoneOpts{freq: 1000})
+	if code != 200 {
+		t.Fatalf("direct dial of a room without a PIN: %d", code)
+	}
+	waitUntil(t, 10*time.Second, "the caller in the open room", func() bool { return untrusted.inRoom(q, "open") })
+	p.hangup()
+	q.hangup()
+	untrusted.waitIdle()
+}
