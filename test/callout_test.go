@@ -32,7 +32,7 @@ func startCalloutGateway(t *testing.T, trunks ...map[string]any) *harness.Server
 	if testing.Short() {
 		t.Skip("end-to-end SIP test; skipped with -short")
 	}
-	all := []any{map[string]any{"name": "local", "allow": []any{"127.0.0.0/8"}}}
+	all := []any{map[string]any{"name": "local", "allow": []any{"127.0.0.0/8"}, "trusted": true}}
 	for _, tr := range trunks {
 		all = append(all, tr)
 	}

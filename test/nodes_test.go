@@ -20,7 +20,7 @@ import (
 func TestNodesShareRedis(t *testing.T) {
 	nodes := startNodes(t, 2, "5s",
 		"http: {public_rooms: false}\ndialin: {numbers: [\"5000\"]}\nivr: {max_failures: 2, join_tones: false}",
-		"trunks: [{name: local, allow: [127.0.0.0/8], pin_lockout: caller}]")
+		"trunks: [{name: local, allow: [127.0.0.0/8], trusted: true, pin_lockout: caller}]")
 	n1, n2 := nodes[0], nodes[1]
 	status, body, err := n1.API(t.Context(), http.MethodPost, "/v1/rooms", map[string]any{"name": "shared", "pin": "246810"})
 	if err != nil || status != http.StatusCreated {
