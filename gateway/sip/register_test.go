@@ -61,6 +61,10 @@ type userFixture struct {
 	calls chan *IncomingCall
 	b     *sipwstest.Client
 	seq   int
+	// branches numbers every request's Via branch apart from seq, which
+	// a test may wind back: a reused branch would be taken for a
+	// retransmission of the earlier transaction.
+	branches int
 }
 
 func newUserFixture(t *testing.T) *userFixture {
@@ -84,8 +88,9 @@ func (u *userFixture) register(t *testing.T, user, authUser, password, contact s
 	t.Helper()
 	u.seq++
 	build := func(cseq int, auth string) string {
+		u.branches++
 		msg := "REGISTER sip:gw.test SIP/2.0\r\n" +
-			fmt.Sprintf("Via: SIP/2.0/WS %s;branch=z9hG4bKr%d-%d\r\n", sipwstest.InvalidHost, u.seq, cseq) +
+			fmt.Sprintf("Via: SIP/2.0/WS %s;branch=z9hG4bKr%d\r\n", sipwstest.InvalidHost, u.branches) +
 			"Max-Forwards: 70\r\n" +
 			"To: <sip:" + user + "@gw.test>\r\nFrom: <sip:" + user + "@gw.test>;tag=rt1\r\n" +
 			"Call-ID: reg-" + user + "\r\n" + fmt.Sprintf("CSeq: %d REGISTER\r\n", u.seq*2+cseq)
