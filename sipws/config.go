@@ -48,6 +48,12 @@ type Config struct {
 	// (sip.TransportBufferReadSize); a larger one closes the socket with
 	// code 1009.
 	MaxMessage int
+	// OnClose, when set, is called with a socket's remote address
+	// ("ip:port", as sipgo knows the socket) once it has closed, on the
+	// socket's goroutine: a registrar drops the bindings that could only
+	// be reached through it (RFC 7118 §5: a WebSocket client's Contact is
+	// unroutable but over its own connection).
+	OnClose func(remote string)
 }
 
 func (c Config) withDefaults() (Config, error) {

@@ -275,6 +275,9 @@ func (l *Listener) remove(c *Conn, ip netip.Addr) {
 	l.releaseLocked(ip)
 	l.mu.Unlock()
 	l.stats.open.Add(-1)
+	if l.cfg.OnClose != nil {
+		l.cfg.OnClose(c.info.Remote)
+	}
 	l.wg.Done()
 }
 

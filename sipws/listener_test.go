@@ -337,3 +337,27 @@ func TestConfigErrors(t *testing.T) {
 		}
 	}
 }
+
+// A closed socket is reported by its remote address, as sipgo knows it,
+// so that a registrar can drop the bindings reachable only through it.
+func TestOnCloseReportsTheSocket(t *testing.T) {
+	closed := make(chan string, 4)
+	s := newStack(t, Config{OnClose: func(remote string) { closed <- remote }})
+	c := mustDial(t, s.url, nil)
+	if got := sipwstest.StartLine(roundTrip(c, options("c1"))); got != "SIP/2.0 200 OK" {
+		t.Fatalf("OPTIONS: %q", got)
+	}
+	local := c.Conn.LocalAddr().String()
+	if _, ok := s.l.Lookup(local); !ok {
+		t.Fatalf("socket %s unknown while open", local)
+	}
+	_ = c.Conn.Close()
+	select {
+	case remote := <-closed:
+		if remote != local {
+			t.Errorf("OnClose(%q), want the client's address %q", remote, local)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("OnClose not called after the client closed its socket")
+	}
+}

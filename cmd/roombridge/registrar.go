@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/roombridge/roombridge/gateway/api"
@@ -71,4 +73,36 @@ func (r storeRegistrar) Bind(ctx context.Context, b sip.Binding) error {
 // Unbind implements sip.Registrar.
 func (r storeRegistrar) Unbind(ctx context.Context, aor, contact string) error {
 	return r.s.DeleteRegistrations(ctx, aor, contact)
+}
+
+// dropFlowTimeout bounds the store round trips that forget a closed
+// socket's bindings.
+const dropFlowTimeout = 5 * time.Second
+
+// dropFlow returns the hook a SIP WebSocket listener calls when a socket
+// closes: the bindings registered through it are removed at once. A
+// browser's Contact (an .invalid host, RFC 7118 §5) is reachable only over
+// the socket it registered on, so a binding outliving it would only make
+// calls to that user fail until it expires; a page that is closed cannot
+// finish its own un-REGISTER (it needs a digest round trip).
+func (r storeRegistrar) dropFlow(log *slog.Logger) func(remote string) {
+	return func(remote string) {
+		ctx, cancel := context.WithTimeout(context.Background(), dropFlowTimeout)
+		defer cancel()
+		regs, err := r.s.ListRegistrations(ctx, "", time.Now())
+		if err != nil {
+			log.Warn("bindings of a closed SIP WebSocket not removed", "err", err)
+			return
+		}
+		for _, g := range regs {
+			if g.Source != remote || !strings.HasPrefix(strings.ToLower(g.Transport), "ws") {
+				continue
+			}
+			if err := r.s.DeleteRegistrations(ctx, g.AOR, g.Contact); err != nil {
+				log.Warn("binding of a closed SIP WebSocket not removed", "aor", g.AOR, "err", err)
+				continue
+			}
+			log.Debug("binding removed with its SIP WebSocket", "aor", g.AOR, "source", remote)
+		}
+	}
 }

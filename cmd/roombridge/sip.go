@@ -149,7 +149,7 @@ func newSIP(cfg config.Config, rooms store.Store, onRoomHub func(string, bool), 
 		_ = gw.Close()
 		return nil, fmt.Errorf("sip.listen: %w", err)
 	}
-	ws, err := openWebSockets(cfg, wsURLs, webURL, tlsCfg, reg, log)
+	ws, err := openWebSockets(cfg, wsURLs, webURL, tlsCfg, storeRegistrar{rooms}.dropFlow(log), reg, log)
 	if err != nil {
 		_ = srv.Close()
 		_ = gw.Close()

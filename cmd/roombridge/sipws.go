@@ -18,7 +18,8 @@ import (
 // sipws.Listener that the SIP server serves next to UDP, TCP and TLS.
 // webURL is the gateway's own web origin (http.public_url or derived from
 // http.listen): its pages may always open a socket.
-func openWebSockets(cfg config.Config, urls []string, webURL string, tlsCfg *tls.Config, reg prometheus.Registerer, log *slog.Logger) (_ []*sipws.Listener, err error) {
+// onClose is told each socket that closes (its bindings are dropped).
+func openWebSockets(cfg config.Config, urls []string, webURL string, tlsCfg *tls.Config, onClose func(remote string), reg prometheus.Registerer, log *slog.Logger) (_ []*sipws.Listener, err error) {
 	var out []*sipws.Listener
 	defer func() {
 		if err != nil {
@@ -54,6 +55,7 @@ func openWebSockets(cfg config.Config, urls []string, webURL string, tlsCfg *tls
 			CheckOrigin:  check,
 			MaxPerIP:     maxPerIP,
 			PingInterval: cfg.SIP.WSPingInterval,
+			OnClose:      onClose,
 		})
 		if err != nil {
 			_ = ln.Close()
