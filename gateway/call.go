@@ -319,6 +319,9 @@ func (c *call) reinvite(offer []byte) ([]byte, error) {
 		return nil, err
 	}
 	l, sess := c.leg.Load(), c.sess.Load()
+	// The new outcome replaces c.neg whole: readers that took the old
+	// pointer (negotiated) read it without the lock.
+	next := *c.neg
 	switch {
 	case keys == nil && c.neg.srtp != nil:
 		return nil, fmt.Errorf("%w: a re-INVITE may not turn SRTP off", sip.ErrNotAcceptable)
@@ -327,7 +330,7 @@ func (c *call) reinvite(offer []byte) ([]byte, error) {
 		if err := sess.Rekey(keys); err != nil {
 			return nil, fmt.Errorf("%w: re-key: %w", sip.ErrNotAcceptable, err)
 		}
-		c.neg.srtp = keys
+		next.srtp = keys
 		c.log.Info("SRTP re-keyed by re-INVITE")
 	}
 	hold := o.OnHold(o.Audio)
@@ -339,7 +342,8 @@ func (c *call) reinvite(offer []byte) ([]byte, error) {
 	if addr := o.RTPAddr(o.Audio); addr.IsValid() && !addr.Addr().IsUnspecified() {
 		sess.SetRemote(addr, o.RTCPAddr(o.Audio))
 	}
-	c.neg.local, c.neg.remote, c.neg.hold = a, o, hold
+	next.local, next.remote, next.hold = a, o, hold
+	c.neg = &next
 	return a.Marshal(), nil
 }
 
