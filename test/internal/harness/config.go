@@ -30,8 +30,11 @@ func pickPorts() (ports, error) {
 	if p.http, err = freeTCPPort(); err != nil {
 		return p, err
 	}
-	if p.sip, err = freeDualPort(); err != nil {
-		return p, err
+	// The kernel may hand the HTTP port, just released, out again.
+	for p.sip == 0 || p.sip == p.http {
+		if p.sip, err = freeDualPort(); err != nil {
+			return p, err
+		}
 	}
 	if p.rtpMin, p.rtpMax, err = freeUDPRange(); err != nil {
 		return p, err
