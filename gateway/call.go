@@ -206,6 +206,8 @@ func (c *call) joinRoom(roomName string) error {
 		Name:       callerName(from, c.g.cfg.CallerMask),
 		Kind:       room.ParticipantKindSIP,
 		Attributes: c.attributes(),
+		// The room's audio reaches the caller through the hub.
+		PublishOnly: true,
 	})
 	if err != nil {
 		return fmt.Errorf("%w: join: %w", ErrBackend, err)

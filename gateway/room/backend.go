@@ -45,6 +45,11 @@ type ParticipantInfo struct {
 	// Hidden participants (the room audio hub, recorders) are not listed by
 	// the Directory nor announced to others, and publish nothing.
 	Hidden bool
+	// PublishOnly promises that the participant never calls OnTrack: it
+	// only publishes (a phone leg, whose room audio comes from the hub).
+	// A backend may then join it with a lighter client that cannot
+	// subscribe (LiveKit: one PeerConnection instead of two).
+	PublishOnly bool
 	// Attributes are free-form key/values visible to other participants.
 	Attributes map[string]string
 }

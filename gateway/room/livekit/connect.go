@@ -17,9 +17,6 @@ const nackBuffer = 256
 // with. A participant is a bot carrying one audio track (a room system adds
 // one video track), so it takes a lighter client than the SDK's default:
 //
-//   - one PeerConnection that publishes and receives (LiveKit's single
-//     PeerConnection mode) rather than two: half the ICE agents, DTLS and
-//     SCTP associations, SRTP sessions, data channels and goroutines;
 //   - only the interceptors a bot uses: sender and receiver reports, and
 //     NACKs for video both ways; no transport-wide congestion control
 //     feedback nor RTT probes, which a bot has nothing to adapt with.
@@ -48,8 +45,22 @@ func joinOptions() ([]lksdk.ConnectOption, error) {
 	}
 	return []lksdk.ConnectOption{
 		lksdk.WithAutoSubscribe(false),
-		lksdk.WithSinglePeerConnection(),
 		lksdk.WithInterceptors([]interceptor.Factory{sr, rr, gen, resp}),
 		lksdk.WithIncludeDefaultInterceptors(false),
 	}, nil
 }
+
+// singlePC is the extra option of a publish-only participant: one
+// PeerConnection that publishes, rather than the SDK's two (half the ICE
+// agents, DTLS and SCTP associations, SRTP sessions, data channels and
+// goroutines; most of the gateway's participants are phone legs that only
+// publish).
+//
+// Participants that subscribe keep two PeerConnections: in single
+// PeerConnection mode LiveKit may send a subscribed track's RTP before the
+// renegotiation that declares its SSRC has been applied, and pion v4.2.20
+// (up to v4.2.26 at least) then reads that SRTP stream from two goroutines
+// at once, its undeclared-SSRC probe and the declared track's receiver: a
+// data race inside pion that the race detector reports in the conformance
+// suite.
+var singlePC = lksdk.WithSinglePeerConnection()

@@ -28,8 +28,10 @@ type participant struct {
 	id       string
 	roomName string
 	hidden   bool
-	log      *slog.Logger
-	lk       *lksdk.Room
+	// publishOnly joins with one PeerConnection and never subscribes.
+	publishOnly bool
+	log         *slog.Logger
+	lk          *lksdk.Room
 
 	mu         sync.Mutex
 	handler    func(room.RemoteTrack)
@@ -106,6 +108,9 @@ func (p *participant) connect(ctx context.Context, token string) error {
 		lksdk.WithConnectTimeout(p.b.cfg.ConnectTimeout),
 		lksdk.WithLogger(p.b.sdkLog.WithValues("room", p.roomName, "participant", p.id)),
 	)
+	if p.publishOnly {
+		opts = append(opts, singlePC)
+	}
 	err := p.lk.JoinWithContextAndToken(ctx, p.b.cfg.URL, token, opts...)
 	if err != nil {
 		p.disconnect()
@@ -165,6 +170,11 @@ func (p *participant) isClosed() bool {
 // nothing until a handler is registered, so that legs that never read
 // cost LiveKit no forwarding.
 func (p *participant) OnTrack(fn func(room.RemoteTrack)) {
+	if p.publishOnly {
+		// Its single PeerConnection must never receive (see singlePC).
+		p.log.Error("livekit: a publish-only participant asked for tracks; it receives none")
+		return
+	}
 	p.mu.Lock()
 	p.handler = fn
 	first := !p.wantTracks

@@ -50,6 +50,7 @@ func Run(t *testing.T, f Factory) {
 		{"JoinedLeftEvents", testJoinedLeftEvents},
 		{"DuplicateIdentity", testDuplicateIdentity},
 		{"Audio", testAudio},
+		{"PublishOnlyAudio", testPublishOnlyAudio},
 		{"EmptyFrameAdvancesClock", testEmptyFrame},
 		{"SelfMute", testSelfMute},
 		{"MuteThroughDirectory", testDirectoryMute},
@@ -209,6 +210,22 @@ func testAudio(t *testing.T, b room.Backend, _ room.Directory) {
 
 // testEmptyFrame: empty frames send nothing but move the clock, so the
 // first frame after a pause of five frames is six frames later.
+// testPublishOnlyAudio: a publish-only participant (a phone leg, which the
+// LiveKit backend joins with one PeerConnection) is heard like any other.
+func testPublishOnlyAudio(t *testing.T, b room.Backend, _ room.Directory) {
+	r := roomName(t)
+	a := join(t, b, r, room.ParticipantInfo{Name: "a", Kind: room.ParticipantKindSIP, PublishOnly: true})
+	bob := join(t, b, r, room.ParticipantInfo{Name: "b", Kind: room.ParticipantKindSIP})
+	bTracks := watchTracks(bob)
+	hub := join(t, b, r, room.ParticipantInfo{Name: "hub", Kind: room.ParticipantKindBot, Hidden: true})
+	hubTracks := watchTracks(hub)
+	publishTone(t, a, 660)
+	l := listen(t, bTracks.next(t, room.TrackKindAudio, a.ID()), 660)
+	hl := listen(t, hubTracks.next(t, room.TrackKindAudio, a.ID()), 660)
+	waitFor(t, waitLong, "B hearing 660 Hz", func() bool { return l.heardCount() >= 25 })
+	waitFor(t, waitLong, "the hidden hub hearing 660 Hz", func() bool { return hl.heardCount() >= 25 })
+}
+
 func testEmptyFrame(t *testing.T, b room.Backend, _ room.Directory) {
 	r := roomName(t)
 	a := join(t, b, r, room.ParticipantInfo{Name: "a", Kind: room.ParticipantKindSIP})
