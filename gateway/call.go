@@ -61,6 +61,8 @@ type call struct {
 	leg         atomic.Pointer[bridge.Leg]
 	answered    atomic.Int64 // unix nanoseconds of the ACK, 0 before
 
+	vid callVideo
+
 	// mu orders offer/answer: the initial exchange and re-INVITEs.
 	mu     sync.Mutex
 	policy sdp.Policy
@@ -114,6 +116,11 @@ func (c *call) run() (result string, err error) {
 		return c.reject(fmt.Errorf("%w: %w", ErrNoPorts, err))
 	}
 	c.policy = c.g.policy(c.ic, c.ports)
+	if c.videoWanted() {
+		if err := c.reserveVideo(&c.policy); err != nil {
+			c.log.Warn("video not negotiated", "err", err)
+		}
+	}
 	c.dtmfMode = c.g.dtmfMode(c.ic.Trunk())
 	c.ic.OnReInvite(c.reinvite)
 	c.ic.OnInfo(c.info)
@@ -133,6 +140,7 @@ func (c *call) run() (result string, err error) {
 		if err := c.startMedia(neg); err != nil {
 			return c.reject(err)
 		}
+		c.startVideo(neg, false)
 		local = neg.local
 	} else if local, err = sdp.Offer(c.policy); err != nil {
 		return c.reject(err)
@@ -173,6 +181,7 @@ func (c *call) run() (result string, err error) {
 		if err := c.startMedia(neg); err != nil {
 			return resultFailed, err
 		}
+		c.startVideo(neg, true)
 	}
 	l := c.leg.Load()
 	now := time.Now()
@@ -206,8 +215,10 @@ func (c *call) joinRoom(roomName string) error {
 		Name:       callerName(from, c.g.cfg.CallerMask),
 		Kind:       room.ParticipantKindSIP,
 		Attributes: c.attributes(),
-		// The room's audio reaches the caller through the hub.
-		PublishOnly: true,
+		// The room's audio reaches the caller through the hub; a room
+		// system subscribes to the room's video.
+		PublishOnly: !c.hasVideo(),
+		VideoOnly:   c.hasVideo(),
 	})
 	if err != nil {
 		return fmt.Errorf("%w: join: %w", ErrBackend, err)
@@ -227,6 +238,7 @@ func (c *call) joinRoom(roomName string) error {
 	if err != nil {
 		return fmt.Errorf("%w: publish: %w", ErrBackend, err)
 	}
+	c.joinVideo(p, roomName)
 	return nil
 }
 
@@ -308,6 +320,7 @@ func (c *call) reinvite(offer []byte) ([]byte, error) {
 	p := c.policy
 	p.Codecs = []sdp.Codec{c.neg.sdpCodec}
 	p.Previous = c.neg.local
+	c.reinviteVideoPolicy(o, &p)
 	a, err := sdp.Answer(o, p)
 	if err != nil {
 		return nil, sdpError(err)
@@ -334,6 +347,9 @@ func (c *call) reinvite(offer []byte) ([]byte, error) {
 		}
 		next.srtp = keys
 		c.log.Info("SRTP re-keyed by re-INVITE")
+	}
+	if err := c.reinviteVideo(o, a); err != nil {
+		return nil, err
 	}
 	hold := o.OnHold(o.Audio)
 	if hold != l.OnHold() {
@@ -405,6 +421,7 @@ func (c *call) teardown() error {
 	if c.writer != nil {
 		errs = append(errs, c.writer.Close())
 	}
+	errs = append(errs, c.videoTeardown())
 	if c.part != nil {
 		errs = append(errs, c.part.Leave("hangup"))
 		c.g.observe(c, ParticipantLeft)

@@ -23,6 +23,7 @@ type bot struct {
 	handler    func(room.RemoteTrack)
 	wantTracks bool
 	filter     func(participantID string) bool // nil: every track
+	videoOnly  bool                            // room.ParticipantInfo.VideoOnly
 	subs       map[*pubTrack]*botTrack
 	queue      []room.RemoteTrack
 	events     chan room.Event
@@ -81,7 +82,7 @@ func (b *bot) subscribe(t *pubTrack) {
 	if !b.wantTracks || b.closed {
 		return
 	}
-	if b.filter != nil && !b.filter(t.owner.id) {
+	if b.filter != nil && !b.filter(t.owner.id) || b.videoOnly && t.kind != room.TrackKindVideo {
 		return
 	}
 	if _, ok := b.subs[t]; ok {

@@ -236,6 +236,7 @@ func (s *SFU) Join(ctx context.Context, roomName string, info room.ParticipantIn
 		log: s.log.With("room", roomName, "participant", id, "kind", kind.String()),
 	}
 	b := newBot(s, m)
+	b.videoOnly = info.VideoOnly
 	m.peer = b
 	if _, err := s.admit(roomName, m); err != nil {
 		return nil, err

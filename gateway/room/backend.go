@@ -50,6 +50,11 @@ type ParticipantInfo struct {
 	// A backend may then join it with a lighter client that cannot
 	// subscribe (LiveKit: one PeerConnection instead of two).
 	PublishOnly bool
+	// VideoOnly subscribes the participant to other participants' video
+	// tracks only: a room system's leg, whose room audio comes from the
+	// hub. Their audio is not forwarded to it, and it does not count as a
+	// listener of it.
+	VideoOnly bool
 	// Attributes are free-form key/values visible to other participants.
 	Attributes map[string]string
 }

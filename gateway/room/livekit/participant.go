@@ -30,8 +30,10 @@ type participant struct {
 	hidden   bool
 	// publishOnly joins with one PeerConnection and never subscribes.
 	publishOnly bool
-	log         *slog.Logger
-	lk          *lksdk.Room
+	// videoOnly subscribes to video tracks only (ParticipantInfo.VideoOnly).
+	videoOnly bool
+	log       *slog.Logger
+	lk        *lksdk.Room
 
 	mu         sync.Mutex
 	handler    func(room.RemoteTrack)
@@ -216,6 +218,9 @@ func (p *participant) wants(rp *lksdk.RemoteParticipant) bool {
 }
 
 func (p *participant) subscribe(pub *lksdk.RemoteTrackPublication) {
+	if p.videoOnly && pub.Kind() != lksdk.TrackKindVideo {
+		return
+	}
 	if err := pub.SetSubscribed(true); err != nil {
 		p.log.Warn("subscribe failed", "track", pub.SID(), "err", err)
 	}
