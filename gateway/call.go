@@ -216,9 +216,8 @@ func (c *call) joinRoom(roomName string) error {
 		Kind:       room.ParticipantKindSIP,
 		Attributes: c.attributes(),
 		// The room's audio reaches the caller through the hub; a room
-		// system subscribes to the room's video.
+		// system subscribes to the room's video (callvideo.go).
 		PublishOnly: !c.hasVideo(),
-		VideoOnly:   c.hasVideo(),
 	})
 	if err != nil {
 		return fmt.Errorf("%w: join: %w", ErrBackend, err)

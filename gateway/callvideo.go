@@ -209,6 +209,8 @@ func (c *call) videoEvent(ev room.Event) {
 		l.askRoomSystem(time.Now())
 	case room.EventActiveSpeakers:
 		l.out.activeSpeakers(ev.Speakers)
+	case room.EventPinned:
+		l.out.pin(ev.Pinned)
 	}
 }
 

@@ -122,7 +122,7 @@ func (c *call) roomEvent(ev room.Event) error {
 			l.SetMuted(ev.Muted)
 			c.log.Info("muted by the room", "muted", ev.Muted)
 		}
-	case room.EventKeyframeRequested, room.EventActiveSpeakers:
+	case room.EventKeyframeRequested, room.EventActiveSpeakers, room.EventPinned:
 		c.videoEvent(ev)
 	case room.EventParticipantJoined:
 		if c.g.cfg.IVR.JoinTones {

@@ -189,6 +189,10 @@ func (l *videoLeg) publish(p room.Participant, roomName string) error {
 	l.waitKey.Store(true)
 	l.writer.Store(&videoTrack{w: w})
 	l.out.joined(p, roomName)
+	if kf, ok := p.(room.KindFilter); ok {
+		// The room's audio reaches the caller through the hub.
+		kf.SetKindFilter(room.TrackKindVideo)
+	}
 	p.OnTrack(l.out.onTrack)
 	l.askRoomSystem(time.Now())
 	return nil

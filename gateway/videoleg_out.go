@@ -41,7 +41,8 @@ type videoOut struct {
 	mu       sync.Mutex
 	incoming []room.RemoteTrack
 	speakers []string
-	newSpkrs bool
+	pinned   string
+	newSpkrs bool // speakers or pin changed
 	part     room.Participant
 	roomName string
 
@@ -53,6 +54,7 @@ type videoOut struct {
 	sw        *video.Switcher
 	tracks    []*outTrack
 	spk       []string
+	shownPin  string
 	slate     *video.Slate
 	slateFor  string // room name the slate shows
 	slateNext time.Time
@@ -118,6 +120,15 @@ func (o *videoOut) activeSpeakers(ids []string) {
 	o.signal()
 }
 
+// pin takes the room's pinned participant ("" when none), whose video is
+// shown instead of the active speaker's.
+func (o *videoOut) pin(id string) {
+	o.mu.Lock()
+	o.pinned, o.newSpkrs = id, true
+	o.mu.Unlock()
+	o.signal()
+}
+
 // roomSystemWantsKeyframe records a keyframe request of the room system
 // (RTCP PLI/FIR or SIP INFO) for the loop.
 func (o *videoOut) roomSystemWantsKeyframe() {
@@ -150,6 +161,7 @@ func (o *videoOut) step(now time.Time) {
 	o.incoming = nil
 	if o.newSpkrs {
 		o.spk = append(o.spk[:0], o.speakers...)
+		o.shownPin = o.pinned
 	}
 	newSpkrs := o.newSpkrs
 	o.newSpkrs = false
@@ -190,12 +202,18 @@ func (o *videoOut) step(now time.Time) {
 	o.slateStep(roomName, now)
 }
 
-// choose selects what the room system sees: the loudest speaker with an
-// H.264 track, else the source being shown, else any track, else the
-// slate.
+// choose selects what the room system sees: the pinned participant's
+// H.264 track, else the loudest speaker's, else the source being shown,
+// else any track, else the slate.
 func (o *videoOut) choose(part room.Participant, now time.Time) {
 	want := ""
+	if t := o.trackOf(o.shownPin); t != nil && o.shownPin != "" {
+		want = t.t.ID()
+	}
 	for _, id := range o.spk {
+		if want != "" {
+			break
+		}
 		if id == o.l.self {
 			continue
 		}

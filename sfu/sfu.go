@@ -236,10 +236,13 @@ func (s *SFU) Join(ctx context.Context, roomName string, info room.ParticipantIn
 		log: s.log.With("room", roomName, "participant", id, "kind", kind.String()),
 	}
 	b := newBot(s, m)
-	b.videoOnly = info.VideoOnly
 	m.peer = b
-	if _, err := s.admit(roomName, m); err != nil {
+	r, err := s.admit(roomName, m)
+	if err != nil {
 		return nil, err
+	}
+	if id, _ := s.Pinned(ctx, roomName); id != "" && r != nil {
+		b.emit(room.Event{Type: room.EventPinned, Pinned: id})
 	}
 	s.wg.Add(1)
 	go b.dispatchLoop()

@@ -280,7 +280,6 @@ func (b *Backend) Join(ctx context.Context, roomName string, info room.Participa
 	}
 	p := newParticipant(b, roomName, id, info.Hidden, b.log.With("room", roomName, "participant", id, "kind", kind.String()))
 	p.publishOnly = info.PublishOnly
-	p.videoOnly = info.VideoOnly
 	if err := b.register(p); err != nil {
 		return nil, err
 	}
