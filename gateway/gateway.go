@@ -123,6 +123,9 @@ type Config struct {
 	Video        bool
 	TrunkVideo   map[string]bool
 	VideoBitrate int
+	// MaxJoins is how many room joins run at once; more wait their turn
+	// (DefaultMaxJoins when zero).
+	MaxJoins int
 }
 
 // Limits are the admission ceilings of a Gateway; the room clocks'
@@ -148,6 +151,7 @@ type Gateway struct {
 	log      *slog.Logger
 	m        *metrics
 	head     *headroom.Monitor
+	joins    *joinQueue
 	draining atomic.Bool
 
 	lock     *lockout.Table
@@ -227,6 +231,10 @@ func New(cfg Config) (*Gateway, error) {
 	}
 	m, err := newMetrics(g, head, cfg.Registerer)
 	if err != nil {
+		head.Close()
+		return nil, fmt.Errorf("gateway: metrics: %w", err)
+	}
+	if g.joins, err = newJoinQueue(cfg.MaxJoins, cfg.Registerer); err != nil {
 		head.Close()
 		return nil, fmt.Errorf("gateway: metrics: %w", err)
 	}
