@@ -227,6 +227,9 @@ func testPin(t *testing.T, b room.Backend, d room.Directory) {
 		t.Fatalf("Pin A again: %v", err)
 	}
 	ev.wait(t, "EventPinned for A again", pinned(a.ID()))
+	// A participant joining a room with a pin is told at once.
+	late := join(t, b, r, room.ParticipantInfo{Name: "late room system", Kind: room.ParticipantKindSIP})
+	watchEvents(late).wait(t, "EventPinned for A on joining", pinned(a.ID()))
 	if err := a.Leave("bye"); err != nil {
 		t.Fatal(err)
 	}
