@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/roombridge/roombridge/gateway/bridge"
-	"github.com/roombridge/roombridge/gateway/media/codec"
 	"github.com/roombridge/roombridge/gateway/media/dtmf"
 	"github.com/roombridge/roombridge/gateway/room"
 	"github.com/roombridge/roombridge/gateway/rtp"
@@ -60,6 +59,9 @@ type call struct {
 	sess        atomic.Pointer[rtp.Session]
 	leg         atomic.Pointer[bridge.Leg]
 	answered    atomic.Int64 // unix nanoseconds of the ACK, 0 before
+	pending     *pendingJoin // a direct call's background join (join.go)
+
+	vid callVideo
 
 	// mu orders offer/answer: the initial exchange and re-INVITEs.
 	mu     sync.Mutex
@@ -114,6 +116,11 @@ func (c *call) run() (result string, err error) {
 		return c.reject(fmt.Errorf("%w: %w", ErrNoPorts, err))
 	}
 	c.policy = c.g.policy(c.ic, c.ports)
+	if c.videoWanted() {
+		if err := c.reserveVideo(&c.policy); err != nil {
+			c.log.Warn("video not negotiated", "err", err)
+		}
+	}
 	c.dtmfMode = c.g.dtmfMode(c.ic.Trunk())
 	c.ic.OnReInvite(c.reinvite)
 	c.ic.OnInfo(c.info)
@@ -133,23 +140,21 @@ func (c *call) run() (result string, err error) {
 		if err := c.startMedia(neg); err != nil {
 			return c.reject(err)
 		}
+		c.startVideo(neg, false)
 		local = neg.local
-	} else if local, err = sdp.Offer(c.policy); err != nil {
+	} else if local, err = sdp.Offer(c.offerPolicy()); err != nil {
 		return c.reject(err)
 	} else if !c.dtmfMode.Accepts(dtmf.SourceRFC4733, true) {
 		local.Audio.TelephoneEvent, local.Audio.TelephoneEvents = nil, nil
 	}
-	if err := c.ic.Ringing(); err != nil {
-		return c.reject(err)
-	}
-
-	// A direct call joins before it is answered, so that a failing
-	// backend gets a 503 rather than a dead line; an IVR call joins once
+	// A direct call joins while it is answered, not before (a backend
+	// known to be down got its 503 in HandleCall); an IVR call joins once
 	// the PIN is known.
 	if !dest.ivr && !dest.waitHost {
-		if err := c.joinRoom(dest.room.Name); err != nil {
-			return c.reject(err)
-		}
+		c.startJoin(dest.room.Name)
+	}
+	if err := c.ic.Ringing(); err != nil {
+		return c.reject(err)
 	}
 	if err := c.ic.Answer(local.Marshal()); err != nil {
 		if errors.Is(err, sip.ErrRemoteHangup) {
@@ -173,6 +178,7 @@ func (c *call) run() (result string, err error) {
 		if err := c.startMedia(neg); err != nil {
 			return resultFailed, err
 		}
+		c.startVideo(neg, true)
 	}
 	l := c.leg.Load()
 	now := time.Now()
@@ -191,43 +197,13 @@ func (c *call) run() (result string, err error) {
 			return resultAnswered, err
 		}
 	}
+	if err := c.awaitJoin(); err != nil {
+		return resultAnswered, err
+	}
 	if err := c.enterHub(); err != nil {
 		return resultAnswered, err
 	}
 	return resultAnswered, c.serve(nil)
-}
-
-// joinRoom puts the caller into the room: a SIP participant that publishes
-// one Opus track, and the room's audio hub on this node.
-func (c *call) joinRoom(roomName string) error {
-	from := c.ic.From()
-	p, err := c.g.cfg.Backend.Join(c.ctx, roomName, room.ParticipantInfo{
-		Identity:   c.id,
-		Name:       callerName(from, c.g.cfg.CallerMask),
-		Kind:       room.ParticipantKindSIP,
-		Attributes: c.attributes(),
-		// The room's audio reaches the caller through the hub.
-		PublishOnly: true,
-	})
-	if err != nil {
-		return fmt.Errorf("%w: join: %w", ErrBackend, err)
-	}
-	c.part = p
-	c.roomName = roomName
-	c.room.Store(&roomName)
-	c.g.observe(c, ParticipantJoined)
-	// The hub must know our identity before we publish, or it would
-	// decode our own track back into the mix.
-	if c.hub, err = c.g.joinHub(c.ctx, roomName, c.id); err != nil {
-		return err
-	}
-	c.writer, err = p.PublishAudio(room.AudioCodec{
-		MimeType: codec.Opus.MIME(), ClockRate: codec.Opus.ClockRate(), Channels: 2, FrameDuration: bridge.FrameDuration,
-	})
-	if err != nil {
-		return fmt.Errorf("%w: publish: %w", ErrBackend, err)
-	}
-	return nil
 }
 
 // enterHub hands the leg to its room hub's clock, after stopping its own
@@ -308,6 +284,7 @@ func (c *call) reinvite(offer []byte) ([]byte, error) {
 	p := c.policy
 	p.Codecs = []sdp.Codec{c.neg.sdpCodec}
 	p.Previous = c.neg.local
+	c.reinviteVideoPolicy(o, &p)
 	a, err := sdp.Answer(o, p)
 	if err != nil {
 		return nil, sdpError(err)
@@ -334,6 +311,9 @@ func (c *call) reinvite(offer []byte) ([]byte, error) {
 		}
 		next.srtp = keys
 		c.log.Info("SRTP re-keyed by re-INVITE")
+	}
+	if err := c.reinviteVideo(o, a); err != nil {
+		return nil, err
 	}
 	hold := o.OnHold(o.Audio)
 	if hold != l.OnHold() {
@@ -389,6 +369,7 @@ func (c *call) endedEarly(err error) (string, error) {
 // stops using the leg before its writer and session close.
 func (c *call) teardown() error {
 	var errs []error
+	c.waitJoin()
 	if l := c.leg.Load(); l != nil {
 		l.StopClock()
 	}
@@ -405,9 +386,12 @@ func (c *call) teardown() error {
 	if c.writer != nil {
 		errs = append(errs, c.writer.Close())
 	}
+	errs = append(errs, c.videoTeardown())
 	if c.part != nil {
 		errs = append(errs, c.part.Leave("hangup"))
-		c.g.observe(c, ParticipantLeft)
+		if c.room.Load() != nil {
+			c.g.observe(c, ParticipantLeft)
+		}
 	}
 	if s := c.sess.Load(); s != nil {
 		errs = append(errs, s.Close())

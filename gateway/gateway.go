@@ -117,6 +117,15 @@ type Config struct {
 	// Limits are the admission ceilings (limits.*): past one, new calls
 	// get 503 with Retry-After and Ready reports the gateway overloaded.
 	Limits Limits
+	// Video answers H.264 video from room systems (sip.video); TrunkVideo
+	// overrides it per trunk name (trunks[].video). VideoBitrate (bit/s)
+	// is what we announce we receive; 0 announces nothing.
+	Video        bool
+	TrunkVideo   map[string]bool
+	VideoBitrate int
+	// MaxJoins is how many room joins run at once; more wait their turn
+	// (DefaultMaxJoins when zero).
+	MaxJoins int
 }
 
 // Limits are the admission ceilings of a Gateway; the room clocks'
@@ -142,6 +151,7 @@ type Gateway struct {
 	log      *slog.Logger
 	m        *metrics
 	head     *headroom.Monitor
+	joins    *joinQueue
 	draining atomic.Bool
 
 	lock     *lockout.Table
@@ -221,6 +231,10 @@ func New(cfg Config) (*Gateway, error) {
 	}
 	m, err := newMetrics(g, head, cfg.Registerer)
 	if err != nil {
+		head.Close()
+		return nil, fmt.Errorf("gateway: metrics: %w", err)
+	}
+	if g.joins, err = newJoinQueue(cfg.MaxJoins, cfg.Registerer); err != nil {
 		head.Close()
 		return nil, fmt.Errorf("gateway: metrics: %w", err)
 	}
