@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/roombridge/roombridge/gateway/media/dtmf"
-	"github.com/roombridge/roombridge/gateway/room"
 	"github.com/roombridge/roombridge/gateway/sdp"
 	"github.com/roombridge/roombridge/gateway/sip"
 	"github.com/roombridge/roombridge/ivr"
@@ -41,6 +40,7 @@ type call struct {
 	merged      []dtmf.Digit
 	star        time.Time // when * started an in-call command
 	promptSeq   uint64
+	pending     *pendingJoin // a direct call's background join (join.go)
 }
 
 func newCall(g *Gateway, ic *sip.IncomingCall, start time.Time, log *slog.Logger) *call {
@@ -118,17 +118,14 @@ func (c *call) run() (result string, err error) {
 	} else if !c.dtmfMode.Accepts(dtmf.SourceRFC4733, true) {
 		local.Audio.TelephoneEvent, local.Audio.TelephoneEvents = nil, nil
 	}
-	if err := c.ic.Ringing(); err != nil {
-		return c.reject(err)
-	}
-
-	// A direct call joins before it is answered, so that a failing
-	// backend gets a 503 rather than a dead line; an IVR call joins once
+	// A direct call joins while it is answered, not before (a backend
+	// known to be down got its 503 in HandleCall); an IVR call joins once
 	// the PIN is known.
 	if !dest.ivr && !dest.waitHost {
-		if err := c.joinRoom(dest.room.Name); err != nil {
-			return c.reject(err)
-		}
+		c.startJoin(dest.room.Name)
+	}
+	if err := c.ic.Ringing(); err != nil {
+		return c.reject(err)
 	}
 	if err := c.ic.Answer(local.Marshal()); err != nil {
 		if errors.Is(err, sip.ErrRemoteHangup) {
@@ -170,23 +167,13 @@ func (c *call) run() (result string, err error) {
 			return resultAnswered, err
 		}
 	}
+	if err := c.awaitJoin(); err != nil {
+		return resultAnswered, err
+	}
 	if err := c.enterHub(); err != nil {
 		return resultAnswered, err
 	}
 	return resultAnswered, c.serve(nil)
-}
-
-// joinRoom puts the caller into the room: a SIP participant that publishes
-// one Opus track, and the room's audio hub on this node.
-func (c *call) joinRoom(roomName string) error {
-	return c.join(roomName, room.ParticipantInfo{
-		Identity:   c.id,
-		Name:       callerName(c.ic.From(), c.g.cfg.CallerMask),
-		Kind:       room.ParticipantKindSIP,
-		Attributes: c.attributes(),
-		// The room's audio reaches the caller through the hub.
-		PublishOnly: true,
-	}, func() { c.g.observe(c, ParticipantJoined) })
 }
 
 // startMedia builds the leg and its RTP session from the negotiation.
@@ -226,8 +213,13 @@ func (c *call) endedEarly(err error) (string, error) {
 
 // teardown releases what the call holds (legMedia.release).
 func (c *call) teardown() error {
+	c.waitJoin()
 	if c.host {
 		c.g.hostLeft(c.roomName)
 	}
-	return c.release(func() { c.g.observe(c, ParticipantLeft) })
+	return c.release(func() {
+		if c.room.Load() != nil {
+			c.g.observe(c, ParticipantLeft)
+		}
+	})
 }

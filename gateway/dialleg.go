@@ -184,13 +184,12 @@ func (o *outLeg) Answered(call *outbound.Call, info dialout.Info) error {
 		Identity: o.id, Name: dialName(info), Kind: room.ParticipantKindSIP, Attributes: attrs,
 		PublishOnly: true,
 	}
-	ev := func(typ CallEventType) func() {
-		return func() { o.g.observeOut(typ, info, p) }
-	}
-	if err := o.join(info.Room, p, ev(ParticipantJoined)); err != nil {
+	if err := o.joinParticipant(info.Room, p); err != nil {
 		return err
 	}
-	o.left = ev(ParticipantLeft)
+	o.room.Store(&info.Room)
+	o.g.observeOut(ParticipantJoined, info, p)
+	o.left = func() { o.g.observeOut(ParticipantLeft, info, p) }
 	if err := o.enterHub(); err != nil {
 		return err
 	}

@@ -60,20 +60,23 @@ type legMedia struct {
 	neg    *negotiated
 }
 
-// join puts the leg into a room as info describes: a participant that
-// publishes one Opus track, and the room's audio hub on this node.
-// joined runs once the participant is in the room.
-func (m *legMedia) join(roomName string, info room.ParticipantInfo, joined func()) error {
+// joinParticipant makes the leg's participant in a room as info
+// describes, one that publishes one Opus track, and puts the room's audio
+// hub on this node, in one of the join queue's slots. What it made is in
+// m for release, also when it fails half way; the caller records the
+// join (m.room) once it may be reported.
+func (m *legMedia) joinParticipant(roomName string, info room.ParticipantInfo) error {
+	release, err := m.g.joins.acquire(m.ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
 	p, err := m.g.cfg.Backend.Join(m.ctx, roomName, info)
 	if err != nil {
 		return fmt.Errorf("%w: join: %w", ErrBackend, err)
 	}
 	m.part = p
 	m.roomName = roomName
-	m.room.Store(&roomName)
-	if joined != nil {
-		joined()
-	}
 	// The hub must know our identity before we publish, or it would
 	// decode our own track back into the mix.
 	if m.hub, err = m.g.joinHub(m.ctx, roomName, m.id); err != nil {
