@@ -41,6 +41,8 @@ type call struct {
 	star        time.Time // when * started an in-call command
 	promptSeq   uint64
 	pending     *pendingJoin // a direct call's background join (join.go)
+
+	vid callVideo
 }
 
 func newCall(g *Gateway, ic *sip.IncomingCall, start time.Time, log *slog.Logger) *call {
@@ -54,6 +56,7 @@ func newCall(g *Gateway, ic *sip.IncomingCall, start time.Time, log *slog.Logger
 		merged:      make([]dtmf.Digit, 0, 8),
 	}
 	c.merger, _ = dtmf.NewMerger(dtmf.MergerConfig{})
+	c.video = c
 	c.ctx, c.cancel = context.WithCancelCause(ic.Context())
 	return c
 }
@@ -93,6 +96,11 @@ func (c *call) run() (result string, err error) {
 		return c.reject(fmt.Errorf("%w: %w", ErrNoPorts, err))
 	}
 	c.policy = c.g.policy(c.ic, c.ports)
+	if c.videoWanted() {
+		if err := c.reserveVideo(&c.policy); err != nil {
+			c.log.Warn("video not negotiated", "err", err)
+		}
+	}
 	c.dtmfMode = c.g.dtmfMode(c.ic.Trunk())
 	c.ic.OnReInvite(c.reinvite)
 	c.ic.OnInfo(c.info)
@@ -112,6 +120,7 @@ func (c *call) run() (result string, err error) {
 		if err := c.startMedia(neg); err != nil {
 			return c.reject(err)
 		}
+		c.startVideo(neg, false)
 		local = neg.local
 	} else if local, err = sdp.Offer(c.policy); err != nil {
 		return c.reject(err)
@@ -149,6 +158,7 @@ func (c *call) run() (result string, err error) {
 		if err := c.startMedia(neg); err != nil {
 			return resultFailed, err
 		}
+		c.startVideo(neg, true)
 	}
 	l := c.leg.Load()
 	now := time.Now()

@@ -172,16 +172,22 @@ func (c *call) joinRoom(roomName string) error {
 }
 
 // joinBackend makes the caller's participant in the room
-// (legMedia.joinParticipant).
+// (legMedia.joinParticipant) and publishes a room system's video.
 func (c *call) joinBackend(roomName string) error {
-	return c.joinParticipant(roomName, room.ParticipantInfo{
+	err := c.joinParticipant(roomName, room.ParticipantInfo{
 		Identity:   c.id,
 		Name:       callerName(c.ic.From(), c.g.cfg.CallerMask),
 		Kind:       room.ParticipantKindSIP,
 		Attributes: c.attributes(),
-		// The room's audio reaches the caller through the hub.
-		PublishOnly: true,
+		// The room's audio reaches the caller through the hub; a room
+		// system subscribes to the room's video (callvideo.go).
+		PublishOnly: !c.hasVideo(),
 	})
+	if err != nil {
+		return err
+	}
+	c.joinVideo(c.part, roomName)
+	return nil
 }
 
 // joined records that the caller is in roomName, on the call's goroutine

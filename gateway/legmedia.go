@@ -58,6 +58,20 @@ type legMedia struct {
 	mu     sync.Mutex
 	policy sdp.Policy
 	neg    *negotiated
+
+	// video is the leg's video, when its owner carries one (a room
+	// system's call, callvideo.go); nil otherwise.
+	video videoHooks
+}
+
+// videoHooks is a leg's video: it takes part in the leg's re-INVITEs and
+// ends with the leg.
+type videoHooks interface {
+	// reinviteVideoPolicy prepares the policy of the answer to offer o.
+	reinviteVideoPolicy(o *sdp.Session, p *sdp.Policy)
+	// reinviteVideo applies answer a to offer o; legMedia.mu is held.
+	reinviteVideo(o, a *sdp.Session) error
+	videoTeardown() error
 }
 
 // joinParticipant makes the leg's participant in a room as info
@@ -173,6 +187,9 @@ func (m *legMedia) reinvite(offer []byte) ([]byte, error) {
 	p := m.policy
 	p.Codecs = []sdp.Codec{m.neg.sdpCodec}
 	p.Previous = m.neg.local
+	if m.video != nil {
+		m.video.reinviteVideoPolicy(o, &p)
+	}
 	a, err := sdp.Answer(o, p)
 	if err != nil {
 		return nil, sdpError(err)
@@ -199,6 +216,11 @@ func (m *legMedia) reinvite(offer []byte) ([]byte, error) {
 		}
 		next.srtp = keys
 		m.log.Info("SRTP re-keyed by re-INVITE")
+	}
+	if m.video != nil {
+		if err := m.video.reinviteVideo(o, a); err != nil {
+			return nil, err
+		}
 	}
 	hold := o.OnHold(o.Audio)
 	if hold != l.OnHold() {
@@ -237,6 +259,9 @@ func (m *legMedia) release(left func()) error {
 	}
 	if m.writer != nil {
 		errs = append(errs, m.writer.Close())
+	}
+	if m.video != nil {
+		errs = append(errs, m.video.videoTeardown())
 	}
 	if m.part != nil {
 		errs = append(errs, m.part.Leave("hangup"))
