@@ -236,3 +236,13 @@ func isMediaControl(contentType string) bool {
 	mt, _, _ := strings.Cut(contentType, ";")
 	return strings.EqualFold(strings.TrimSpace(mt), video.MediaControlType)
 }
+
+// offerPolicy is the call's policy for an offer of ours (a delayed-offer
+// INVITE): H.264 in constrained baseline only, in modes 1 and 0. Every
+// room system takes it, and the 200 OK that carries the offer stays
+// within a UDP datagram (sipgo refuses more than 1300 bytes).
+func (c *call) offerPolicy() sdp.Policy {
+	p := c.policy
+	p.H264Profiles = []sdp.H264Profile{sdp.H264ConstrainedBaseline}
+	return p
+}

@@ -285,3 +285,59 @@ func (p *phone) sendInfo(contentType string, body []byte) int {
 	}
 	return res.StatusCode
 }
+
+// reinviteVideo re-offers the phone's SDP with video (ports taken on the
+// first call), as edit changes it, and returns the status and the
+// gateway's answer; the phone's video starts with the first answer that
+// accepts it.
+func (p *phone) reinviteVideo(edit func(*sdp.Session)) (int, *sdp.Session) {
+	t := p.a.t
+	t.Helper()
+	if p.video == nil {
+		ports, err := p.a.pool.Allocate()
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.video = &videoPhone{p: p, ports: ports, stop: make(chan struct{}), sizes: map[[2]int]int{}}
+	}
+	pol := p.videoPolicy()
+	pol.Previous = p.offer
+	offer, err := sdp.Offer(pol)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.video.shape(offer.Video)
+	if edit != nil {
+		edit(offer)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	req := sipgosip.NewRequest(sipgosip.INVITE, p.sess.InviteResponse.Contact().Address)
+	req.AppendHeader(sipgosip.NewHeader("Content-Type", "application/sdp"))
+	req.SetBody(offer.Marshal())
+	res, err := p.sess.Do(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.StatusCode != 200 {
+		return res.StatusCode, nil
+	}
+	if err := p.sess.WriteRequest(sipgosip.NewRequest(sipgosip.ACK, p.sess.InviteResponse.Contact().Address)); err != nil {
+		t.Fatal(err)
+	}
+	ans, err := sdp.Parse(res.Body())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sdp.AcceptAnswer(offer, ans); err != nil {
+		t.Fatal(err)
+	}
+	p.offer, p.answer = offer, ans
+	if p.video.sess == nil && ans.Video != nil && !ans.Video.Rejected() {
+		p.video.startVideo(offer, ans, true)
+	}
+	return 200, ans
+}
+
+// framesNow is how many pictures the phone has received.
+func (v *videoPhone) framesNow() int64 { return v.frames.Load() }
