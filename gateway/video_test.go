@@ -118,7 +118,7 @@ type roomCamera struct {
 	mic      room.AudioLevelWriter
 	speaking atomic.Bool
 	stop     chan struct{}
-	wg      sync.WaitGroup
+	wg       sync.WaitGroup
 }
 
 func startCamera(t *testing.T, f *fixture, stream string) *roomCamera {

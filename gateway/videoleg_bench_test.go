@@ -18,7 +18,7 @@ import (
 type nullVideoWriter struct{ frames int }
 
 func (w *nullVideoWriter) WriteVideo([]byte, time.Duration) error { w.frames++; return nil }
-func (*nullVideoWriter) Close() error                            { return nil }
+func (*nullVideoWriter) Close() error                             { return nil }
 
 // benchVideo is a video leg's two halves without a call: in, fed with the
 // RTP packets of the x264 stream (packetization-mode 1), publishing into
