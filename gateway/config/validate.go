@@ -174,6 +174,7 @@ func (c *Config) Validate() error {
 		}
 		if t.Outbound != nil {
 			validateOutbound(key+".outbound", *t.Outbound, bad)
+			validateOutboundSRTP(key, t, bad)
 		}
 		switch t.SRTP {
 		case "", "disable", "allow", "require":
