@@ -61,6 +61,8 @@ type call struct {
 	answered    atomic.Int64 // unix nanoseconds of the ACK, 0 before
 	pending     *pendingJoin // a direct call's background join (join.go)
 
+	vid callVideo
+
 	// mu orders offer/answer: the initial exchange and re-INVITEs.
 	mu     sync.Mutex
 	policy sdp.Policy
@@ -114,6 +116,11 @@ func (c *call) run() (result string, err error) {
 		return c.reject(fmt.Errorf("%w: %w", ErrNoPorts, err))
 	}
 	c.policy = c.g.policy(c.ic, c.ports)
+	if c.videoWanted() {
+		if err := c.reserveVideo(&c.policy); err != nil {
+			c.log.Warn("video not negotiated", "err", err)
+		}
+	}
 	c.dtmfMode = c.g.dtmfMode(c.ic.Trunk())
 	c.ic.OnReInvite(c.reinvite)
 	c.ic.OnInfo(c.info)
@@ -133,8 +140,9 @@ func (c *call) run() (result string, err error) {
 		if err := c.startMedia(neg); err != nil {
 			return c.reject(err)
 		}
+		c.startVideo(neg, false)
 		local = neg.local
-	} else if local, err = sdp.Offer(c.policy); err != nil {
+	} else if local, err = sdp.Offer(c.offerPolicy()); err != nil {
 		return c.reject(err)
 	} else if !c.dtmfMode.Accepts(dtmf.SourceRFC4733, true) {
 		local.Audio.TelephoneEvent, local.Audio.TelephoneEvents = nil, nil
@@ -170,6 +178,7 @@ func (c *call) run() (result string, err error) {
 		if err := c.startMedia(neg); err != nil {
 			return resultFailed, err
 		}
+		c.startVideo(neg, true)
 	}
 	l := c.leg.Load()
 	now := time.Now()
@@ -275,6 +284,7 @@ func (c *call) reinvite(offer []byte) ([]byte, error) {
 	p := c.policy
 	p.Codecs = []sdp.Codec{c.neg.sdpCodec}
 	p.Previous = c.neg.local
+	c.reinviteVideoPolicy(o, &p)
 	a, err := sdp.Answer(o, p)
 	if err != nil {
 		return nil, sdpError(err)
@@ -301,6 +311,9 @@ func (c *call) reinvite(offer []byte) ([]byte, error) {
 		}
 		next.srtp = keys
 		c.log.Info("SRTP re-keyed by re-INVITE")
+	}
+	if err := c.reinviteVideo(o, a); err != nil {
+		return nil, err
 	}
 	hold := o.OnHold(o.Audio)
 	if hold != l.OnHold() {
@@ -375,6 +388,7 @@ func (c *call) teardown() error {
 	if c.writer != nil {
 		errs = append(errs, c.writer.Close())
 	}
+	errs = append(errs, c.videoTeardown())
 	if c.part != nil {
 		errs = append(errs, c.part.Leave("hangup"))
 		if c.room.Load() != nil {
