@@ -191,6 +191,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *app, e
 		if sipAddress == "" && cfg.Backend == config.BackendEmbedded {
 			log.Warn("node.sip_address is empty and SIP listens on a wildcard address: other nodes cannot send this node's rooms' callers here")
 		}
+		a.nodes.drained = a.drain.begun
 		a.nodes.info = func() nodeRecord {
 			return nodeRecord{URL: publicURL, SIP: sipAddrs, SIPAddress: sipAddress, Draining: a.drain.active(), Calls: a.drain.calls()}
 		}

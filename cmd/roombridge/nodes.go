@@ -59,6 +59,9 @@ type presence struct {
 	log   *slog.Logger
 	place bool              // record placements (embedded SFU)
 	info  func() nodeRecord // set before start
+	// drained, set before start, is closed when this node begins to
+	// drain: the record says so at once, so that no node sends it a call.
+	drained <-chan struct{}
 
 	mu      sync.Mutex
 	active  map[string]int // room → hubs started minus stopped
@@ -104,6 +107,7 @@ func (p *presence) start() {
 		defer close(p.done)
 		t := time.NewTicker(nodeHeartbeat)
 		defer t.Stop()
+		drained := p.drained
 		for {
 			p.sync(ctx)
 			select {
@@ -111,6 +115,8 @@ func (p *presence) start() {
 				return
 			case <-t.C:
 			case <-p.wake:
+			case <-drained:
+				drained = nil
 			}
 		}
 	}()
