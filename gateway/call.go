@@ -59,6 +59,7 @@ type call struct {
 	inHub       bool
 	sess        atomic.Pointer[rtp.Session]
 	leg         atomic.Pointer[bridge.Leg]
+	rtc         WebRTCLeg    // the media of a WebRTC leg (webrtcleg.go), else nil; set under mu
 	answered    atomic.Int64 // unix nanoseconds of the ACK, 0 before
 
 	// mu orders offer/answer: the initial exchange and re-INVITEs.
@@ -109,11 +110,14 @@ func (c *call) run() (result string, err error) {
 		c.log = c.log.With("ivr", true, "participant", c.id)
 	}
 
-	c.ports, err = c.g.cfg.PortPool.Allocate()
-	if err != nil {
-		return c.reject(fmt.Errorf("%w: %w", ErrNoPorts, err))
+	webrtc := c.g.isWebRTCOffer(c.ic.Offer())
+	if !webrtc {
+		c.ports, err = c.g.cfg.PortPool.Allocate()
+		if err != nil {
+			return c.reject(fmt.Errorf("%w: %w", ErrNoPorts, err))
+		}
+		c.policy = c.g.policy(c.ic, c.ports)
 	}
-	c.policy = c.g.policy(c.ic, c.ports)
 	c.dtmfMode = c.g.dtmfMode(c.ic.Trunk())
 	c.ic.OnReInvite(c.reinvite)
 	c.ic.OnInfo(c.info)
@@ -122,7 +126,12 @@ func (c *call) run() (result string, err error) {
 	// refused before anyone hears a ring; a delayed offer gets ours in
 	// the 200 and its answer in the ACK (RFC 3261 §13.2.1).
 	var local *sdp.Session
-	if offer := c.ic.Offer(); offer != nil {
+	var answer []byte
+	if webrtc {
+		if answer, err = c.startWebRTC(c.ic.Offer()); err != nil {
+			return c.reject(err)
+		}
+	} else if offer := c.ic.Offer(); offer != nil {
 		neg, err := answerOffer(offer, c.policy)
 		if err != nil {
 			return c.reject(err)
@@ -151,7 +160,10 @@ func (c *call) run() (result string, err error) {
 			return c.reject(err)
 		}
 	}
-	if err := c.ic.Answer(local.Marshal()); err != nil {
+	if answer == nil {
+		answer = local.Marshal()
+	}
+	if err := c.ic.Answer(answer); err != nil {
 		if errors.Is(err, sip.ErrRemoteHangup) {
 			// A BYE right behind the ACK: answered, and already over.
 			// Webhook receivers still see the answer before the end.
@@ -298,6 +310,9 @@ func (c *call) reinvite(offer []byte) ([]byte, error) {
 	if c.neg == nil {
 		return nil, fmt.Errorf("%w: media not set up yet", sip.ErrNotAcceptable)
 	}
+	if c.rtc != nil {
+		return c.reinviteWebRTC(offer)
+	}
 	if offer == nil {
 		return c.neg.local.Marshal(), nil
 	}
@@ -411,6 +426,9 @@ func (c *call) teardown() error {
 	}
 	if s := c.sess.Load(); s != nil {
 		errs = append(errs, s.Close())
+	}
+	if c.rtc != nil {
+		errs = append(errs, c.closeWebRTC())
 	}
 	if c.ports != nil {
 		errs = append(errs, c.ports.Close())
