@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/roombridge/roombridge/gateway/bridge"
-	"github.com/roombridge/roombridge/gateway/media/codec"
 	"github.com/roombridge/roombridge/gateway/media/dtmf"
 	"github.com/roombridge/roombridge/gateway/room"
 	"github.com/roombridge/roombridge/gateway/rtp"
@@ -61,6 +60,7 @@ type call struct {
 	leg         atomic.Pointer[bridge.Leg]
 	rtc         WebRTCLeg    // the media of a WebRTC leg (webrtcleg.go), else nil; set under mu
 	answered    atomic.Int64 // unix nanoseconds of the ACK, 0 before
+	pending     *pendingJoin // a direct call's background join (join.go)
 
 	// mu orders offer/answer: the initial exchange and re-INVITEs.
 	mu     sync.Mutex
@@ -148,17 +148,14 @@ func (c *call) run() (result string, err error) {
 	} else if !c.dtmfMode.Accepts(dtmf.SourceRFC4733, true) {
 		local.Audio.TelephoneEvent, local.Audio.TelephoneEvents = nil, nil
 	}
-	if err := c.ic.Ringing(); err != nil {
-		return c.reject(err)
-	}
-
-	// A direct call joins before it is answered, so that a failing
-	// backend gets a 503 rather than a dead line; an IVR call joins once
+	// A direct call joins while it is answered, not before (a backend
+	// known to be down got its 503 in HandleCall); an IVR call joins once
 	// the PIN is known.
 	if !dest.ivr && !dest.waitHost {
-		if err := c.joinRoom(dest.room.Name); err != nil {
-			return c.reject(err)
-		}
+		c.startJoin(dest.room.Name)
+	}
+	if err := c.ic.Ringing(); err != nil {
+		return c.reject(err)
 	}
 	if answer == nil {
 		answer = local.Marshal()
@@ -203,43 +200,13 @@ func (c *call) run() (result string, err error) {
 			return resultAnswered, err
 		}
 	}
+	if err := c.awaitJoin(); err != nil {
+		return resultAnswered, err
+	}
 	if err := c.enterHub(); err != nil {
 		return resultAnswered, err
 	}
 	return resultAnswered, c.serve(nil)
-}
-
-// joinRoom puts the caller into the room: a SIP participant that publishes
-// one Opus track, and the room's audio hub on this node.
-func (c *call) joinRoom(roomName string) error {
-	from := c.ic.From()
-	p, err := c.g.cfg.Backend.Join(c.ctx, roomName, room.ParticipantInfo{
-		Identity:   c.id,
-		Name:       callerName(from, c.g.cfg.CallerMask),
-		Kind:       room.ParticipantKindSIP,
-		Attributes: c.attributes(),
-		// The room's audio reaches the caller through the hub.
-		PublishOnly: true,
-	})
-	if err != nil {
-		return fmt.Errorf("%w: join: %w", ErrBackend, err)
-	}
-	c.part = p
-	c.roomName = roomName
-	c.room.Store(&roomName)
-	c.g.observe(c, ParticipantJoined)
-	// The hub must know our identity before we publish, or it would
-	// decode our own track back into the mix.
-	if c.hub, err = c.g.joinHub(c.ctx, roomName, c.id); err != nil {
-		return err
-	}
-	c.writer, err = p.PublishAudio(room.AudioCodec{
-		MimeType: codec.Opus.MIME(), ClockRate: codec.Opus.ClockRate(), Channels: 2, FrameDuration: bridge.FrameDuration,
-	})
-	if err != nil {
-		return fmt.Errorf("%w: publish: %w", ErrBackend, err)
-	}
-	return nil
 }
 
 // enterHub hands the leg to its room hub's clock, after stopping its own
@@ -404,6 +371,7 @@ func (c *call) endedEarly(err error) (string, error) {
 // stops using the leg before its writer and session close.
 func (c *call) teardown() error {
 	var errs []error
+	c.waitJoin()
 	if l := c.leg.Load(); l != nil {
 		l.StopClock()
 	}
@@ -422,7 +390,9 @@ func (c *call) teardown() error {
 	}
 	if c.part != nil {
 		errs = append(errs, c.part.Leave("hangup"))
-		c.g.observe(c, ParticipantLeft)
+		if c.room.Load() != nil {
+			c.g.observe(c, ParticipantLeft)
+		}
 	}
 	if s := c.sess.Load(); s != nil {
 		errs = append(errs, s.Close())

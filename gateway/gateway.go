@@ -120,6 +120,9 @@ type Config struct {
 	// Limits are the admission ceilings (limits.*): past one, new calls
 	// get 503 with Retry-After and Ready reports the gateway overloaded.
 	Limits Limits
+	// MaxJoins is how many room joins run at once; more wait their turn
+	// (DefaultMaxJoins when zero).
+	MaxJoins int
 }
 
 // Limits are the admission ceilings of a Gateway; the room clocks'
@@ -145,6 +148,7 @@ type Gateway struct {
 	log      *slog.Logger
 	m        *metrics
 	head     *headroom.Monitor
+	joins    *joinQueue
 	draining atomic.Bool
 
 	lock     *lockout.Table
@@ -224,6 +228,10 @@ func New(cfg Config) (*Gateway, error) {
 	}
 	m, err := newMetrics(g, head, cfg.Registerer)
 	if err != nil {
+		head.Close()
+		return nil, fmt.Errorf("gateway: metrics: %w", err)
+	}
+	if g.joins, err = newJoinQueue(cfg.MaxJoins, cfg.Registerer); err != nil {
 		head.Close()
 		return nil, fmt.Errorf("gateway: metrics: %w", err)
 	}

@@ -2,6 +2,7 @@ package sfu
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 
@@ -23,6 +24,7 @@ type bot struct {
 	handler    func(room.RemoteTrack)
 	wantTracks bool
 	filter     func(participantID string) bool // nil: every track
+	kinds      []room.TrackKind                // nil: every kind (bot_filter.go)
 	subs       map[*pubTrack]*botTrack
 	queue      []room.RemoteTrack
 	events     chan room.Event
@@ -36,6 +38,7 @@ type bot struct {
 var (
 	_ room.Participant = (*bot)(nil)
 	_ room.TrackFilter = (*bot)(nil)
+	_ room.KindFilter  = (*bot)(nil)
 )
 
 func newBot(s *SFU, m *member) *bot {
@@ -82,6 +85,9 @@ func (b *bot) subscribe(t *pubTrack) {
 		return
 	}
 	if b.filter != nil && !b.filter(t.owner.id) {
+		return
+	}
+	if b.kinds != nil && !slices.Contains(b.kinds, t.kind) {
 		return
 	}
 	if _, ok := b.subs[t]; ok {
@@ -141,6 +147,8 @@ func (b *bot) notify(n note) {
 		b.emit(room.Event{Type: room.EventActiveSpeakers, Speakers: ids})
 	case noteMuted:
 		b.emit(room.Event{Type: room.EventMuted, Kind: n.trackKind, Muted: n.muted})
+	case notePinned:
+		b.emit(room.Event{Type: room.EventPinned, Pinned: n.pinned})
 	}
 }
 
@@ -253,6 +261,10 @@ func (b *bot) PublishVideo(codec room.VideoCodec) (room.VideoWriter, error) {
 	t = newPubTrack(newID("TR_"), room.TrackKindVideo, ci, b.m, b.s.m, func() {
 		b.emit(room.Event{Type: room.EventKeyframeRequested, TrackID: t.id})
 	})
+	t.source = codec.Source
+	if t.source != room.TrackSourceScreen {
+		t.source = room.TrackSourceCamera
+	}
 	if err := b.m.room.publish(t); err != nil {
 		return nil, err
 	}

@@ -35,9 +35,13 @@ type botTrack struct {
 }
 
 var (
-	_ room.RemoteTrack = (*botTrack)(nil)
-	_ room.FramePoller = (*botTrack)(nil)
+	_ room.RemoteTrack  = (*botTrack)(nil)
+	_ room.FramePoller  = (*botTrack)(nil)
+	_ room.SourcedTrack = (*botTrack)(nil)
 )
+
+// Source implements room.SourcedTrack.
+func (t *botTrack) Source() room.TrackSource { return t.src.source }
 
 func newBotTrack(src *pubTrack, b *bot) *botTrack {
 	n := audioFrameQueue

@@ -17,7 +17,8 @@ const (
 	noteLeft
 	noteUpdated
 	noteSpeakers
-	noteMuted // this participant was muted by the room API
+	noteMuted  // this participant was muted by the room API
+	notePinned // the room's pinned participant changed
 )
 
 // note is a room event on its way to one peer.
@@ -27,6 +28,7 @@ type note struct {
 	speakers  []SpeakerJSON
 	trackKind room.TrackKind
 	muted     bool
+	pinned    string
 }
 
 // peer is the side of a participant the room talks to: a WebRTC signalling
@@ -67,6 +69,7 @@ func (m *member) state() room.ParticipantState {
 		ID: m.id, Name: m.name, Kind: m.kind,
 		AudioMuted: m.audioMuted, VideoMuted: m.videoMuted,
 		JoinedAt: m.joinedAt, Attributes: maps.Clone(m.attrs),
+		Pinned: m.room != nil && m.room.pinned != "" && m.room.pinned == m.id,
 	}
 	for _, t := range m.tracks {
 		st.Tracks = append(st.Tracks, t.state())
@@ -79,9 +82,14 @@ func participantJSON(st room.ParticipantState) ParticipantJSON {
 	pj := ParticipantJSON{
 		ID: st.ID, Name: st.Name, Kind: st.Kind.String(),
 		AudioMuted: st.AudioMuted, VideoMuted: st.VideoMuted, Attributes: st.Attributes,
+		Pinned: st.Pinned,
 	}
 	for _, t := range st.Tracks {
-		pj.Tracks = append(pj.Tracks, TrackJSON{ID: t.ID, Kind: t.Kind.String(), Codec: t.Codec, Muted: t.Muted})
+		tj := TrackJSON{ID: t.ID, Kind: t.Kind.String(), Codec: t.Codec, Muted: t.Muted}
+		if t.Source != room.TrackSourceUnknown {
+			tj.Source = t.Source.String()
+		}
+		pj.Tracks = append(pj.Tracks, tj)
 	}
 	return pj
 }

@@ -13,7 +13,7 @@ import "github.com/pion/webrtc/v4"
 // Client → server:
 //
 //	{"type":"join","room":"demo","name":"alice","token":"…","pin":"…"}   first message; token or pin as the room needs
-//	{"type":"offer","pc":"pub","sdp":"…"}                       publish (again, after adding/removing tracks)
+//	{"type":"offer","pc":"pub","sdp":"…","sources":{"<track id>":"screen"}}  publish (again, after adding/removing tracks); sources: which video tracks are screen shares (others are cameras)
 //	{"type":"answer","pc":"sub","sdp":"…"}                      answer to the server's offer
 //	{"type":"candidate","pc":"pub"|"sub","candidate":{…}}       trickle ICE (RTCIceCandidateInit)
 //	{"type":"mute","kind":"audio"|"video","muted":true}          self mute
@@ -30,6 +30,7 @@ import "github.com/pion/webrtc/v4"
 //	{"type":"participant_left","participant":{"id":"…"}}
 //	{"type":"active_speakers","speakers":[{"id":"…","level":0.7}]}  loudest first, level 0..1
 //	{"type":"muted","kind":"audio","muted":true}                you were muted by the room API
+//	{"type":"pinned","participant":{"id":"…"}}                 the room API pinned someone (no participant: unpinned)
 //	{"type":"removed","reason":"kicked"}                        then the server closes the socket
 //	{"type":"error","error":"…","reason":"pin_required"}      then the server closes the socket; reason: pin_required, pin_wrong, locked_out, token_…, no_room
 //
@@ -63,6 +64,7 @@ const (
 	MsgActiveSpeakers     = "active_speakers"
 	MsgRemoved            = "removed"
 	MsgError              = "error"
+	MsgPinned             = "pinned"
 )
 
 // PeerConnection names in the "pc" field.
@@ -90,6 +92,9 @@ type Message struct {
 	Reason       string                   `json:"reason,omitempty"`
 	Error        string                   `json:"error,omitempty"`
 	DialIn       *DialInJSON              `json:"dialin,omitempty"`
+	// Sources maps the client's MediaStreamTrack ids to "camera" or
+	// "screen", in a pub offer.
+	Sources map[string]string `json:"sources,omitempty"`
 }
 
 // DialInJSON is how to join a room by phone, in the joined message.
@@ -110,6 +115,9 @@ type ParticipantJSON struct {
 	VideoMuted bool        `json:"video_muted"`
 	// Attributes are the participant's own (a SIP leg's "sip.transport").
 	Attributes map[string]string `json:"attributes,omitempty"`
+	// Pinned: the room API pinned this participant (its video goes to
+	// room systems).
+	Pinned bool `json:"pinned,omitempty"`
 }
 
 // TrackJSON is one published track.
@@ -118,6 +126,8 @@ type TrackJSON struct {
 	Kind  string `json:"kind"`
 	Codec string `json:"codec"`
 	Muted bool   `json:"muted"`
+	// Source is "camera" or "screen" for video tracks.
+	Source string `json:"source,omitempty"`
 }
 
 // SpeakerJSON is one entry of an active_speakers message.

@@ -20,6 +20,7 @@ type roomState struct {
 	members  map[string]*member
 	visible  int
 	speakers []string // last active-speaker list sent
+	pinned   string   // the pinned participant's id (pin.go)
 	stop     chan struct{}
 }
 
@@ -100,6 +101,9 @@ func (r *roomState) remove(m *member) (empty bool) {
 		for _, o := range r.members {
 			o.peer.notify(note{kind: noteLeft, p: st})
 		}
+	}
+	if r.pinned == m.id {
+		r.pinLocked("")
 	}
 	return len(r.members) == 0
 }

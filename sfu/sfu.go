@@ -237,8 +237,12 @@ func (s *SFU) Join(ctx context.Context, roomName string, info room.ParticipantIn
 	}
 	b := newBot(s, m)
 	m.peer = b
-	if _, err := s.admit(roomName, m); err != nil {
+	r, err := s.admit(roomName, m)
+	if err != nil {
 		return nil, err
+	}
+	if id, _ := s.Pinned(ctx, roomName); id != "" && r != nil {
+		b.emit(room.Event{Type: room.EventPinned, Pinned: id})
 	}
 	s.wg.Add(1)
 	go b.dispatchLoop()

@@ -160,6 +160,7 @@ func (p *rtcPeer) handle(msg *Message) bool {
 			p.log.Debug("offer for wrong pc", "pc", msg.PC)
 			return false
 		}
+		p.setSources(msg.Sources)
 		sdp := msg.SDP
 		p.post(func() { p.applyPubOffer(sdp) })
 	case MsgAnswer:

@@ -216,10 +216,11 @@ func (p *rtcPeer) readTrack(tr *webrtc.TrackRemote, rc *webrtc.RTPReceiver) {
 			levelID = uint8(e.ID)
 		}
 	}
+	t.source = p.sourceOf(kind, tr.ID())
 	if err := p.m.room.publish(t); err != nil {
 		return
 	}
-	p.log.Info("track published", "track", t.id, "codec", c.MimeType)
+	p.log.Info("track published", "track", t.id, "codec", c.MimeType, "source", t.source.String())
 	defer p.m.room.unpublish(t)
 
 	buf := make([]byte, 1500)
@@ -264,6 +265,12 @@ func (p *rtcPeer) notify(n note) {
 	case noteMuted:
 		muted := n.muted
 		p.send(Message{Type: MsgMuted, Kind: n.trackKind.String(), Muted: &muted})
+	case notePinned:
+		msg := Message{Type: MsgPinned}
+		if n.pinned != "" {
+			msg.Participant = &ParticipantJSON{ID: n.pinned}
+		}
+		p.send(msg)
 	}
 }
 

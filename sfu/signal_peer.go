@@ -48,6 +48,10 @@ type rtcPeer struct {
 	subGate  candidateGate
 	roomName string
 
+	// sources are the video sources the client named (signal_source.go).
+	srcMu   sync.Mutex
+	sources map[string]room.TrackSource
+
 	// Owned by the op loop.
 	downs         map[*pubTrack]*downTrack
 	pendingPub    []webrtc.ICECandidateInit

@@ -56,6 +56,9 @@ type pubTrack struct {
 	kind  room.TrackKind
 	codec codecInfo
 	owner *member
+	// source tells a camera from a screen share; set before the track is
+	// published and never changed.
+	source room.TrackSource
 
 	// subs is replaced copy-on-write under subMu so that forward reads it
 	// without a lock and never holds one while writing to the network.
@@ -215,5 +218,5 @@ func (t *pubTrack) takeLevel() float64 {
 }
 
 func (t *pubTrack) state() room.TrackState {
-	return room.TrackState{ID: t.id, Kind: t.kind, Codec: t.codec.MimeType, Muted: t.muted.Load()}
+	return room.TrackState{ID: t.id, Kind: t.kind, Codec: t.codec.MimeType, Muted: t.muted.Load(), Source: t.source}
 }

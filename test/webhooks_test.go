@@ -93,7 +93,7 @@ trunks:
 }
 
 // TestWebhooksForACall: a phone (sipp) calls room demo and hangs up; the
-// app's endpoint gets call_started, participant_joined, call_answered,
+// app's endpoint gets call_started, call_answered, participant_joined,
 // participant_left and call_ended for it, in that order, every one with a
 // valid signature; and room_created / room_deleted for a room made and
 // removed through the API.
@@ -120,10 +120,10 @@ func TestWebhooksForACall(t *testing.T) {
 	for _, e := range evs {
 		types = append(types, e.Event)
 	}
-	if got := strings.Join(types, ","); got != "call_started,participant_joined,call_answered,participant_left,call_ended" {
+	if got := strings.Join(types, ","); got != "call_started,call_answered,participant_joined,participant_left,call_ended" {
 		t.Fatalf("events for %s: %s", id, got)
 	}
-	joined, ended := evs[1], evs[4]
+	joined, ended := evs[2], evs[4]
 	if joined.Room != "demo" || joined.Participant == nil || joined.Participant.Kind != "sip" || joined.Participant.ID != id ||
 		joined.Participant.Attributes["sip.trunk"] != "local" {
 		t.Errorf("participant_joined %+v %+v", joined, joined.Participant)

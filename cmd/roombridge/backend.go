@@ -24,11 +24,15 @@ type admitFunc = func(ctx context.Context, j sfu.JoinRequest) (sfu.Admission, er
 func (a *app) openBackend(ctx context.Context, cfg config.Config, reg prometheus.Registerer, admit admitFunc) (room.Backend, room.Directory, error) {
 	if cfg.Backend == config.BackendLiveKit {
 		lk, err := livekit.New(ctx, livekit.Config{
-			URL:        cfg.LiveKit.URL,
-			APIKey:     cfg.LiveKit.APIKey,
-			APISecret:  cfg.LiveKit.APISecret,
-			Logger:     a.log,
-			Registerer: reg,
+			URL:       cfg.LiveKit.URL,
+			APIKey:    cfg.LiveKit.APIKey,
+			APISecret: cfg.LiveKit.APISecret,
+			Logger:    a.log,
+
+			ConnectTimeout: cfg.LiveKit.ConnectTimeout,
+			HealthInterval: cfg.LiveKit.HealthInterval,
+			ReconnectGrace: cfg.LiveKit.ReconnectGrace,
+			Registerer:     reg,
 			// A restarted LiveKit has forgotten the rooms; make them again
 			// so that LiveKit's own clients find them before a phone joins.
 			OnReachable: a.recreateLiveKitRooms,

@@ -26,6 +26,8 @@ type participantJSON struct {
 	Node string `json:"node,omitempty"`
 	// Quality is the SIP leg's media quality, from Config.Quality.
 	Quality any `json:"quality,omitempty"`
+	// Pinned: the participant's video goes to room systems (pin.go).
+	Pinned bool `json:"pinned"`
 }
 
 type trackJSON struct {
@@ -33,6 +35,8 @@ type trackJSON struct {
 	Kind  string `json:"kind"`  // "audio" or "video"
 	Codec string `json:"codec"` // MIME type, e.g. "audio/opus"
 	Muted bool   `json:"muted"`
+	// Source is "camera" or "screen" for video tracks.
+	Source string `json:"source,omitempty"`
 }
 
 // muteRequest is the body of POST .../mute; at least one kind is required,
@@ -147,9 +151,14 @@ func toParticipantJSON(p room.ParticipantState) participantJSON {
 		VideoMuted: p.VideoMuted,
 		JoinedAt:   p.JoinedAt.UTC(),
 		Attributes: p.Attributes,
+		Pinned:     p.Pinned,
 	}
 	for _, t := range p.Tracks {
-		out.Tracks = append(out.Tracks, trackJSON{ID: t.ID, Kind: t.Kind.String(), Codec: t.Codec, Muted: t.Muted})
+		tj := trackJSON{ID: t.ID, Kind: t.Kind.String(), Codec: t.Codec, Muted: t.Muted}
+		if t.Source != room.TrackSourceUnknown {
+			tj.Source = t.Source.String()
+		}
+		out.Tracks = append(out.Tracks, tj)
 	}
 	return out
 }

@@ -20,7 +20,7 @@ func participantHarness(t *testing.T) *harness {
 		ID: "web-1", Name: "Alice", Kind: room.ParticipantKindWebRTC, JoinedAt: joined,
 		Tracks: []room.TrackState{
 			{ID: "TR_a", Kind: room.TrackKindAudio, Codec: "audio/opus"},
-			{ID: "TR_v", Kind: room.TrackKindVideo, Codec: "video/H264", Muted: true},
+			{ID: "TR_v", Kind: room.TrackKindVideo, Codec: "video/H264", Muted: true, Source: room.TrackSourceScreen},
 		},
 		VideoMuted: true,
 	})
@@ -44,7 +44,7 @@ func TestListParticipants(t *testing.T) {
 		!a.JoinedAt.Equal(time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)) {
 		t.Errorf("participant %+v", a)
 	}
-	if want := []trackJSON{{"TR_a", "audio", "audio/opus", false}, {"TR_v", "video", "video/H264", true}}; !slices.Equal(a.Tracks, want) {
+	if want := []trackJSON{{"TR_a", "audio", "audio/opus", false, ""}, {"TR_v", "video", "video/H264", true, "screen"}}; !slices.Equal(a.Tracks, want) {
 		t.Errorf("tracks %+v, want %+v", a.Tracks, want)
 	}
 	if b := got.Participants[1]; b.Kind != "sip" || b.Attributes["call_id"] != "abc" {

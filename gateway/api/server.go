@@ -152,6 +152,8 @@ func (s *Server) routes() []route {
 		{"GET /v1/rooms/{name}/participants", s.listParticipants, false},
 		{"POST /v1/rooms/{name}/participants/{id}/mute", s.muteParticipant, false},
 		{"DELETE /v1/rooms/{name}/participants/{id}", s.kickParticipant, false},
+		{"POST /v1/rooms/{name}/participants/{id}/pin", s.pinParticipant, false},
+		{"DELETE /v1/rooms/{name}/participants/{id}/pin", s.unpinParticipant, false},
 		{"POST /v1/rooms/{name}/tokens", s.createToken, false},
 		{"POST /v1/rooms/{name}/dial", s.dial, false},
 		{"GET /v1/calls", s.listCalls, false},

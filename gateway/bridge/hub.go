@@ -197,6 +197,8 @@ func (h *Hub) run(ctx context.Context) {
 	defer h.clock.Done()
 	t := time.NewTicker(FrameDuration)
 	defer t.Stop()
+	// The schedule starts a moment after the ticker's own, so its times
+	// trail the ticker's by that moment: tickDue allows for it.
 	next := time.Now().Add(FrameDuration)
 	events := h.part.Events()
 	for {
@@ -213,7 +215,7 @@ func (h *Hub) run(ctx context.Context) {
 				h.log.Info("room hub removed from the room", "reason", ev.Reason)
 			}
 		case now := <-t.C:
-			for n := 0; !now.Before(next); n++ {
+			for n := 0; tickDue(now, next); n++ {
 				if n == maxCatchUp {
 					next = now.Add(FrameDuration)
 					break

@@ -23,3 +23,12 @@ const (
 
 // samples is the number of samples in one frame at rate.
 func samples(rate int) int { return rate / 50 }
+
+// tickDue reports whether the clock tick scheduled for next is due when
+// the ticker fires at now. A ticker sends the time it was due, and the
+// hub's schedule starts a few microseconds after its ticker, so the two
+// differ by that much in either direction: comparing them exactly made
+// the hub skip the ticker's fire, run each tick on the following one a
+// whole frame behind its schedule and count nearly every tick late. Half
+// a frame of slack absorbs the difference and no more.
+func tickDue(now, next time.Time) bool { return !now.Before(next.Add(-FrameDuration / 2)) }

@@ -184,6 +184,16 @@ type LiveKit struct {
 	URL       string `yaml:"url"`
 	APIKey    string `yaml:"api_key"`
 	APISecret string `yaml:"api_secret"`
+	// ConnectTimeout bounds each participant's join (signalling, ICE,
+	// DTLS) and each health check; a phone is answered before its join
+	// ends, and hung up when the join fails.
+	ConnectTimeout time.Duration `yaml:"connect_timeout"`
+	// HealthInterval is how often LiveKit's reachability is checked; while
+	// it is not, new calls get 503 and /readyz says so.
+	HealthInterval time.Duration `yaml:"health_interval"`
+	// ReconnectGrace is how long a participant whose connection dropped
+	// may try to resume before its call is ended.
+	ReconnectGrace time.Duration `yaml:"reconnect_grace"`
 }
 
 // Trunk is a SIP peer allowed to send calls.
@@ -360,9 +370,12 @@ func Default() Config {
 		API:     API{Keys: []string{DefaultAPIKey}},
 		Store:   Store{Path: "./data/roombridge.db", Redis: Redis{Prefix: "roombridge:"}},
 		Backend: BackendEmbedded,
-		LiveKit: LiveKit{URL: "ws://127.0.0.1:7880", APIKey: "devkey", APISecret: DefaultLiveKitSecret},
-		Trunks:  []Trunk{{Name: "local", Allow: []string{"127.0.0.0/8"}, Trusted: true}},
-		DialIn:  DialIn{Numbers: []string{"+15550100"}},
+		LiveKit: LiveKit{
+			URL: "ws://127.0.0.1:7880", APIKey: "devkey", APISecret: DefaultLiveKitSecret,
+			ConnectTimeout: 10 * time.Second, HealthInterval: 2 * time.Second, ReconnectGrace: 5 * time.Second,
+		},
+		Trunks: []Trunk{{Name: "local", Allow: []string{"127.0.0.0/8"}, Trusted: true}},
+		DialIn: DialIn{Numbers: []string{"+15550100"}},
 		IVR: IVR{
 			Language:          "en",
 			FirstDigitTimeout: 10 * time.Second,

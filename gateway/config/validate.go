@@ -136,6 +136,18 @@ func (c *Config) Validate() error {
 	default:
 		bad("backend", "must be embedded or livekit, not %q", c.Backend)
 	}
+	for _, d := range []struct {
+		key string
+		v   time.Duration
+	}{
+		{"livekit.connect_timeout", c.LiveKit.ConnectTimeout},
+		{"livekit.health_interval", c.LiveKit.HealthInterval},
+		{"livekit.reconnect_grace", c.LiveKit.ReconnectGrace},
+	} {
+		if d.v < 100*time.Millisecond {
+			bad(d.key, "must be at least 100ms, not %v", d.v)
+		}
+	}
 
 	trunkNames := map[string]bool{}
 	for i, t := range c.Trunks {

@@ -69,6 +69,8 @@ type ParticipantState struct {
 	VideoMuted bool
 	JoinedAt   time.Time
 	Attributes map[string]string
+	// Pinned is set on the room's pinned participant (see Pinner).
+	Pinned bool
 }
 
 // TrackState is one published track as listed by Directory.Participants.
@@ -77,6 +79,8 @@ type TrackState struct {
 	Kind  TrackKind
 	Codec string // MIME type, e.g. "audio/opus", "video/H264"
 	Muted bool
+	// Source tells a camera from a screen share (video only).
+	Source TrackSource
 }
 
 // Participant is one member of a room, seen from the gateway. Methods are safe
@@ -123,6 +127,9 @@ type VideoCodec struct {
 	ClockRate uint32 // 90000
 	// FmtpLine for H.264, e.g. "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f".
 	FmtpLine string
+	// Source says whether the track is a camera (the default) or a
+	// screen share (a room system's content stream).
+	Source TrackSource
 }
 
 // AudioWriter carries one published audio track.
@@ -194,6 +201,7 @@ type Event struct {
 	Muted       bool             // for muted
 	TrackID     string           // for keyframe requested
 	Reason      string           // for removed
+	Pinned      string           // for pinned: the pinned participant, "" once unpinned
 }
 
 // ListenedWriter is implemented by writers that know whether anyone

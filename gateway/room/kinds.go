@@ -87,6 +87,9 @@ const (
 	// participant's video track (TrackID set). A SIP leg turns it into an
 	// RTCP PLI/FIR or a SIP INFO picture_fast_update.
 	EventKeyframeRequested
+	// EventPinned: the room's pinned participant changed (Pinned set, ""
+	// when the pin was removed); see Pinner.
+	EventPinned
 )
 
 // String names the event type for logs.
@@ -104,6 +107,8 @@ func (t EventType) String() string {
 		return "removed"
 	case EventKeyframeRequested:
 		return "keyframe_requested"
+	case EventPinned:
+		return "pinned"
 	default:
 		return "unknown"
 	}

@@ -46,9 +46,8 @@ func isNotFound(err error) bool {
 
 // participantState maps LiveKit's view of a participant to the room's.
 func participantState(pi *lkproto.ParticipantInfo) room.ParticipantState {
-	st := room.ParticipantState{
-		ID: pi.Identity, Name: pi.Name, Kind: roomKind(pi.Kind), Attributes: pi.Attributes,
-	}
+	st := room.ParticipantState{ID: pi.Identity, Name: pi.Name, Kind: roomKind(pi.Kind)}
+	st.Attributes, st.Pinned = splitPin(pi.Attributes)
 	switch {
 	case pi.JoinedAtMs > 0:
 		st.JoinedAt = time.UnixMilli(pi.JoinedAtMs)
@@ -58,6 +57,7 @@ func participantState(pi *lkproto.ParticipantInfo) room.ParticipantState {
 	for _, ti := range pi.Tracks {
 		st.Tracks = append(st.Tracks, room.TrackState{
 			ID: ti.Sid, Kind: trackKind(ti.Type), Codec: ti.MimeType, Muted: ti.Muted,
+			Source: trackSource(trackKind(ti.Type), ti.Source),
 		})
 	}
 	st.AudioMuted, st.VideoMuted = mutedKinds(st.Tracks)

@@ -37,6 +37,8 @@ type participant struct {
 	handler    func(room.RemoteTrack)
 	wantTracks bool
 	filter     func(participantID string) bool // nil: every track
+	kinds      []room.TrackKind                // nil: every kind (video.go)
+	pinned     string                          // the room's pin as last told (pin.go)
 	remote     map[string]*remoteTrack         // by track SID
 	queue      []room.RemoteTrack
 	events     chan room.Event
@@ -97,6 +99,7 @@ func (p *participant) connect(ctx context.Context, token string) error {
 			OnTrackPublished:    p.onTrackPublished,
 			OnTrackSubscribed:   p.onTrackSubscribed,
 			OnTrackUnsubscribed: p.onTrackUnsubscribed,
+			OnAttributesChanged: p.onAttributesChanged,
 		},
 	}
 	p.audMu.Lock()
@@ -117,6 +120,7 @@ func (p *participant) connect(ctx context.Context, token string) error {
 		return joinError(err)
 	}
 	p.recountAudience() // the participants already there came without callbacks
+	p.pinAtJoin()
 	p.wg.Add(1)
 	go p.dispatchLoop()
 	return nil
@@ -193,7 +197,7 @@ func (p *participant) OnTrack(fn func(room.RemoteTrack)) {
 			continue
 		}
 		for _, pub := range rp.TrackPublications() {
-			if rpub, ok := pub.(*lksdk.RemoteTrackPublication); ok && !rpub.IsSubscribed() {
+			if rpub, ok := pub.(*lksdk.RemoteTrackPublication); ok && !rpub.IsSubscribed() && p.wantsKind(rpub) {
 				p.subscribe(rpub)
 			}
 		}
@@ -225,7 +229,7 @@ func (p *participant) onTrackPublished(pub *lksdk.RemoteTrackPublication, rp *lk
 	p.mu.Lock()
 	want := p.wantTracks && !p.closed
 	p.mu.Unlock()
-	if want && p.wants(rp) {
+	if want && p.wants(rp) && p.wantsKind(pub) {
 		p.subscribe(pub)
 	}
 }
@@ -236,6 +240,7 @@ func (p *participant) onTrackSubscribed(track *webrtc.TrackRemote, pub *lksdk.Re
 		kind = room.TrackKindVideo
 	}
 	rt := newRemoteTrack(pub.SID(), kind, track, rp)
+	rt.source = trackSource(kind, pub.Source())
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
@@ -363,6 +368,7 @@ func (p *participant) onParticipantConnected(rp *lksdk.RemoteParticipant) {
 
 func (p *participant) onParticipantDisconnected(rp *lksdk.RemoteParticipant) {
 	p.recountAudience()
+	p.setPinned("", rp.Identity()) // a pin ends with its participant
 	p.emit(room.Event{Type: room.EventParticipantLeft, Participant: remoteState(rp)})
 }
 
@@ -521,13 +527,14 @@ func (p *participant) setKickReason(reason string) {
 func remoteState(rp *lksdk.RemoteParticipant) room.ParticipantState {
 	st := room.ParticipantState{
 		ID: rp.Identity(), Name: rp.Name(), Kind: roomKind(lkproto.ParticipantInfo_Kind(rp.Kind())),
-		Attributes: rp.Attributes(),
 	}
+	st.Attributes, st.Pinned = splitPin(rp.Attributes())
 	for _, pub := range rp.TrackPublications() {
 		ts := room.TrackState{ID: pub.SID(), Kind: room.TrackKindAudio, Codec: pub.MimeType(), Muted: pub.IsMuted()}
 		if pub.Kind() == lksdk.TrackKindVideo {
 			ts.Kind = room.TrackKindVideo
 		}
+		ts.Source = trackSource(ts.Kind, pub.Source())
 		st.Tracks = append(st.Tracks, ts)
 	}
 	st.AudioMuted, st.VideoMuted = mutedKinds(st.Tracks)

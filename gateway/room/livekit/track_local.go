@@ -199,9 +199,7 @@ func (p *participant) PublishVideo(codec room.VideoCodec) (room.VideoWriter, err
 	default:
 		return nil, fmt.Errorf("%w: %q", room.ErrUnsupportedCodec, codec.MimeType)
 	}
-	lt, err := p.publish(room.TrackKindVideo, c, &lksdk.TrackPublicationOptions{
-		Name: "camera", Source: lkproto.TrackSource_CAMERA, VideoWidth: 1280, VideoHeight: 720,
-	})
+	lt, err := p.publish(room.TrackKindVideo, c, videoPublicationOptions(codec.Source))
 	if err != nil {
 		return nil, err
 	}

@@ -27,12 +27,13 @@ const (
 // and queues them in a fixed ring of reused buffers; ReadFrame takes them
 // out. The reader never waits for ReadFrame.
 type remoteTrack struct {
-	id    string
-	kind  room.TrackKind
-	codec string
-	track *webrtc.TrackRemote
-	rp    *lksdk.RemoteParticipant
-	owner string
+	id     string
+	kind   room.TrackKind
+	codec  string
+	track  *webrtc.TrackRemote
+	rp     *lksdk.RemoteParticipant
+	owner  string
+	source room.TrackSource
 
 	// Reader goroutine state.
 	started bool

@@ -61,6 +61,9 @@ func Run(t *testing.T, f Factory) {
 		{"ActiveSpeakers", testActiveSpeakers},
 		{"TrackFilter", testTrackFilter},
 		{"Listened", testListened},
+		{"KindFilter", testKindFilter},
+		{"ScreenShare", testScreenShare},
+		{"Pin", testPin},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
