@@ -166,9 +166,7 @@ func (l *Leg) settle(sender *webrtc.RTPSender, offered offerAudio) error {
 		switch {
 		case strings.EqualFold(c.MimeType, webrtc.MimeTypeOpus):
 			a.PT, opus = uint8(c.PayloadType), true
-		case strings.EqualFold(c.MimeType, mimeTelephoneEvent) && (a.EventRate == 0 || c.ClockRate == 48000):
-			// Browsers send telephone-event at their audio codec's
-			// clock: Opus's 48 kHz one when both are offered.
+		case strings.EqualFold(c.MimeType, mimeTelephoneEvent):
 			a.EventPT, a.EventRate = uint8(c.PayloadType), int(c.ClockRate)
 		}
 	}
@@ -230,16 +228,23 @@ func (l *Leg) onTrack(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 		"after", time.Since(l.start).Round(time.Millisecond))
 	buf := make([]byte, 1500)
 	var pkt rtp.Packet
+	lastPT := uint8(255)
 	for {
 		n, _, err := t.Read(buf)
-		if err != nil {
+		if err != nil && n == 0 {
 			return
 		}
+		// With n > 0 the packet was read; an error then only says pion
+		// has no codec for its payload type, which the handler decides.
 		if err := pkt.Unmarshal(buf[:n]); err != nil {
 			continue
 		}
 		if l.firstRecv.Load() == 0 {
 			l.firstRecv.Store(time.Now().UnixNano())
+		}
+		if pkt.PayloadType != lastPT {
+			lastPT = pkt.PayloadType
+			l.log.Debug("WebRTC leg: payload type", "pt", lastPT)
 		}
 		l.opts.Handler(&pkt)
 	}

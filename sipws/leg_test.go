@@ -27,7 +27,7 @@ func newTestMedia(t *testing.T) *Media {
 // TestLegAnswersJsSIPOffer: the offer JsSIP sends from Chromium gets an
 // answer with everything a browser needs (DTLS fingerprint and role, ICE
 // credentials and candidates, rtcp-mux, BUNDLE) and Opus under the
-// offer's payload type, with telephone-event at 48 kHz.
+// offer's payload type, with telephone-event at 8 kHz.
 func TestLegAnswersJsSIPOffer(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	offer, err := os.ReadFile("testdata/jssip-chromium-offer.sdp")
@@ -46,13 +46,13 @@ func TestLegAnswersJsSIPOffer(t *testing.T) {
 	for _, want := range []string{
 		"m=audio ", " UDP/TLS/RTP/SAVPF 111", "a=rtpmap:111 opus/48000/2", "a=fingerprint:sha-256 ", "a=setup:active",
 		"a=ice-ufrag:", "a=ice-pwd:", "a=rtcp-mux", "a=group:BUNDLE 0", "a=candidate:", " 127.0.0.1 ", "a=sendrecv",
-		"a=rtpmap:110 telephone-event/48000",
+		"a=rtpmap:126 telephone-event/8000",
 	} {
 		if !bytes.Contains(answer, []byte(want)) {
 			t.Errorf("answer has no %q:\n%s", want, answer)
 		}
 	}
-	if a := l.Audio(); a.PT != 111 || a.EventPT != 110 || a.EventRate != 48000 || a.Hold {
+	if a := l.Audio(); a.PT != 111 || a.EventPT != 126 || a.EventRate != 8000 || a.Hold {
 		t.Errorf("audio %+v", a)
 	}
 }

@@ -15,7 +15,6 @@ import (
 // offer the same formats under other numbers.
 const (
 	ptOpus      = 111
-	ptEvent48k  = 110
 	ptEvent8k   = 126
 	eventFormat = "0-15"
 )
@@ -59,13 +58,15 @@ func NewMedia(cfg MediaConfig) (*Media, error) {
 	me := &webrtc.MediaEngine{}
 	for _, c := range []webrtc.RTPCodecParameters{
 		{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2, SDPFmtpLine: opusFmtp}, PayloadType: ptOpus},
-		{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: mimeTelephoneEvent, ClockRate: 48000, SDPFmtpLine: eventFormat}, PayloadType: ptEvent48k},
 		{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: mimeTelephoneEvent, ClockRate: 8000, SDPFmtpLine: eventFormat}, PayloadType: ptEvent8k},
 	} {
 		if err := me.RegisterCodec(c, webrtc.RTPCodecTypeAudio); err != nil {
 			return nil, fmt.Errorf("sipws: register %s: %w", c.MimeType, err)
 		}
 	}
+	// telephone-event at 8 kHz only: Chromium sends its RFC 4733 events
+	// at 8 kHz even when it offered 48 kHz too, and one event format in
+	// the answer leaves the browser no other choice.
 	// Sender and receiver reports only: audio has no NACK or PLI, and
 	// nothing reads pion's stats interceptor.
 	ir := &interceptor.Registry{}

@@ -16,6 +16,7 @@ import (
 	"github.com/roombridge/roombridge/gateway/caller"
 	"github.com/roombridge/roombridge/gateway/sip/uac"
 	"github.com/roombridge/roombridge/test/internal/chrome"
+	"github.com/roombridge/roombridge/test/internal/harness"
 )
 
 // The click-to-call page (/call, JsSIP in Chromium) against a real gateway
@@ -331,6 +332,33 @@ func checkJsSIPOffer(t *testing.T, sdp string) {
 	if path := os.Getenv("ROOMBRIDGE_CAPTURE_SDP"); path != "" {
 		if err := os.WriteFile(path, []byte(sdp), 0o644); err != nil {
 			t.Error(err)
+		}
+	}
+}
+
+// TestCallPageDialInPIN: unregistered pages call the dial-in number; the
+// PIN IVR answers and the page keys room demo's PIN on its keypad, once as
+// SIP INFO (JsSIP's default) and once as RFC 4733 events in the audio. Each
+// lands in demo, as a SIP participant.
+func TestCallPageDialInPIN(t *testing.T) {
+	b := callPageBrowser(t)
+	g := callPageGateway(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	for i, via := range []string{"INFO", "RFC2833"} {
+		p := callPage(ctx, t, b, g, "dialin-"+via, url.Values{"transport": {"wss"}})
+		if via == "RFC2833" {
+			mustEval(ctx, t, p, `document.getElementById('rfc4733').checked = true`)
+		}
+		callAnswered(ctx, t, p, "+15550100")
+		for _, k := range harness.DemoPIN + "#" {
+			mustEval(ctx, t, p, `document.querySelector('#keypad button[data-key="`+string(k)+`"]').click()`)
+		}
+		wait(ctx, t, p, `document.getElementById('sent-keys').textContent === `+jsString(harness.DemoPIN+"#"))
+		sipWaitRoom(t, g.srv, "demo", 20*time.Second, nil, via+": the page lands in demo",
+			func(ps []sipParticipant) bool { return sipCountKind(ps, "sip") == i+1 })
+		if st := readCallState(ctx, t, p); st.Call != "answered" {
+			t.Fatalf("%s: call %s after the PIN", via, st.Call)
 		}
 	}
 }
