@@ -84,13 +84,15 @@ bench:
 # The end-to-end load figure: a fresh non-race build, LEGS legs of
 # continuous speech in rooms of ROOM_SIZE at RATE calls/s for HOLD, and a
 # probe room (test/perf/perf.sh, which also reads MAX_CPU, MAX_LATE_TICKS
-# and MAX_LEGS from the environment).
+# and MAX_LEGS from the environment). BACKEND=livekit runs the same load
+# against a gateway using a livekit-server the script starts.
 LEGS      ?= 600
 RATE      ?= 100
 ROOM_SIZE ?= 10
 HOLD      ?= 30s
+BACKEND   ?= embedded
 perf:
-	LEGS=$(LEGS) RATE=$(RATE) ROOM_SIZE=$(ROOM_SIZE) HOLD=$(HOLD) GO=$(GO) bash test/perf/perf.sh
+	LEGS=$(LEGS) RATE=$(RATE) ROOM_SIZE=$(ROOM_SIZE) HOLD=$(HOLD) BACKEND=$(BACKEND) GO=$(GO) bash test/perf/perf.sh
 
 clean:
 	rm -rf bin data

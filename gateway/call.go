@@ -62,6 +62,8 @@ type call struct {
 	answered    atomic.Int64 // unix nanoseconds of the ACK, 0 before
 	pending     *pendingJoin // a direct call's background join (join.go)
 
+	vid callVideo
+
 	// mu orders offer/answer: the initial exchange and re-INVITEs.
 	mu     sync.Mutex
 	policy sdp.Policy
@@ -117,6 +119,11 @@ func (c *call) run() (result string, err error) {
 			return c.reject(fmt.Errorf("%w: %w", ErrNoPorts, err))
 		}
 		c.policy = c.g.policy(c.ic, c.ports)
+		if c.videoWanted() {
+			if err := c.reserveVideo(&c.policy); err != nil {
+				c.log.Warn("video not negotiated", "err", err)
+			}
+		}
 	}
 	c.dtmfMode = c.g.dtmfMode(c.ic.Trunk())
 	c.ic.OnReInvite(c.reinvite)
@@ -142,8 +149,9 @@ func (c *call) run() (result string, err error) {
 		if err := c.startMedia(neg); err != nil {
 			return c.reject(err)
 		}
+		c.startVideo(neg, false)
 		local = neg.local
-	} else if local, err = sdp.Offer(c.policy); err != nil {
+	} else if local, err = sdp.Offer(c.offerPolicy()); err != nil {
 		return c.reject(err)
 	} else if !c.dtmfMode.Accepts(dtmf.SourceRFC4733, true) {
 		local.Audio.TelephoneEvent, local.Audio.TelephoneEvents = nil, nil
@@ -182,6 +190,7 @@ func (c *call) run() (result string, err error) {
 		if err := c.startMedia(neg); err != nil {
 			return resultFailed, err
 		}
+		c.startVideo(neg, true)
 	}
 	l := c.leg.Load()
 	now := time.Now()
@@ -290,6 +299,7 @@ func (c *call) reinvite(offer []byte) ([]byte, error) {
 	p := c.policy
 	p.Codecs = []sdp.Codec{c.neg.sdpCodec}
 	p.Previous = c.neg.local
+	c.reinviteVideoPolicy(o, &p)
 	a, err := sdp.Answer(o, p)
 	if err != nil {
 		return nil, sdpError(err)
@@ -316,6 +326,9 @@ func (c *call) reinvite(offer []byte) ([]byte, error) {
 		}
 		next.srtp = keys
 		c.log.Info("SRTP re-keyed by re-INVITE")
+	}
+	if err := c.reinviteVideo(o, a); err != nil {
+		return nil, err
 	}
 	hold := o.OnHold(o.Audio)
 	if hold != l.OnHold() {
@@ -388,6 +401,7 @@ func (c *call) teardown() error {
 	if c.writer != nil {
 		errs = append(errs, c.writer.Close())
 	}
+	errs = append(errs, c.videoTeardown())
 	if c.part != nil {
 		errs = append(errs, c.part.Leave("hangup"))
 		if c.room.Load() != nil {

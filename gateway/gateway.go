@@ -120,6 +120,12 @@ type Config struct {
 	// Limits are the admission ceilings (limits.*): past one, new calls
 	// get 503 with Retry-After and Ready reports the gateway overloaded.
 	Limits Limits
+	// Video answers H.264 video from room systems (sip.video); TrunkVideo
+	// overrides it per trunk name (trunks[].video). VideoBitrate (bit/s)
+	// is what we announce we receive; 0 announces nothing.
+	Video        bool
+	TrunkVideo   map[string]bool
+	VideoBitrate int
 	// MaxJoins is how many room joins run at once; more wait their turn
 	// (DefaultMaxJoins when zero).
 	MaxJoins int

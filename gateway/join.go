@@ -190,8 +190,9 @@ func (c *call) joinBackend(roomName string) error {
 		Name:       callerName(from, c.g.cfg.CallerMask),
 		Kind:       room.ParticipantKindSIP,
 		Attributes: c.attributes(),
-		// The room's audio reaches the caller through the hub.
-		PublishOnly: true,
+		// The room's audio reaches the caller through the hub; a room
+		// system subscribes to the room's video (callvideo.go).
+		PublishOnly: !c.hasVideo(),
 	})
 	if err != nil {
 		return fmt.Errorf("%w: join: %w", ErrBackend, err)
@@ -209,6 +210,7 @@ func (c *call) joinBackend(roomName string) error {
 	if err != nil {
 		return fmt.Errorf("%w: publish: %w", ErrBackend, err)
 	}
+	c.joinVideo(p, roomName)
 	return nil
 }
 

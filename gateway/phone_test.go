@@ -32,6 +32,8 @@ type agent struct {
 	dc   *sipgo.DialogClientCache
 	pool *rtp.PortPool
 	byes sync.Map // Call-ID → chan struct{}
+	// infos finds the phone an INFO is for: Call-ID → *phone.
+	infos sync.Map
 }
 
 var phonePorts = struct {
@@ -74,6 +76,7 @@ func newAgent(t *testing.T) *agent {
 		t.Fatal(err)
 	}
 	a.dc = sipgo.NewDialogClientCache(a.cli, sipgosip.ContactHeader{Address: sipgosip.Uri{Scheme: "sip", User: "phone", Host: host, Port: port}})
+	srv.OnInfo(a.onInfo)
 	srv.OnBye(func(req *sipgosip.Request, tx sipgosip.ServerTransaction) {
 		if err := a.dc.ReadBye(req, tx); err != nil {
 			_ = tx.Respond(sipgosip.NewResponseFromRequest(req, 481, "Call/Transaction Does Not Exist", nil))
@@ -103,6 +106,8 @@ type phoneOpts struct {
 	// bestEffort with srtp: RTP/AVP carrying a=crypto, as Asterisk and
 	// FreeSWITCH offer SRTP they can do without.
 	bestEffort bool
+	// video makes the phone a room system.
+	video videoOpts
 }
 
 // phone is one call of an agent: it sends a tone every 20 ms and records
@@ -133,6 +138,9 @@ type phone struct {
 	teKeys   chan byte
 	toneKeys chan byte
 	pending  atomic.Int32
+
+	video *videoPhone
+	infos atomic.Int64 // INFO picture_fast_update received
 }
 
 // dial calls target and returns the answer's status code (200 when the
@@ -160,6 +168,9 @@ func (a *agent) dial(target string, o phoneOpts) (*phone, int) {
 	p.offer, err = sdp.Offer(sdp.Policy{Codecs: []sdp.Codec{o.codec}, SRTP: o.srtp, Addr: netip.MustParseAddr("127.0.0.1"), AudioPort: int(p.ports.RTPAddr().Port())})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if o.video.on {
+		p.addVideoOffer()
 	}
 	if o.noTE {
 		p.offer.Audio.TelephoneEvent, p.offer.Audio.TelephoneEvents = nil, nil
@@ -196,6 +207,7 @@ func (a *agent) dial(target string, o phoneOpts) (*phone, int) {
 		t.Fatalf("INVITE: %v", err)
 	}
 	a.byes.Store(req.CallID().Value(), p.bye)
+	a.infos.Store(req.CallID().Value(), p)
 	if err := p.sess.WaitAnswer(ctx, sipgo.AnswerOptions{}); err != nil {
 		var de *sipgo.ErrDialogResponse
 		if errors.As(err, &de) {
@@ -210,7 +222,12 @@ func (a *agent) dial(target string, o phoneOpts) (*phone, int) {
 	}
 	if o.delayed {
 		// The gateway offered in its 200; we answer in the ACK.
-		ans, err := sdp.Answer(remote, sdp.Policy{Codecs: []sdp.Codec{o.codec}, SRTP: o.srtp, Addr: netip.MustParseAddr("127.0.0.1"), AudioPort: int(p.ports.RTPAddr().Port())})
+		pol := sdp.Policy{Codecs: []sdp.Codec{o.codec}, SRTP: o.srtp, Addr: netip.MustParseAddr("127.0.0.1"), AudioPort: int(p.ports.RTPAddr().Port())}
+		if p.video != nil {
+			pol = p.videoPolicy()
+			remote.Video = p.video.shape(remote.Video)
+		}
+		ans, err := sdp.Answer(remote, pol)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -222,6 +239,9 @@ func (a *agent) dial(target string, o phoneOpts) (*phone, int) {
 		}
 		p.offer, p.answer = ans, remote // local, remote
 		p.startRTP(remote, ans, remote.Audio, ans.Audio, false)
+		if p.video != nil {
+			p.video.startVideo(ans, remote, false)
+		}
 	} else {
 		if err := sdp.AcceptAnswer(p.offer, remote); err != nil {
 			t.Fatal(err)
@@ -231,6 +251,9 @@ func (a *agent) dial(target string, o phoneOpts) (*phone, int) {
 		}
 		p.answer = remote
 		p.startRTP(remote, p.offer, p.offer.Audio, remote.Audio, true)
+		if p.video != nil {
+			p.video.startVideo(p.offer, remote, true)
+		}
 	}
 	return p, 200
 }
@@ -491,6 +514,9 @@ func (p *phone) close() {
 		close(p.stop)
 	}
 	p.wg.Wait()
+	if p.video != nil {
+		p.video.close()
+	}
 	if p.rtp != nil {
 		_ = p.rtp.Close()
 	} else if p.ports != nil {

@@ -122,6 +122,8 @@ func (c *call) roomEvent(ev room.Event) error {
 			l.SetMuted(ev.Muted)
 			c.log.Info("muted by the room", "muted", ev.Muted)
 		}
+	case room.EventKeyframeRequested, room.EventActiveSpeakers, room.EventPinned:
+		c.videoEvent(ev)
 	case room.EventParticipantJoined:
 		if c.g.cfg.IVR.JoinTones {
 			c.playTone(prompts.JoinTone)
@@ -140,6 +142,9 @@ func (c *call) roomEvent(ev room.Event) error {
 // picture_fast_update for an audio-only leg) is acknowledged and ignored.
 func (c *call) info(contentType string, body []byte) int {
 	const ok = 200 // the INFO was received, whatever became of it
+	if isMediaControl(contentType) {
+		return c.videoInfo(body)
+	}
 	if contentType != sip.ContentTypeDTMFRelay && contentType != sip.ContentTypeDTMF {
 		return ok
 	}

@@ -97,26 +97,32 @@ func waitNodes(t *testing.T, srv *harness.Server, want string) {
 	t.Helper()
 	var got string
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		status, body, err := srv.API(t.Context(), http.MethodGet, "/v1/nodes", nil)
-		if err != nil || status != http.StatusOK {
-			t.Fatalf("GET /v1/nodes: %d %s %v", status, body, err)
-		}
-		var res struct {
-			Nodes []struct {
-				ID    string   `json:"id"`
-				Rooms []string `json:"rooms"`
-			} `json:"nodes"`
-		}
-		if err := json.Unmarshal(body, &res); err != nil {
-			t.Fatal(err)
-		}
-		var parts []string
-		for _, n := range res.Nodes {
-			parts = append(parts, n.ID+":"+fmt.Sprint(n.Rooms))
-		}
-		if got = strings.Join(parts, " "); got == want {
+		if got = nodesListing(t, srv); got == want {
 			return
 		}
 	}
 	t.Fatalf("GET /v1/nodes lists %q, want %q", got, want)
+}
+
+// nodesListing is GET /v1/nodes on srv as "gw1:[] gw2:[demo]".
+func nodesListing(t *testing.T, srv *harness.Server) string {
+	t.Helper()
+	status, body, err := srv.API(t.Context(), http.MethodGet, "/v1/nodes", nil)
+	if err != nil || status != http.StatusOK {
+		t.Fatalf("GET /v1/nodes: %d %s %v", status, body, err)
+	}
+	var res struct {
+		Nodes []struct {
+			ID    string   `json:"id"`
+			Rooms []string `json:"rooms"`
+		} `json:"nodes"`
+	}
+	if err := json.Unmarshal(body, &res); err != nil {
+		t.Fatal(err)
+	}
+	parts := make([]string, 0, len(res.Nodes))
+	for _, n := range res.Nodes {
+		parts = append(parts, n.ID+":"+fmt.Sprint(n.Rooms))
+	}
+	return strings.Join(parts, " ")
 }

@@ -40,6 +40,7 @@ func callMain(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		dtmfDelay = fs.Duration("dtmf-delay", caller.DefaultDTMFDelay, "wait this long after media starts before DTMF")
 		record    = fs.String("record", "", "write what was heard to this WAV `FILE`")
 		duration  = fs.Duration("duration", 10*time.Second, "how long to stay in the call")
+		rtpTO     = fs.Duration("rtp-timeout", 0, "hang up after this long without RTP or RTCP from the far end (0: never)")
 		user      = fs.String("user", "", "digest auth username")
 		password  = fs.String("password", "", "digest auth password")
 		insecure  = fs.Bool("insecure", false, "skip TLS certificate verification")
@@ -69,7 +70,7 @@ func callMain(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 
 	o := caller.Options{
 		Target: target, SRTP: *srtp, Tone: *toneHz, PlayPath: *play, Loop: *loop, DTMF: *dtmf,
-		DTMFDelay: *dtmfDelay, Record: *record, Duration: *duration, Username: *user, Password: *password, Insecure: *insecure,
+		DTMFDelay: *dtmfDelay, Record: *record, Duration: *duration, RTPTimeout: *rtpTO, Username: *user, Password: *password, Insecure: *insecure,
 	}
 	var err error
 	bad := func(err error) int {
@@ -138,6 +139,7 @@ type callJSON struct {
 	DTMFSent     string    `json:"dtmf_sent,omitempty"`
 	DTMFReceived string    `json:"dtmf_received,omitempty"`
 	RemoteHangup bool      `json:"remote_hangup"`
+	MediaTimeout bool      `json:"media_timeout"`
 	SampleRateHz int       `json:"sample_rate_hz"`
 	SamplesHeard int       `json:"samples_heard"`
 }
@@ -150,7 +152,7 @@ func jsonReport(r *caller.Report, err error) callJSON {
 		SetupMS: ms(r.SetupTime), DurationMS: ms(r.Duration), HeardDBFS: round1(r.HeardRMS), Peaks: r.Peaks,
 		PacketsSent: r.PacketsSent, PacketsRecv: r.PacketsReceived, Lost: r.Lost, LossPercent: round1(100 * r.LossFraction),
 		JitterMS: ms(r.Jitter), RTTMS: ms(r.RTT), MOS: round2(r.MOS), DTMFSent: r.DTMFSent, DTMFReceived: r.DTMFReceived,
-		RemoteHangup: r.RemoteHangup, SampleRateHz: r.Rate, SamplesHeard: len(r.Heard),
+		RemoteHangup: r.RemoteHangup, MediaTimeout: r.MediaTimeout, SampleRateHz: r.Rate, SamplesHeard: len(r.Heard),
 	}
 	if j.Peaks == nil {
 		j.Peaks = []float64{}
@@ -200,8 +202,11 @@ func printReport(w io.Writer, r *caller.Report, err error) {
 		fmt.Fprintf(w, "dtmf:     sent %q, received %q\n", r.DTMFSent, r.DTMFReceived)
 	}
 	end := "we hung up"
-	if r.RemoteHangup {
+	switch {
+	case r.RemoteHangup:
 		end = "remote hung up"
+	case r.MediaTimeout:
+		end = "we hung up: no media for --rtp-timeout"
 	}
 	fmt.Fprintf(w, "ended:    %s after %.1f s\n", end, r.Duration.Seconds())
 	if err != nil {

@@ -103,6 +103,9 @@ func newSIP(cfg config.Config, rooms store.Store, onRoomHub func(string, bool), 
 
 		Observer:         observer,
 		HeaderAttributes: headerAttributes(cfg.Trunks),
+		Video:            cfg.SIP.Video,
+		TrunkVideo:       trunkVideo(cfg.Trunks),
+		VideoBitrate:     cfg.SIP.VideoBitrate,
 		Limits: gateway.Limits{
 			MaxLegs: cfg.Limits.MaxLegs, MaxCPU: cfg.Limits.MaxCPU / 100, MaxLate: cfg.Limits.MaxLateTicks / 100,
 		},
@@ -330,6 +333,18 @@ func sipTrunks(trunks []config.Trunk) ([]sip.Trunk, error) {
 		out = append(out, st)
 	}
 	return out, nil
+}
+
+// trunkVideo collects trunks[].video by trunk name, for the trunks that
+// set it.
+func trunkVideo(trunks []config.Trunk) map[string]bool {
+	out := map[string]bool{}
+	for _, t := range trunks {
+		if t.Video != nil {
+			out[t.Name] = *t.Video
+		}
+	}
+	return out
 }
 
 // headerAttributes collects trunks[].headers_to_attributes by trunk name.

@@ -312,3 +312,27 @@ func TestOptions(t *testing.T) {
 		t.Errorf("ParseDTMFMode: %v %v", m, err)
 	}
 }
+
+// TestRTPTimeout: a far end that answers and then sends nothing (a
+// gateway that died) is hung up on after RTPTimeout, as a phone does,
+// and the report says why.
+func TestRTPTimeout(t *testing.T) {
+	noLeaks(t)
+	srv := uastest.Start(t, uastest.Config{Silent: true})
+	rep, err := run(t, caller.Options{Target: srv.URI("room", "udp"), Tone: 440, Duration: 10 * time.Second, RTPTimeout: 500 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.MediaTimeout || rep.RemoteHangup || rep.Duration >= 10*time.Second {
+		t.Errorf("media timeout %v, remote hangup %v, after %v: want the caller to hang up on the silence", rep.MediaTimeout, rep.RemoteHangup, rep.Duration)
+	}
+	if rep.PacketsReceived != 0 {
+		t.Errorf("%d packets received from a silent peer", rep.PacketsReceived)
+	}
+	// With media flowing the timeout never fires.
+	echo := uastest.Start(t, uastest.Config{})
+	rep, err = run(t, caller.Options{Target: echo.URI("room", "udp"), Tone: 440, Duration: 1500 * time.Millisecond, RTPTimeout: 500 * time.Millisecond})
+	if err != nil || rep.MediaTimeout || !rep.HeardFrequency(440, 5) {
+		t.Errorf("echo call with RTPTimeout: %+v %v", rep, err)
+	}
+}

@@ -137,6 +137,10 @@ type Options struct {
 
 	// Duration is how long the call stays up once answered.
 	Duration time.Duration
+	// RTPTimeout, when positive, hangs up after that long without RTP or
+	// RTCP from the far end, as a phone does when its gateway died
+	// (Report.MediaTimeout); zero waits for Duration whatever arrives.
+	RTPTimeout time.Duration
 
 	// LocalIP is our address for SIP and RTP; zero picks the one the
 	// system routes to the target from.
@@ -199,6 +203,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.Tone < 0 || o.Tone >= float64(o.Codec.SampleRate())/2 {
 		return o, fmt.Errorf("%w: Tone %g Hz", ErrInvalidOptions, o.Tone)
+	}
+	if o.RTPTimeout < 0 {
+		return o, fmt.Errorf("%w: RTPTimeout %v", ErrInvalidOptions, o.RTPTimeout)
 	}
 	if o.PortMin == 0 && o.PortMax == 0 {
 		o.PortMin, o.PortMax = DefaultPortMin, DefaultPortMax

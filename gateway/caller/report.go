@@ -53,9 +53,11 @@ type Report struct {
 	DTMFSent     string
 	DTMFReceived string
 
-	// RemoteHangup is true when the far end sent BYE; Duration is from
-	// the answer to the end of the call.
+	// RemoteHangup is true when the far end sent BYE; MediaTimeout when
+	// the caller hung up because nothing arrived for Options.RTPTimeout.
+	// Duration is from the answer to the end of the call.
 	RemoteHangup bool
+	MediaTimeout bool
 	Duration     time.Duration
 }
 

@@ -170,6 +170,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 			RemoteKey: theirs.MasterKey(), RemoteSalt: theirs.MasterSalt(),
 		}
 	}
+	if o.RTPTimeout > 0 {
+		cfg.Timeout = o.RTPTimeout
+	}
 	sess, err := rtp.NewSession(cfg)
 	if err != nil {
 		return rep, err
@@ -177,6 +180,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	portsOwned = false // the session closes them
 	m.sess = sess
 	sess.OnSSRCChange(func(_, _ uint32) { m.jb.Reset() })
+	// The session calls OnTimeout at most once.
+	m.silent = make(chan struct{})
+	sess.OnTimeout(func() { close(m.silent) })
 
 	remote := m.loop(ctx, call)
 
@@ -184,6 +190,11 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	rep.MOS = sess.MOS()
 	_ = sess.Close()
 	rep.RemoteHangup = remote
+	select {
+	case <-m.silent:
+		rep.MediaTimeout = !remote
+	default:
+	}
 	rep.Duration = time.Since(answeredAt)
 	rep.PacketsSent, rep.PacketsReceived = st.PacketsSent, st.PacketsReceived
 	rep.Lost, rep.LossFraction, rep.Jitter, rep.RTT = st.PacketsLost, st.LossFraction, st.Jitter, st.RTT
@@ -233,11 +244,12 @@ type media struct {
 	recvTE uint8
 	haveTE bool
 
-	firstRx  atomic.Bool  // an audio packet arrived
-	rx       dtmfReceiver // reader goroutine only, until the session closes
-	heard    []int16      // loop only
-	dtmf     *dtmfSender  // loop only
-	infoSent []rune       // INFO goroutine, read after it ends
+	firstRx  atomic.Bool   // an audio packet arrived
+	silent   chan struct{} // closed when nothing arrived for RTPTimeout
+	rx       dtmfReceiver  // reader goroutine only, until the session closes
+	heard    []int16       // loop only
+	dtmf     *dtmfSender   // loop only
+	infoSent []rune        // INFO goroutine, read after it ends
 }
 
 // handleRTP runs on the session's reader goroutine.
@@ -313,6 +325,9 @@ func (m *media) loop(ctx context.Context, call *uac.Call) (remoteHangup bool) {
 		case <-call.Context().Done():
 			return errors.Is(context.Cause(call.Context()), uac.ErrRemoteHangup)
 		case <-end.C:
+			return false
+		case <-m.silent:
+			o.Logger.Info("caller: no media from the far end; hanging up", "timeout", o.RTPTimeout)
 			return false
 		case <-ticker.C:
 		}

@@ -107,6 +107,13 @@ type SIP struct {
 	// Users may REGISTER (and call in from sources no trunk allows) with
 	// digest authentication in realm Domain.
 	Users []SIPUser `yaml:"users"`
+	// Video answers (and, with a delayed offer, offers) an H.264 video
+	// stream to room systems; off, video m= lines get port 0 and calls
+	// are audio only. trunks[].video overrides it per trunk.
+	Video bool `yaml:"video"`
+	// VideoBitrate (bit/s) is what we announce we receive on video
+	// (b=TIAS and b=AS).
+	VideoBitrate int `yaml:"video_bitrate"`
 }
 
 // SIPLimits are per-source request rates (a second, bursts of twice
@@ -227,6 +234,8 @@ type Trunk struct {
 	MaxCPS float64 `yaml:"max_cps"`
 	// MaxCalls bounds the trunk's calls in progress; 0 means no bound.
 	MaxCalls int `yaml:"max_calls"`
+	// Video, when set, overrides sip.video for the trunk's calls.
+	Video *bool `yaml:"video"`
 	// DigestAlgorithms are offered in this order; default SHA-256, MD5.
 	DigestAlgorithms []string `yaml:"digest_algorithms"`
 	// HeadersToAttributes copies headers of the trunk's INVITEs onto the
@@ -364,6 +373,8 @@ func Default() Config {
 			},
 			WSMaxPerIP:     32,
 			WSPingInterval: 30 * time.Second,
+			Video:          true,
+			VideoBitrate:   2_000_000,
 		},
 		RTP:     RTP{PortMin: 20000, PortMax: 20999, Timeout: 30 * time.Second},
 		WebRTC:  WebRTC{PortMin: 30000, PortMax: 30999, IncludeLoopback: true},

@@ -86,6 +86,9 @@ func (c *Config) Validate() error {
 		bad("sip.session_expires", "must not be below sip.min_se (%s)", c.SIP.MinSE)
 	}
 	c.validateSIPWeb(bad)
+	if c.SIP.VideoBitrate < 64_000 || c.SIP.VideoBitrate > 100_000_000 {
+		bad("sip.video_bitrate", "must be between 64000 and 100000000 bit/s, not %d", c.SIP.VideoBitrate)
+	}
 	if c.RTP.Timeout < 0 || (c.RTP.Timeout > 0 && c.RTP.Timeout < time.Second) {
 		bad("rtp.timeout", "must be 0 (off) or at least 1s")
 	}

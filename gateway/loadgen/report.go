@@ -29,6 +29,8 @@ const (
 	metricRTPLost    = "roombridge_rtp_packets_lost_total"
 	metricRefusals   = "roombridge_admission_refusals_total"
 	metricHeadroom   = "roombridge_headroom"
+	metricJoinTime   = "roombridge_room_join_seconds"
+	metricJoinDrops  = "roombridge_room_join_dropped_packets_total"
 )
 
 // Report is what a load run measured. Times are in milliseconds, CPU in
@@ -75,6 +77,12 @@ type Report struct {
 	// (bucket-interpolated, so coarse).
 	SetupMS        Quantiles `json:"setup_ms"`
 	GatewaySetupMS Quantiles `json:"gateway_setup_ms"`
+	// JoinMS is the gateway's room join histogram over the run (the join
+	// runs after the answer: queueing, backend participant, hub, track);
+	// JoinDroppedPackets the callers' RTP packets the room did not hear
+	// because their join had not ended.
+	JoinMS             Quantiles `json:"join_ms"`
+	JoinDroppedPackets float64   `json:"join_dropped_packets"`
 
 	Gateway   GatewayStats   `json:"gateway"`
 	Callers   CallerStats    `json:"callers"`
@@ -336,6 +344,10 @@ func (r *Report) summariseGateway(s scrapes) {
 		last = s.end
 	}
 	r.GatewaySetupMS = histQuantiles(last.Histograms[metricAnswerTime].Sub(s.before.Histograms[metricAnswerTime]))
+	r.JoinMS = histQuantiles(last.Histograms[metricJoinTime].Sub(s.before.Histograms[metricJoinTime]))
+	dropsBefore, _ := s.before.Value(metricJoinDrops)
+	dropsAfter, _ := last.Value(metricJoinDrops)
+	r.JoinDroppedPackets = dropsAfter - dropsBefore
 	refBefore, _ := s.before.Value(metricRefusals)
 	refAfter, _ := last.Value(metricRefusals)
 	g.Refusals = refAfter - refBefore

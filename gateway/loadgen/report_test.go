@@ -28,7 +28,7 @@ func TestSummariseGateway(t *testing.T) {
 	les := []float64{0.0005, 0.001, 0.002, inf}
 	ans := []float64{0.01, 0.025, 0.05, inf}
 	s := scrapes{
-		before: scrapeAt(t0, map[string]float64{metricLegs: 2, metricRSS: 100 << 20, metricHeap: 10 << 20, metricCPU: 1},
+		before: scrapeAt(t0, map[string]float64{metricLegs: 2, metricRSS: 100 << 20, metricHeap: 10 << 20, metricCPU: 1, metricJoinDrops: 7},
 			map[string]Histogram{metricAnswerTime: hist(ans, []float64{5, 5, 5, 5})}),
 		up: scrapeAt(t0.Add(10*time.Second), map[string]float64{
 			metricLegs: 102, metricCPU: 5, metricTicks: 1000, metricLateTicks: 3,
@@ -38,8 +38,11 @@ func TestSummariseGateway(t *testing.T) {
 			metricLegs: 102, metricCPU: 15, metricRSS: 120 << 20, metricHeap: 20 << 20, metricTicks: 11000, metricLateTicks: 13,
 			metricRTPRecv: 2e5, metricRTPSent: 2.5e5, metricRTPLost: 110,
 		}, map[string]Histogram{metricTickTime: hist(les, []float64{100, 5100, 10100, 10100})}),
-		after: scrapeAt(t0.Add(40*time.Second), map[string]float64{metricLegs: 2},
-			map[string]Histogram{metricAnswerTime: hist(ans, []float64{55, 105, 105, 105})}),
+		after: scrapeAt(t0.Add(40*time.Second), map[string]float64{metricLegs: 2, metricJoinDrops: 507},
+			map[string]Histogram{
+				metricAnswerTime: hist(ans, []float64{55, 105, 105, 105}),
+				metricJoinTime:   hist(ans, []float64{0, 100, 100, 100}),
+			}),
 	}
 	var r Report
 	r.summariseGateway(s)
@@ -68,6 +71,8 @@ func TestSummariseGateway(t *testing.T) {
 	check("setup p50", r.GatewaySetupMS.P50, 10)   // 50 of 100 ≤ 10 ms
 	check("setup p99", r.GatewaySetupMS.P99, 24.7) // 99 of 100: 49/50 into (10, 25] ms
 	check("tick top bucket", g.TickMS.Top, 2)
+	check("join p50", r.JoinMS.P50, 17.5) // 50 of 100: half way into (10, 25] ms
+	check("join dropped packets", r.JoinDroppedPackets, 500)
 	if r.GatewaySetupMS.N != 100 || g.TickMS.N != 10000 {
 		t.Errorf("n = %d, %d", r.GatewaySetupMS.N, g.TickMS.N)
 	}

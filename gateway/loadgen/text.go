@@ -35,6 +35,10 @@ func (r *Report) WriteText(w io.Writer) error {
 	row("INVITE→200 (callers)", "%s", quant(r.SetupMS, "ms"))
 	if r.Gateway.Scraped {
 		row("INVITE→ACK (gateway histogram)", "%s", quant(r.GatewaySetupMS, "ms"))
+		if r.JoinMS.N > 0 {
+			row("room join after the answer", "%s", quant(r.JoinMS, "ms"))
+			row("caller packets before the join", "%.0f dropped (%.1f per call)", r.JoinDroppedPackets, r.JoinDroppedPackets/float64(r.JoinMS.N))
+		}
 	}
 
 	head("gateway (steady window)")

@@ -9,7 +9,15 @@
 # and MAX_LEGS (the gateway's limits.max_cpu, max_late_ticks and max_legs:
 # 80, 1, 0; 100 and 100 switch admission control off, to measure past the
 # point where the gateway would refuse), PERF_DIR (a new temporary folder;
-# the gateway's log and config stay there).
+# the gateway's log and config stay there), BACKEND (embedded, or livekit:
+# the script starts livekit-server, found as $LIVEKIT_SERVER,
+# livekit-server on PATH or GOPATH/bin/server, and the gateway uses it).
+#
+# With BACKEND=livekit everything runs in a network namespace of its own
+# with a veth pair, as the tests do (test/internal/netns): LiveKit's SDK
+# gathers no loopback ICE candidates, so the gateway's participants reach
+# livekit-server on 198.18.0.1. SIP and the callers' RTP stay on 127.0.0.1
+# inside it.
 set -euo pipefail
 
 LEGS=${LEGS:-600}
@@ -23,15 +31,41 @@ MAX_LEGS=${MAX_LEGS:-0}
 HTTP_PORT=${HTTP_PORT:-18080}
 SIP_PORT=${SIP_PORT:-15060}
 GO=${GO:-go}
+BACKEND=${BACKEND:-embedded}
 dir=${PERF_DIR:-$(mktemp -d /tmp/roombridge-perf.XXXXXX)}
 mkdir -p "$dir"
 
 for tool in espeak-ng sox curl; do
   command -v "$tool" >/dev/null || { echo "perf: $tool is needed (make deps-test installs it)" >&2; exit 2; }
 done
+case $BACKEND in
+embedded | livekit) ;;
+*) echo "perf: BACKEND must be embedded or livekit, not $BACKEND" >&2; exit 2 ;;
+esac
 
-echo "perf: building into $dir"
-"$GO" build -trimpath -o "$dir/roombridge" ./cmd/roombridge
+if [ "${PERF_NETNS:-}" != 1 ]; then
+  # Built outside the namespace, which has no network for the module proxy.
+  echo "perf: building into $dir"
+  "$GO" build -trimpath -o "$dir/roombridge" ./cmd/roombridge
+fi
+
+# lk_addr is livekit-server's address in the namespace (netns.Addr).
+lk_addr=198.18.0.1
+if [ "$BACKEND" = livekit ] && [ "${PERF_NETNS:-}" != 1 ]; then
+  lk_bin=${LIVEKIT_SERVER:-$(command -v livekit-server || true)}
+  [ -n "$lk_bin" ] || lk_bin="$("$GO" env GOPATH | cut -d: -f1)/bin/server"
+  "$lk_bin" --version 2>&1 | grep -q livekit || {
+    echo "perf: livekit-server not found (go install github.com/livekit/livekit-server/cmd/server@v1.13.5, or set LIVEKIT_SERVER)" >&2
+    exit 2
+  }
+  for tool in unshare ip; do
+    command -v "$tool" >/dev/null || { echo "perf: $tool is needed for BACKEND=livekit" >&2; exit 2; }
+  done
+  # Root makes the namespace directly; others through a user namespace.
+  ns=(unshare -n)
+  "${ns[@]}" true 2>/dev/null || ns=(unshare -r -n)
+  PERF_NETNS=1 PERF_DIR=$dir LIVEKIT_SERVER=$lk_bin exec "${ns[@]}" bash "$0" "$@"
+fi
 
 # Continuous speech: espeak-ng, made the way test/fixtures are, looped by
 # every caller.
@@ -55,23 +89,62 @@ store: { path: $dir/roombridge.db }
 limits: { max_cpu: $MAX_CPU, max_late_ticks: $MAX_LATE_TICKS, max_legs: $MAX_LEGS }
 YAML
 
+# The processes the script starts, stopped when it exits however it does.
+gw= lk=
+stop() {
+  for pid in $gw $lk; do
+    kill -TERM "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+}
+trap stop EXIT
+
+if [ "$BACKEND" = livekit ]; then
+  ip link set lo up
+  ip link add rb0 type veth peer name rb1
+  ip addr add "$lk_addr/24" dev rb0
+  ip addr add 198.18.0.2/24 dev rb1
+  ip link set rb0 up
+  ip link set rb1 up
+  lk_secret=perf-secret-0123456789abcdef0123456789
+  cat >"$dir/livekit.yaml" <<YAML
+port: 7880
+bind_addresses: ["$lk_addr"]
+rtc: { node_ip: "$lk_addr", tcp_port: 7881, udp_port: 7882, use_external_ip: false }
+keys: { perf-key: $lk_secret }
+room: { empty_timeout: 10 }
+logging: { level: warn }
+YAML
+  "$LIVEKIT_SERVER" --config "$dir/livekit.yaml" >"$dir/livekit.log" 2>&1 &
+  lk=$!
+  for _ in $(seq 200); do
+    curl -fs "http://$lk_addr:7880/" >/dev/null 2>&1 && break
+    kill -0 "$lk" 2>/dev/null || { cat "$dir/livekit.log" >&2; exit 1; }
+    sleep 0.1
+  done
+  cat >>"$dir/roombridge.yaml" <<YAML
+backend: livekit
+livekit: { url: "ws://$lk_addr:7880", api_key: perf-key, api_secret: $lk_secret }
+YAML
+fi
+
 # Every leg holds sockets on both sides.
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" || true
 
 "$dir/roombridge" serve --config "$dir/roombridge.yaml" >"$dir/gateway.log" 2>&1 &
 gw=$!
-stop() {
-  kill -TERM "$gw" 2>/dev/null || true
-  wait "$gw" 2>/dev/null || true
-}
-trap stop EXIT
 for _ in $(seq 100); do
   curl -fs "http://127.0.0.1:$HTTP_PORT/readyz" >/dev/null 2>&1 && break
   kill -0 "$gw" 2>/dev/null || { cat "$dir/gateway.log" >&2; exit 1; }
   sleep 0.1
 done
 
-echo "perf: $LEGS legs of $CODEC speech in rooms of $ROOM_SIZE at $RATE calls/s, held $HOLD, plus a probe room; $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "perf: $LEGS legs of $CODEC speech in rooms of $ROOM_SIZE at $RATE calls/s, held $HOLD, plus a probe room; backend $BACKEND; $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+# cpu_ticks is a process's user+system CPU time in clock ticks.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+lk_start=0
+[ -z "$lk" ] || lk_start=$(cpu_ticks "$lk")
+load_start=$(date +%s.%N)
 status=0
 "$dir/roombridge" load --target "127.0.0.1:$SIP_PORT" --legs "$LEGS" --room-size "$ROOM_SIZE" --rate "$RATE" \
   --hold "$HOLD" --codec "$CODEC" --wav "$dir/speech.wav" --probe --local-ip 127.0.0.1 \
@@ -79,5 +152,11 @@ status=0
   --api "http://127.0.0.1:$HTTP_PORT" --api-key perf-key-0123456789 || status=$?
 # 1: some calls were refused or heard nothing, which is what a run past
 # the gateway's headroom is for; 2: the run could not start.
+if [ -n "$lk" ]; then
+  # livekit-server's share of a core over the whole load run (set-up,
+  # steady window and hang-ups), beside the gateway's own in the report.
+  awk -v t0="$load_start" -v t1="$(date +%s.%N)" -v c0="$lk_start" -v c1="$(cpu_ticks "$lk")" -v hz="$(getconf CLK_TCK)" \
+    'BEGIN { printf "perf: livekit-server used %.0f %% of a core during the run\n", 100 * (c1 - c0) / hz / (t1 - t0) }'
+fi
 echo "perf: roombridge load exited $status; gateway log and config in $dir"
 [ "$status" -le 1 ]

@@ -111,6 +111,44 @@ func TestStart(t *testing.T) {
 	}
 }
 
+// TestKillRestart: Kill ends the gateway at once with SIGKILL (the test
+// does not fail for it), and Restart brings it back on the same ports
+// with the same store: a room made before the kill is still there.
+func TestKillRestart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the gateway")
+	}
+	s := Start(t, Options{})
+	if err := s.Restart(); err == nil {
+		t.Fatal("Restart of a running gateway did not fail")
+	}
+	status, body, err := s.API(t.Context(), http.MethodPost, "/v1/rooms", map[string]any{"name": "kept"})
+	if err != nil || status != http.StatusCreated {
+		t.Fatalf("create: %d %s %v", status, body, err)
+	}
+	if err := s.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-s.Exited():
+	default:
+		t.Fatal("not exited after Kill")
+	}
+	if _, err := http.Get(s.URL + "/healthz"); err == nil {
+		t.Fatal("/healthz answers after Kill")
+	}
+	if err := s.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	status, body, err = s.API(t.Context(), http.MethodGet, "/v1/rooms/kept", nil)
+	if err != nil || status != http.StatusOK {
+		t.Fatalf("room after the restart: %d %s %v", status, body, err)
+	}
+	if !strings.Contains(s.Logs(), "--- harness: restart ---") {
+		t.Error("the logs do not mark the restart")
+	}
+}
+
 func dump(t *testing.T, v any) string {
 	t.Helper()
 	b, err := yaml.Marshal(v)

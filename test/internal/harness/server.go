@@ -49,12 +49,16 @@ type Server struct {
 	Dir        string
 
 	t            testing.TB
+	bin          string
+	env          []string
+	readyTimeout time.Duration
 	cmd          *exec.Cmd
 	logs         LogBuffer
 	done         chan struct{}
-	waitErr      error
+	waitErr      error // set before done is closed
 	stopped      bool
 	exitExpected bool // Terminate or WaitExit: the test expects the gateway to exit
+	killed       bool // Kill: the test killed it, its exit status is no failure
 }
 
 // Start builds (once) and starts a gateway for t and stops it when t ends.
@@ -78,7 +82,6 @@ func Start(t testing.TB, o Options) *Server {
 		ConfigPath: filepath.Join(dir, "roombridge.yaml"),
 		Dir:        dir,
 		t:          t,
-		done:       make(chan struct{}),
 	}
 	if err := os.WriteFile(s.ConfigPath, body, 0o600); err != nil {
 		t.Fatal(err)
@@ -86,12 +89,7 @@ func Start(t testing.TB, o Options) *Server {
 	// The config may override where things listen; read back what it says.
 	s.applyOverrides(body)
 
-	s.cmd = exec.Command(bin, "serve", "--config", s.ConfigPath)
-	s.cmd.Dir = dir
-	s.cmd.Env = append(cleanEnv(), o.Env...)
-	s.cmd.Stdout = &s.logs
-	s.cmd.Stderr = &s.logs
-	s.cmd.SysProcAttr = procAttr()
+	s.bin, s.env = bin, append(cleanEnv(), o.Env...)
 	// Registered before the stop, so it runs after it and the shutdown logs
 	// are included.
 	t.Cleanup(func() {
@@ -100,27 +98,45 @@ func Start(t testing.TB, o Options) *Server {
 			t.Logf("harness: roombridge logs:\n%s", s.Logs())
 		}
 	})
-	if err := s.cmd.Start(); err != nil {
-		t.Fatalf("harness: start %s: %v", bin, err)
+	if err := s.launch(); err != nil {
+		t.Fatalf("harness: %v", err)
 	}
-	go func() {
-		s.waitErr = s.cmd.Wait()
-		close(s.done)
-	}()
 	t.Cleanup(func() {
 		if err := s.Stop(); err != nil {
 			t.Errorf("harness: %v", err)
 		}
 	})
 
-	timeout := o.ReadyTimeout
-	if timeout == 0 {
-		timeout = readyTimeout
+	s.readyTimeout = o.ReadyTimeout
+	if s.readyTimeout == 0 {
+		s.readyTimeout = readyTimeout
 	}
-	if err := s.waitReady(timeout); err != nil {
+	if err := s.waitReady(s.readyTimeout); err != nil {
 		t.Fatalf("harness: %v", err)
 	}
 	return s
+}
+
+// launch starts the gateway process with the server's config; its logs
+// go on in the same buffer.
+func (s *Server) launch() error {
+	s.cmd = exec.Command(s.bin, "serve", "--config", s.ConfigPath)
+	s.cmd.Dir = s.Dir
+	s.cmd.Env = s.env
+	s.cmd.Stdout = &s.logs
+	s.cmd.Stderr = &s.logs
+	s.cmd.SysProcAttr = procAttr()
+	s.done, s.waitErr = make(chan struct{}), nil
+	s.stopped, s.exitExpected, s.killed = false, false, false
+	if err := s.cmd.Start(); err != nil {
+		return fmt.Errorf("start %s: %w", s.bin, err)
+	}
+	cmd, done := s.cmd, s.done
+	go func() {
+		s.waitErr = cmd.Wait()
+		close(done)
+	}()
+	return nil
 }
 
 // cleanEnv drops ROOMBRIDGE_* variables from the environment: the config
@@ -174,6 +190,9 @@ func (s *Server) Stop() error {
 	s.stopped = true
 	select {
 	case <-s.done:
+		if s.killed {
+			return nil
+		}
 		if s.exitExpected {
 			return exitErr(s.waitErr)
 		}
@@ -194,6 +213,37 @@ func (s *Server) Stop() error {
 		<-s.done
 		return fmt.Errorf("roombridge did not stop within %v of SIGTERM; killed", stopTimeout)
 	}
+}
+
+// Kill ends the gateway with SIGKILL, as a crash or a lost machine
+// would: no drain, no BYE, no records removed. It returns once the process
+// is gone.
+func (s *Server) Kill() error {
+	s.killed = true
+	if err := s.cmd.Process.Kill(); err != nil && !errors.Is(err, os.ErrProcessDone) {
+		return fmt.Errorf("SIGKILL: %w", err)
+	}
+	<-s.done
+	return nil
+}
+
+// Restart starts the gateway again, with the same config, ports and store,
+// once its process has ended (Kill, or a drain that exited), and waits
+// until it is ready.
+func (s *Server) Restart() error {
+	select {
+	case <-s.done:
+	default:
+		return errors.New("restart: roombridge is still running")
+	}
+	if !s.killed && s.waitErr != nil {
+		return fmt.Errorf("restart: the last run failed: %w", s.waitErr)
+	}
+	_, _ = s.logs.Write([]byte("--- harness: restart ---\n"))
+	if err := s.launch(); err != nil {
+		return fmt.Errorf("restart: %w", err)
+	}
+	return s.waitReady(s.readyTimeout)
 }
 
 // Terminate sends SIGTERM and returns at once: the gateway drains (calls

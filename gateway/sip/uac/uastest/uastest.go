@@ -59,6 +59,10 @@ type Config struct {
 	Codecs []sdp.Codec
 	// RTCPInterval of the echo sessions; 500 ms when zero.
 	RTCPInterval time.Duration
+	// Silent answers and then sends nothing at all, RTP or RTCP: a peer
+	// that died after answering (its ports stay bound until the call
+	// ends).
+	Silent bool
 	// OnRTP sees every RTP packet that arrives, before it is echoed. The
 	// packet is reused afterwards: copy what must be kept.
 	OnRTP func(pkt *rtp.Packet)
@@ -379,7 +383,9 @@ func (s *Server) answer(c *call, offerBody []byte) ([]byte, error) {
 		_ = ports.Close()
 		return nil, err
 	}
-	if err := s.startEcho(c, ports, ans, offer, ans.Audio, offer.Audio); err != nil {
+	if s.cfg.Silent {
+		c.ports = ports // not shared yet; closed with the call
+	} else if err := s.startEcho(c, ports, ans, offer, ans.Audio, offer.Audio); err != nil {
 		_ = ports.Close()
 		return nil, err
 	}

@@ -1,0 +1,132 @@
+package gateway
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+
+	"github.com/roombridge/roombridge/gateway/rtp"
+	"github.com/roombridge/roombridge/gateway/sdp"
+	"github.com/roombridge/roombridge/gateway/sip"
+)
+
+// videoNeg is the outcome of offer/answer for a room system's main video
+// stream: H.264 in one packetization mode, the keyframe requests it
+// understands, and where its RTP and RTCP go.
+type videoNeg struct {
+	// recvPT is the payload type of our SDP, which the room system sends
+	// with; sendPT the room system's own for the same format (RFC 3264
+	// §5.1).
+	recvPT, sendPT uint8
+	mode           int
+	// profile is the answered profile-level-id's profile_idc and
+	// profile-iop, and level its level, for the room's track.
+	profileIDC, profileIOP byte
+	level                  sdp.H264Level
+	// pli and fir are the rtcp-fb kinds both sides agreed on (RFC 4585
+	// "nack pli", RFC 5104 "ccm fir"); with neither, keyframes are asked
+	// for with SIP INFO picture_fast_update (RFC 5168).
+	pli, fir bool
+	srtp     *rtp.SRTPKeys
+	// remoteRTP and remoteRTCP are the room system's addresses from SDP.
+	remoteRTP, remoteRTCP netip.AddrPort
+	rtcpMux               bool
+	// send and recv are whether video flows to the room system and from
+	// it, after both directions (and a hold from either side) are
+	// applied.
+	send, recv bool
+	// limits is what the room system decodes (its fmtp: level, max-fs,
+	// max-mbps), and sprop its out-of-band SPS/PPS, if any.
+	limits sdp.H264Limits
+	sprop  string
+}
+
+// settleVideo derives the video leg's parameters from a negotiated pair,
+// or nil when the pair has no video (not offered, or rejected with port
+// 0). weOffered says whether local is the offer (a delayed-offer INVITE)
+// or the answer.
+func settleVideo(local, remote *sdp.Session, weOffered bool) (*videoNeg, error) {
+	lv, rv := local.Video, remote.Video
+	if lv == nil || rv == nil || lv.Rejected() || rv.Rejected() || len(lv.Codecs) == 0 || len(rv.Codecs) == 0 {
+		return nil, nil
+	}
+	offerM, answerM := rv, lv
+	if weOffered {
+		offerM, answerM = lv, rv
+	}
+	answered := answerM.Codecs[0]
+	params, ok := sdp.ParseH264Fmtp(answered.Fmtp)
+	if !ok || !strings.EqualFold(answered.Name, "H264") || params.PacketizationMode > 1 {
+		return nil, fmt.Errorf("%w: video format %s %q", sip.ErrNoCommonCodec, answered.Name, answered.Fmtp)
+	}
+	n := &videoNeg{
+		mode:       params.PacketizationMode,
+		profileIDC: params.ProfileIDC, profileIOP: params.ProfileIOP, level: params.Level,
+		remoteRTP:  remote.RTPAddr(rv),
+		remoteRTCP: remote.RTCPAddr(rv),
+		rtcpMux:    lv.RTCPMux && rv.RTCPMux,
+	}
+	// Payload types: ours for what we receive, theirs for what we send,
+	// matched by format (the same H.264 packetization mode).
+	lc, ok1 := sameH264(lv, params.PacketizationMode)
+	rc, ok2 := sameH264(rv, params.PacketizationMode)
+	if !ok1 || !ok2 {
+		return nil, fmt.Errorf("%w: H.264 mode %d not on both sides", sip.ErrNotAcceptable, params.PacketizationMode)
+	}
+	n.recvPT, n.sendPT = lc.PT, rc.PT
+	if theirs, ok := sdp.ParseH264Fmtp(rc.Fmtp); ok {
+		n.limits = theirs.Limits()
+		n.sprop = theirs.SpropParameterSets
+	}
+	for _, fb := range answerM.RTCPFb {
+		switch {
+		case fb.Type == "nack" && fb.Param == "pli":
+			n.pli = true
+		case fb.Type == "ccm" && fb.Param == "fir":
+			n.fir = true
+		}
+	}
+	n.send = lv.Direction.Sends() && rv.Direction.Receives() && !remote.OnHold(rv)
+	n.recv = lv.Direction.Receives() && rv.Direction.Sends()
+	var err error
+	if n.srtp, err = srtpKeys(offerM, answerM, weOffered); err != nil {
+		return nil, err
+	}
+	return n, nil
+}
+
+// sameH264 finds the stream's H.264 format in packetization mode mode.
+func sameH264(m *sdp.Media, mode int) (sdp.Codec, bool) {
+	for _, c := range m.Codecs {
+		if p, ok := sdp.ParseH264Fmtp(c.Fmtp); ok && strings.EqualFold(c.Name, "H264") && p.PacketizationMode == mode {
+			return c, true
+		}
+	}
+	return sdp.Codec{}, false
+}
+
+// fmtpLine is the fmtp of the room track that carries the room system's
+// picture: its profile and level, in mode 1, which is what the backends
+// packetize with.
+func (n *videoNeg) fmtpLine() string {
+	return fmt.Sprintf("level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=%02x%02x%02x",
+		n.profileIDC, n.profileIOP, byte(n.level))
+}
+
+// videoEnabled reports whether calls from ic get video: the trunk's
+// trunks[].video, else sip.video.
+func (g *Gateway) videoEnabled(ic *sip.IncomingCall) bool {
+	if t := ic.Trunk(); t != nil {
+		if on, ok := g.cfg.TrunkVideo[t.Name]; ok {
+			return on
+		}
+	}
+	return g.cfg.Video
+}
+
+// offersVideo reports whether an SDP offer has a video stream we could
+// answer; an unreadable offer is refused later by the audio path.
+func offersVideo(offer []byte) bool {
+	o, err := sdp.Parse(offer)
+	return err == nil && o.Video != nil && !o.Video.Rejected()
+}

@@ -1,0 +1,309 @@
+package gateway
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/roombridge/roombridge/gateway/room"
+	"github.com/roombridge/roombridge/gateway/sdp"
+	"github.com/roombridge/roombridge/gateway/sip"
+	"github.com/roombridge/roombridge/gateway/video"
+)
+
+// videoFixture is a fixture whose gateway answers video.
+func videoFixture(t *testing.T, trunk sip.Trunk) *fixture {
+	return newFixtureTrunk(t, trunk, func(c *Config) {
+		c.Video, c.VideoBitrate = true, 2_000_000
+	})
+}
+
+// roomViewer is a bot in the room that reads every H.264 track, as a
+// browser's decoder would be fed: it counts pictures and keyframes per
+// publisher and reads the picture size from the SPS in front of them.
+type roomViewer struct {
+	part room.Participant
+	wg   sync.WaitGroup
+
+	mu     sync.Mutex
+	frames map[string]int
+	keys   map[string]int
+	sizes  map[string][2]int
+	tracks map[string]string // publisher → track id
+	// firstKey is when the first keyframe of a publisher arrived.
+	firstKey map[string]time.Time
+}
+
+func joinViewer(t *testing.T, f *fixture) *roomViewer {
+	t.Helper()
+	p, err := f.sfu.Join(context.Background(), "demo", room.ParticipantInfo{Identity: "viewer", Name: "viewer", Kind: room.ParticipantKindBot})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := &roomViewer{
+		part: p, frames: map[string]int{}, keys: map[string]int{}, sizes: map[string][2]int{},
+		tracks: map[string]string{}, firstKey: map[string]time.Time{},
+	}
+	p.OnTrack(func(tr room.RemoteTrack) {
+		if tr.Kind() != room.TrackKindVideo {
+			return
+		}
+		v.mu.Lock()
+		v.tracks[tr.ParticipantID()] = tr.ID()
+		v.mu.Unlock()
+		v.wg.Add(1)
+		go v.read(tr)
+	})
+	t.Cleanup(func() {
+		_ = p.Leave("test over")
+		v.wg.Wait()
+	})
+	return v
+}
+
+func (v *roomViewer) read(tr room.RemoteTrack) {
+	defer v.wg.Done()
+	buf := make([]byte, video.DefaultMaxAccessUnit)
+	from := tr.ParticipantID()
+	for {
+		n, info, err := tr.ReadFrame(buf)
+		if err != nil {
+			return
+		}
+		v.mu.Lock()
+		v.frames[from]++
+		if info.Keyframe {
+			if v.keys[from] == 0 {
+				v.firstKey[from] = time.Now()
+			}
+			v.keys[from]++
+		}
+		for nal, rest := video.NextNAL(buf[:n]); nal != nil || rest != nil; nal, rest = video.NextNAL(rest) {
+			if video.NALType(nal) == video.NALSPS {
+				if sps, err := video.ParseSPS(nal); err == nil {
+					v.sizes[from] = [2]int{sps.Width, sps.Height}
+				}
+			}
+		}
+		v.mu.Unlock()
+	}
+}
+
+// other returns the publisher of video other than not, if any.
+func (v *roomViewer) other(not string) (id string, frames, keys int, size [2]int, track string) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	for p := range v.frames {
+		if p != not {
+			return p, v.frames[p], v.keys[p], v.sizes[p], v.tracks[p]
+		}
+	}
+	return "", 0, 0, [2]int{}, ""
+}
+
+// roomCamera is a bot in the room that publishes the x264 test stream as
+// its camera, from its IDR again whenever someone asks for a keyframe.
+type roomCamera struct {
+	part    room.Participant
+	w       room.VideoWriter
+	aus     [][]byte
+	asked   atomic.Int64 // keyframe requests received
+	askedAt atomic.Int64 // unix nanoseconds of the last
+	restart atomic.Bool
+	stop    chan struct{}
+	wg      sync.WaitGroup
+}
+
+func startCamera(t *testing.T, f *fixture, stream string) *roomCamera {
+	t.Helper()
+	p, err := f.sfu.Join(context.Background(), "demo", room.ParticipantInfo{Identity: "camera", Name: "camera", Kind: room.ParticipantKindBot})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &roomCamera{part: p, aus: readStream(t, stream), stop: make(chan struct{})}
+	c.w, err = p.PublishVideo(room.VideoCodec{MimeType: "video/H264", ClockRate: video.ClockRate})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.wg.Add(2)
+	go c.events()
+	go c.send()
+	t.Cleanup(func() {
+		close(c.stop)
+		_ = c.w.Close()
+		_ = p.Leave("test over")
+		c.wg.Wait()
+	})
+	return c
+}
+
+func (c *roomCamera) events() {
+	defer c.wg.Done()
+	for ev := range c.part.Events() {
+		if ev.Type == room.EventKeyframeRequested {
+			c.askedAt.Store(time.Now().UnixNano())
+			c.asked.Add(1)
+			c.restart.Store(true)
+		}
+	}
+}
+
+func (c *roomCamera) send() {
+	defer c.wg.Done()
+	tk := time.NewTicker(time.Second / streamFPS)
+	defer tk.Stop()
+	i := 0
+	for {
+		select {
+		case <-c.stop:
+			return
+		case <-tk.C:
+		}
+		if c.restart.Swap(false) {
+			i = 0
+		}
+		if err := c.w.WriteVideo(onDemand(c.aus, i), time.Second/streamFPS); err != nil {
+			return
+		}
+		i++
+	}
+}
+
+// TestRoomSystemVideo: a room system (a test phone sending H.264 from an
+// x264 file, 320×180 at 15 fps) calls a room with a camera (a bot
+// publishing the same stream) and a viewer (a bot reading every video
+// track). The room system's picture reaches the viewer starting with a
+// keyframe at its size; the camera's picture reaches the room system
+// with no sequence gap (the slate first, then a switch at a keyframe);
+// and keyframe requests cross both ways: the viewer's becomes RTCP PLI
+// (or, without rtcp-fb, SIP INFO picture_fast_update) to the room
+// system, the room system's PLI (or INFO) reaches the camera. Variants:
+// packetization-mode 0, no rtcp-fb, SRTP.
+func TestRoomSystemVideo(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opts videoOpts
+		srtp bool
+	}{
+		{name: "pli", opts: videoOpts{on: true}},
+		{name: "info", opts: videoOpts{on: true, noFeedback: true}},
+		{name: "mode0", opts: videoOpts{on: true, mode0: true}},
+		{name: "srtp", opts: videoOpts{on: true}, srtp: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			trunk := sip.Trunk{Name: "local", Allow: loopback, Trusted: true, SRTPOverPlain: tc.srtp}
+			f := videoFixture(t, trunk)
+			viewer := joinViewer(t, f)
+			// A room system in mode 0 takes NAL units of one packet at
+			// most: a camera whose encoder slices its pictures so.
+			stream := "x264-320x180-15fps.h264"
+			if tc.opts.mode0 {
+				stream = "x264-320x180-15fps-sliced.h264"
+			}
+			camera := startCamera(t, f, stream)
+			ag := newAgent(t)
+			po := phoneOpts{freq: 440, video: tc.opts}
+			if tc.srtp {
+				po.srtp = sdp.SRTPRequire
+			}
+			start := time.Now()
+			p, code := ag.dial(f.uri("demo"), po)
+			if code != 200 {
+				t.Fatalf("INVITE: %d", code)
+			}
+			checkVideoAnswer(t, p, tc.opts, tc.srtp)
+
+			// Room system → room.
+			var id, track string
+			waitUntil(t, 10*time.Second, "the room system's keyframe and 15 pictures in the room", func() bool {
+				var frames, keys int
+				var size [2]int
+				id, frames, keys, size, track = viewer.other("camera")
+				return keys > 0 && frames >= 15 && size == [2]int{streamWidth, streamHeight}
+			})
+			viewer.mu.Lock()
+			t.Logf("INVITE → first keyframe in the room: %v", viewer.firstKey[id].Sub(start).Round(time.Millisecond))
+			viewer.mu.Unlock()
+
+			// Room → room system.
+			waitUntil(t, 10*time.Second, "the camera's picture at the room system", func() bool {
+				_, n := p.video.received(streamWidth, streamHeight)
+				return n >= 15
+			})
+			st, _ := p.video.received(streamWidth, streamHeight)
+			if st.Lost != 0 || st.Dropped != 0 || st.Keyframes == 0 {
+				t.Errorf("room system received %+v", st)
+			}
+
+			// Keyframes, room → room system.
+			waitUntil(t, 5*time.Second, "the room system not asked for a while", func() bool {
+				return time.Since(time.Unix(0, p.video.askedAt.Load())) > 2*video.DefaultKeyframeInterval
+			})
+			pli, infos := p.video.pli.Load(), p.infos.Load()
+			if err := viewer.part.RequestKeyframe(track); err != nil {
+				t.Fatal(err)
+			}
+			if tc.opts.noFeedback {
+				waitUntil(t, 5*time.Second, "INFO picture_fast_update at the room system", func() bool { return p.infos.Load() > infos })
+			} else {
+				waitUntil(t, 5*time.Second, "RTCP PLI at the room system", func() bool { return p.video.pli.Load() > pli })
+			}
+			// Keyframes, room system → room. Requests within the
+			// limiter's interval of the last one are folded into it, so
+			// the camera is left alone for longer first.
+			waitUntil(t, 5*time.Second, "the camera not asked for a while", func() bool {
+				return time.Since(time.Unix(0, camera.askedAt.Load())) > 2*video.DefaultKeyframeInterval
+			})
+			asked := camera.asked.Load()
+			if tc.opts.noFeedback {
+				if code := p.sendInfo(video.MediaControlType, video.BuildPictureFastUpdate("")); code != 200 {
+					t.Fatalf("INFO picture_fast_update: %d", code)
+				}
+			} else if err := p.video.sendKeyframeRequest(); err != nil {
+				t.Fatal(err)
+			}
+			waitUntil(t, 5*time.Second, "the camera asked for a keyframe", func() bool { return camera.asked.Load() > asked })
+
+			p.hangup()
+			f.waitIdle()
+		})
+	}
+}
+
+// checkVideoAnswer checks the gateway's video answer against what the
+// phone offered.
+func checkVideoAnswer(t *testing.T, p *phone, o videoOpts, secure bool) {
+	t.Helper()
+	v := p.answer.Video
+	if v == nil || v.Rejected() {
+		t.Fatalf("video rejected:\n%s", p.answer.Marshal())
+	}
+	h, _ := v.H264()
+	wantMode := 1
+	if o.mode0 {
+		wantMode = 0
+	}
+	if h.PacketizationMode != wantMode || h.Profile != sdp.H264ConstrainedBaseline || v.Secure() != secure {
+		t.Errorf("answered %v (%s), secure %v", v.Codecs, v.Proto, v.Secure())
+	}
+	if (len(v.RTCPFb) == 0) != o.noFeedback {
+		t.Errorf("answered rtcp-fb %v", v.RTCPFb)
+	}
+	if v.Bitrate != 2_000_000 {
+		t.Errorf("answered b= %d", v.Bitrate)
+	}
+}
+
+// onDemand is the i-th access unit of a sender whose encoder makes an IDR
+// only when asked, as browsers' do: the first, then the stream's first P
+// pictures over and over (the file's own IDRs, every 10 pictures, would
+// answer keyframe requests before they are made). The test peers check
+// what they receive, not what a decoder would show.
+func onDemand(aus [][]byte, i int) []byte {
+	if i == 0 {
+		return aus[0]
+	}
+	return aus[1+(i-1)%9]
+}

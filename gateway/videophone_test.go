@@ -1,0 +1,343 @@
+package gateway
+
+import (
+	"context"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	sipgosip "github.com/emiago/sipgo/sip"
+	"github.com/pion/rtcp"
+	"github.com/pion/srtp/v3"
+
+	"github.com/roombridge/roombridge/gateway/rtp"
+	"github.com/roombridge/roombridge/gateway/sdp"
+	"github.com/roombridge/roombridge/gateway/video"
+)
+
+// videoOpts make a test phone a room system: H.264 from an x264 file,
+// 320×180 at 15 fps, with an IDR only when asked (onDemand).
+type videoOpts struct {
+	on bool
+	// mode0 offers packetization-mode 0 only (and sends the sliced file);
+	// noFeedback offers no rtcp-fb, so that keyframes are asked for by
+	// SIP INFO.
+	mode0, noFeedback bool
+}
+
+// Test stream: its picture size and rate.
+const (
+	streamWidth, streamHeight = 320, 180
+	streamFPS                 = 15
+)
+
+// readStream returns the access units of an x264 file in
+// gateway/video/testdata.
+func readStream(t testing.TB, name string) [][]byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("video", "testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	aus := video.SplitAccessUnits(b)
+	if len(aus) == 0 || !video.IsKeyframe(aus[0]) {
+		t.Fatalf("%s: no access units, or the first is not an IDR", name)
+	}
+	return aus
+}
+
+// videoPhone is the video half of a test room system.
+type videoPhone struct {
+	p      *phone
+	ports  *rtp.PortPair
+	sess   *rtp.Session
+	sendPT uint8
+	mode   int
+	aus    [][]byte
+
+	mu     sync.Mutex
+	depack *video.Depacketizer
+	sizes  map[[2]int]int // pictures received by size (from their SPS)
+
+	frames, keyframes atomic.Int64
+	pli               atomic.Int64 // RTCP PLI/FIR received
+	askedAt           atomic.Int64 // unix nanoseconds of the last PLI, FIR or INFO
+	restart           atomic.Bool  // send the IDR next
+	wg                sync.WaitGroup
+	stop              chan struct{}
+}
+
+// addVideoOffer puts a video stream into the phone's offer.
+func (p *phone) addVideoOffer() {
+	t := p.a.t
+	ports, err := p.a.pool.Allocate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.video = &videoPhone{p: p, ports: ports, stop: make(chan struct{}), sizes: map[[2]int]int{}}
+	p.offer, err = sdp.Offer(p.videoPolicy())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.video.shape(p.offer.Video)
+}
+
+// videoPolicy is the phone's SDP policy with video.
+// One crypto suite and one profile keep the INVITE within a UDP datagram.
+func (p *phone) videoPolicy() sdp.Policy {
+	return sdp.Policy{
+		Codecs: []sdp.Codec{p.opts.codec}, SRTP: p.opts.srtp, Addr: netip.MustParseAddr("127.0.0.1"),
+		AudioPort: int(p.ports.RTPAddr().Port()), Video: true, VideoPort: int(p.video.ports.RTPAddr().Port()),
+		Suites: []sdp.CryptoSuite{sdp.AES_CM_128_HMAC_SHA1_80}, H264Profiles: []sdp.H264Profile{sdp.H264ConstrainedBaseline},
+	}
+}
+
+// shape applies the options to an offered or answered video stream.
+func (v *videoPhone) shape(m *sdp.Media) *sdp.Media {
+	o := v.p.opts.video
+	if o.mode0 {
+		var keep []sdp.Codec
+		for _, c := range m.Codecs {
+			if h, ok := sdp.ParseH264Fmtp(c.Fmtp); ok && h.PacketizationMode == 0 {
+				keep = append(keep, c)
+			}
+		}
+		m.Codecs = keep
+	}
+	if o.noFeedback {
+		m.RTCPFb = nil
+	}
+	return m
+}
+
+// startVideo starts the phone's video session once the call is answered:
+// local and remote are the phone's SDP and the gateway's.
+func (v *videoPhone) startVideo(local, remote *sdp.Session, weOffered bool) {
+	t := v.p.a.t
+	lv, rv := local.Video, remote.Video
+	if rv == nil || rv.Rejected() {
+		t.Fatalf("video rejected by the gateway:\n%s", remote.Marshal())
+	}
+	h, ok := rv.H264()
+	if !ok {
+		t.Fatalf("gateway answered video %v", rv.Codecs)
+	}
+	v.mode, v.sendPT = h.PacketizationMode, rv.Codecs[0].PT
+	name := "x264-320x180-15fps.h264"
+	if v.mode == 0 {
+		name = "x264-320x180-15fps-sliced.h264"
+	}
+	v.aus = readStream(t, name)
+	offerM, answerM := rv, lv
+	if weOffered {
+		offerM, answerM = lv, rv
+	}
+	var keys *rtp.SRTPKeys
+	if answerM.Secure() {
+		ok, ak, match := sdp.MatchCrypto(offerM, answerM)
+		if !match {
+			t.Fatal("no video crypto match")
+		}
+		mine, theirs := ak, ok
+		if weOffered {
+			mine, theirs = ok, ak
+		}
+		keys = &rtp.SRTPKeys{Profile: srtp.ProtectionProfile(mine.Suite.ProfileID()), LocalKey: mine.MasterKey(), LocalSalt: mine.MasterSalt(), RemoteKey: theirs.MasterKey(), RemoteSalt: theirs.MasterSalt()}
+	}
+	v.depack = video.NewDepacketizer(v.onAU, 0)
+	var err error
+	v.sess, err = rtp.NewSession(rtp.SessionConfig{
+		Ports: v.ports, PayloadType: lv.Codecs[0].PT, ClockRate: video.ClockRate,
+		Remote: remote.RTPAddr(rv), RemoteRTCP: remote.RTCPAddr(rv), RTCPMux: lv.RTCPMux && rv.RTCPMux,
+		SRTP: keys, Timeout: rtp.NoTimeout, Handler: v,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v.sess.OnRTCP(func(p rtcp.Packet) {
+		switch p.(type) {
+		case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+			v.askedAt.Store(time.Now().UnixNano())
+			v.pli.Add(1)
+			v.restart.Store(true)
+		}
+	})
+	v.wg.Add(1)
+	go v.send()
+}
+
+// HandleRTP implements rtp.Handler: the gateway's video.
+func (v *videoPhone) HandleRTP(pkt *rtp.Packet) {
+	v.mu.Lock()
+	v.depack.Push(pkt)
+	v.mu.Unlock()
+}
+
+func (v *videoPhone) onAU(au video.AccessUnit) {
+	v.frames.Add(1)
+	if au.Keyframe {
+		v.keyframes.Add(1)
+	}
+	if sps, ok := v.depack.Params().SPS(); ok {
+		v.sizes[[2]int{sps.Width, sps.Height}]++
+	}
+}
+
+// received returns what the depacketizer counted and the pictures of size
+// w×h seen.
+func (v *videoPhone) received(w, h int) (video.DepacketizerStats, int) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.depack.Stats(), v.sizes[[2]int{w, h}]
+}
+
+// send plays the stream at its rate, in a loop, from its IDR again when
+// asked for a keyframe.
+func (v *videoPhone) send() {
+	defer v.wg.Done()
+	tk := time.NewTicker(time.Second / streamFPS)
+	defer tk.Stop()
+	buf := make([]byte, video.DefaultMTU-12)
+	ts := uint32(90000)
+	var marker bool
+	i := 0
+	for {
+		select {
+		case <-v.stop:
+			return
+		case <-tk.C:
+		}
+		if v.restart.Swap(false) {
+			i = 0
+		}
+		au := onDemand(v.aus, i)
+		i++
+		err := video.Payloads(au, v.mode, buf, func(payload []byte, m bool) error {
+			marker = m
+			return v.sess.WriteRTP(payload, v.sendPT, ts, marker)
+		})
+		if err != nil && !strings.Contains(err.Error(), "no remote") {
+			v.p.a.t.Errorf("video send: %v", err)
+			return
+		}
+		ts += video.ClockRate / streamFPS
+	}
+}
+
+// sendKeyframeRequest sends an RTCP PLI about the gateway's stream.
+func (v *videoPhone) sendKeyframeRequest() error {
+	return v.sess.WriteRTCP([]rtcp.Packet{
+		&rtcp.ReceiverReport{SSRC: v.sess.SSRC()},
+		&rtcp.PictureLossIndication{SenderSSRC: v.sess.SSRC()},
+	})
+}
+
+func (v *videoPhone) close() {
+	select {
+	case <-v.stop:
+		return
+	default:
+		close(v.stop)
+	}
+	v.wg.Wait()
+	if v.sess != nil {
+		_ = v.sess.Close()
+	} else {
+		_ = v.ports.Close()
+	}
+}
+
+// onInfo counts INFO picture_fast_update requests by Call-ID and makes
+// that call's phone send its IDR.
+func (a *agent) onInfo(req *sipgosip.Request, tx sipgosip.ServerTransaction) {
+	if ct := req.ContentType(); ct != nil && strings.HasPrefix(ct.Value(), video.MediaControlType) {
+		if mc, err := video.ParseMediaControl(req.Body()); err == nil && mc.PictureFastUpdate {
+			if v, ok := a.infos.Load(req.CallID().Value()); ok {
+				ph := v.(*phone)
+				ph.infos.Add(1)
+				if ph.video != nil {
+					ph.video.askedAt.Store(time.Now().UnixNano())
+					ph.video.restart.Store(true)
+				}
+			}
+		}
+	}
+	_ = tx.Respond(sipgosip.NewResponseFromRequest(req, 200, "OK", nil))
+}
+
+// sendInfo sends an INFO in the phone's dialog and returns the status.
+func (p *phone) sendInfo(contentType string, body []byte) int {
+	t := p.a.t
+	t.Helper()
+	req := sipgosip.NewRequest(sipgosip.INFO, p.sess.InviteResponse.Contact().Address)
+	req.AppendHeader(sipgosip.NewHeader("Content-Type", contentType))
+	req.SetBody(body)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	res, err := p.sess.Do(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.StatusCode
+}
+
+// reinviteVideo re-offers the phone's SDP with video (ports taken on the
+// first call), as edit changes it, and returns the status and the
+// gateway's answer; the phone's video starts with the first answer that
+// accepts it.
+func (p *phone) reinviteVideo(edit func(*sdp.Session)) (int, *sdp.Session) {
+	t := p.a.t
+	t.Helper()
+	if p.video == nil {
+		ports, err := p.a.pool.Allocate()
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.video = &videoPhone{p: p, ports: ports, stop: make(chan struct{}), sizes: map[[2]int]int{}}
+	}
+	pol := p.videoPolicy()
+	pol.Previous = p.offer
+	offer, err := sdp.Offer(pol)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.video.shape(offer.Video)
+	if edit != nil {
+		edit(offer)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	req := sipgosip.NewRequest(sipgosip.INVITE, p.sess.InviteResponse.Contact().Address)
+	req.AppendHeader(sipgosip.NewHeader("Content-Type", "application/sdp"))
+	req.SetBody(offer.Marshal())
+	res, err := p.sess.Do(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.StatusCode != 200 {
+		return res.StatusCode, nil
+	}
+	if err := p.sess.WriteRequest(sipgosip.NewRequest(sipgosip.ACK, p.sess.InviteResponse.Contact().Address)); err != nil {
+		t.Fatal(err)
+	}
+	ans, err := sdp.Parse(res.Body())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sdp.AcceptAnswer(offer, ans); err != nil {
+		t.Fatal(err)
+	}
+	p.offer, p.answer = offer, ans
+	if p.video.sess == nil && ans.Video != nil && !ans.Video.Rejected() {
+		p.video.startVideo(offer, ans, true)
+	}
+	return 200, ans
+}
+
+// framesNow is how many pictures the phone has received.
+func (v *videoPhone) framesNow() int64 { return v.frames.Load() }
