@@ -5,14 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
-	"sync/atomic"
 	"time"
 
-	"github.com/roombridge/roombridge/gateway/bridge"
 	"github.com/roombridge/roombridge/gateway/media/dtmf"
-	"github.com/roombridge/roombridge/gateway/room"
-	"github.com/roombridge/roombridge/gateway/rtp"
 	"github.com/roombridge/roombridge/gateway/sdp"
 	"github.com/roombridge/roombridge/gateway/sip"
 	"github.com/roombridge/roombridge/ivr"
@@ -24,60 +19,44 @@ import (
 // end, and everything it started (ports, RTP session, room participant,
 // its place in the room hub) is released before HandleCall returns.
 type call struct {
-	g     *Gateway
-	ic    *sip.IncomingCall
-	log   *slog.Logger
-	start time.Time
-	id    string // participant identity
+	// legMedia is the leg's media and its place in a room, shared with
+	// dial-outs (legmedia.go); it holds g, log, id and the call's context.
+	legMedia
 
-	ctx    context.Context
-	cancel context.CancelCauseFunc
+	ic    *sip.IncomingCall
+	start time.Time
 
 	// Set during setup by the handler goroutine; read by teardown on the
-	// same goroutine, and through the atomics by Quality and metrics.
-	roomName string
-	room     atomic.Pointer[string] // roomName, once joined
-	host     bool                   // joined with the host PIN
+	// same goroutine.
+	host     bool // joined with the host PIN
 	prompts  *prompts.Set
 	lockKeys []string
-	dtmfMode dtmf.Mode
 
 	// digits come from the leg (RFC 4733, in-band) and from INFO; the
 	// handler goroutine merges them (merger) and acts on them. promptEnded
 	// carries the ids of prompts played to their end by the leg's clock.
-	digits      chan dtmf.Digit
 	promptEnded chan uint64
 	merger      *dtmf.Merger
 	merged      []dtmf.Digit
 	star        time.Time // when * started an in-call command
 	promptSeq   uint64
-	ports       *rtp.PortPair
-	part        room.Participant
-	writer      room.AudioWriter
-	hub         *roomHub
-	inHub       bool
-	sess        atomic.Pointer[rtp.Session]
-	leg         atomic.Pointer[bridge.Leg]
-	rtc         WebRTCLeg    // the media of a WebRTC leg (webrtcleg.go), else nil; set under mu
-	answered    atomic.Int64 // unix nanoseconds of the ACK, 0 before
 	pending     *pendingJoin // a direct call's background join (join.go)
 
 	vid callVideo
-
-	// mu orders offer/answer: the initial exchange and re-INVITEs.
-	mu     sync.Mutex
-	policy sdp.Policy
-	neg    *negotiated
 }
 
 func newCall(g *Gateway, ic *sip.IncomingCall, start time.Time, log *slog.Logger) *call {
 	c := &call{
-		g: g, ic: ic, log: log, start: start, id: legIdentity(ic.CallID()),
-		digits:      make(chan dtmf.Digit, digitQueue),
+		legMedia: legMedia{
+			g: g, log: log, id: legIdentity(ic.CallID()),
+			digits: make(chan dtmf.Digit, digitQueue),
+		},
+		ic: ic, start: start,
 		promptEnded: make(chan uint64, 4),
 		merged:      make([]dtmf.Digit, 0, 8),
 	}
 	c.merger, _ = dtmf.NewMerger(dtmf.MergerConfig{})
+	c.video = c
 	c.ctx, c.cancel = context.WithCancelCause(ic.Context())
 	return c
 }
@@ -112,6 +91,8 @@ func (c *call) run() (result string, err error) {
 		c.log = c.log.With("ivr", true, "participant", c.id)
 	}
 
+	// A WebRTC offer (a browser's SIP stack) gets a PeerConnection
+	// (webrtcleg.go), which has its own ports.
 	webrtc := c.g.isWebRTCOffer(c.ic.Offer())
 	if !webrtc {
 		c.ports, err = c.g.cfg.PortPool.Allocate()
@@ -218,136 +199,9 @@ func (c *call) run() (result string, err error) {
 	return resultAnswered, c.serve(nil)
 }
 
-// enterHub hands the leg to its room hub's clock, after stopping its own
-// clock if the IVR ran one.
-func (c *call) enterHub() error {
-	l := c.leg.Load()
-	l.StopClock()
-	l.Publish(c.writer)
-	if err := c.hub.Add(l); err != nil {
-		return err
-	}
-	c.inHub = true
-	return nil
-}
-
 // startMedia builds the leg and its RTP session from the negotiation.
 func (c *call) startMedia(neg *negotiated) error {
-	p := bridge.LegConfig{
-		ID: c.id, Codec: neg.codec, RecvPT: neg.recvPT, SendPT: neg.sendPT,
-		Digits: c.digits, PromptDone: c.promptDone,
-	}
-	peerTE := neg.te != nil
-	if peerTE && c.dtmfMode.Accepts(dtmf.SourceRFC4733, true) {
-		p.TEPT, p.TERate = neg.te.PT, int(neg.te.ClockRate)
-	}
-	p.InbandDTMF = c.dtmfMode.Inband(peerTE)
-	l, err := bridge.NewLeg(p)
-	if err != nil {
-		return err
-	}
-	sess, err := rtp.NewSession(rtp.SessionConfig{
-		Ports:       c.ports,
-		PayloadType: neg.recvPT,
-		ClockRate:   8000,
-		Remote:      neg.remoteRTP,
-		RemoteRTCP:  neg.remoteRTCP,
-		RTCPMux:     neg.rtcpMux,
-		SRTP:        neg.srtp,
-		Timeout:     c.g.cfg.RTPTimeout,
-		Codec:       neg.codec,
-		Handler:     l,
-		Logger:      c.log,
-	})
-	if err != nil {
-		return err
-	}
-	l.Attach(sess)
-	sess.OnSSRCChange(func(_, _ uint32) { l.ResetStream() })
-	sess.OnTimeout(func() { c.cancel(rtp.ErrTimeout) })
-	if neg.hold {
-		l.SetHold(true)
-		sess.SetTimeoutEnabled(false)
-	}
-	c.sess.Store(sess)
-	c.mu.Lock()
-	c.neg = neg
-	c.mu.Unlock()
-	c.leg.Store(l)
-	return nil
-}
-
-// reinvite answers an offer in a re-INVITE or UPDATE (RFC 3264 §8): hold
-// and resume, a new address, a session refresh. The codec stays the one
-// negotiated first, so the leg never switches codecs mid-call.
-func (c *call) reinvite(offer []byte) ([]byte, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.neg == nil {
-		return nil, fmt.Errorf("%w: media not set up yet", sip.ErrNotAcceptable)
-	}
-	if c.rtc != nil {
-		return c.reinviteWebRTC(offer)
-	}
-	if offer == nil {
-		return c.neg.local.Marshal(), nil
-	}
-	o, err := sdp.Parse(offer)
-	if err != nil {
-		return nil, sdpError(err)
-	}
-	p := c.policy
-	p.Codecs = []sdp.Codec{c.neg.sdpCodec}
-	p.Previous = c.neg.local
-	c.reinviteVideoPolicy(o, &p)
-	a, err := sdp.Answer(o, p)
-	if err != nil {
-		return nil, sdpError(err)
-	}
-	if c.neg.te == nil && a.Audio != nil {
-		// Not used on this call (trunk mode, or not in the first offer).
-		a.Audio.TelephoneEvent, a.Audio.TelephoneEvents = nil, nil
-	}
-	keys, err := srtpKeys(o.Audio, a.Audio, false)
-	if err != nil {
-		return nil, err
-	}
-	l, sess := c.leg.Load(), c.sess.Load()
-	// The new outcome replaces c.neg whole: readers that took the old
-	// pointer (negotiated) read it without the lock.
-	next := *c.neg
-	switch {
-	case keys == nil && c.neg.srtp != nil:
-		return nil, fmt.Errorf("%w: a re-INVITE may not turn SRTP off", sip.ErrNotAcceptable)
-	case !sameSRTP(keys, c.neg.srtp):
-		// RFC 4568 §7.1.4: new keys in a re-offer re-key the session.
-		if err := sess.Rekey(keys); err != nil {
-			return nil, fmt.Errorf("%w: re-key: %w", sip.ErrNotAcceptable, err)
-		}
-		next.srtp = keys
-		c.log.Info("SRTP re-keyed by re-INVITE")
-	}
-	if err := c.reinviteVideo(o, a); err != nil {
-		return nil, err
-	}
-	hold := o.OnHold(o.Audio)
-	if hold != l.OnHold() {
-		c.log.Info("hold changed", "hold", hold)
-	}
-	l.SetHold(hold)
-	sess.SetTimeoutEnabled(!hold)
-	if addr := o.RTPAddr(o.Audio); addr.IsValid() && !addr.Addr().IsUnspecified() {
-		sess.SetRemote(addr, o.RTCPAddr(o.Audio))
-	}
-	next.local, next.remote, next.hold = a, o, hold
-	c.neg = &next
-	return a.Marshal(), nil
-}
-
-func (c *call) negotiated() *negotiated {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.neg
+	return c.legMedia.startMedia(neg, c.promptDone)
 }
 
 // reject refuses the call with the status code the SIP layer maps err to.
@@ -380,65 +234,16 @@ func (c *call) endedEarly(err error) (string, error) {
 	return resultFailed, err
 }
 
-// teardown releases what the call holds, the hub first so that the clock
-// stops using the leg before its writer and session close.
+// teardown releases what the call holds (legMedia.release).
 func (c *call) teardown() error {
-	var errs []error
 	c.waitJoin()
-	if l := c.leg.Load(); l != nil {
-		l.StopClock()
-	}
 	if c.host {
 		c.g.hostLeft(c.roomName)
 	}
-	if c.hub != nil {
-		var l *bridge.Leg
-		if c.inHub {
-			l = c.leg.Load()
-		}
-		c.g.leaveHub(c.hub, c.id, l)
-	}
-	if c.writer != nil {
-		errs = append(errs, c.writer.Close())
-	}
-	errs = append(errs, c.videoTeardown())
-	if c.part != nil {
-		errs = append(errs, c.part.Leave("hangup"))
+	c.logWebRTCMedia()
+	return c.release(func() {
 		if c.room.Load() != nil {
 			c.g.observe(c, ParticipantLeft)
 		}
-	}
-	if s := c.sess.Load(); s != nil {
-		errs = append(errs, s.Close())
-	}
-	if c.rtc != nil {
-		errs = append(errs, c.closeWebRTC())
-	}
-	if c.ports != nil {
-		errs = append(errs, c.ports.Close())
-	}
-	return errors.Join(errs...)
-}
-
-// rtpTotals is the leg's packet counters so far.
-func (c *call) rtpTotals() rtpTotals {
-	s := c.sess.Load()
-	if s == nil {
-		return rtpTotals{}
-	}
-	st := s.Stats()
-	return rtpTotals{
-		received: float64(st.PacketsReceived),
-		sent:     float64(st.PacketsSent),
-		lost:     float64(max(st.PacketsLost, 0)),
-	}
-}
-
-// finalMOS is the leg's MOS estimate, 0 for calls that carried no media.
-func (c *call) finalMOS() float64 {
-	s := c.sess.Load()
-	if s == nil || c.answered.Load() == 0 || s.Stats().PacketsReceived == 0 {
-		return 0
-	}
-	return s.MOS()
+	})
 }

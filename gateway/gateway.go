@@ -164,8 +164,9 @@ type Gateway struct {
 	mu      sync.Mutex
 	closed  bool
 	calls   map[*call]struct{}
-	hubs    map[string]*roomHub // by room name
-	hosts   map[string]int      // SIP legs joined with a host PIN, by room
+	outs    map[*outLeg]struct{} // dial-out legs (dialouts.go)
+	hubs    map[string]*roomHub  // by room name
+	hosts   map[string]int       // SIP legs joined with a host PIN, by room
 	waiters map[string]map[*hostWaiter]struct{}
 	ended   rtpTotals      // packet counters of calls that have ended
 	wg      sync.WaitGroup // HandleCall in progress
@@ -349,6 +350,7 @@ func (g *Gateway) Close() error {
 	for _, c := range calls {
 		c.cancel(ErrGatewayClosed)
 	}
+	g.endOuts(ErrGatewayClosed)
 	g.wg.Wait()
 	g.head.Close()
 	// Hubs close with their last leg; none should be left.

@@ -2,13 +2,10 @@ package gateway
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/roombridge/roombridge/gateway/bridge"
-	"github.com/roombridge/roombridge/gateway/media/codec"
 	"github.com/roombridge/roombridge/gateway/room"
 )
 
@@ -174,20 +171,12 @@ func (c *call) joinRoom(roomName string) error {
 	return nil
 }
 
-// joinBackend makes the caller's participant in the room, one that
-// publishes one Opus track, and puts the room's audio hub on this node,
-// in one of the join queue's slots. What it made is in c for teardown,
-// also when it fails half way.
+// joinBackend makes the caller's participant in the room
+// (legMedia.joinParticipant) and publishes a room system's video.
 func (c *call) joinBackend(roomName string) error {
-	release, err := c.g.joins.acquire(c.ctx)
-	if err != nil {
-		return err
-	}
-	defer release()
-	from := c.ic.From()
-	p, err := c.g.cfg.Backend.Join(c.ctx, roomName, room.ParticipantInfo{
+	err := c.joinParticipant(roomName, room.ParticipantInfo{
 		Identity:   c.id,
-		Name:       callerName(from, c.g.cfg.CallerMask),
+		Name:       callerName(c.ic.From(), c.g.cfg.CallerMask),
 		Kind:       room.ParticipantKindSIP,
 		Attributes: c.attributes(),
 		// The room's audio reaches the caller through the hub; a room
@@ -195,22 +184,9 @@ func (c *call) joinBackend(roomName string) error {
 		PublishOnly: !c.hasVideo(),
 	})
 	if err != nil {
-		return fmt.Errorf("%w: join: %w", ErrBackend, err)
-	}
-	c.part = p
-	c.roomName = roomName
-	// The hub must know our identity before we publish, or it would
-	// decode our own track back into the mix.
-	if c.hub, err = c.g.joinHub(c.ctx, roomName, c.id); err != nil {
 		return err
 	}
-	c.writer, err = p.PublishAudio(room.AudioCodec{
-		MimeType: codec.Opus.MIME(), ClockRate: codec.Opus.ClockRate(), Channels: 2, FrameDuration: bridge.FrameDuration,
-	})
-	if err != nil {
-		return fmt.Errorf("%w: publish: %w", ErrBackend, err)
-	}
-	c.joinVideo(p, roomName)
+	c.joinVideo(c.part, roomName)
 	return nil
 }
 

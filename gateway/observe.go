@@ -53,6 +53,9 @@ type CallEvent struct {
 	Time time.Time
 	// ID is the call's participant identity, SIPCallID its Call-ID.
 	ID, SIPCallID string
+	// Direction is "outbound" for a dial-out's callee, empty for calls
+	// that came in.
+	Direction string
 	// From and To are the URIs of the INVITE's From and To.
 	From, To         string
 	Trunk, Transport string

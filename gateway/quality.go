@@ -79,33 +79,5 @@ func (g *Gateway) Quality(roomName, participantID string) (LegQuality, bool) {
 }
 
 func (c *call) quality(l *bridge.Leg, s *rtp.Session) LegQuality {
-	st := s.Stats()
-	q := LegQuality{
-		Codec:              l.Codec().String(),
-		Transport:          c.ic.Transport(),
-		OnHold:             l.OnHold(),
-		PacketsReceived:    st.PacketsReceived,
-		PacketsSent:        st.PacketsSent,
-		PacketsLost:        st.PacketsLost,
-		LossFraction:       st.LossFraction,
-		Jitter:             st.Jitter,
-		RemoteLossFraction: st.RemoteLossFraction,
-		RemoteJitter:       st.RemoteJitter,
-		RTT:                st.RTT,
-		MOS:                s.MOS(),
-	}
-	if n := c.negotiated(); n != nil {
-		q.SRTP = n.srtp != nil
-	}
-	if at := c.answered.Load(); at != 0 {
-		q.Duration = time.Since(time.Unix(0, at)).Round(time.Millisecond)
-	}
-	if st.ReportsReceived > 0 {
-		q.RemoteMOS = rtp.EstimateMOS(rtp.Quality{
-			Codec: l.Codec(),
-			Loss:  st.RemoteLossFraction,
-			Delay: st.RTT/2 + st.RemoteJitter*2 + bridge.FrameDuration,
-		})
-	}
-	return q
+	return c.legQuality(l, s, c.ic.Transport())
 }

@@ -109,30 +109,32 @@ func (c *call) startWebRTC(offer []byte) ([]byte, error) {
 	return answer, nil
 }
 
-// reinviteWebRTC answers a re-INVITE of a WebRTC leg; c.mu is held.
-func (c *call) reinviteWebRTC(offer []byte) ([]byte, error) {
-	ctx, cancel := context.WithTimeout(c.ctx, webrtcGatherTimeout)
+// reinviteWebRTC answers a re-INVITE of a WebRTC leg; m.mu is held.
+func (m *legMedia) reinviteWebRTC(offer []byte) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(m.ctx, webrtcGatherTimeout)
 	defer cancel()
-	answer, hold, err := c.rtc.Reoffer(ctx, offer)
+	answer, hold, err := m.rtc.Reoffer(ctx, offer)
 	if err != nil {
 		return nil, err
 	}
-	l := c.leg.Load()
+	l := m.leg.Load()
 	if hold != l.OnHold() {
-		c.log.Info("hold changed", "hold", hold)
+		m.log.Info("hold changed", "hold", hold)
 	}
 	l.SetHold(hold)
-	next := *c.neg
+	next := *m.neg
 	next.hold = hold
-	c.neg = &next
+	m.neg = &next
 	return answer, nil
 }
 
-// closeWebRTC closes the leg's PeerConnection and logs how long the
-// browser's audio took to arrive after the INVITE.
-func (c *call) closeWebRTC() error {
-	if at := c.rtc.FirstPacket(); !at.IsZero() {
-		c.log.Info("WebRTC leg closed", "first_media", at.Sub(c.start).Round(time.Millisecond))
+// logWebRTCMedia logs, for a WebRTC leg about to close, how long the
+// browser's first audio packet took to arrive after the INVITE.
+func (c *call) logWebRTCMedia() {
+	if c.rtc == nil {
+		return
 	}
-	return c.rtc.Close()
+	if at := c.rtc.FirstPacket(); !at.IsZero() {
+		c.log.Info("WebRTC leg: first audio from the browser", "after_invite", at.Sub(c.start).Round(time.Millisecond))
+	}
 }

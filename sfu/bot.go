@@ -63,9 +63,13 @@ func (b *bot) OnTrack(fn func(room.RemoteTrack)) {
 	first := !b.wantTracks
 	b.wantTracks = true
 	closed := b.closed
+	video := botWantsVideo(b.kinds)
 	b.mu.Unlock()
 	b.wake()
 	if first && !closed {
+		if video {
+			b.m.room.wantsH264(b.m)
+		}
 		b.m.room.subscribeExisting(b.m)
 	}
 }

@@ -19,6 +19,7 @@ const (
 	noteSpeakers
 	noteMuted  // this participant was muted by the room API
 	notePinned // the room's pinned participant changed
+	noteVideoCodec
 )
 
 // note is a room event on its way to one peer.
@@ -29,6 +30,7 @@ type note struct {
 	trackKind room.TrackKind
 	muted     bool
 	pinned    string
+	codec     string // for noteVideoCodec: what browsers should publish
 }
 
 // peer is the side of a participant the room talks to: a WebRTC signalling
@@ -61,6 +63,8 @@ type member struct {
 	audioMuted bool
 	videoMuted bool
 	gone       bool
+	// needsH264: a room system's leg, which takes H.264 only (h264_pref.go).
+	needsH264 bool
 }
 
 // state snapshots the member; the room's mu must be held.

@@ -31,6 +31,7 @@ import "github.com/pion/webrtc/v4"
 //	{"type":"active_speakers","speakers":[{"id":"…","level":0.7}]}  loudest first, level 0..1
 //	{"type":"muted","kind":"audio","muted":true}                you were muted by the room API
 //	{"type":"pinned","participant":{"id":"…"}}                 the room API pinned someone (no participant: unpinned)
+//	{"type":"video_codec","video_codec":"video/H264"}          a room system joined: publish H.264 (the joined message carries video_codec too)
 //	{"type":"removed","reason":"kicked"}                        then the server closes the socket
 //	{"type":"error","error":"…","reason":"pin_required"}      then the server closes the socket; reason: pin_required, pin_wrong, locked_out, token_…, no_room
 //
@@ -65,6 +66,7 @@ const (
 	MsgRemoved            = "removed"
 	MsgError              = "error"
 	MsgPinned             = "pinned"
+	MsgVideoCodec         = "video_codec"
 )
 
 // PeerConnection names in the "pc" field.
@@ -92,6 +94,9 @@ type Message struct {
 	Reason       string                   `json:"reason,omitempty"`
 	Error        string                   `json:"error,omitempty"`
 	DialIn       *DialInJSON              `json:"dialin,omitempty"`
+	// VideoCodec is what the room wants browsers to publish ("video/H264"
+	// in a room with a room system), in joined and video_codec messages.
+	VideoCodec string `json:"video_codec,omitempty"`
 	// Sources maps the client's MediaStreamTrack ids to "camera" or
 	// "screen", in a pub offer.
 	Sources map[string]string `json:"sources,omitempty"`

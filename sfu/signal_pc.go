@@ -62,6 +62,7 @@ func (p *rtcPeer) applyPubOffer(sdpText string) {
 		_ = p.pub.AddICECandidate(c)
 	}
 	p.pendingPub = nil
+	p.preferH264Answer()
 	answer, err := p.pub.CreateAnswer(nil)
 	if err != nil {
 		p.fail("pub answer", err)
@@ -265,6 +266,8 @@ func (p *rtcPeer) notify(n note) {
 	case noteMuted:
 		muted := n.muted
 		p.send(Message{Type: MsgMuted, Kind: n.trackKind.String(), Muted: &muted})
+	case noteVideoCodec:
+		p.send(Message{Type: MsgVideoCodec, VideoCodec: n.codec})
 	case notePinned:
 		msg := Message{Type: MsgPinned}
 		if n.pinned != "" {

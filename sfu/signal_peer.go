@@ -125,7 +125,7 @@ func (p *rtcPeer) run() {
 	}
 	self := participantJSON(p.selfState())
 	others := r.visibleStates(p.m)
-	joined := Message{Type: MsgJoined, Participant: &self, ICEServers: p.s.cfg.ICEServers, Participants: []ParticipantJSON{}}
+	joined := Message{Type: MsgJoined, Participant: &self, ICEServers: p.s.cfg.ICEServers, Participants: []ParticipantJSON{}, VideoCodec: r.videoCodecHint()}
 	if f := p.s.cfg.DialIn; f != nil {
 		joined.DialIn = f(p.ctx, p.roomName)
 	}

@@ -2,15 +2,11 @@ package test
 
 import (
 	"context"
-	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/roombridge/roombridge/gateway/room"
-	"github.com/roombridge/roombridge/sfu"
 )
 
 // TestWebClientSFU runs the web client against the embedded SFU in this
@@ -19,28 +15,12 @@ import (
 // failure of TestBrowser* down to the SFU and web client pair.
 func TestWebClientSFU(t *testing.T) {
 	b := launchBrowser(t)
-	s, err := sfu.New(sfu.Config{
-		Logger:          slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo})),
-		IncludeLoopback: true,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mux := http.NewServeMux()
-	mux.Handle("/v1/rtc", s.SignalHandler())
-	mux.Handle("/", webClient())
-	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close)
-	t.Cleanup(func() {
-		if err := s.Close(); err != nil {
-			t.Errorf("sfu close: %v", err)
-		}
-	})
+	s, base := sfuPageServer(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 
-	pa := openRoom(ctx, t, b, srv.URL, "demo", "a")
-	pb := openRoom(ctx, t, b, srv.URL, "demo", "b")
+	pa := openRoom(ctx, t, b, base, "demo", "a")
+	pb := openRoom(ctx, t, b, base, "demo", "b")
 	waitParticipant(ctx, t, pa, "b")
 	waitParticipant(ctx, t, pb, "a")
 	waitMediaFlowing(ctx, t, pa)

@@ -8,8 +8,11 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/roombridge/roombridge/gateway"
 	"github.com/roombridge/roombridge/gateway/config"
 	"github.com/roombridge/roombridge/gateway/dialout"
+	"github.com/roombridge/roombridge/gateway/media/dtmf"
+	"github.com/roombridge/roombridge/gateway/sdp"
 	"github.com/roombridge/roombridge/gateway/sip/outbound"
 	"github.com/roombridge/roombridge/gateway/webhook"
 )
@@ -44,12 +47,8 @@ func newCallout(cfg config.Config, side *sipSide, hooks *webhook.Dispatcher, reg
 	for _, a := range side.srv.Addrs() {
 		contacts = append(contacts, a.String())
 	}
-	var external netip.Addr
-	if cfg.RTP.ExternalIP != "" {
-		external, _ = netip.ParseAddr(cfg.RTP.ExternalIP)
-	}
 	contactHost := ""
-	if external.IsValid() {
+	if external, err := netip.ParseAddr(cfg.RTP.ExternalIP); err == nil {
 		contactHost = external.String()
 	}
 	m, err := outbound.New(outbound.Config{
@@ -66,7 +65,7 @@ func newCallout(cfg config.Config, side *sipSide, hooks *webhook.Dispatcher, reg
 	}
 	calls, err := dialout.New(dialout.Config{
 		Dialer:  m,
-		Media:   dialout.SignallingOnly(side.pool, external),
+		Media:   side.gw.DialMedia(dialTrunks(cfg.Trunks)),
 		OnEvent: dialEvents(hooks),
 		Logger:  log.With("component", "dialout"),
 	})
@@ -92,4 +91,19 @@ func (c *callout) close(ctx context.Context, log *slog.Logger) {
 	if c.trunks != nil {
 		logErr(log, "outbound trunks close", c.trunks.Close(ctx))
 	}
+}
+
+// dialTrunks are the media policies of the outbound trunks: trunks[].srtp
+// (with srtp_over_plain) and trunks[].dtmf.
+func dialTrunks(ts []config.Trunk) map[string]gateway.DialTrunk {
+	out := map[string]gateway.DialTrunk{}
+	for _, t := range ts {
+		if t.Outbound == nil {
+			continue
+		}
+		srtp, _ := sdp.ParseSRTPMode(t.SRTP)
+		mode, _ := dtmf.ParseMode(t.DTMF)
+		out[t.Name] = gateway.DialTrunk{SRTP: srtp, SRTPOverPlain: t.SRTPOverPlain, DTMF: mode}
+	}
+	return out
 }

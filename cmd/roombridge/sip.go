@@ -109,6 +109,7 @@ func newSIP(cfg config.Config, rooms store.Store, onRoomHub func(string, bool), 
 		Limits: gateway.Limits{
 			MaxLegs: cfg.Limits.MaxLegs, MaxCPU: cfg.Limits.MaxCPU / 100, MaxLate: cfg.Limits.MaxLateTicks / 100,
 		},
+		MaxJoins: cfg.Limits.ConcurrentJoins,
 	})
 	if err != nil {
 		return nil, err

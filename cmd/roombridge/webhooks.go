@@ -36,8 +36,12 @@ func (o callObserver) ObserveCall(e gateway.CallEvent) {
 	if !o.d.Wants(typ) {
 		return
 	}
+	dir := "inbound"
+	if e.Direction != "" {
+		dir = e.Direction
+	}
 	c := &webhook.Call{
-		ID: e.ID, SIPCallID: e.SIPCallID, Direction: "inbound", From: e.From, To: e.To,
+		ID: e.ID, SIPCallID: e.SIPCallID, Direction: dir, From: e.From, To: e.To,
 		Trunk: e.Trunk, Transport: e.Transport, StartedAt: e.StartedAt,
 		Result: e.Result, Cause: e.Cause, Status: e.Status,
 	}
@@ -52,10 +56,7 @@ func (o callObserver) ObserveCall(e gateway.CallEvent) {
 			c.DurationSeconds = end.Sub(*c.AnsweredAt).Round(time.Millisecond).Seconds()
 		}
 		if q := e.Quality; q != nil {
-			c.Quality = &webhook.Quality{
-				PacketsReceived: q.PacketsReceived, PacketsSent: q.PacketsSent, PacketsLost: q.PacketsLost,
-				JitterMS: ms(q.Jitter), RTTMS: ms(q.RTT), MOS: q.MOS,
-			}
+			c.Quality = hookQuality(*q)
 		}
 	}
 	ev := webhook.Event{Event: typ, Time: e.Time, Room: e.Room, Call: c}
@@ -84,11 +85,29 @@ func dialEvents(d *webhook.Dispatcher) func(dialout.Event) {
 		if !i.EndedAt.IsZero() {
 			end := i.EndedAt
 			c.EndedAt = &end
+			c.Result = i.Cause
 			if c.AnsweredAt != nil {
+				c.Result = "answered"
 				c.DurationSeconds = end.Sub(*c.AnsweredAt).Round(time.Millisecond).Seconds()
 			}
+		} else if i.State == dialout.StateAnswered {
+			c.Result = "answered"
 		}
-		d.Emit(webhook.Event{Event: e.Type, Room: i.Room, Call: c})
+		if q, ok := i.Quality.(gateway.LegQuality); ok {
+			c.Quality = hookQuality(q)
+		}
+		d.Emit(webhook.Event{
+			Event: e.Type, Room: i.Room, Call: c,
+			Participant: &webhook.Participant{ID: i.Participant, Name: i.Name, Kind: "sip", Attributes: i.Attributes},
+		})
+	}
+}
+
+// hookQuality is a leg's quality as webhooks carry it.
+func hookQuality(q gateway.LegQuality) *webhook.Quality {
+	return &webhook.Quality{
+		PacketsReceived: q.PacketsReceived, PacketsSent: q.PacketsSent, PacketsLost: q.PacketsLost,
+		JitterMS: ms(q.Jitter), RTTMS: ms(q.RTT), MOS: q.MOS,
 	}
 }
 

@@ -49,6 +49,9 @@ type callJSON struct {
 	RingingAt   *time.Time `json:"ringing_at,omitempty"`
 	AnsweredAt  *time.Time `json:"answered_at,omitempty"`
 	EndedAt     *time.Time `json:"ended_at,omitempty"`
+	// Quality is the answered call's media quality (as a participant's
+	// in GET /v1/rooms/{name}/participants), nil before the answer.
+	Quality any `json:"quality,omitempty"`
 }
 
 func (s *Server) dialOuts() (DialOuts, error) {
@@ -153,6 +156,7 @@ func toCallJSON(i dialout.Info) callJSON {
 		Participant: i.Participant, State: string(i.State), Status: i.Status, Cause: i.Cause,
 		EarlyMedia: i.EarlyMedia, SIPCallID: i.SIPCallID, CreatedAt: i.CreatedAt,
 		RingingAt: timePtr(i.RingingAt), AnsweredAt: timePtr(i.AnsweredAt), EndedAt: timePtr(i.EndedAt),
+		Quality: i.Quality,
 	}
 }
 

@@ -117,6 +117,11 @@ func (h *Hub) Start(ctx context.Context) error {
 		// their Opus back to us.
 		f.SetTrackFilter(func(id string) bool { _, own := h.ownIDs.Load(id); return !own })
 	}
+	if f, ok := p.(room.KindFilter); ok {
+		// The hub mixes audio: no backend forwards (or depacketizes)
+		// video for it.
+		f.SetKindFilter(room.TrackKindAudio)
+	}
 	p.OnTrack(h.onTrack)
 	cctx, cancel := context.WithCancel(context.Background())
 	h.stop = cancel

@@ -43,6 +43,11 @@ type LegConfig struct {
 	// InbandDTMF runs the in-band DTMF detector on the leg's audio and
 	// keeps keyed frames out of the room.
 	InbandDTMF bool
+	// SendTEPT and SendTERate are the peer's telephone-event, which
+	// SendDigit sends with; SendTERate 0 means the leg sends no events.
+	// The rate must be the codec's RTP clock.
+	SendTEPT   uint8
+	SendTERate int
 	// Digits receives the digits found in the media (RFC 4733, in-band);
 	// the leg never waits for it: a digit that does not fit is dropped
 	// and counted.
@@ -88,6 +93,9 @@ type Leg struct {
 	// only; tones plays join and leave tones over them.
 	prompt player
 	tones  player
+
+	// keysOut sends digits as RFC 4733 events; nil without SendTERate.
+	keysOut *keySender
 
 	// Set by the call before the clock uses them.
 	send  Sender
@@ -162,6 +170,11 @@ func NewLeg(cfg LegConfig) (*Leg, error) {
 	l.vad.Update(vadStartFloor)
 	if cfg.TERate != 0 {
 		if l.rx, err = dtmf.NewReceiver(cfg.TERate); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.SendTERate != 0 && uint32(cfg.SendTERate) == cfg.Codec.ClockRate() {
+		if l.keysOut, err = newKeySender(cfg.SendTEPT, cfg.SendTERate); err != nil {
 			return nil, err
 		}
 	}
@@ -406,6 +419,10 @@ func (l *Leg) push() {
 
 // transmit encodes one frame at the leg's rate and sends it.
 func (l *Leg) transmit(pcm []int16) {
+	if l.keysOut != nil && l.keysOut.tick(l) {
+		l.ts += l.tsStep
+		return
+	}
 	n, err := l.enc.encode(l.wire, pcm)
 	if err != nil {
 		l.sendErrs.Add(1)

@@ -337,6 +337,9 @@ type Limits struct {
 	// MaxLateTicks is the ceiling, in percent, on room clock ticks that
 	// start 60 ms (three frames) or more late over the last seconds.
 	MaxLateTicks float64 `yaml:"max_late_ticks"`
+	// ConcurrentJoins is how many room joins run at once; the others
+	// wait their turn (their callers are answered meanwhile).
+	ConcurrentJoins int `yaml:"concurrent_joins"`
 }
 
 // Shutdown bounds the drain on SIGTERM.
@@ -397,7 +400,7 @@ func Default() Config {
 			Lockout:           15 * time.Minute,
 			JoinTones:         true,
 		},
-		Limits:   Limits{MaxCPU: 80, MaxLateTicks: 1},
+		Limits:   Limits{MaxCPU: 80, MaxLateTicks: 1, ConcurrentJoins: 16},
 		Shutdown: Shutdown{Grace: 30 * time.Second, DrainTimeout: 2 * time.Hour},
 	}
 }

@@ -166,6 +166,7 @@ func TestErrorsNameTheKey(t *testing.T) {
 		{yaml: "rooms: [ { name: a, pin_on_direct_dial: true } ]", key: "rooms[0].pin_on_direct_dial"},
 		{yaml: "backend: livekit\nlivekit: { url: ws://x, api_key: '' }", key: "livekit.api_key"},
 		{yaml: "livekit: { connect_timeout: 0s }", key: "livekit.connect_timeout"},
+		{yaml: "limits: { concurrent_joins: 0 }", key: "limits.concurrent_joins"},
 		{yaml: "livekit: { health_interval: 1ms }", key: "livekit.health_interval"},
 		{yaml: "livekit: { reconnect_grace: -1s }", key: "livekit.reconnect_grace"},
 		{yaml: "livekit: { connect_timout: 5s }", key: "connect_timout"},

@@ -59,6 +59,23 @@ func validateOutbound(key string, o OutboundTrunk, bad func(key, format string, 
 	}
 }
 
+// validateOutboundSRTP refuses srtp: require on an outbound trunk whose
+// INVITEs do not go over TLS: the SDES keys of its offers would travel in
+// the clear. srtp_over_plain allows it (a lab).
+func validateOutboundSRTP(key string, t Trunk, bad func(key, format string, args ...any)) {
+	if t.SRTP != "require" || t.SRTPOverPlain || outboundTLS(t.Outbound.URI) {
+		return
+	}
+	bad(key+".srtp", "require sends SDES keys, which travel only over SIP/TLS: make %s.outbound.uri sips: or ;transport=tls, or set %s.srtp_over_plain: true (a lab: anyone on the path reads the keys)", key, key)
+}
+
+// outboundTLS reports whether an outbound URI sends over TLS: sips:, or
+// ;transport=tls.
+func outboundTLS(uri string) bool {
+	lower := strings.ToLower(uri)
+	return strings.HasPrefix(lower, "sips:") || strings.Contains(lower, ";transport=tls")
+}
+
 // validateWebhook checks webhooks[i].
 func validateWebhook(key string, w Webhook, bad func(key, format string, args ...any)) {
 	if u, err := url.Parse(w.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

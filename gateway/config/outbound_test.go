@@ -24,6 +24,20 @@ func TestCarrierExampleLoads(t *testing.T) {
 	}
 }
 
+// TestOutboundSRTPOverTLS: srtp: require on an outbound trunk loads when
+// its INVITEs go over TLS, or with srtp_over_plain (a lab).
+func TestOutboundSRTPOverTLS(t *testing.T) {
+	for _, y := range []string{
+		"trunks: [ { name: c, srtp: require, outbound: { uri: 'sips:carrier.example' } } ]",
+		"trunks: [ { name: c, srtp: require, outbound: { uri: 'sip:carrier.example:5061;transport=tls' } } ]",
+		"trunks: [ { name: c, srtp: require, srtp_over_plain: true, outbound: { uri: 'sip:127.0.0.1:5070' } } ]",
+	} {
+		if _, err := Load(write(t, y), nil); err != nil {
+			t.Errorf("%q: %v", y, err)
+		}
+	}
+}
+
 func TestOutboundErrorsNameTheKey(t *testing.T) {
 	const tr = "trunks: [ { name: local, allow: [127.0.0.1] }, { name: c, outbound: { uri: 'sip:carrier.example', %s } } ]"
 	for _, tc := range []struct{ yaml, key string }{
@@ -39,6 +53,8 @@ func TestOutboundErrorsNameTheKey(t *testing.T) {
 		{strings.Replace(tr, "%s", "options_interval: 10ms", 1), "trunks[1].outbound.options_interval"},
 		{strings.Replace(tr, "%s", "invite_timeout: 1ms", 1), "trunks[1].outbound.invite_timeout"},
 		{strings.Replace(tr, "%s", "prio: 1", 1), "prio"},
+		{"trunks: [ { name: c, srtp: require, outbound: { uri: 'sip:carrier.example' } } ]", "trunks[0].srtp"},
+		{"trunks: [ { name: c, srtp: require, outbound: { uri: 'sip:carrier.example;transport=tcp' } } ]", "trunks[0].srtp"},
 		{"trunks: [ { name: a, allow: [127.0.0.1], headers_to_attributes: { 'X Bad': a } } ]", "trunks[0].headers_to_attributes"},
 		{"trunks: [ { name: a, allow: [127.0.0.1], headers_to_attributes: { 'X-Ok': 'no spaces' } } ]", "trunks[0].headers_to_attributes"},
 		{"webhooks: [ { url: 'ftp://x', secret: '0123456789abcdef' } ]", "webhooks[0].url"},

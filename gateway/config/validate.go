@@ -174,6 +174,7 @@ func (c *Config) Validate() error {
 		}
 		if t.Outbound != nil {
 			validateOutbound(key+".outbound", *t.Outbound, bad)
+			validateOutboundSRTP(key, t, bad)
 		}
 		switch t.SRTP {
 		case "", "disable", "allow", "require":
@@ -231,6 +232,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Limits.MaxLateTicks <= 0 || c.Limits.MaxLateTicks > 100 {
 		bad("limits.max_late_ticks", "%g is not a percentage in (0, 100]", c.Limits.MaxLateTicks)
+	}
+	if c.Limits.ConcurrentJoins < 1 {
+		bad("limits.concurrent_joins", "must be at least 1, not %d", c.Limits.ConcurrentJoins)
 	}
 	c.validateSecurity(bad)
 	if c.Shutdown.Grace < 0 {

@@ -6,8 +6,8 @@
 // offer for the INVITE, early media on 183, and, on answer, the callee
 // joining the room as a participant.
 //
-// The media pipeline provides the real MediaFactory. Until then
-// [SignallingOnly] offers G.711 on a reserved RTP port and carries no
-// audio: the call is placed, rings, is answered and hung up, but the
-// callee is not in the room.
+// The gateway's MediaFactory (gateway.Gateway.DialMedia) puts an answered
+// callee into its room as an ordinary SIP participant with audio both
+// ways. [SignallingOnly] carries no audio: it serves tests of the
+// signalling alone.
 package dialout

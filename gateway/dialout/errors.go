@@ -16,6 +16,9 @@ var (
 	ErrClosed = errors.New("dialout: registry closed")
 	// ErrTooMany reports a Dial beyond Config.MaxCalls.
 	ErrTooMany = errors.New("dialout: too many calls in progress")
+	// ErrNoRFC4733 is returned by a DTMFSender whose callee takes no
+	// RFC 4733 events: the digits then go as SIP INFO.
+	ErrNoRFC4733 = errors.New("dialout: the callee takes no RFC 4733 telephone-events")
 	// ErrHangup is the cause of a call ended through Hangup.
 	ErrHangup = errors.New("dialout: hung up by the API")
 )

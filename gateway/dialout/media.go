@@ -42,10 +42,29 @@ type (
 		Info(contentType string, body []byte)
 	}
 	// DTMFSender sends the digits of a dial request after the answer
-	// (RFC 4733 on the media); without it they go as SIP INFO
-	// application/dtmf-relay.
+	// (RFC 4733 on the media); without it, or when it returns
+	// ErrNoRFC4733, they go as SIP INFO application/dtmf-relay.
 	DTMFSender interface {
 		SendDTMF(ctx context.Context, digits string) error
+	}
+	// AttemptOfferer makes the offer of each INVITE of a dial, once its
+	// trunk and server are known: SDES keys may then go only where the
+	// signalling is TLS. The last offer made is the one answered.
+	AttemptOfferer interface {
+		OfferFor(a outbound.Attempt) ([]byte, error)
+	}
+	// Ender is a Media that can end an answered call itself: its
+	// participant was removed from the room, its RTP stopped, the
+	// gateway closed. Done is closed then, and Cause names why (one of
+	// the Cause constants).
+	Ender interface {
+		Done() <-chan struct{}
+		Cause() string
+	}
+	// QualityReporter reports the answered call's media quality, shown
+	// in Info.Quality.
+	QualityReporter interface {
+		Quality() (any, bool)
 	}
 )
 
@@ -53,8 +72,7 @@ type (
 // has the call's id, room, participant identity and attributes.
 type MediaFactory func(ctx context.Context, info Info) (Media, error)
 
-// SignallingOnly is the MediaFactory used until the media pipeline
-// provides one: it offers PCMU, PCMA and telephone-event on a port pair
+// SignallingOnly is a MediaFactory for tests of the signalling: it offers PCMU, PCMA and telephone-event on a port pair
 // reserved from pool (advertised at addr, or the pool's address), so the
 // offer names a port that is really ours, and carries no audio.
 func SignallingOnly(pool *rtp.PortPool, addr netip.Addr) MediaFactory {

@@ -34,8 +34,8 @@ type Event struct {
 // Config configures a Registry; New copies it.
 type Config struct {
 	Dialer Dialer
-	// Media makes each call's media; required (SignallingOnly until the
-	// media pipeline provides one).
+	// Media makes each call's media; required (gateway.DialMedia in the
+	// gateway, SignallingOnly in tests of the signalling).
 	Media MediaFactory
 	// OnEvent, when set, is told of every state change; it must not
 	// block (webhook.Dispatcher.Emit does not).
@@ -84,6 +84,8 @@ type Registry struct {
 type dial struct {
 	info   Info
 	hangup context.CancelCauseFunc
+	// quality reports the answered call's media quality; nil before.
+	quality QualityReporter
 }
 
 var dtmfRe = regexp.MustCompile(`^[0-9*#A-Da-d,]{0,64}$`)
@@ -198,7 +200,18 @@ func (r *Registry) Get(id string) (Info, bool) {
 	if !ok {
 		return Info{}, false
 	}
-	return clone(d.info), true
+	return d.snapshot(), true
+}
+
+// snapshot is the call's Info with its live quality; r.mu is held.
+func (d *dial) snapshot() Info {
+	i := clone(d.info)
+	if d.quality != nil && i.State == StateAnswered {
+		if q, ok := d.quality.Quality(); ok {
+			i.Quality = q
+		}
+	}
+	return i
 }
 
 // List returns the calls in progress, oldest first.
@@ -207,7 +220,7 @@ func (r *Registry) List() []Info {
 	out := make([]Info, 0, len(r.calls))
 	for _, d := range r.calls {
 		if d.info.State != StateEnded {
-			out = append(out, clone(d.info))
+			out = append(out, d.snapshot())
 		}
 	}
 	r.mu.Unlock()
@@ -280,6 +293,9 @@ func (r *Registry) run(ctx context.Context, hangup context.CancelCauseFunc, req 
 			r.progress(info.ID, p)
 		},
 	}
+	if ao, ok := media.(AttemptOfferer); ok {
+		dr.OfferFor = ao.OfferFor
+	}
 	if ro, ok := media.(ReOfferer); ok {
 		dr.OnReOffer = ro.ReOffer
 	}
@@ -301,7 +317,8 @@ func (r *Registry) run(ctx context.Context, hangup context.CancelCauseFunc, req 
 		r.end(info.ID, CauseMediaFailed, 200)
 		return
 	}
-	r.answered(info.ID)
+	qr, _ := media.(QualityReporter)
+	r.answered(info.ID, qr)
 	log.Info("dial-out: answered", "trunk", call.Trunk, "setup", call.SetupTime())
 	if req.DTMF != "" {
 		r.wg.Add(1)
@@ -312,8 +329,15 @@ func (r *Registry) run(ctx context.Context, hangup context.CancelCauseFunc, req 
 			}
 		}()
 	}
+	var mediaDone <-chan struct{}
+	ender, _ := media.(Ender)
+	if ender != nil {
+		mediaDone = ender.Done()
+	}
 	cause := CauseRemoteHangup
 	select {
+	case <-mediaDone:
+		cause = ender.Cause()
 	case <-call.Context().Done():
 		if errors.Is(context.Cause(call.Context()), uac.ErrSessionExpired) {
 			cause = CauseExpired
@@ -369,7 +393,9 @@ func dialCause(err error, ctx, ringCtx context.Context) string {
 // 500 ms.
 func sendDTMF(ctx context.Context, call *outbound.Call, media Media, digits string) error {
 	if s, ok := media.(DTMFSender); ok {
-		return s.SendDTMF(ctx, digits)
+		if err := s.SendDTMF(ctx, digits); !errors.Is(err, ErrNoRFC4733) {
+			return err
+		}
 	}
 	for _, d := range strings.ToUpper(digits) {
 		if d == ',' {
@@ -408,8 +434,14 @@ func (r *Registry) progress(id string, p outbound.Progress) {
 	}
 }
 
-// answered records the answer.
-func (r *Registry) answered(id string) {
+// answered records the answer; q, when not nil, reports the call's
+// quality from now on.
+func (r *Registry) answered(id string, q QualityReporter) {
+	r.mu.Lock()
+	if d := r.calls[id]; d != nil {
+		d.quality = q
+	}
+	r.mu.Unlock()
 	info := r.update(id, func(i *Info) {
 		i.State, i.Status, i.AnsweredAt = StateAnswered, 200, time.Now().UTC()
 	})
@@ -417,8 +449,17 @@ func (r *Registry) answered(id string) {
 	r.emit("call_answered", info)
 }
 
-// end records the end and schedules the call's removal.
+// end records the end, with the quality as it was last, and schedules
+// the call's removal.
 func (r *Registry) end(id, cause string, status int) {
+	r.mu.Lock()
+	if d := r.calls[id]; d != nil && d.quality != nil {
+		if q, ok := d.quality.Quality(); ok {
+			d.info.Quality = q
+		}
+		d.quality = nil
+	}
+	r.mu.Unlock()
 	info := r.update(id, func(i *Info) {
 		i.State, i.Cause, i.EndedAt = StateEnded, cause, time.Now().UTC()
 		if status != 0 {

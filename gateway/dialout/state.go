@@ -27,6 +27,8 @@ const (
 	CauseNoRoute      = "no_route"      // no trunk may dial the number
 	CauseUnavailable  = "unavailable"   // every trunk down, or failed (5xx, no response)
 	CauseMediaFailed  = "media_failed"  // the answered call could not join the room
+	CauseKicked       = "kicked"        // removed from the room (API kick)
+	CauseRTPTimeout   = "rtp_timeout"   // no RTP or RTCP from the callee for rtp.timeout
 	CauseExpired      = "session_expired"
 	CauseShutdown     = "shutdown"
 	CauseFailed       = "failed"
@@ -52,6 +54,10 @@ type Info struct {
 	EarlyMedia bool
 	SIPCallID  string
 	Attributes map[string]string
+	// Quality is the media quality of the answered call (a
+	// gateway.LegQuality), live while it lasts and as it was at its end;
+	// nil before the answer.
+	Quality any
 
 	CreatedAt  time.Time
 	RingingAt  time.Time

@@ -8,7 +8,8 @@
 # (100), ROOM_SIZE (10), HOLD (30s), CODEC (pcma), MAX_CPU, MAX_LATE_TICKS
 # and MAX_LEGS (the gateway's limits.max_cpu, max_late_ticks and max_legs:
 # 80, 1, 0; 100 and 100 switch admission control off, to measure past the
-# point where the gateway would refuse), PERF_DIR (a new temporary folder;
+# point where the gateway would refuse), CONCURRENT_JOINS
+# (limits.concurrent_joins, 16), LOG_LEVEL (warn), PERF_DIR (a new temporary folder;
 # the gateway's log and config stay there), BACKEND (embedded, or livekit:
 # the script starts livekit-server, found as $LIVEKIT_SERVER,
 # livekit-server on PATH or GOPATH/bin/server, and the gateway uses it).
@@ -28,6 +29,7 @@ CODEC=${CODEC:-pcma}
 MAX_CPU=${MAX_CPU:-80}
 MAX_LATE_TICKS=${MAX_LATE_TICKS:-1}
 MAX_LEGS=${MAX_LEGS:-0}
+CONCURRENT_JOINS=${CONCURRENT_JOINS:-16}
 HTTP_PORT=${HTTP_PORT:-18080}
 SIP_PORT=${SIP_PORT:-15060}
 GO=${GO:-go}
@@ -80,13 +82,13 @@ rtp_max=$((rtp_min + 2 * LEGS + 200))
 call_min=$((rtp_max + 1000))
 call_max=$((call_min + 2 * LEGS + 200))
 cat > "$dir/roombridge.yaml" <<YAML
-log: { level: warn }
+log: { level: ${LOG_LEVEL:-warn} }
 http: { listen: 127.0.0.1:$HTTP_PORT }
 sip: { listen: [udp://127.0.0.1:$SIP_PORT] }
 rtp: { port_min: $rtp_min, port_max: $rtp_max }
 api: { keys: [perf-key-0123456789] }
 store: { path: $dir/roombridge.db }
-limits: { max_cpu: $MAX_CPU, max_late_ticks: $MAX_LATE_TICKS, max_legs: $MAX_LEGS }
+limits: { max_cpu: $MAX_CPU, max_late_ticks: $MAX_LATE_TICKS, max_legs: $MAX_LEGS, concurrent_joins: $CONCURRENT_JOINS }
 YAML
 
 # The processes the script starts, stopped when it exits however it does.

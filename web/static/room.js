@@ -10,6 +10,7 @@ import { People } from './people.js';
 import { PreJoin, savedChoice } from './prejoin.js';
 import { Signal, signalURL } from './signal.js';
 import { Tiles } from './tiles.js';
+import { captureScreen, preferH264, sourceOf, wantsH264 } from './video.js';
 
 /**
  * Debug handle for tests and the console. state goes idle → connecting →
@@ -18,7 +19,7 @@ import { Tiles } from './tiles.js';
  * server has let us in, unless the pre-join screen started it). dialin is
  * the room's dial-in details from the joined message, null without.
  */
-const debug = { pub: null, sub: null, participants: {}, self: null, state: 'idle', notice: '', dialin: null };
+const debug = { pub: null, sub: null, participants: {}, self: null, state: 'idle', notice: '', dialin: null, videoCodec: '', pinned: '', screen: null };
 window.roombridge = debug;
 
 class Session {
@@ -43,6 +44,16 @@ class Session {
     this.stream = new MediaStream();
     this.signal = null;
     this.pending = { pub: [], sub: [] };
+    // The "pub" offer in flight: a change made meanwhile (screen share,
+    // codec switch) sets again, and the next offer goes once the answer
+    // is in. Nothing here ever waits for the answer: messages are handled
+    // one at a time, so waiting inside a handler would wait forever.
+    this.offering = false;
+    this.again = false;
+    // MediaStreamTrack id → "camera" or "screen", sent with each offer.
+    this.sources = {};
+    this.camera = null; // the camera's transceiver
+    this.screen = null; // {stream, transceiver} while sharing
     this.tiles = new Tiles(byId('tiles'), (blocked) => { byId('unblock').hidden = !blocked; });
   }
 
@@ -60,6 +71,9 @@ class Session {
     showNotice(notice, kind, rejoin ? { href: location.pathname + location.search, text: 'Rejoin' } : null);
     for (const pc of [debug.pub, debug.sub]) if (pc) pc.close();
     for (const t of this.stream.getTracks()) t.stop();
+    if (this.screen) for (const t of this.screen.stream.getTracks()) t.stop();
+    this.screen = null;
+    debug.screen = null;
     // A pre-join capture goes on to the next session only after a PIN
     // refusal; otherwise the camera stops here too.
     if (state !== 'pin' && this.media) for (const t of this.media.stream.getTracks()) t.stop();
@@ -97,6 +111,8 @@ class Session {
       case 'participant_left': return this.onLeft(msg.participant);
       case 'active_speakers': return this.onSpeakers(msg.speakers || []);
       case 'muted': return this.onMuted(msg);
+      case 'pinned': return this.onPinned(msg.participant);
+      case 'video_codec': return this.onVideoCodec(msg.video_codec);
       case 'removed':
         return this.end('removed', `You were removed from the room${msg.reason ? ` (${msg.reason})` : ''}.`, 'error');
       case 'error':
@@ -123,6 +139,7 @@ class Session {
     this.stream = stream;
     if (warning) showNotice(warning);
     debug.self = msg.participant || null;
+    debug.videoCodec = msg.video_codec || '';
     const selfID = debug.self ? debug.self.id : 'self';
     this.tiles.setSelf(selfID, this.name, this.stream);
     for (const p of msg.participants || []) this.upsert(p);
@@ -161,16 +178,114 @@ class Session {
     const tracks = this.stream.getTracks();
     if (tracks.length === 0) return; // listen-only: nothing to offer
     for (const track of tracks) {
+      if (track.kind === 'video') {
+        this.addCamera(track);
+        continue;
+      }
       debug.pub.addTransceiver(track, { direction: 'sendonly', streams: [this.stream] });
     }
+    await this.negotiate();
+  }
+
+  /** Adds the camera, H.264 first when the room has a room system. */
+  addCamera(track) {
+    this.camera = debug.pub.addTransceiver(track, { direction: 'sendonly', streams: [this.stream] });
+    if (wantsH264(debug.videoCodec)) preferH264(this.camera);
+    this.sources[track.id] = 'camera';
+  }
+
+  /**
+   * Sends a "pub" offer, or marks one as due when an offer is still
+   * waiting for its answer. It returns without waiting for the answer.
+   */
+  async negotiate() {
+    if (!debug.pub || this.done) return;
+    if (this.offering) {
+      this.again = true;
+      return;
+    }
+    this.offering = true;
+    this.again = false;
     await debug.pub.setLocalDescription(await debug.pub.createOffer());
-    this.signal.send({ type: 'offer', pc: 'pub', sdp: debug.pub.localDescription.sdp });
+    this.signal.send({ type: 'offer', pc: 'pub', sdp: debug.pub.localDescription.sdp, sources: { ...this.sources } });
   }
 
   async onAnswer(msg) {
     if (msg.pc !== 'pub' || !debug.pub) return;
     await debug.pub.setRemoteDescription({ type: 'answer', sdp: msg.sdp });
+    this.offering = false;
     await this.flush('pub');
+    if (this.again) await this.negotiate();
+  }
+
+  /**
+   * A room system joined: the camera goes out again as H.264 on a new
+   * transceiver (a sender cannot change codec family without the server
+   * seeing a new track), unless it already sends H.264.
+   */
+  async onVideoCodec(codec) {
+    debug.videoCodec = codec || '';
+    if (!wantsH264(codec) || !this.camera || !debug.pub) return;
+    const params = this.camera.sender.getParameters();
+    const current = params.codecs && params.codecs[0] ? params.codecs[0].mimeType.toLowerCase() : '';
+    if (current === 'video/h264') return;
+    const track = this.camera.sender.track;
+    this.camera.stop();
+    this.camera = null;
+    if (track) this.addCamera(track);
+    await this.negotiate();
+  }
+
+  /** Starts or stops sharing the screen (the "Share screen" button). */
+  async toggleScreen() {
+    if (this.screen) {
+      this.signal.enqueue(() => this.stopScreen());
+      return;
+    }
+    // The picker waits for the user: outside the message queue.
+    let stream;
+    try {
+      stream = await captureScreen();
+    } catch (err) {
+      showNotice(`Cannot share the screen: ${err.message}`, 'error');
+      return;
+    }
+    if (!stream) return;
+    if (this.done || !debug.pub) {
+      for (const t of stream.getTracks()) t.stop();
+      return;
+    }
+    this.signal.enqueue(async () => {
+      const track = stream.getVideoTracks()[0];
+      const transceiver = debug.pub.addTransceiver(track, { direction: 'sendonly', streams: [stream] });
+      if (wantsH264(debug.videoCodec)) preferH264(transceiver);
+      this.sources[track.id] = 'screen';
+      this.screen = { stream, transceiver };
+      debug.screen = track.id;
+      // The browser's own "Stop sharing" ends the track.
+      track.addEventListener('ended', () => this.signal.enqueue(() => this.stopScreen()));
+      this.syncButtons();
+      await this.negotiate();
+    });
+  }
+
+  async stopScreen() {
+    const sc = this.screen;
+    if (!sc) return;
+    this.screen = null;
+    debug.screen = null;
+    for (const t of sc.stream.getTracks()) {
+      delete this.sources[t.id];
+      t.stop();
+    }
+    if (sc.transceiver.currentDirection !== 'stopped') sc.transceiver.stop();
+    this.syncButtons();
+    await this.negotiate();
+  }
+
+  onPinned(p) {
+    debug.pinned = (p && p.id) || '';
+    this.tiles.setPinned(debug.pinned);
   }
 
   async onOffer(msg) {
@@ -208,7 +323,10 @@ class Session {
     }
     const id = stream.id;
     if (!debug.participants[id]) debug.participants[id] = { id, name: '', tracks: [] };
-    this.tiles.addTrack(id, ev.track);
+    // The publisher's participant_updated (with its tracks' sources)
+    // always comes before the offer carrying the track.
+    const source = ev.track.kind === 'video' ? sourceOf(debug.participants[id], ev.track.id) : 'camera';
+    this.tiles.addTrack(id, ev.track, source);
     stream.addEventListener('removetrack', (e) => this.tiles.removeTrack(id, e.track));
   }
 
@@ -283,6 +401,10 @@ class Session {
   syncButtons() {
     const mic = byId('mic');
     const cam = byId('cam');
+    const screen = byId('screen');
+    screen.disabled = !debug.pub;
+    screen.textContent = this.screen ? 'Stop sharing' : 'Share screen';
+    screen.setAttribute('aria-pressed', String(!!this.screen));
     const a = this.track('audio');
     const v = this.track('video');
     mic.disabled = !a;
@@ -323,6 +445,7 @@ function main() {
     const s = new Session(room, name, token, pin, () => askPIN(name, choice, media), choice, media);
     byId('mic').onclick = () => s.toggle('audio');
     byId('cam').onclick = () => s.toggle('video');
+    byId('screen').onclick = () => s.toggleScreen();
     byId('leave').onclick = () => s.leave();
     byId('unblock').onclick = () => s.tiles.resume();
     window.onpagehide = () => s.leave();

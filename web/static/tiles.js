@@ -1,7 +1,8 @@
 // The grid of participant tiles: one per participant, with video, audio,
 // name, mute icons and a speaking ring. Tiles are keyed by participant id,
 // which is also the MediaStream id of that participant's remote tracks, so
-// a track can arrive before or after the participant's own message.
+// a track can arrive before or after the participant's own message. A
+// participant's screen share gets a tile of its own, keyed id#screen.
 
 import { el } from './dom.js';
 import { participantKind } from './people.js';
@@ -54,6 +55,8 @@ export class Tiles {
     if (p.name !== undefined) {
       t.name.textContent = p.name || 'Guest';
       t.avatar.textContent = initials(p.name);
+      const sc = this.tiles.get(screenKey(id));
+      if (sc) sc.name.textContent = `${p.name || 'Guest'} (screen)`;
     }
     const icons = [];
     if (p.audio_muted) icons.push('mic off');
@@ -64,8 +67,15 @@ export class Tiles {
     t.root.classList.toggle('video-muted', !!p.video_muted);
   }
 
-  /** Adds a remote track to its participant's tile and plays it. */
-  addTrack(id, track) {
+  /**
+   * Adds a remote track to its participant's tile (a screen share to the
+   * participant's screen tile) and plays it.
+   */
+  addTrack(id, track, source = 'camera') {
+    if (source === 'screen' && track.kind === 'video') {
+      this.addScreen(id, track);
+      return;
+    }
     const t = this.tile(id);
     for (const old of t.stream.getTracks()) {
       if (old.kind === track.kind && old !== track) t.stream.removeTrack(old);
@@ -82,7 +92,28 @@ export class Tiles {
     }
   }
 
+  addScreen(id, track) {
+    const key = screenKey(id);
+    const t = this.tile(key);
+    t.root.classList.add('screen');
+    t.root.dataset.owner = id;
+    t.audio.remove();
+    const owner = this.tiles.get(id);
+    const name = owner ? owner.name.textContent : '';
+    t.name.textContent = `${name || 'Guest'} (screen)`;
+    t.avatar.textContent = '';
+    t.video.srcObject = new MediaStream([track]);
+    this.setVideo(t, true);
+    this.play(t.video);
+    track.addEventListener('ended', () => this.removeTrack(id, track));
+  }
+
   removeTrack(id, track) {
+    const sc = this.tiles.get(screenKey(id));
+    if (sc && sc.video.srcObject && sc.video.srcObject.getTracks().includes(track)) {
+      this.remove(screenKey(id));
+      return;
+    }
     const t = this.tiles.get(id);
     if (!t) return;
     t.stream.removeTrack(track);
@@ -94,12 +125,18 @@ export class Tiles {
   }
 
   remove(id) {
+    if (this.tiles.has(screenKey(id))) this.remove(screenKey(id));
     const t = this.tiles.get(id);
     if (!t) return;
     t.video.srcObject = null;
     t.audio.srcObject = null;
     t.root.remove();
     this.tiles.delete(id);
+  }
+
+  /** Marks the pinned participant's tile ('' for none). */
+  setPinned(id) {
+    for (const [key, t] of this.tiles) t.root.classList.toggle('pinned', key === id);
   }
 
   /** Marks exactly the given ids as speaking. */
@@ -131,6 +168,10 @@ export class Tiles {
   clear() {
     for (const id of [...this.tiles.keys()]) this.remove(id);
   }
+}
+
+function screenKey(id) {
+  return `${id}#screen`;
 }
 
 function initials(name) {

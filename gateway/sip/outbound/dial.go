@@ -27,6 +27,9 @@ type DialRequest struct {
 	Headers []uac.Header
 	// Offer is our SDP offer (required).
 	Offer []byte
+	// OfferFor, when set, makes the offer of each attempt instead, once
+	// its trunk and server (transport) are known; an error ends the dial.
+	OfferFor func(Attempt) ([]byte, error)
 	// OnProgress sees each provisional response: 100, 180, 183 with its
 	// early-media SDP. It runs on the SIP stack's goroutine: do not block.
 	OnProgress func(Progress)
@@ -245,7 +248,13 @@ func (m *Manager) dialVia(ctx context.Context, t *trunk, dest Destination, req D
 		if req.OnAttempt != nil {
 			req.OnAttempt(Attempt{Trunk: name, Target: tg})
 		}
-		call, err := uac.Dial(ctx, m.callConfig(t, tg, ruri, req))
+		cfg := m.callConfig(t, tg, ruri, req)
+		if req.OfferFor != nil {
+			if cfg.Offer, err = req.OfferFor(Attempt{Trunk: name, Target: tg}); err != nil {
+				return nil, err
+			}
+		}
+		call, err := uac.Dial(ctx, cfg)
 		if err == nil {
 			m.m.attempts.WithLabelValues(name, "answered").Inc()
 			c := &Call{Call: call, Trunk: name, Target: tg, t: t, m: m}

@@ -26,7 +26,8 @@ type Options struct {
 	// empty means "baresip".
 	User string
 	// Target is the URI to dial, e.g. sip:demo@127.0.0.1:5060 or
-	// sip:demo@127.0.0.1:5060;transport=tcp.
+	// sip:demo@127.0.0.1:5060;transport=tcp. Empty makes the phone a
+	// callee: it dials nothing and answers every call at once.
 	Target string
 	// Source is the microphone: a WAV file, 8 kHz mono 16-bit. It should
 	// last longer than the call.
@@ -39,6 +40,9 @@ type Options struct {
 	AuthUser, Password string
 	// Video, when set, makes the phone a video room system.
 	Video *Video
+	// Verbose runs baresip with -v, whose debug output has the
+	// telephone-events it receives (ReceivedDigits).
+	Verbose bool
 }
 
 // Video makes a phone send H.264 (baresip's avcodec module with libx264)
@@ -63,6 +67,9 @@ type Video struct {
 type Phone struct {
 	// Dir is the configuration directory; Recordings holds sndfile's WAVs.
 	Dir, Recordings string
+	// SIPAddr is the loopback host:port the phone listens on (UDP and
+	// TCP), where a callee is called.
+	SIPAddr string
 	// Args is the command line, for logs.
 	Args []string
 
@@ -86,15 +93,22 @@ func Start(t testing.TB, o Options) *Phone {
 	if err := os.Mkdir(p.Recordings, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := writeConfig(dir, p.Recordings, o); err != nil {
+	sipPort, err := writeConfig(dir, p.Recordings, o)
+	if err != nil {
 		t.Fatal(err)
 	}
+	p.SIPAddr = "127.0.0.1:" + strconv.Itoa(sipPort)
 	secs := int((o.Duration + time.Second - 1) / time.Second)
 	args := []string{"-f", dir, "-t", strconv.Itoa(secs)}
+	if o.Verbose {
+		args = append(args, "-v")
+	}
 	if o.Video != nil && o.Video.SnapshotRecv != "" {
 		args = append(args, "-e", "/snapshot_recv "+o.Video.SnapshotRecv)
 	}
-	args = append(args, "-e", "/dial "+o.Target)
+	if o.Target != "" {
+		args = append(args, "-e", "/dial "+o.Target)
+	}
 	p.Args = append([]string{bin}, args...)
 	p.cmd = exec.Command(bin, args...)
 	p.cmd.Dir = dir
@@ -139,6 +153,19 @@ func (p *Phone) Output() string {
 	return statusLine.ReplaceAllString(p.out.String(), "")
 }
 
+// ReceivedDigits returns the RFC 4733 digits the phone received, in
+// order, one per press (baresip's debug line at each event's start; the
+// phone must run Verbose).
+func (p *Phone) ReceivedDigits() string {
+	var b strings.Builder
+	for _, m := range receivedEvent.FindAllStringSubmatch(p.out.String(), -1) {
+		b.WriteString(m[1])
+	}
+	return b.String()
+}
+
+var receivedEvent = regexp.MustCompile(`received event: '(.)' \(end=0\)`)
+
 var statusLine = regexp.MustCompile(`\[\d+:\d\d:\d\d\] audio=\d+/\d+ \(bit/s\) *`)
 
 // Established reports whether baresip logged an established call.
@@ -182,13 +209,14 @@ func (p *Phone) stop() {
 	}
 }
 
-// writeConfig writes config, accounts and contacts into dir.
-func writeConfig(dir, rec string, o Options) error {
+// writeConfig writes config, accounts and contacts into dir and returns
+// the SIP port the phone listens on.
+func writeConfig(dir, rec string, o Options) (int, error) {
 	if strings.ContainsAny(o.Source, " \t\n") {
-		return fmt.Errorf("baresip: source path %q has blanks, which baresip's config cannot hold", o.Source)
+		return 0, fmt.Errorf("baresip: source path %q has blanks, which baresip's config cannot hold", o.Source)
 	}
 	if _, _, err := ReadWAVHeader(o.Source); err != nil {
-		return err
+		return 0, err
 	}
 	user := o.User
 	if user == "" {
@@ -200,11 +228,11 @@ func writeConfig(dir, rec string, o Options) error {
 	}
 	sipPort, err := freeDualPort()
 	if err != nil {
-		return err
+		return 0, err
 	}
 	rtpLo, err := freeUDPRange(16)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	cfg := strings.Join([]string{
 		"poll_method\t\tepoll",
@@ -235,13 +263,13 @@ func writeConfig(dir, rec string, o Options) error {
 	}, "\n")
 	if v := o.Video; v != nil {
 		if len(v.SnapshotRecv) > 99 {
-			return fmt.Errorf("baresip: snapshot path %q is longer than baresip keeps", v.SnapshotRecv)
+			return 0, fmt.Errorf("baresip: snapshot path %q is longer than baresip keeps", v.SnapshotRecv)
 		}
 		// fakevideo is also the display, which draws nothing.
 		source, modules := "fakevideo,nil", []string{"avcodec.so", "fakevideo.so", "snapshot.so"}
 		if v.File != "" {
 			if strings.ContainsAny(v.File, " \t\n,") {
-				return fmt.Errorf("baresip: video file path %q has blanks or commas", v.File)
+				return 0, fmt.Errorf("baresip: video file path %q has blanks or commas", v.File)
 			}
 			source, modules = "avformat,"+v.File, append(modules, "avformat.so")
 		}
@@ -262,13 +290,17 @@ func writeConfig(dir, rec string, o Options) error {
 	if o.AuthUser != "" {
 		auth = fmt.Sprintf(";auth_user=%s;auth_pass=%s", o.AuthUser, o.Password)
 	}
-	account := fmt.Sprintf("\"%s\" <sip:%s@127.0.0.1>%s;regint=0;audio_codecs=%s\n", user, user, auth, strings.Join(codecs, ","))
+	answer := ""
+	if o.Target == "" {
+		answer = ";answermode=auto"
+	}
+	account := fmt.Sprintf("\"%s\" <sip:%s@127.0.0.1>%s;regint=0;audio_codecs=%s%s\n", user, user, auth, strings.Join(codecs, ","), answer)
 	for name, body := range map[string]string{"config": cfg, "accounts": account, "contacts": ""} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
-			return err
+			return 0, err
 		}
 	}
-	return nil
+	return sipPort, nil
 }
 
 // buffer collects a process's stdout and stderr.
