@@ -54,7 +54,7 @@ type legMedia struct {
 	leg      atomic.Pointer[bridge.Leg]
 	// rtc is the media transport of a WebRTC leg (webrtcleg.go) instead
 	// of ports and sess; set under mu.
-	rtc WebRTCLeg
+	rtc      WebRTCLeg
 	answered atomic.Int64 // unix nanoseconds of the answer, 0 before
 
 	// mu orders offer/answer: the initial exchange and re-INVITEs.
