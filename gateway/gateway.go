@@ -107,6 +107,12 @@ type Config struct {
 	// node (active) and when its last leg leaves, to record where rooms
 	// live. It runs on a call's goroutine and must not block.
 	OnRoomHub func(room string, active bool)
+	// RoomNode, when set, says whether another live node hosts room's
+	// audio (the embedded SFU's placement shared in Redis) and at which
+	// SIP host:port; a call dialling that room directly is then sent there
+	// with 302 before it is answered, unless its Request-URI carries
+	// StayParam. It must answer quickly: the INVITE waits for it.
+	RoomNode func(ctx context.Context, room string) (sipAddr string, ok bool)
 	// Observer, when set, is told when calls start, join, are answered,
 	// leave and end (webhooks).
 	Observer CallObserver
@@ -114,6 +120,9 @@ type Config struct {
 	// participant attributes their values become
 	// (trunks[].headers_to_attributes).
 	HeaderAttributes map[string]map[string]string
+	// WebRTC, when set, answers INVITEs whose offer is WebRTC media
+	// (browser SIP stacks: DTLS-SRTP, ICE, Opus); without it they get 488.
+	WebRTC WebRTCMedia
 	// Limits are the admission ceilings (limits.*): past one, new calls
 	// get 503 with Retry-After and Ready reports the gateway overloaded.
 	Limits Limits

@@ -44,7 +44,7 @@ type sipSide struct {
 // fails the start rather than the first call.
 // webURL is the gateway's own web origin, whose pages may open SIP
 // WebSockets.
-func newSIP(cfg config.Config, rooms store.Store, onRoomHub func(string, bool), backend room.Backend, users sip.Users, failures *lockout.Table, webURL string, reg prometheus.Registerer, log *slog.Logger, observer gateway.CallObserver) (*sipSide, error) {
+func newSIP(cfg config.Config, rooms store.Store, onRoomHub func(string, bool), roomNode func(context.Context, string) (string, bool), backend room.Backend, users sip.Users, failures *lockout.Table, webURL string, reg prometheus.Registerer, log *slog.Logger, observer gateway.CallObserver) (*sipSide, error) {
 	listen, wsURLs := sipListeners(cfg.SIP.Listen)
 	ip, err := rtpListenIP(listen)
 	if err != nil {
@@ -79,6 +79,10 @@ func newSIP(cfg config.Config, rooms store.Store, onRoomHub func(string, bool), 
 	}
 	dir, _ := backend.(room.Directory)
 	mask := gateway.NumberMask{Prefix: cfg.SIP.CallerMask.Prefix, Suffix: cfg.SIP.CallerMask.Suffix}
+	webrtc, err := newWebRTCMedia(cfg, log.With("component", "webrtcleg"))
+	if err != nil {
+		return nil, err
+	}
 	gw, err := gateway.New(gateway.Config{
 		Logger:        log.With("component", "gateway"),
 		Store:         rooms,
@@ -95,6 +99,8 @@ func newSIP(cfg config.Config, rooms store.Store, onRoomHub func(string, bool), 
 		Registerer:    reg,
 		NodeID:        cfg.Node.ID,
 		OnRoomHub:     onRoomHub,
+		WebRTC:        webrtc,
+		RoomNode:      roomNode,
 
 		Observer:         observer,
 		HeaderAttributes: headerAttributes(cfg.Trunks),
