@@ -71,7 +71,7 @@ type videoLeg struct {
 	// Quality on other goroutines.
 	statsMu sync.Mutex
 	inStats video.DepacketizerStats
-	firSeq     atomic.Uint32
+	firSeq  atomic.Uint32
 
 	// Keyframe requests to the room system come from the reader (loss),
 	// the call's goroutine (the room asks) and the out loop (due ones).

@@ -54,7 +54,7 @@ type videoOut struct {
 
 	wantKey  atomic.Bool // the room system asked for a keyframe
 	switches atomic.Uint64
-	sent     atomic.Uint64 // pictures sent to the room system
+	sent     atomic.Uint64     // pictures sent to the room system
 	fir      video.FIRReceiver // on the RTCP reader goroutine
 
 	// The run goroutine's own.
