@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/roombridge/roombridge/gateway/caller"
-	"github.com/roombridge/roombridge/test/internal/kamailio"
 )
 
 // TestLiveKitNodesThroughKamailio: two gateway nodes with backend livekit,
@@ -25,11 +24,7 @@ func TestLiveKitNodesThroughKamailio(t *testing.T) {
 	}
 	lk := startLiveKit(t)
 	backend := fmt.Sprintf("backend: livekit\nlivekit: {url: %q, api_key: %q, api_secret: %q}", lk.url(), lkKey, lkSecret)
-	nodes := startNodes(t, 2, "2m", backend)
-	proxy := kamailio.Start(t, kamailio.Options{
-		Gateways:      []string{nodes[0].SIPAddr, nodes[1].SIPAddr},
-		ProbeInterval: 1,
-	})
+	nodes, proxy := startProxied(t, "2m", backend)
 
 	// Find a user part that Kamailio sends to each node: dial names that
 	// are no room (404 at once) and read where Kamailio sent them.
@@ -53,9 +48,7 @@ func TestLiveKitNodesThroughKamailio(t *testing.T) {
 		t.Fatalf("no user parts hashed to both nodes: %v", aliasFor)
 	}
 	const room = "oscar"
-	if status, body, err := nodes[0].API(t.Context(), http.MethodPost, "/v1/rooms", map[string]any{"name": room, "aliases": []string{a1, a2}}); err != nil || status != http.StatusCreated {
-		t.Fatalf("create %s: %d %s %v", room, status, body, err)
-	}
+	createRoom(t, nodes[0], map[string]any{"name": room, "aliases": []string{a1, a2}})
 
 	const hold = 10 * time.Second
 	ports := callerPorts(33100)
