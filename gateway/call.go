@@ -91,14 +91,19 @@ func (c *call) run() (result string, err error) {
 		c.log = c.log.With("ivr", true, "participant", c.id)
 	}
 
-	c.ports, err = c.g.cfg.PortPool.Allocate()
-	if err != nil {
-		return c.reject(fmt.Errorf("%w: %w", ErrNoPorts, err))
-	}
-	c.policy = c.g.policy(c.ic, c.ports)
-	if c.videoWanted() {
-		if err := c.reserveVideo(&c.policy); err != nil {
-			c.log.Warn("video not negotiated", "err", err)
+	// A WebRTC offer (a browser's SIP stack) gets a PeerConnection
+	// (webrtcleg.go), which has its own ports.
+	webrtc := c.g.isWebRTCOffer(c.ic.Offer())
+	if !webrtc {
+		c.ports, err = c.g.cfg.PortPool.Allocate()
+		if err != nil {
+			return c.reject(fmt.Errorf("%w: %w", ErrNoPorts, err))
+		}
+		c.policy = c.g.policy(c.ic, c.ports)
+		if c.videoWanted() {
+			if err := c.reserveVideo(&c.policy); err != nil {
+				c.log.Warn("video not negotiated", "err", err)
+			}
 		}
 	}
 	c.dtmfMode = c.g.dtmfMode(c.ic.Trunk())
@@ -109,7 +114,12 @@ func (c *call) run() (result string, err error) {
 	// refused before anyone hears a ring; a delayed offer gets ours in
 	// the 200 and its answer in the ACK (RFC 3261 §13.2.1).
 	var local *sdp.Session
-	if offer := c.ic.Offer(); offer != nil {
+	var answer []byte
+	if webrtc {
+		if answer, err = c.startWebRTC(c.ic.Offer()); err != nil {
+			return c.reject(err)
+		}
+	} else if offer := c.ic.Offer(); offer != nil {
 		neg, err := answerOffer(offer, c.policy)
 		if err != nil {
 			return c.reject(err)
@@ -136,7 +146,10 @@ func (c *call) run() (result string, err error) {
 	if err := c.ic.Ringing(); err != nil {
 		return c.reject(err)
 	}
-	if err := c.ic.Answer(local.Marshal()); err != nil {
+	if answer == nil {
+		answer = local.Marshal()
+	}
+	if err := c.ic.Answer(answer); err != nil {
 		if errors.Is(err, sip.ErrRemoteHangup) {
 			// A BYE right behind the ACK: answered, and already over.
 			// Webhook receivers still see the answer before the end.
@@ -229,6 +242,7 @@ func (c *call) teardown() error {
 	if c.host {
 		c.g.hostLeft(c.roomName)
 	}
+	c.logWebRTCMedia()
 	return c.release(func() {
 		if c.room.Load() != nil {
 			c.g.observe(c, ParticipantLeft)

@@ -26,8 +26,15 @@ type dialRig struct {
 
 func newDialRig(t *testing.T, transport string, policy DialTrunk) *dialRig {
 	t.Helper()
-	f := newFixture(t, nil)
-	uas := uastest.Start(t, uastest.Config{})
+	return newDialRigWith(t, transport, policy, uastest.Config{}, nil)
+}
+
+// newDialRigWith is newDialRig with the callee's config and an edit of
+// the gateway's.
+func newDialRigWith(t *testing.T, transport string, policy DialTrunk, callee uastest.Config, edit func(*Config)) *dialRig {
+	t.Helper()
+	f := newFixture(t, edit)
+	uas := uastest.Start(t, callee)
 	m, err := outbound.New(outbound.Config{
 		Trunks:    []outbound.Trunk{{Name: "carrier", URI: "sip:" + strings.TrimPrefix(uas.URI("", transport), "sip:@")}},
 		TLSConfig: uas.ClientTLS(),
@@ -139,4 +146,20 @@ func TestDialOutEndsWithGateway(t *testing.T) {
 	}
 	waitUntil(t, 5*time.Second, "the callee gone", func() bool { return len(r.f.sipParticipants("demo")) == 0 })
 	leakcheck.Verify(t, 10*time.Second, ignore...)
+}
+
+// A callee that answers and then sends nothing is hung up (BYE) once the
+// RTP timeout passes, with cause rtp_timeout, and leaves the room.
+func TestDialOutRTPTimeout(t *testing.T) {
+	r := newDialRigWith(t, "udp", DialTrunk{}, uastest.Config{Silent: true}, func(c *Config) { c.RTPTimeout = time.Second })
+	info, err := r.calls.Dial(dialout.Request{Room: "demo", To: "+15551234567"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.waitState(t, info.ID, dialout.StateAnswered)
+	if end := r.waitState(t, info.ID, dialout.StateEnded); end.Cause != dialout.CauseRTPTimeout {
+		t.Errorf("ended %+v", end)
+	}
+	waitUntil(t, 5*time.Second, "BYE at the callee", func() bool { _, _, _, byes := r.uas.Counts(); return byes == 1 })
+	r.f.waitIdle()
 }

@@ -120,6 +120,9 @@ type Config struct {
 	// participant attributes their values become
 	// (trunks[].headers_to_attributes).
 	HeaderAttributes map[string]map[string]string
+	// WebRTC, when set, answers INVITEs whose offer is WebRTC media
+	// (browser SIP stacks: DTLS-SRTP, ICE, Opus); without it they get 488.
+	WebRTC WebRTCMedia
 	// Limits are the admission ceilings (limits.*): past one, new calls
 	// get 503 with Retry-After and Ready reports the gateway overloaded.
 	Limits Limits

@@ -52,6 +52,9 @@ type legMedia struct {
 	inHub    bool
 	sess     atomic.Pointer[rtp.Session]
 	leg      atomic.Pointer[bridge.Leg]
+	// rtc is the media transport of a WebRTC leg (webrtcleg.go) instead
+	// of ports and sess; set under mu.
+	rtc      WebRTCLeg
 	answered atomic.Int64 // unix nanoseconds of the answer, 0 before
 
 	// mu orders offer/answer: the initial exchange and re-INVITEs.
@@ -177,6 +180,9 @@ func (m *legMedia) reinvite(offer []byte) ([]byte, error) {
 	if m.neg == nil {
 		return nil, fmt.Errorf("%w: media not set up yet", sip.ErrNotAcceptable)
 	}
+	if m.rtc != nil {
+		return m.reinviteWebRTC(offer)
+	}
 	if offer == nil {
 		return m.neg.local.Marshal(), nil
 	}
@@ -271,6 +277,9 @@ func (m *legMedia) release(left func()) error {
 	}
 	if s := m.sess.Load(); s != nil {
 		errs = append(errs, s.Close())
+	}
+	if m.rtc != nil {
+		errs = append(errs, m.rtc.Close())
 	}
 	if m.ports != nil {
 		errs = append(errs, m.ports.Close())

@@ -25,6 +25,14 @@ var (
 	ErrClosed = errors.New("sipws: listener closed")
 	// ErrInvalidConfig: a Config field is out of range.
 	ErrInvalidConfig = errors.New("sipws: invalid config")
+	// ErrOffer: a WebRTC offer the leg cannot answer (no audio, no DTLS
+	// fingerprint or ICE credentials, or pion refused it); the offer's
+	// fault, answered with 488.
+	ErrOffer = errors.New("sipws: unusable WebRTC offer")
+	// ErrNoOpus: a WebRTC offer without opus/48000/2 (488).
+	ErrNoOpus = errors.New("sipws: no common codec")
+	// ErrMediaFailed: a WebRTC leg's ICE or DTLS connection failed.
+	ErrMediaFailed = errors.New("sipws: WebRTC media failed")
 	// errBadFrame: the SIP stack wrote bytes that are not the WebSocket
 	// framing this package expects of it; a programming error, seen in
 	// tests only.

@@ -109,7 +109,7 @@ func bpLaunchBrowser(t *testing.T, args ...string) *chrome.Browser {
 }
 
 // bpAnalyserJS installs window.bpSpectrum in the page: it feeds every live
-// remote audio track of the "sub" PeerConnection (those that arrive later
+// remote audio track of the "sub" PeerConnection (or window.bpPC()) (those that arrive later
 // too) into one AnalyserNode and returns a bpSpectrum. The page plays the
 // same tracks through its tiles' audio elements, which Chromium needs
 // before it hands remote audio to WebAudio.
@@ -127,7 +127,9 @@ const bpAnalyserJS = `(() => {
 	const data = new Float32Array(an.frequencyBinCount);
 	window.bpSpectrum = (freqs, lo, hi) => {
 		if (ctx.state !== 'running') ctx.resume();
-		const pc = window.roombridge.sub;
+		// window.bpPC, when a page sets it, names another PeerConnection
+		// (the /call page's JsSIP session).
+		const pc = window.bpPC ? window.bpPC() : window.roombridge.sub;
 		for (const r of pc ? pc.getReceivers() : []) {
 			const tr = r.track;
 			if (!tr || tr.kind !== 'audio' || tr.readyState !== 'live' || seen.has(tr.id)) continue;

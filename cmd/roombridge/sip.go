@@ -79,6 +79,10 @@ func newSIP(cfg config.Config, rooms store.Store, onRoomHub func(string, bool), 
 	}
 	dir, _ := backend.(room.Directory)
 	mask := gateway.NumberMask{Prefix: cfg.SIP.CallerMask.Prefix, Suffix: cfg.SIP.CallerMask.Suffix}
+	webrtc, err := newWebRTCMedia(cfg, log.With("component", "webrtcleg"))
+	if err != nil {
+		return nil, err
+	}
 	gw, err := gateway.New(gateway.Config{
 		Logger:        log.With("component", "gateway"),
 		Store:         rooms,
@@ -95,6 +99,7 @@ func newSIP(cfg config.Config, rooms store.Store, onRoomHub func(string, bool), 
 		Registerer:    reg,
 		NodeID:        cfg.Node.ID,
 		OnRoomHub:     onRoomHub,
+		WebRTC:        webrtc,
 		RoomNode:      roomNode,
 
 		Observer:         observer,

@@ -18,11 +18,12 @@ import { byId, clearNotice, setStatus, showNotice } from './dom.js';
  * connected, disconnected. registration: none, registering, registered,
  * unregistered, failed. call: idle, calling, ringing, answered, ended,
  * failed. response is the last final response to our INVITE:
- * {status, reason, warning}. offer is the SDP of our last INVITE.
+ * {status, reason, warning}. offer is the SDP of our last INVITE. times
+ * holds when (performance.now()) each call state was last entered.
  */
 const debug = {
   url: '', connection: 'idle', registration: 'none', registrationError: '',
-  call: 'idle', response: null, cause: '', keys: [], muted: false, offer: '', ua: null, session: null,
+  call: 'idle', response: null, cause: '', keys: [], muted: false, offer: '', ua: null, session: null, times: {},
 };
 window.roombridgeCall = debug;
 
@@ -146,6 +147,9 @@ class Phone {
       this.session = this.ua.call(target, {
         mediaConstraints: { audio: true, video: false },
         pcConfig: { iceServers: [] },
+        // JsSIP makes the PeerConnection inside call(), before it returns:
+        // only a handler given here sees it.
+        eventHandlers: { peerconnection: (e) => playRemote(e.peerconnection) },
       });
     } catch (err) {
       this.failed(err.message);
@@ -153,14 +157,10 @@ class Phone {
     }
     debug.session = this.session;
     const s = this.session;
-    s.on('peerconnection', (e) => {
-      e.peerconnection.addEventListener('track', (ev) => {
-        const audio = byId('remote');
-        audio.srcObject = ev.streams[0] || new MediaStream([ev.track]);
-        audio.play().catch(() => showNotice('Click anywhere to hear the call.'));
-      });
+    s.on('sending', (e) => {
+      debug.offer = e.request.body || '';
+      debug.times.invite = performance.now();
     });
-    s.on('sending', (e) => { debug.offer = e.request.body || ''; });
     s.on('progress', () => this.setCall('ringing'));
     s.on('accepted', (e) => {
       this.response(e.response);
@@ -209,6 +209,7 @@ class Phone {
 
   setCall(state) {
     debug.call = state;
+    debug.times[state] = performance.now();
     const labels = { calling: 'Calling…', ringing: 'Ringing…', answered: 'In call', ended: 'Call ended', failed: 'Call failed' };
     byId('call-state').textContent = labels[state] || state;
     for (const b of byId('keypad').querySelectorAll('button')) b.disabled = state !== 'answered';
@@ -259,6 +260,15 @@ class Phone {
   hangup() {
     if (this.session) this.session.terminate();
   }
+}
+
+/** Plays the call's remote audio in the page's audio element. */
+function playRemote(pc) {
+  pc.addEventListener('track', (ev) => {
+    const audio = byId('remote');
+    audio.srcObject = ev.streams[0] || new MediaStream([ev.track]);
+    audio.play().catch(() => showNotice('Click anywhere to hear the call.'));
+  });
 }
 
 /** The text of a Warning header value (RFC 3261 §20.43), without code and agent. */
