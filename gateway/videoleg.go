@@ -200,19 +200,21 @@ func (l *videoLeg) publish(p room.Participant, roomName string) error {
 
 // askRoomSystem asks the room system for a keyframe, at most once per
 // limiter interval (a request that comes too soon is sent when due).
-func (l *videoLeg) askRoomSystem(now time.Time) {
-	l.kmu.Lock()
-	send := !l.closed && l.toRS.Request(now)
-	l.kmu.Unlock()
-	if send {
-		l.requestKeyframe()
-	}
-}
+func (l *videoLeg) askRoomSystem(now time.Time) { l.keyframeToRoomSystem(now, false) }
 
 // askRoomSystemIfDue sends a request the limiter held back, once due.
-func (l *videoLeg) askRoomSystemIfDue(now time.Time) {
+func (l *videoLeg) askRoomSystemIfDue(now time.Time) { l.keyframeToRoomSystem(now, true) }
+
+func (l *videoLeg) keyframeToRoomSystem(now time.Time, due bool) {
 	l.kmu.Lock()
-	send := !l.closed && l.toRS.Due(now)
+	var send bool
+	switch {
+	case l.closed:
+	case due:
+		send = l.toRS.Due(now)
+	default:
+		send = l.toRS.Request(now)
+	}
 	l.kmu.Unlock()
 	if send {
 		l.requestKeyframe()
