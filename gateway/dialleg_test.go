@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -11,6 +12,8 @@ import (
 
 	"github.com/roombridge/roombridge/gateway/dialout"
 	"github.com/roombridge/roombridge/gateway/internal/leakcheck"
+	"github.com/roombridge/roombridge/gateway/media/dtmf"
+	"github.com/roombridge/roombridge/gateway/rtp"
 	"github.com/roombridge/roombridge/gateway/sdp"
 	"github.com/roombridge/roombridge/gateway/sip/outbound"
 	"github.com/roombridge/roombridge/gateway/sip/uac/uastest"
@@ -161,5 +164,38 @@ func TestDialOutRTPTimeout(t *testing.T) {
 		t.Errorf("ended %+v", end)
 	}
 	waitUntil(t, 5*time.Second, "BYE at the callee", func() bool { _, _, _, byes := r.uas.Counts(); return byes == 1 })
+	r.f.waitIdle()
+}
+
+// A trunk with dtmf: info gets a dial's digits as SIP INFO
+// (application/dtmf-relay), one per key, not as RFC 4733 events.
+func TestDialOutDTMFAsINFO(t *testing.T) {
+	var events atomic.Int64
+	r := newDialRigWith(t, "udp", DialTrunk{DTMF: dtmf.ModeINFO}, uastest.Config{OnRTP: func(pkt *rtp.Packet) {
+		if pkt.PayloadType != 0 {
+			events.Add(1)
+		}
+	}}, nil)
+	info, err := r.calls.Dial(dialout.Request{Room: "demo", To: "+15551234567", DTMF: "12#"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.waitState(t, info.ID, dialout.StateAnswered)
+	waitUntil(t, 5*time.Second, "three INFOs", func() bool { return len(r.uas.Infos()) == 3 })
+	var keys string
+	for _, in := range r.uas.Infos() {
+		if in.ContentType != "application/dtmf-relay" {
+			t.Errorf("INFO %+v", in)
+		}
+		k, _, _ := strings.Cut(strings.TrimPrefix(in.Body, "Signal="), "\r\n")
+		keys += k
+	}
+	if keys != "12#" || events.Load() != 0 {
+		t.Errorf("INFO keys %q, %d RTP packets that were not PCMU", keys, events.Load())
+	}
+	if _, err := r.calls.Hangup(info.ID); err != nil {
+		t.Fatal(err)
+	}
+	r.waitState(t, info.ID, dialout.StateEnded)
 	r.f.waitIdle()
 }

@@ -67,7 +67,11 @@ type videoLeg struct {
 	haveTS     bool
 	remoteSSRC atomic.Uint32
 	published  atomic.Int64 // unix nanoseconds of the first keyframe published, 0 before
-	firSeq     atomic.Uint32
+	// inStats is the depacketizer's count as of the last picture, for
+	// Quality on other goroutines.
+	statsMu sync.Mutex
+	inStats video.DepacketizerStats
+	firSeq  atomic.Uint32
 
 	// Keyframe requests to the room system come from the reader (loss),
 	// the call's goroutine (the room asks) and the out loop (due ones).
@@ -151,6 +155,10 @@ func (l *videoLeg) onAccessUnit(au video.AccessUnit) {
 		}
 	}
 	l.lastTS, l.haveTS = au.Timestamp, true
+	st := l.depack.Stats()
+	l.statsMu.Lock()
+	l.inStats = st
+	l.statsMu.Unlock()
 	t := l.writer.Load()
 	if t == nil {
 		return
