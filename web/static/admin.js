@@ -1,8 +1,10 @@
 // The admin dashboard: log in with an API key (kept in sessionStorage, so
 // it is gone when the tab closes), then list rooms and their live
-// participants, refreshed every few seconds, with mute and kick.
+// participants, refreshed every few seconds, with mute and kick, and a
+// "Call a phone" panel per room (dial.js).
 
 import { API } from './api.js';
+import { dialPanel } from './dial.js';
 import { byId, clearNotice, el, setStatus, showNotice } from './dom.js';
 
 const keyStorage = 'roombridge.apiKey';
@@ -12,13 +14,18 @@ let refreshFailed = false;
 const confirmMs = 4000;
 
 /** Debug handle for tests and the console. */
-const debug = { rooms: [], participants: {}, refreshes: 0, lastError: '' };
+const debug = { rooms: [], participants: {}, refreshes: 0, lastError: '', calls: {} };
 window.roombridgeAdmin = debug;
 
 let api = null;
 let timer = 0;
 /** Kick buttons waiting for their second click: "room/id" → deadline. */
 const confirming = new Map();
+/**
+ * Room cards by name, {section, content, dial}: kept across refreshes so
+ * that the dial panel's inputs and calls survive them.
+ */
+const cards = new Map();
 
 function login(key) {
   sessionStorage.setItem(keyStorage, key);
@@ -32,6 +39,8 @@ function logout(message) {
   sessionStorage.removeItem(keyStorage);
   api = null;
   clearTimeout(timer);
+  for (const c of cards.values()) c.dial.stop();
+  cards.clear();
   byId('rooms').replaceChildren();
   byId('login').hidden = false;
   byId('logout').hidden = true;
@@ -78,6 +87,12 @@ function fail(err, fromRefresh = false) {
   showNotice(err.message, 'error');
 }
 
+/** Shows an action's error; a rejected key logs out. */
+function actionFailed(err) {
+  if (err.status === 401) logout(`Login failed: ${err.message}`);
+  else fail(err);
+}
+
 /** Runs an API action, shows its error, and refreshes at once. */
 async function act(fn) {
   try {
@@ -93,11 +108,22 @@ async function act(fn) {
 
 function render(rooms, lists) {
   const root = byId('rooms');
+  const names = new Set(rooms.map((r) => r.name));
+  for (const [name, c] of cards) {
+    if (!names.has(name)) {
+      c.dial.stop();
+      cards.delete(name);
+    }
+  }
   if (rooms.length === 0) {
     root.replaceChildren(el('p', { class: 'empty', text: 'No rooms.' }));
     return;
   }
-  root.replaceChildren(...rooms.map((r, i) => roomCard(r, lists[i])));
+  const sections = rooms.map((r, i) => roomCard(r, lists[i]));
+  // Re-inserting an unchanged card would take the focus from its inputs.
+  if (sections.length !== root.children.length || sections.some((s, i) => root.children[i] !== s)) {
+    root.replaceChildren(...sections);
+  }
 }
 
 function roomCard(room, list) {
@@ -115,10 +141,20 @@ function roomCard(room, list) {
       el('thead', {}, el('tr', {}, ...['Name', 'Kind', 'Tracks', 'Audio', 'Video', 'Joined', ''].map((h) => el('th', { text: h })))),
       el('tbody', {}, ...list.map((p) => participantRow(room.name, p))));
   }
-  return el('section', { class: 'room-card', 'data-room': room.name },
+  let card = cards.get(room.name);
+  if (!card) {
+    const dial = dialPanel(room.name, {
+      getAPI: () => api, onError: actionFailed, onDone: clearNotice, states: debug.calls,
+    });
+    const content = el('div');
+    card = { section: el('section', { class: 'room-card', 'data-room': room.name }, content, dial.element), content, dial };
+    cards.set(room.name, card);
+  }
+  card.content.replaceChildren(
     el('h2', {}, room.name, el('span', { class: 'meta', text: meta.join(' · ') }),
       el('span', { class: 'meta', text: list instanceof Error ? '' : `${list.length} participant${list.length === 1 ? '' : 's'}` })),
     body);
+  return card.section;
 }
 
 function participantRow(room, p) {

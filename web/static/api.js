@@ -61,6 +61,19 @@ export class API {
   kick(room, id) {
     return this.request('DELETE', `/rooms/${encodeURIComponent(room)}/participants/${encodeURIComponent(id)}`);
   }
+
+  /** Dials out from room: body is {to, name?, dtmf?}; answers the new call. */
+  dial(room, body) {
+    return this.request('POST', `/rooms/${encodeURIComponent(room)}/dial`, body);
+  }
+
+  call(id) {
+    return this.request('GET', `/calls/${encodeURIComponent(id)}`);
+  }
+
+  hangup(id) {
+    return this.request('DELETE', `/calls/${encodeURIComponent(id)}`);
+  }
 }
 
 /** Accepts both {"key": [...]} and a bare array, as API versions differ. */
