@@ -214,6 +214,8 @@ func (c *call) reject(err error) (string, error) {
 	}
 	c.log.Info("call rejected", "status", sip.StatusCode(err), "err", err)
 	switch {
+	case errors.Is(err, sip.ErrMoved):
+		return resultMoved, err
 	case errors.Is(err, sip.ErrNoSuchRoom):
 		return resultNotFound, err
 	case errors.Is(err, sip.ErrForbidden):

@@ -110,6 +110,12 @@ type Config struct {
 	// node (active) and when its last leg leaves, to record where rooms
 	// live. It runs on a call's goroutine and must not block.
 	OnRoomHub func(room string, active bool)
+	// RoomNode, when set, says whether another live node hosts room's
+	// audio (the embedded SFU's placement shared in Redis) and at which
+	// SIP host:port; a call dialling that room directly is then sent there
+	// with 302 before it is answered, unless its Request-URI carries
+	// StayParam. It must answer quickly: the INVITE waits for it.
+	RoomNode func(ctx context.Context, room string) (sipAddr string, ok bool)
 	// Observer, when set, is told when calls start, join, are answered,
 	// leave and end (webhooks).
 	Observer CallObserver

@@ -45,7 +45,7 @@ func newJoinQueue(max int, reg prometheus.Registerer) (*joinQueue, error) {
 		took: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "roombridge_room_join_seconds",
 			Help:    "Time from the start of a phone's room join (queueing included) to its end, successful or not.",
-			Buckets: []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10},
+			Buckets: []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 40},
 		}),
 		dropped: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "roombridge_room_join_dropped_packets_total",

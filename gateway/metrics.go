@@ -16,6 +16,7 @@ import (
 const (
 	resultAnswered     = "answered"
 	resultNotFound     = "not_found"
+	resultMoved        = "moved"
 	resultForbidden    = "forbidden"
 	resultNotAccept    = "not_acceptable"
 	resultUnavailable  = "unavailable"

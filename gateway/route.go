@@ -58,10 +58,37 @@ func (g *Gateway) route(ctx context.Context, ic *sip.IncomingCall) (destination,
 		return destination{}, fmt.Errorf("%w: %q", sip.ErrNoSuchRoom, user)
 	case err != nil:
 		return destination{}, fmt.Errorf("%w: store: %w", ErrBackend, err)
-	case r.PINOnDirectDial, r.PIN != "" && !trusted(ic.Trunk()):
+	}
+	if err := g.elsewhere(ctx, ic, user, r.Name); err != nil {
+		return destination{}, err
+	}
+	if r.PINOnDirectDial || r.PIN != "" && !trusted(ic.Trunk()) {
 		return destination{room: r, ivr: true, only: r.Name, prompts: g.defaults}, nil
 	}
 	return destination{room: r, waitHost: r.WaitForHost, prompts: g.defaults}, nil
+}
+
+// StayParam in a Request-URI ("sip:ROOM@node;rbstay") keeps the call on
+// the node it reached: the Contact of our 302 carries it, so the room's
+// node never sends the call on again, and so may a proxy that retries the
+// redirecting node when the room's node does not answer.
+const StayParam = "rbstay"
+
+// elsewhere returns a *sip.MovedError when another node hosts room (see
+// Config.RoomNode) and the call may be moved there.
+func (g *Gateway) elsewhere(ctx context.Context, ic *sip.IncomingCall, user, room string) error {
+	if g.cfg.RoomNode == nil {
+		return nil
+	}
+	if _, stay := ic.RequestURIParam(StayParam); stay {
+		return nil
+	}
+	addr, ok := g.cfg.RoomNode(ctx, room)
+	if !ok {
+		return nil
+	}
+	return fmt.Errorf("room %s is on the node at %s: %w", room, addr,
+		&sip.MovedError{Contact: "sip:" + user + "@" + addr + ";" + StayParam})
 }
 
 // trusted reports whether callers of the trunk may dial a room without its

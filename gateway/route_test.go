@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -50,4 +51,45 @@ func TestDirectDialUntrustedTrunkAsksPIN(t *testing.T) {
 	p.hangup()
 	q.hangup()
 	untrusted.waitIdle()
+}
+
+// A room hosted by another node (Config.RoomNode) sends its direct callers
+// there with 302 before answering, the Contact naming that node and
+// StayParam; a Request-URI with StayParam stays, as do rooms hosted
+// nowhere else and dial-in numbers, whose room is known only after the PIN.
+func TestRoomOnAnotherNodeRedirects(t *testing.T) {
+	asked := make(chan string, 8)
+	f := newFixture(t, func(c *Config) {
+		c.RoomNode = func(_ context.Context, room string) (string, bool) {
+			asked <- room
+			return "192.0.2.7:5070", room == "demo"
+		}
+	})
+	f.setRoom(store.Room{Name: "open"})
+	ag := newAgent(t)
+	for _, tc := range []struct {
+		target string
+		want   int
+	}{
+		{f.uri("demo"), 302},
+		{f.uri("4711"), 302}, // demo's alias
+		{f.uri("demo") + ";" + StayParam, 200},
+		{f.uri("open"), 200},
+		{f.uri("+15550100"), 200},
+	} {
+		p, code := ag.dial(tc.target, phoneOpts{})
+		if code != tc.want {
+			t.Errorf("dial %s: %d, want %d", tc.target, code, tc.want)
+		}
+		if code == 200 {
+			p.hangup()
+		}
+	}
+	f.waitIdle()
+	if got := f.metric("roombridge_calls_total", resultMoved); got != 2 {
+		t.Errorf(`calls_total{result="moved"} = %v, want 2`, got)
+	}
+	if len(asked) != 3 {
+		t.Errorf("RoomNode asked %d times, want 3 (demo twice, open; not with %s, not for a dial-in number)", len(asked), StayParam)
+	}
 }

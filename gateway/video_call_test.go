@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -235,4 +236,73 @@ func TestNoLeaksVideo(t *testing.T) {
 	if err == nil && len(ps) != 0 {
 		t.Errorf("%d participants left in the room", len(ps))
 	}
+}
+
+// TestRoomSystemVideoSwitch: with two cameras in the room (the x264
+// stream at 320×180, and a second camera showing a 320×240 picture), the
+// room system sees the pinned one, and switching the pin switches its
+// picture at a keyframe of the new source; without a pin it sees the
+// loudest speaker's (their microphones' RFC 6464 levels); no switch
+// leaves a sequence gap.
+func TestRoomSystemVideoSwitch(t *testing.T) {
+	f := videoFixture(t, videoTrunk)
+	aus := readStream(t, "x264-320x180-15fps.h264")
+	camera := startSource(t, f, "camera", true, func(i int) []byte { return onDemand(aus, i) })
+	other, err := video.NewSlate(video.SlateConfig{Width: 320, Height: 240, Lines: []string{"B"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	speaker := startSource(t, f, "other", true, func(i int) []byte {
+		mu.Lock()
+		defer mu.Unlock()
+		return other.Next(i == 0)
+	})
+	ag := newAgent(t)
+	p, code := ag.dial(f.uri("demo"), phoneOpts{freq: 440, video: videoOpts{on: true}})
+	if code != 200 {
+		t.Fatalf("INVITE: %d", code)
+	}
+	ctx := context.Background()
+	for _, step := range []struct {
+		pin  string
+		w, h int
+	}{{"other", 320, 240}, {"camera", streamWidth, streamHeight}, {"other", 320, 240}} {
+		if err := f.sfu.Pin(ctx, "demo", step.pin); err != nil {
+			t.Fatal(err)
+		}
+		_, before := p.video.received(step.w, step.h)
+		pinned := time.Now()
+		waitUntil(t, 10*time.Second, step.pin+"'s picture at the room system", func() bool {
+			_, n := p.video.received(step.w, step.h)
+			return n > before
+		})
+		t.Logf("pin %s → its first picture (a keyframe) at the room system: %v", step.pin, time.Since(pinned).Round(time.Millisecond))
+		waitUntil(t, 10*time.Second, step.pin+"'s pictures at the room system", func() bool {
+			_, n := p.video.received(step.w, step.h)
+			return n >= before+5
+		})
+	}
+	// Without a pin, the loudest speaker's picture.
+	if err := f.sfu.Unpin(ctx, "demo", "other"); err != nil {
+		t.Fatal(err)
+	}
+	for _, step := range []struct {
+		loud, quiet *roomCamera
+		w, h        int
+	}{{camera, speaker, streamWidth, streamHeight}, {speaker, camera, 320, 240}} {
+		step.quiet.speaking.Store(false)
+		step.loud.speaking.Store(true)
+		_, before := p.video.received(step.w, step.h)
+		waitUntil(t, 10*time.Second, "the speaker's picture at the room system", func() bool {
+			_, n := p.video.received(step.w, step.h)
+			return n >= before+5
+		})
+	}
+	st, _ := p.video.received(0, 0)
+	if st.Lost != 0 || st.Dropped != 0 {
+		t.Errorf("room system received %+v across the switches", st)
+	}
+	p.hangup()
+	f.waitIdle()
 }

@@ -106,26 +106,50 @@ func (v *roomViewer) other(not string) (id string, frames, keys int, size [2]int
 // roomCamera is a bot in the room that publishes the x264 test stream as
 // its camera, from its IDR again whenever someone asks for a keyframe.
 type roomCamera struct {
-	part    room.Participant
-	w       room.VideoWriter
-	aus     [][]byte
+	part room.Participant
+	w    room.VideoWriter
+	// next returns the i-th access unit since the last keyframe asked for.
+	next    func(i int) []byte
 	asked   atomic.Int64 // keyframe requests received
 	askedAt atomic.Int64 // unix nanoseconds of the last
 	restart atomic.Bool
-	stop    chan struct{}
-	wg      sync.WaitGroup
+	// mic, when published, sends Opus silence frames whose RFC 6464 level
+	// says loud while speaking is set.
+	mic      room.AudioLevelWriter
+	speaking atomic.Bool
+	stop     chan struct{}
+	wg       sync.WaitGroup
 }
 
 func startCamera(t *testing.T, f *fixture, stream string) *roomCamera {
 	t.Helper()
-	p, err := f.sfu.Join(context.Background(), "demo", room.ParticipantInfo{Identity: "camera", Name: "camera", Kind: room.ParticipantKindBot})
+	aus := readStream(t, stream)
+	return startSource(t, f, "camera", false, func(i int) []byte { return onDemand(aus, i) })
+}
+
+// startSource is a camera named id whose pictures come from next; with
+// audio it also publishes a microphone, silent until speaking is set.
+func startSource(t *testing.T, f *fixture, id string, audio bool, next func(i int) []byte) *roomCamera {
+	t.Helper()
+	p, err := f.sfu.Join(context.Background(), "demo", room.ParticipantInfo{Identity: id, Name: id, Kind: room.ParticipantKindBot})
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &roomCamera{part: p, aus: readStream(t, stream), stop: make(chan struct{})}
+	c := &roomCamera{part: p, next: next, stop: make(chan struct{})}
 	c.w, err = p.PublishVideo(room.VideoCodec{MimeType: "video/H264", ClockRate: video.ClockRate})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if audio {
+		aw, err := p.PublishAudio(room.AudioCodec{MimeType: "audio/opus", ClockRate: 48000, Channels: 2, FrameDuration: 20 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.mic, _ = aw.(room.AudioLevelWriter)
+		if c.mic == nil {
+			t.Fatal("the SFU's audio writer takes no levels")
+		}
+		t.Cleanup(func() { _ = aw.Close() })
 	}
 	c.wg.Add(2)
 	go c.events()
@@ -164,8 +188,15 @@ func (c *roomCamera) send() {
 		if c.restart.Swap(false) {
 			i = 0
 		}
-		if err := c.w.WriteVideo(onDemand(c.aus, i), time.Second/streamFPS); err != nil {
+		if err := c.w.WriteVideo(c.next(i), time.Second/streamFPS); err != nil {
 			return
+		}
+		if c.mic != nil {
+			level := uint8(127)
+			if c.speaking.Load() {
+				level = 10 // -10 dBov
+			}
+			_ = c.mic.WriteAudioLevel(opusSilence, time.Second/streamFPS, level)
 		}
 		i++
 	}
@@ -307,3 +338,6 @@ func onDemand(aus [][]byte, i int) []byte {
 	}
 	return aus[1+(i-1)%9]
 }
+
+// opusSilence is a 20 ms Opus frame of silence (CELT, RFC 6716 §3.1).
+var opusSilence = []byte{0xf8, 0xff, 0xfe}

@@ -23,6 +23,12 @@ const (
 	// that missed one start.
 	slateInterval    = 200 * time.Millisecond
 	slateKeyInterval = 2 * time.Second
+	// slateGrace is how long after joining the room the slate waits for
+	// the room's video tracks to arrive, so that a room system joining a
+	// room with cameras sees them first, not a flash of the slate;
+	// slateUnjoined is its wait before the call is in a room (the IVR).
+	slateGrace    = 300 * time.Millisecond
+	slateUnjoined = time.Second
 	// slateSource names the slate among the Switcher's sources; track ids
 	// of both backends look otherwise (TR_…).
 	slateSource = "\x00slate"
@@ -61,6 +67,7 @@ type videoOut struct {
 	slateKey  time.Time // next periodic slate keyframe
 	slateIDR  bool      // the next slate frame must be an IDR
 	begin     time.Time
+	joinedAt  time.Time // when the loop first saw the participant
 	buf       []byte
 	pbuf      [outPayload]byte
 	outTS     uint32
@@ -167,6 +174,9 @@ func (o *videoOut) step(now time.Time) {
 	o.newSpkrs = false
 	part, roomName := o.part, o.roomName
 	o.mu.Unlock()
+	if part != nil && o.joinedAt.IsZero() {
+		o.joinedAt = now
+	}
 
 	for _, t := range incoming {
 		poll, ok := t.(room.FramePoller)
@@ -230,6 +240,9 @@ func (o *videoOut) choose(part room.Participant, now time.Time) {
 			return
 		case len(o.tracks) > 0:
 			want = o.tracks[0].t.ID()
+		case o.joinedAt.IsZero() && now.Sub(o.begin) < slateUnjoined,
+			!o.joinedAt.IsZero() && now.Sub(o.joinedAt) < slateGrace:
+			return // the room's tracks may be on their way
 		default:
 			want = slateSource
 		}

@@ -35,6 +35,7 @@ type dialedCall struct {
 		Codec           string  `json:"codec"`
 		Transport       string  `json:"transport"`
 		SRTP            bool    `json:"srtp"`
+		OnHold          bool    `json:"on_hold"`
 		PacketsReceived uint64  `json:"packets_received"`
 		PacketsSent     uint64  `json:"packets_sent"`
 		PacketsLost     int64   `json:"packets_lost"`
@@ -265,4 +266,37 @@ func TestDialOutKicked(t *testing.T) {
 	}
 	waitLog(t, carrier, false, "INVITE ACK BYE", 5*time.Second)
 	waitInRoom(t, srv, c.Participant, false)
+}
+
+// TestDialOutReinviteRekeys: the callee's re-INVITEs follow the rules of
+// calls that came in. The trunk requires SRTP (over UDP: srtp_over_plain,
+// a lab), so the offer is RTP/SAVP with SDES keys; the callee (sipp)
+// answers with a key, then re-INVITEs on hold with a new key (answered
+// recvonly with our key; the call shows on hold with SRTP), then with
+// plain RTP (refused: 488, SRTP may not be turned off).
+func TestDialOutReinviteRekeys(t *testing.T) {
+	harness.RequireTool(t, "sipp")
+	callee := sippeer.StartUAS(t, sippeer.UASOptions{Scenario: "carrier_srtp_reinvite.xml"})
+	srv := startDialOutGateway(t, callee.Addr, "", map[string]any{"srtp": "require", "srtp_over_plain": true})
+	id := dial(t, srv, map[string]any{"to": calleeNumber})
+	waitCall(t, srv, id, "answered", 15*time.Second)
+	waitLog(t, callee, false, "INVITE ACK 200 488", 10*time.Second)
+	c := getDialed(t, srv, id)
+	if c.State != "answered" || c.Quality == nil || !c.Quality.SRTP || !c.Quality.OnHold {
+		t.Errorf("after the re-INVITEs: %+v quality %+v", c, c.Quality)
+	}
+	if !strings.Contains(srv.Logs(), "SRTP re-keyed by re-INVITE") {
+		t.Error("the gateway did not log the re-key")
+	}
+	apiJSON(t, srv, http.MethodDelete, "/v1/calls/"+id, nil, nil)
+	waitCall(t, srv, id, "ended", 10*time.Second)
+	waitLog(t, callee, false, "BYE", 5*time.Second)
+	// sipp logs a failed check of an answer (check_it) as a failed
+	// regexp match; its overload warnings on a busy machine are no fault.
+	if e := callee.Errors(); strings.Contains(strings.ToLower(e), "regexp") {
+		t.Errorf("sipp's checks of the answers failed:\n%s", e)
+	}
+	if !strings.Contains(callee.Messages(), "RTP/SAVP") || !strings.Contains(callee.Messages(), "a=crypto:1 AES_CM_128_HMAC_SHA1_80") {
+		t.Error("the offer was not RTP/SAVP with an AES_CM_128_HMAC_SHA1_80 key")
+	}
 }

@@ -62,7 +62,9 @@ func splitNodes(t *testing.T, nodes []*harness.Server, id string) (this, other *
 // of the same room, one dialling it directly and one through the PIN IVR
 // of a dial-in number, are served by the surviving node and hear each
 // other (the room and its PIN were in Redis, not on the dead node); the
-// dead node's record and room placement expire from GET /v1/nodes.
+// dead node's record and room placement expire from GET /v1/nodes. When
+// the dead node comes back, Kamailio's hash points the room's callers at
+// it again, and it sends them on (302) to the node the room now lives on.
 func TestKillNode(t *testing.T) {
 	nodes := startNodes(t, 2, "2m",
 		"dialin: {numbers: [\"5000\"]}\nivr: {join_tones: false}")
@@ -96,7 +98,7 @@ func TestKillNode(t *testing.T) {
 
 	// New callers of the room right after the kill: one dials the room,
 	// one the dial-in number and keys the room's PIN.
-	direct := ports.through(t, proxy, room, 880, 12*time.Second, caller.Options{})
+	direct := ports.through(t, proxy, room, 880, 16*time.Second, caller.Options{})
 	ivr := ports.through(t, proxy, "5000", 660, 20*time.Second, caller.Options{DTMF: pin + "#", DTMFDelay: 500 * time.Millisecond})
 	sipWaitRoom(t, survivor, room, 15*time.Second, nil, "the direct caller joins on the survivor",
 		func(ps []sipParticipant) bool { return sipCountKind(ps, "sip") >= 1 })
@@ -121,6 +123,21 @@ func TestKillNode(t *testing.T) {
 		listing = nodesListing(t, survivor)
 	}
 	t.Logf("SIGKILL → the dead node gone from GET /v1/nodes and its room placed on the survivor: %v", time.Since(killedAt).Round(time.Millisecond))
+
+	// The dead node restarts and Kamailio puts it back; a new caller of
+	// the room, hashed to it, joins the others on the survivor.
+	if err := victim.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	readyAt := time.Now()
+	waitProxyLog(t, proxy, "gateway node up: sip:"+victim.SIPAddr, readyAt, 10*time.Second)
+	back := ports.through(t, proxy, room, 440, 3*time.Second, caller.Options{})
+	sipWaitRoom(t, survivor, room, 10*time.Second, nil, "a caller after the restart joins the room where it lives",
+		func(ps []sipParticipant) bool { return sipCountKind(ps, "sip") == 3 })
+	if got := roomNodes(t, []*harness.Server{victim}, room); len(got) != 0 {
+		t.Errorf("after its restart, the node the room hashes to took callers of a room living elsewhere: %v", got)
+	}
+	back.wait(t, 15*time.Second)
 
 	rep := first.wait(t, 30*time.Second)
 	if !rep.MediaTimeout {

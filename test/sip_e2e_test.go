@@ -52,6 +52,10 @@ type sipParticipant struct {
 	Kind       string `json:"kind"`
 	AudioMuted bool   `json:"audio_muted"`
 	Node       string `json:"node"`
+	Tracks     []struct {
+		Kind  string `json:"kind"`
+		Codec string `json:"codec"`
+	} `json:"tracks"`
 }
 
 func (p sipParticipant) String() string { return fmt.Sprintf("%s(%s,%s)", p.Name, p.Kind, p.ID) }

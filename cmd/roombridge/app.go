@@ -62,9 +62,10 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *app, e
 	}
 	records, _ := a.store.(store.Records)
 	var onRoomHub func(string, bool)
+	var roomNode func(context.Context, string) (string, bool)
 	if records != nil && cfg.Node.ID != "" {
 		a.nodes = newPresence(records, cfg.Node.ID, cfg.Backend == config.BackendEmbedded, log)
-		onRoomHub = a.nodes.roomHub
+		onRoomHub, roomNode = a.nodes.roomHub, a.nodes.roomNode
 	}
 	if err := upsertRooms(ctx, a.store, cfg.Rooms); err != nil {
 		return nil, err
@@ -130,7 +131,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *app, e
 		publicURL = listenURL(a.ln, cfg.HTTP.TLS.Cert != "")
 	}
 
-	a.sip, err = newSIP(cfg, a.store, onRoomHub, backend, newSIPUsers(cfg.SIP.Users, sipCreds), failures, publicURL, reg, log, observer)
+	a.sip, err = newSIP(cfg, a.store, onRoomHub, roomNode, backend, newSIPUsers(cfg.SIP.Users, sipCreds), failures, publicURL, reg, log, observer)
 	if err != nil {
 		return nil, err
 	}
@@ -186,8 +187,13 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *app, e
 		for _, ad := range a.sip.srv.Addrs() {
 			sipAddrs = append(sipAddrs, ad.String())
 		}
+		sipAddress := nodeSIPAddress(cfg.Node.SIPAddress, a.sip.srv.Addrs())
+		if sipAddress == "" && cfg.Backend == config.BackendEmbedded {
+			log.Warn("node.sip_address is empty and SIP listens on a wildcard address: other nodes cannot send this node's rooms' callers here")
+		}
+		a.nodes.drained = a.drain.begun
 		a.nodes.info = func() nodeRecord {
-			return nodeRecord{URL: publicURL, SIP: sipAddrs, Draining: a.drain.active(), Calls: a.drain.calls()}
+			return nodeRecord{URL: publicURL, SIP: sipAddrs, SIPAddress: sipAddress, Draining: a.drain.active(), Calls: a.drain.calls()}
 		}
 	}
 

@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"log/slog"
 	"maps"
+	"net/netip"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/roombridge/roombridge/gateway/api"
+	"github.com/roombridge/roombridge/gateway/sip"
 	"github.com/roombridge/roombridge/gateway/store"
 )
 
@@ -26,20 +28,30 @@ const (
 const (
 	nodeHeartbeat = 2 * time.Second
 	nodeTTL       = 3 * nodeHeartbeat
+	// nodeFresh: a node whose record was renewed longer ago than this
+	// missed a heartbeat (it may have died) and is sent no calls, though
+	// its record lives on until nodeTTL. Nodes' clocks must agree to well
+	// within a second (NTP).
+	nodeFresh = nodeHeartbeat * 3 / 2
+	// roomNodeTimeout bounds the placement lookup an INVITE waits for.
+	roomNodeTimeout = 300 * time.Millisecond
 )
 
 // nodeRecord is what a node says of itself.
 type nodeRecord struct {
-	URL      string    `json:"url"`
-	SIP      []string  `json:"sip"`
-	Draining bool      `json:"draining"`
-	Calls    int       `json:"calls"`
-	Seen     time.Time `json:"seen"`
+	URL string   `json:"url"`
+	SIP []string `json:"sip"`
+	// SIPAddress is where calls are sent to this node (node.sip_address);
+	// empty when it has none.
+	SIPAddress string    `json:"sip_address,omitempty"`
+	Draining   bool      `json:"draining"`
+	Calls      int       `json:"calls"`
+	Seen       time.Time `json:"seen"`
 }
 
 // presence keeps this node's record, and the placement of the rooms whose
 // audio hub runs here, in the shared records: the ground for sending a
-// room's callers to the node that hosts it (not built yet) and for GET
+// room's direct callers to the node that hosts it (roomNode) and for GET
 // /v1/nodes.
 type presence struct {
 	rec   store.Records
@@ -47,6 +59,9 @@ type presence struct {
 	log   *slog.Logger
 	place bool              // record placements (embedded SFU)
 	info  func() nodeRecord // set before start
+	// drained, set before start, is closed when this node begins to
+	// drain: the record says so at once, so that no node sends it a call.
+	drained <-chan struct{}
 
 	mu      sync.Mutex
 	active  map[string]int // room → hubs started minus stopped
@@ -92,6 +107,7 @@ func (p *presence) start() {
 		defer close(p.done)
 		t := time.NewTicker(nodeHeartbeat)
 		defer t.Stop()
+		drained := p.drained
 		for {
 			p.sync(ctx)
 			select {
@@ -99,6 +115,8 @@ func (p *presence) start() {
 				return
 			case <-t.C:
 			case <-p.wake:
+			case <-drained:
+				drained = nil
 			}
 		}
 	}()
@@ -144,7 +162,8 @@ func (p *presence) sync(ctx context.Context) {
 			delete(p.warned, room)
 		case !p.warned[room]:
 			// Callers of one room on two nodes of the embedded SFU are in
-			// two rooms: the redirect to the room's node is not built.
+			// two rooms: they came here while the room's node was not to
+			// be reached (or through the IVR, which is not redirected).
 			p.log.Warn("room is hosted on another node too: its callers here do not hear those there",
 				"room", room, "node", string(holder))
 			p.warned[room] = true
@@ -157,6 +176,31 @@ func (p *presence) sync(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// roomNode is the gateway's RoomNode: the SIP address of the node holding
+// room's placement when that is another node, alive (renewed within
+// nodeFresh), not draining and reachable at a node.sip_address. Any doubt
+// (a store error, a slow store) keeps the call here.
+func (p *presence) roomNode(ctx context.Context, room string) (string, bool) {
+	if !p.place {
+		return "", false
+	}
+	ctx, cancel := context.WithTimeout(ctx, roomNodeTimeout)
+	defer cancel()
+	holder, err := p.rec.GetRecord(ctx, placementKind, room)
+	if err != nil || string(holder) == p.id {
+		return "", false
+	}
+	body, err := p.rec.GetRecord(ctx, nodeKind, string(holder))
+	if err != nil {
+		return "", false
+	}
+	var r nodeRecord
+	if json.Unmarshal(body, &r) != nil || r.Draining || r.SIPAddress == "" || time.Since(r.Seen) > nodeFresh {
+		return "", false
+	}
+	return r.SIPAddress, true
 }
 
 // listNodes is GET /v1/nodes: every live node with the rooms it hosts.
@@ -190,4 +234,22 @@ func listNodes(rec store.Records) func(ctx context.Context) ([]api.NodeState, er
 		slices.SortFunc(out, func(a, b api.NodeState) int { return strings.Compare(a.ID, b.ID) })
 		return out, nil
 	}
+}
+
+// nodeSIPAddress is where other nodes send calls to this one: node.sip_address,
+// else the first UDP or TCP listener bound to a specific address.
+func nodeSIPAddress(configured string, addrs []sip.BoundAddr) string {
+	if configured != "" {
+		return configured
+	}
+	for _, a := range addrs {
+		if a.Transport != "udp" && a.Transport != "tcp" {
+			continue
+		}
+		ap, err := netip.ParseAddrPort(a.Addr.String())
+		if err == nil && !ap.Addr().IsUnspecified() {
+			return ap.String()
+		}
+	}
+	return ""
 }

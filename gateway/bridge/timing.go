@@ -28,7 +28,8 @@ func samples(rate int) int { return rate / 50 }
 // the ticker fires at now. A ticker sends the time it was due, and the
 // hub's schedule starts a few microseconds after its ticker, so the two
 // differ by that much in either direction: comparing them exactly made
-// the hub skip the ticker's fire, run each tick on the following one a
-// whole frame behind its schedule and count nearly every tick late. Half
-// a frame of slack absorbs the difference and no more.
+// the hub skip a fire whenever the ticker's time fell just before the
+// schedule's, run that tick a whole frame late on the next fire (two back
+// to back) and count it late. Half a frame of slack absorbs the
+// difference and no more.
 func tickDue(now, next time.Time) bool { return !now.Before(next.Add(-FrameDuration / 2)) }

@@ -36,6 +36,12 @@ type Node struct {
 	// ID names the node in logs, the room API (participants' node) and
 	// Redis; empty means the host name.
 	ID string `yaml:"id"`
+	// SIPAddress is the host:port at which other nodes and a proxy in
+	// front reach this node's SIP (UDP and TCP): the target of the 302
+	// that sends a room's callers to the node hosting it. Empty means the
+	// first udp or tcp sip.listen address unless that is a wildcard
+	// (0.0.0.0, ::), which no one can be sent to.
+	SIPAddress string `yaml:"sip_address"`
 }
 
 // HTTP is the web server: room API, web client, signalling, metrics.

@@ -185,6 +185,8 @@ func TestErrorsNameTheKey(t *testing.T) {
 		{yaml: "dialin: { numbers: ['+1555'], languages: { '+1666': de } }", key: "dialin.languages"},
 		{yaml: "rtp: { timeout: 1ms }", key: "rtp.timeout"},
 		{yaml: "node: { id: 'a b' }", key: "node.id"},
+		{yaml: "node: { sip_address: gw1 }", key: "node.sip_address"},
+		{yaml: "node: { sip_address: '0.0.0.0:5060' }", key: "node.sip_address"},
 		{yaml: "store: { redis: { addr: redis } }", key: "store.redis.addr"},
 		{yaml: "store: { redis: { addr: 'redis:0' } }", key: "store.redis.addr"},
 		{yaml: "store: { redis: { addr: 'redis:6379', db: -1 } }", key: "store.redis.db"},

@@ -252,6 +252,14 @@ func (c *Config) validateNode(bad func(key, format string, args ...any)) {
 	if c.Node.ID != "" && !nodeIDRe.MatchString(c.Node.ID) {
 		bad("node.id", "must be letters, digits, '.', '_' or '-' (at most 63), not %q", c.Node.ID)
 	}
+	if a := c.Node.SIPAddress; a != "" {
+		host, port, err := net.SplitHostPort(a)
+		if n, perr := strconv.Atoi(port); err != nil || host == "" || perr != nil || n < 1 || n > 65535 {
+			bad("node.sip_address", "want host:port, got %q", a)
+		} else if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+			bad("node.sip_address", "%q is a wildcard address: give one the other nodes can reach", a)
+		}
+	}
 	r := c.Store.Redis
 	if r.Addr != "" {
 		host, port, err := net.SplitHostPort(r.Addr)

@@ -198,7 +198,11 @@ func (c *IncomingCall) RejectErr(err error) error {
 
 func (c *IncomingCall) rejectErr(err, cause error) error {
 	code, reason := status(err, 500)
-	return c.reject(code, reason, cause, c.srv.warning(err)...)
+	hdrs := c.srv.warning(err)
+	if mv, ok := errors.AsType[*MovedError](err); ok {
+		hdrs = append(hdrs, sip.NewHeader("Contact", "<"+mv.Contact+">"))
+	}
+	return c.reject(code, reason, cause, hdrs...)
 }
 
 func (c *IncomingCall) reject(code int, reason string, cause error, hdrs ...sip.Header) error {

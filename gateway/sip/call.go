@@ -230,6 +230,12 @@ func party(name string, u sip.Uri) Party {
 // room), or of To when the Request-URI has none.
 func (c *IncomingCall) RequestURIUser() string { return requestUser(c.invite) }
 
+// RequestURIParam returns the value of a parameter of the Request-URI
+// (";name=value", or "" for a bare ";name") and whether it is there.
+func (c *IncomingCall) RequestURIParam(name string) (string, bool) {
+	return c.invite.Recipient.UriParams.Get(name)
+}
+
 // CallID is the SIP Call-ID.
 func (c *IncomingCall) CallID() string { return c.callID }
 

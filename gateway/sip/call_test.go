@@ -3,6 +3,7 @@ package sip
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -259,5 +260,35 @@ func TestCloseEndsCalls(t *testing.T) {
 	waitFor(t, p.byes, "BYE")
 	if err := f.srv.Close(); err != nil {
 		t.Errorf("second Close: %v", err)
+	}
+}
+
+// TestMoved: a call moved elsewhere gets 302 Moved Temporarily with the
+// Contact it was sent to (RFC 3261 §21.3.3), and the handler sees the
+// parameters of the Request-URI.
+func TestMoved(t *testing.T) {
+	params := make(chan string, 1)
+	f := newFixture(t, Config{}, func(c *IncomingCall) {
+		v, ok := c.RequestURIParam("rbstay")
+		_, other := c.RequestURIParam("absent")
+		params <- fmt.Sprintf("%q %v %v", v, ok, other)
+		_ = c.RejectErr(fmt.Errorf("room elsewhere: %w", &MovedError{Contact: "sip:room1@127.0.0.1:5999;rbstay"}))
+	})
+	p := newPeer(t, "udp", nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	to := f.uri("room1", "udp")
+	to.UriParams = sip.HeaderParams{}
+	to.UriParams.Add("rbstay", "")
+	_, err := p.call(ctx, t, to, []byte(testOffer), sipgo.AnswerOptions{})
+	res := responseOf(err)
+	if res == nil || res.StatusCode != 302 || res.Reason != "Moved Temporarily" {
+		t.Fatalf("response %v (%v), want 302", res, err)
+	}
+	if c := res.GetHeader("Contact"); c == nil || c.Value() != "<sip:room1@127.0.0.1:5999;rbstay>" {
+		t.Errorf("Contact %v", c)
+	}
+	if got := waitFor(t, params, "the handler"); got != `"" true false` {
+		t.Errorf("RequestURIParam: %s", got)
 	}
 }

@@ -28,7 +28,19 @@ var (
 	ErrBusy = errors.New("sip: busy")
 	// ErrNotAnswered: the handler ended without answering (480).
 	ErrNotAnswered = errors.New("sip: call not answered")
+	// ErrMoved: the call belongs elsewhere (302 Moved Temporarily, RFC
+	// 3261 §21.3.3); return a *[MovedError], which names where.
+	ErrMoved = errors.New("sip: moved")
 )
+
+// MovedError redirects a call to Contact, a SIP URI (302 with that
+// Contact).
+type MovedError struct {
+	Contact string
+}
+
+func (e *MovedError) Error() string { return "sip: moved to " + e.Contact }
+func (e *MovedError) Unwrap() error { return ErrMoved }
 
 // Causes of a call's context cancellation (context.Cause), also returned by
 // [IncomingCall] methods once the call has ended.
@@ -103,6 +115,7 @@ var statusTable = []struct {
 	code   int
 	reason string
 }{
+	{ErrMoved, 302, "Moved Temporarily"},
 	{ErrNoSuchRoom, 404, "Not Found"},
 	{ErrNoCommonCodec, 488, "Not Acceptable Here"},
 	{ErrSRTPRequired, 488, "Not Acceptable Here"},

@@ -101,6 +101,19 @@ stop() {
 }
 trap stop EXIT
 
+# await_http waits up to 20 s for url to answer 2xx while process pid
+# lives; when it dies its log is shown and the script fails.
+await_http() {
+  local url=$1 pid=$2 log=$3
+  for _ in $(seq 200); do
+    curl -fs "$url" >/dev/null 2>&1 && return 0
+    kill -0 "$pid" 2>/dev/null || { cat "$log" >&2; exit 1; }
+    sleep 0.1
+  done
+  echo "perf: $url did not answer within 20 s" >&2
+  exit 1
+}
+
 if [ "$BACKEND" = livekit ]; then
   ip link set lo up
   ip link add rb0 type veth peer name rb1
@@ -119,11 +132,7 @@ logging: { level: warn }
 YAML
   "$LIVEKIT_SERVER" --config "$dir/livekit.yaml" >"$dir/livekit.log" 2>&1 &
   lk=$!
-  for _ in $(seq 200); do
-    curl -fs "http://$lk_addr:7880/" >/dev/null 2>&1 && break
-    kill -0 "$lk" 2>/dev/null || { cat "$dir/livekit.log" >&2; exit 1; }
-    sleep 0.1
-  done
+  await_http "http://$lk_addr:7880/" "$lk" "$dir/livekit.log"
   cat >>"$dir/roombridge.yaml" <<YAML
 backend: livekit
 livekit: { url: "ws://$lk_addr:7880", api_key: perf-key, api_secret: $lk_secret }
@@ -135,11 +144,7 @@ ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" || true
 
 "$dir/roombridge" serve --config "$dir/roombridge.yaml" >"$dir/gateway.log" 2>&1 &
 gw=$!
-for _ in $(seq 100); do
-  curl -fs "http://127.0.0.1:$HTTP_PORT/readyz" >/dev/null 2>&1 && break
-  kill -0 "$gw" 2>/dev/null || { cat "$dir/gateway.log" >&2; exit 1; }
-  sleep 0.1
-done
+await_http "http://127.0.0.1:$HTTP_PORT/readyz" "$gw" "$dir/gateway.log"
 
 echo "perf: $LEGS legs of $CODEC speech in rooms of $ROOM_SIZE at $RATE calls/s, held $HOLD, plus a probe room; backend $BACKEND; $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 # cpu_ticks is a process's user+system CPU time in clock ticks.

@@ -1,0 +1,78 @@
+package test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/roombridge/roombridge/test/internal/baresip"
+	"github.com/roombridge/roombridge/test/internal/harness"
+)
+
+// TestBaresipRoomSystems: two baresip room systems (H.264 from their
+// avcodec module, fakevideo's colour bars) call room demo of the real
+// gateway. The first, alone in the room, decodes the slate (640×360, the
+// room's name); the room lists its H.264 track; the second decodes the
+// first one's picture (320×240), which went room system → room → room
+// system through the embedded SFU.
+func TestBaresipRoomSystems(t *testing.T) {
+	harness.RequireTool(t, "baresip")
+	requireFile(t, "/usr/lib/baresip/modules/avcodec.so", "baresip-ffmpeg")
+	srv := startSIPGateway(t)
+	dir := t.TempDir()
+	src := filepath.Join(dir, "tone.wav")
+	if err := baresip.WriteToneWAV(src, 600, 8000, 40); err != nil {
+		t.Fatal(err)
+	}
+	start := func(user, size string) (*baresip.Phone, string) {
+		snapshot := filepath.Join(dir, user+".png")
+		return baresip.Start(t, baresip.Options{
+			User: user, Target: "sip:demo@" + srv.SIPAddr, Source: src, Duration: 20 * time.Second,
+			Video: &baresip.Video{Size: size, FPS: 15, Bitrate: 400000, SnapshotRecv: snapshot},
+		}), snapshot
+	}
+
+	first, firstSnap := start("first", "320x240")
+	sipWaitRoom(t, srv, "demo", 15*time.Second, first.Done(), "the first room system's H.264 track",
+		func(ps []sipParticipant) bool { return sipVideoTracks(ps) == 1 })
+	waitFile(t, firstSnap, 15*time.Second, first)
+	img := waitPNG(t, firstSnap)
+	if b := img.Bounds(); b.Dx() != 640 || b.Dy() != 360 {
+		t.Fatalf("the first room system decoded a %v picture, want the 640×360 slate", b)
+	}
+	checkSlatePicture(t, img)
+
+	second, secondSnap := start("second", "352x288")
+	sipWaitRoom(t, srv, "demo", 15*time.Second, second.Done(), "both room systems' H.264 tracks",
+		func(ps []sipParticipant) bool { return sipVideoTracks(ps) == 2 })
+	waitFile(t, secondSnap, 15*time.Second, second)
+	img = waitPNG(t, secondSnap)
+	if b := img.Bounds(); b.Dx() != 320 || b.Dy() != 240 {
+		t.Fatalf("the second room system decoded a %v picture, want the first one's 320×240", b)
+	}
+	for _, p := range []*baresip.Phone{first, second} {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		err := p.Wait(ctx)
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// waitFile waits for a file baresip writes, or fails with its output.
+func waitFile(t *testing.T, path string, within time.Duration, p *baresip.Phone) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		if _, err := os.Stat(path); err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s not written within %v\n%s", path, within, p.Output())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
