@@ -17,11 +17,12 @@ import (
 	"github.com/roombridge/roombridge/gateway/sip"
 )
 
-// legCodecs are the codecs a SIP leg runs, in our order of preference
-// when its trunk lists none (trunks[].codecs): G.711 first because every
-// device has it and it costs nothing to transcode, then G.722 for
-// wideband, then Opus (passed through to the room; codecs.go).
-var legCodecs = []sdp.Codec{sdp.PCMU, sdp.PCMA, sdp.G722, sdp.Opus}
+// legCodecs are the codecs we offer (delayed-offer answers, dial-outs), in
+// our order of preference, when the trunk lists none (trunks[].codecs):
+// G.711 first because every device has it and it costs nothing to
+// transcode, then G.722 for wideband. Offers to trunks leave Opus out
+// (codecs.go); answers take it.
+var legCodecs = []sdp.Codec{sdp.PCMU, sdp.PCMA, sdp.G722}
 
 // negotiated is the outcome of offer/answer for a leg's audio.
 type negotiated struct {
