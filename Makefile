@@ -31,7 +31,7 @@ deps-test:
 
 # The media path's zero-allocation tests skip under the race detector
 # (which allocates on its own account); this runs them without it.
-ALLOCTESTS := -run 'ZeroAllocs|DoesNotAllocate' ./gateway/bridge/ ./gateway/rtp/ ./gateway/media/...
+ALLOCTESTS := -run 'ZeroAllocs|DoesNotAllocate' ./gateway/bridge/ ./gateway/rtp/ ./gateway/media/... ./sfu/
 
 test: deps-test $(WEB_DEPS)
 	$(GO) vet ./...

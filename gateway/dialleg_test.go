@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -11,6 +12,8 @@ import (
 
 	"github.com/roombridge/roombridge/gateway/dialout"
 	"github.com/roombridge/roombridge/gateway/internal/leakcheck"
+	"github.com/roombridge/roombridge/gateway/media/dtmf"
+	"github.com/roombridge/roombridge/gateway/rtp"
 	"github.com/roombridge/roombridge/gateway/sdp"
 	"github.com/roombridge/roombridge/gateway/sip/outbound"
 	"github.com/roombridge/roombridge/gateway/sip/uac/uastest"
@@ -26,8 +29,15 @@ type dialRig struct {
 
 func newDialRig(t *testing.T, transport string, policy DialTrunk) *dialRig {
 	t.Helper()
-	f := newFixture(t, nil)
-	uas := uastest.Start(t, uastest.Config{})
+	return newDialRigWith(t, transport, policy, uastest.Config{}, nil)
+}
+
+// newDialRigWith is newDialRig with the callee's config and an edit of
+// the gateway's.
+func newDialRigWith(t *testing.T, transport string, policy DialTrunk, callee uastest.Config, edit func(*Config)) *dialRig {
+	t.Helper()
+	f := newFixture(t, edit)
+	uas := uastest.Start(t, callee)
 	m, err := outbound.New(outbound.Config{
 		Trunks:    []outbound.Trunk{{Name: "carrier", URI: "sip:" + strings.TrimPrefix(uas.URI("", transport), "sip:@")}},
 		TLSConfig: uas.ClientTLS(),
@@ -139,4 +149,53 @@ func TestDialOutEndsWithGateway(t *testing.T) {
 	}
 	waitUntil(t, 5*time.Second, "the callee gone", func() bool { return len(r.f.sipParticipants("demo")) == 0 })
 	leakcheck.Verify(t, 10*time.Second, ignore...)
+}
+
+// A callee that answers and then sends nothing is hung up (BYE) once the
+// RTP timeout passes, with cause rtp_timeout, and leaves the room.
+func TestDialOutRTPTimeout(t *testing.T) {
+	r := newDialRigWith(t, "udp", DialTrunk{}, uastest.Config{Silent: true}, func(c *Config) { c.RTPTimeout = time.Second })
+	info, err := r.calls.Dial(dialout.Request{Room: "demo", To: "+15551234567"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.waitState(t, info.ID, dialout.StateAnswered)
+	if end := r.waitState(t, info.ID, dialout.StateEnded); end.Cause != dialout.CauseRTPTimeout {
+		t.Errorf("ended %+v", end)
+	}
+	waitUntil(t, 5*time.Second, "BYE at the callee", func() bool { _, _, _, byes := r.uas.Counts(); return byes == 1 })
+	r.f.waitIdle()
+}
+
+// A trunk with dtmf: info gets a dial's digits as SIP INFO
+// (application/dtmf-relay), one per key, not as RFC 4733 events.
+func TestDialOutDTMFAsINFO(t *testing.T) {
+	var events atomic.Int64
+	r := newDialRigWith(t, "udp", DialTrunk{DTMF: dtmf.ModeINFO}, uastest.Config{OnRTP: func(pkt *rtp.Packet) {
+		if pkt.PayloadType != 0 {
+			events.Add(1)
+		}
+	}}, nil)
+	info, err := r.calls.Dial(dialout.Request{Room: "demo", To: "+15551234567", DTMF: "12#"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.waitState(t, info.ID, dialout.StateAnswered)
+	waitUntil(t, 5*time.Second, "three INFOs", func() bool { return len(r.uas.Infos()) == 3 })
+	var keys string
+	for _, in := range r.uas.Infos() {
+		if in.ContentType != "application/dtmf-relay" {
+			t.Errorf("INFO %+v", in)
+		}
+		k, _, _ := strings.Cut(strings.TrimPrefix(in.Body, "Signal="), "\r\n")
+		keys += k
+	}
+	if keys != "12#" || events.Load() != 0 {
+		t.Errorf("INFO keys %q, %d RTP packets that were not PCMU", keys, events.Load())
+	}
+	if _, err := r.calls.Hangup(info.ID); err != nil {
+		t.Fatal(err)
+	}
+	r.waitState(t, info.ID, dialout.StateEnded)
+	r.f.waitIdle()
 }

@@ -472,10 +472,15 @@ func (p *phone) reinvite(dir sdp.Direction) *sdp.Session {
 func (p *phone) reinviteRaw(edit func(*sdp.Session), done ...func(offer, answer *sdp.Session)) int {
 	t := p.a.t
 	t.Helper()
-	offer, err := sdp.Offer(sdp.Policy{
+	pol := sdp.Policy{
 		Codecs: []sdp.Codec{p.opts.codec}, SRTP: p.opts.srtp, Addr: netip.MustParseAddr("127.0.0.1"),
-		AudioPort: int(p.ports.RTPAddr().Port()), Previous: p.offer,
-	})
+		AudioPort: int(p.ports.RTPAddr().Port()),
+	}
+	if p.video != nil {
+		pol = p.videoPolicy() // a room system re-offers its video
+	}
+	pol.Previous = p.offer
+	offer, err := sdp.Offer(pol)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -34,6 +34,10 @@ type LegQuality struct {
 	// the phone sent a receiver report.
 	MOS       float64 `json:"mos"`
 	RemoteMOS float64 `json:"remote_mos,omitempty"`
+
+	// Video is a room system's H.264 video (quality_video.go), nil
+	// without one.
+	Video *VideoQuality `json:"video,omitempty"`
 }
 
 // MarshalJSON writes the durations in milliseconds (duration in seconds),
@@ -79,5 +83,7 @@ func (g *Gateway) Quality(roomName, participantID string) (LegQuality, bool) {
 }
 
 func (c *call) quality(l *bridge.Leg, s *rtp.Session) LegQuality {
-	return c.legQuality(l, s, c.ic.Transport())
+	q := c.legQuality(l, s, c.ic.Transport())
+	q.Video = c.videoQuality()
+	return q
 }

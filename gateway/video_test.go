@@ -267,6 +267,15 @@ func TestRoomSystemVideo(t *testing.T) {
 			if st.Lost != 0 || st.Dropped != 0 || st.Keyframes == 0 {
 				t.Errorf("room system received %+v", st)
 			}
+			// What the room API shows of the leg's video.
+			q, ok := f.gw.Quality("demo", id)
+			if !ok || q.Video == nil {
+				t.Fatalf("no video quality for %s: %+v", id, q)
+			}
+			if v := q.Video; v.Width != streamWidth || v.Height != streamHeight || v.FrameRate < 10 || v.FrameRate > streamFPS+1 ||
+				v.Bitrate == 0 || v.FramesSent == 0 || v.PacketsLost != 0 || !v.Sending {
+				t.Errorf("video quality %+v", *v)
+			}
 
 			// Keyframes, room → room system.
 			waitUntil(t, 5*time.Second, "the room system not asked for a while", func() bool {

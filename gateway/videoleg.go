@@ -67,7 +67,11 @@ type videoLeg struct {
 	haveTS     bool
 	remoteSSRC atomic.Uint32
 	published  atomic.Int64 // unix nanoseconds of the first keyframe published, 0 before
-	firSeq     atomic.Uint32
+	// inStats is the depacketizer's count as of the last picture, for
+	// Quality on other goroutines.
+	statsMu sync.Mutex
+	inStats video.DepacketizerStats
+	firSeq  atomic.Uint32
 
 	// Keyframe requests to the room system come from the reader (loss),
 	// the call's goroutine (the room asks) and the out loop (due ones).
@@ -151,6 +155,10 @@ func (l *videoLeg) onAccessUnit(au video.AccessUnit) {
 		}
 	}
 	l.lastTS, l.haveTS = au.Timestamp, true
+	st := l.depack.Stats()
+	l.statsMu.Lock()
+	l.inStats = st
+	l.statsMu.Unlock()
 	t := l.writer.Load()
 	if t == nil {
 		return
@@ -200,19 +208,21 @@ func (l *videoLeg) publish(p room.Participant, roomName string) error {
 
 // askRoomSystem asks the room system for a keyframe, at most once per
 // limiter interval (a request that comes too soon is sent when due).
-func (l *videoLeg) askRoomSystem(now time.Time) {
-	l.kmu.Lock()
-	send := !l.closed && l.toRS.Request(now)
-	l.kmu.Unlock()
-	if send {
-		l.requestKeyframe()
-	}
-}
+func (l *videoLeg) askRoomSystem(now time.Time) { l.keyframeToRoomSystem(now, false) }
 
 // askRoomSystemIfDue sends a request the limiter held back, once due.
-func (l *videoLeg) askRoomSystemIfDue(now time.Time) {
+func (l *videoLeg) askRoomSystemIfDue(now time.Time) { l.keyframeToRoomSystem(now, true) }
+
+func (l *videoLeg) keyframeToRoomSystem(now time.Time, due bool) {
 	l.kmu.Lock()
-	send := !l.closed && l.toRS.Due(now)
+	var send bool
+	switch {
+	case l.closed:
+	case due:
+		send = l.toRS.Due(now)
+	default:
+		send = l.toRS.Request(now)
+	}
 	l.kmu.Unlock()
 	if send {
 		l.requestKeyframe()

@@ -24,11 +24,10 @@ func (*nullVideoWriter) Close() error                             { return nil }
 // RTP packets of the x264 stream (packetization-mode 1), publishing into
 // a writer that drops; out, whose session sends to a socket nobody reads.
 type benchVideo struct {
-	in      *videoLeg
-	pkts    []*pionrtp.Packet
-	out     *videoLeg
-	aus     [][]byte
-	packets int // RTP packets of one pass over aus
+	in   *videoLeg
+	pkts []*pionrtp.Packet
+	out  *videoLeg
+	aus  [][]byte
 }
 
 func newBenchVideo(tb testing.TB) *benchVideo {

@@ -54,6 +54,7 @@ type videoOut struct {
 
 	wantKey  atomic.Bool // the room system asked for a keyframe
 	switches atomic.Uint64
+	sent     atomic.Uint64     // pictures sent to the room system
 	fir      video.FIRReceiver // on the RTCP reader goroutine
 
 	// The run goroutine's own.
@@ -397,6 +398,9 @@ func (o *videoOut) forward(id string, au []byte, ts uint32, now time.Time) {
 	}
 	o.outTS, o.sendPT = f.Timestamp, n.sendPT
 	err := video.Payloads(f.Data, n.mode, o.pbuf[:], o.emitFn)
+	if err == nil {
+		o.sent.Add(1)
+	}
 	switch {
 	case errors.Is(err, video.ErrNALTooLarge):
 		// Mode 0 cannot carry a NAL unit over the MTU; the source's

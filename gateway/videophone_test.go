@@ -13,7 +13,6 @@ import (
 
 	sipgosip "github.com/emiago/sipgo/sip"
 	"github.com/pion/rtcp"
-	"github.com/pion/srtp/v3"
 
 	"github.com/roombridge/roombridge/gateway/rtp"
 	"github.com/roombridge/roombridge/gateway/sdp"
@@ -137,20 +136,11 @@ func (v *videoPhone) startVideo(local, remote *sdp.Session, weOffered bool) {
 	if weOffered {
 		offerM, answerM = lv, rv
 	}
-	var keys *rtp.SRTPKeys
-	if answerM.Secure() {
-		ok, ak, match := sdp.MatchCrypto(offerM, answerM)
-		if !match {
-			t.Fatal("no video crypto match")
-		}
-		mine, theirs := ak, ok
-		if weOffered {
-			mine, theirs = ok, ak
-		}
-		keys = &rtp.SRTPKeys{Profile: srtp.ProtectionProfile(mine.Suite.ProfileID()), LocalKey: mine.MasterKey(), LocalSalt: mine.MasterSalt(), RemoteKey: theirs.MasterKey(), RemoteSalt: theirs.MasterSalt()}
+	keys, err := srtpKeys(offerM, answerM, weOffered)
+	if err != nil {
+		t.Fatal(err)
 	}
 	v.depack = video.NewDepacketizer(v.onAU, 0)
-	var err error
 	v.sess, err = rtp.NewSession(rtp.SessionConfig{
 		Ports: v.ports, PayloadType: lv.Codecs[0].PT, ClockRate: video.ClockRate,
 		Remote: remote.RTPAddr(rv), RemoteRTCP: remote.RTCPAddr(rv), RTCPMux: lv.RTCPMux && rv.RTCPMux,
@@ -300,43 +290,22 @@ func (p *phone) reinviteVideo(edit func(*sdp.Session)) (int, *sdp.Session) {
 		}
 		p.video = &videoPhone{p: p, ports: ports, stop: make(chan struct{}), sizes: map[[2]int]int{}}
 	}
-	pol := p.videoPolicy()
-	pol.Previous = p.offer
-	offer, err := sdp.Offer(pol)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.video.shape(offer.Video)
-	if edit != nil {
-		edit(offer)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	req := sipgosip.NewRequest(sipgosip.INVITE, p.sess.InviteResponse.Contact().Address)
-	req.AppendHeader(sipgosip.NewHeader("Content-Type", "application/sdp"))
-	req.SetBody(offer.Marshal())
-	res, err := p.sess.Do(ctx, req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.StatusCode != 200 {
-		return res.StatusCode, nil
-	}
-	if err := p.sess.WriteRequest(sipgosip.NewRequest(sipgosip.ACK, p.sess.InviteResponse.Contact().Address)); err != nil {
-		t.Fatal(err)
-	}
-	ans, err := sdp.Parse(res.Body())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := sdp.AcceptAnswer(offer, ans); err != nil {
-		t.Fatal(err)
-	}
-	p.offer, p.answer = offer, ans
-	if p.video.sess == nil && ans.Video != nil && !ans.Video.Rejected() {
-		p.video.startVideo(offer, ans, true)
-	}
-	return 200, ans
+	var ans *sdp.Session
+	code := p.reinviteRaw(func(o *sdp.Session) {
+		p.video.shape(o.Video)
+		if edit != nil {
+			edit(o)
+		}
+	}, func(offer, a *sdp.Session) {
+		if err := sdp.AcceptAnswer(offer, a); err != nil {
+			t.Fatal(err)
+		}
+		ans, p.answer = a, a
+		if p.video.sess == nil && a.Video != nil && !a.Video.Rejected() {
+			p.video.startVideo(offer, a, true)
+		}
+	})
+	return code, ans
 }
 
 // framesNow is how many pictures the phone has received.

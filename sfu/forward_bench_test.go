@@ -29,7 +29,7 @@ func cpuTime() time.Duration {
 
 // benchTrack is a published track with n subscribers of the given sort:
 // bots, or WebRTC subscribers each with its own peer and sender goroutine.
-func benchTrack(b *testing.B, kind room.TrackKind, codec codecInfo, n int, bots bool) (*pubTrack, []*botTrack, []*rtcPeer) {
+func benchTrack(b testing.TB, kind room.TrackKind, codec codecInfo, n int, bots bool) (*pubTrack, []*botTrack, []*rtcPeer) {
 	s, err := New(Config{})
 	if err != nil {
 		b.Fatal(err)
