@@ -16,6 +16,7 @@ import (
 	"github.com/roombridge/roombridge/gateway/media/opus"
 	"github.com/roombridge/roombridge/gateway/media/tone"
 	"github.com/roombridge/roombridge/gateway/sip/uac"
+	"github.com/roombridge/roombridge/sipws/sipwstest"
 	"github.com/roombridge/roombridge/test/internal/ports"
 )
 
@@ -38,10 +39,10 @@ func TestLiveKitWebRTCLegOpusUntouched(t *testing.T) {
 	lk, _ := lkgwStart(t, fmt.Sprintf("sip: { listen: [udp://%s, tcp://%s, ws://%s] }", udp, udp, ws))
 
 	sub := newLKRecorder(t, lk)
-	browser, track := newSIPBrowser(t)
-	offer := gatheredOffer(t, browser)
 	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
 	defer cancel()
+	browser, track := sipwstest.Browser(t)
+	offer := sipwstest.Offer(ctx, t, browser)
 	call, err := uac.Dial(ctx, uac.Config{
 		Target: "sip:demo@" + ws, Transport: uac.TransportWS, LocalIP: netip.MustParseAddr("127.0.0.1"),
 		FromUser: "browser", Offer: []byte(offer), Logger: testLogger(t),
@@ -97,52 +98,6 @@ func TestLiveKitWebRTCLegOpusUntouched(t *testing.T) {
 	if foreign != 0 {
 		t.Errorf("%d of %d frames the LiveKit client received are not frames the browser sent: the gateway re-encoded", foreign, len(frames))
 	}
-}
-
-// newSIPBrowser is a pion PeerConnection with an Opus track, the media
-// side of a browser SIP client; it closes with the test.
-func newSIPBrowser(t *testing.T) (*webrtc.PeerConnection, *webrtc.TrackLocalStaticRTP) {
-	t.Helper()
-	se := webrtc.SettingEngine{}
-	se.SetIncludeLoopbackCandidate(true)
-	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
-	me := &webrtc.MediaEngine{}
-	if err := me.RegisterDefaultCodecs(); err != nil {
-		t.Fatal(err)
-	}
-	pc, err := webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithMediaEngine(me)).NewPeerConnection(webrtc.Configuration{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = pc.Close() })
-	track, err := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "audio", "browser")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := pc.AddTrack(track); err != nil {
-		t.Fatal(err)
-	}
-	return pc, track
-}
-
-// gatheredOffer makes and sets pc's offer and returns it with every
-// candidate (SIP has no trickle).
-func gatheredOffer(t *testing.T, pc *webrtc.PeerConnection) string {
-	t.Helper()
-	o, err := pc.CreateOffer(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := webrtc.GatheringCompletePromise(pc)
-	if err := pc.SetLocalDescription(o); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		t.Fatal("ICE gathering did not complete")
-	}
-	return pc.LocalDescription().SDP
 }
 
 // lkRecorder is a LiveKit client that keeps the payloads of the audio
