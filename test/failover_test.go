@@ -1,7 +1,6 @@
 package test
 
 import (
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -66,28 +65,16 @@ func splitNodes(t *testing.T, nodes []*harness.Server, id string) (this, other *
 // the dead node comes back, Kamailio's hash points the room's callers at
 // it again, and it sends them on (302) to the node the room now lives on.
 func TestKillNode(t *testing.T) {
-	nodes := startNodes(t, 2, "2m",
+	nodes, proxy := startProxied(t, "2m",
 		"dialin: {numbers: [\"5000\"]}\nivr: {join_tones: false}")
-	proxy := kamailio.Start(t, kamailio.Options{
-		Gateways:      []string{nodes[0].SIPAddr, nodes[1].SIPAddr},
-		ProbeInterval: 1,
-	})
 	const room, pin = "kilo", "4242"
-	if status, body, err := nodes[0].API(t.Context(), http.MethodPost, "/v1/rooms", map[string]any{"name": room, "pin": pin}); err != nil || status != http.StatusCreated {
-		t.Fatalf("create %s: %d %s %v", room, status, body, err)
-	}
+	createRoom(t, nodes[0], map[string]any{"name": room, "pin": pin})
 	ports := callerPorts(33000)
 
 	// A phone in the room, on whichever node the room hashes to. It hangs
 	// up after 2 s without media, as phones do.
 	first := ports.through(t, proxy, room, 440, time.Minute, caller.Options{RTPTimeout: 2 * time.Second})
-	var ids []string
-	for deadline := time.Now().Add(10 * time.Second); len(ids) == 0; time.Sleep(100 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("the first phone did not join on either node")
-		}
-		ids = roomNodes(t, nodes, room)
-	}
+	ids := waitRoomNodes(t, nodes, room, 1)
 	victim, survivor := splitNodes(t, nodes, ids[0])
 	waitNodes(t, survivor, "gw1:"+rooms(ids[0] == "gw1", room)+" gw2:"+rooms(ids[0] == "gw2", room))
 
@@ -170,15 +157,9 @@ func rooms(on bool, room string) string {
 // back. Every call lasts as long as its phones wanted and hears the other
 // phone to the end.
 func TestRollingRestart(t *testing.T) {
-	nodes := startNodes(t, 2, "2m")
-	proxy := kamailio.Start(t, kamailio.Options{
-		Gateways:      []string{nodes[0].SIPAddr, nodes[1].SIPAddr},
-		ProbeInterval: 1,
-	})
+	nodes, proxy := startProxied(t, "2m")
 	const room = "lima"
-	if status, body, err := nodes[0].API(t.Context(), http.MethodPost, "/v1/rooms", map[string]any{"name": room}); err != nil || status != http.StatusCreated {
-		t.Fatalf("create %s: %d %s %v", room, status, body, err)
-	}
+	createRoom(t, nodes[0], map[string]any{"name": room})
 	ports := callerPorts(33000)
 	type pair struct {
 		a, b *sipCall
@@ -200,13 +181,7 @@ func TestRollingRestart(t *testing.T) {
 	}
 
 	first := call(12 * time.Second)
-	var ids []string
-	for deadline := time.Now().Add(10 * time.Second); len(ids) < 2; time.Sleep(100 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("the first pair did not join: on %v", ids)
-		}
-		ids = roomNodes(t, nodes, room)
-	}
+	ids := waitRoomNodes(t, nodes, room, 2)
 	if ids[0] != ids[1] {
 		t.Fatalf("the first pair landed on %v, want one node", ids)
 	}

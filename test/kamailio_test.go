@@ -35,6 +35,27 @@ func startNodes(t *testing.T, n int, drainTimeout string, yaml ...string) []*har
 	return nodes
 }
 
+// startProxied starts two nodes (as startNodes does) and the real
+// Kamailio in front of them, probing each every second.
+func startProxied(t *testing.T, drainTimeout string, yaml ...string) ([]*harness.Server, *kamailio.Proxy) {
+	t.Helper()
+	nodes := startNodes(t, 2, drainTimeout, yaml...)
+	proxy := kamailio.Start(t, kamailio.Options{
+		Gateways:      []string{nodes[0].SIPAddr, nodes[1].SIPAddr},
+		ProbeInterval: 1,
+	})
+	return nodes, proxy
+}
+
+// createRoom makes a room through srv's API (body is the POST /v1/rooms
+// request) and fails t unless it is created.
+func createRoom(t *testing.T, srv *harness.Server, body map[string]any) {
+	t.Helper()
+	if status, res, err := srv.API(t.Context(), http.MethodPost, "/v1/rooms", body); err != nil || status != http.StatusCreated {
+		t.Fatalf("create room %v: %d %s %v", body["name"], status, res, err)
+	}
+}
+
 // roomNode returns the node ids of the SIP participants of room on each
 // node (the embedded SFU lists only its own participants).
 func roomNodes(t *testing.T, nodes []*harness.Server, room string) []string {
@@ -61,6 +82,20 @@ func roomNodes(t *testing.T, nodes []*harness.Server, room string) []string {
 	return ids
 }
 
+// waitRoomNodes waits until at least n SIP participants of room are on
+// the nodes and returns their node ids.
+func waitRoomNodes(t *testing.T, nodes []*harness.Server, room string, n int) []string {
+	t.Helper()
+	var ids []string
+	for deadline := time.Now().Add(10 * time.Second); len(ids) < n; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("room %s: %d phones in it (on %v), want %d", room, len(ids), ids, n)
+		}
+		ids = roomNodes(t, nodes, room)
+	}
+	return ids
+}
+
 // TestKamailioDispatch: two gateway nodes sharing Redis behind the real
 // Kamailio with deploy/kamailio/kamailio.cfg. Rooms created through node 1
 // are dialled through Kamailio; both callers of a room land on the same
@@ -69,17 +104,10 @@ func roomNodes(t *testing.T, nodes []*harness.Server, room string) []string {
 // goes on until hung up, new calls for its room reach the other node
 // within the probe interval, and the drained node exits 0.
 func TestKamailioDispatch(t *testing.T) {
-	nodes := startNodes(t, 2, "2m")
-	proxy := kamailio.Start(t, kamailio.Options{
-		Gateways:      []string{nodes[0].SIPAddr, nodes[1].SIPAddr},
-		ProbeInterval: 1,
-	})
+	nodes, proxy := startProxied(t, "2m")
 	rooms := []string{"alpha", "bravo", "charlie", "delta", "echo", "foxtrot"}
 	for _, r := range rooms {
-		status, body, err := nodes[0].API(t.Context(), http.MethodPost, "/v1/rooms", map[string]any{"name": r})
-		if err != nil || status != http.StatusCreated {
-			t.Fatalf("create %s on node 1: %d %s %v", r, status, body, err)
-		}
+		createRoom(t, nodes[0], map[string]any{"name": r})
 	}
 	// Node 2 sees the rooms node 1 made (one Redis).
 	if status, body, err := nodes[1].API(t.Context(), http.MethodGet, "/v1/rooms/foxtrot", nil); err != nil || status != http.StatusOK {

@@ -1,14 +1,12 @@
 package test
 
 import (
-	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/roombridge/roombridge/gateway/caller"
 	"github.com/roombridge/roombridge/test/internal/harness"
-	"github.com/roombridge/roombridge/test/internal/kamailio"
 )
 
 // TestRoomStaysOnItsNode: with the embedded SFU a room lives on one node.
@@ -20,26 +18,14 @@ import (
 // is redirected to it, finds it dead, and Kamailio brings the call back to
 // the node that redirected it, which takes it.
 func TestRoomStaysOnItsNode(t *testing.T) {
-	nodes := startNodes(t, 2, "2m")
-	proxy := kamailio.Start(t, kamailio.Options{
-		Gateways:      []string{nodes[0].SIPAddr, nodes[1].SIPAddr},
-		ProbeInterval: 1,
-	})
+	nodes, proxy := startProxied(t, "2m")
 	const room = "mike"
-	if status, body, err := nodes[0].API(t.Context(), http.MethodPost, "/v1/rooms", map[string]any{"name": room}); err != nil || status != http.StatusCreated {
-		t.Fatalf("create %s: %d %s %v", room, status, body, err)
-	}
+	createRoom(t, nodes[0], map[string]any{"name": room})
 	ports := callerPorts(33000)
 
 	// Which node does Kamailio's hash send the room's callers to?
 	probe := ports.through(t, proxy, room, 440, 2*time.Second, caller.Options{})
-	var ids []string
-	for deadline := time.Now().Add(10 * time.Second); len(ids) == 0; time.Sleep(50 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("the probe caller did not join")
-		}
-		ids = roomNodes(t, nodes, room)
-	}
+	ids := waitRoomNodes(t, nodes, room, 1)
 	hashed, home := splitNodes(t, nodes, ids[0])
 	probe.wait(t, 10*time.Second)
 	waitNodes(t, home, "gw1:[] gw2:[]")

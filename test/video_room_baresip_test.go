@@ -76,3 +76,47 @@ func waitFile(t *testing.T, path string, within time.Duration, p *baresip.Phone)
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestBaresipRoomSystemSRTP: a baresip room system whose account takes
+// SDES-SRTP only (RTP/SAVP audio and video; over UDP signalling, which the
+// trunk allows for the lab) calls room demo: the room API shows its
+// encrypted leg receiving its 320×240 pictures and sending it the slate,
+// which baresip decodes.
+func TestBaresipRoomSystemSRTP(t *testing.T) {
+	harness.RequireTool(t, "baresip")
+	requireFile(t, "/usr/lib/baresip/modules/avcodec.so", "baresip-ffmpeg")
+	requireFile(t, "/usr/lib/baresip/modules/srtp.so", "baresip-core")
+	srv := startSIPGateway(t, `
+trunks:
+  - { name: lab, allow: [127.0.0.0/8], srtp: require, srtp_over_plain: true, trusted: true }
+`)
+	dir := t.TempDir()
+	src := filepath.Join(dir, "tone.wav")
+	if err := baresip.WriteToneWAV(src, 600, 8000, 30); err != nil {
+		t.Fatal(err)
+	}
+	snapshot := filepath.Join(dir, "srtp.png")
+	phone := baresip.Start(t, baresip.Options{
+		User: "srtp", Target: "sip:demo@" + srv.SIPAddr, Source: src, Duration: 12 * time.Second, MediaEnc: "srtp-mand",
+		Video: &baresip.Video{Size: "320x240", FPS: 15, Bitrate: 400000, SnapshotRecv: snapshot},
+	})
+	sipWaitRoom(t, srv, "demo", 15*time.Second, phone.Done(), "its encrypted H.264 arriving",
+		func(ps []sipParticipant) bool {
+			for _, p := range ps {
+				if q := p.Quality; q != nil && q.SRTP && q.Video != nil && q.Video.Width == 320 && q.Video.Height == 240 &&
+					q.Video.FramesReceived >= 15 && q.Video.FramesSent > 0 {
+					return true
+				}
+			}
+			return false
+		})
+	waitFile(t, snapshot, 15*time.Second, phone)
+	if b := waitPNG(t, snapshot).Bounds(); b.Dx() != 640 || b.Dy() != 360 {
+		t.Fatalf("baresip decoded a %v picture over SRTP, want the 640×360 slate", b)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := phone.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -41,7 +41,11 @@ import (
 type Factory func(t *testing.T) (room.Backend, room.Directory)
 
 // Run runs every conformance test as a subtest of t.
-func Run(t *testing.T, f Factory) {
+func Run(t *testing.T, f Factory, opts ...Option) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	tests := []struct {
 		name string
 		fn   func(*testing.T, room.Backend, room.Directory)
@@ -64,6 +68,8 @@ func Run(t *testing.T, f Factory) {
 		{"KindFilter", testKindFilter},
 		{"ScreenShare", testScreenShare},
 		{"Pin", testPin},
+		{"WebRTCVideoToBot", webrtcTest(&o, testWebRTCVideoToBot)},
+		{"KeyframeFromWebRTCSubscriber", webrtcTest(&o, testKeyframeFromWebRTCSubscriber)},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

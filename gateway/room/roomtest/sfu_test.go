@@ -16,7 +16,7 @@ func TestEmbeddedSFU(t *testing.T) {
 		t.Skip("real-time media: skipped under -short")
 	}
 	roomtest.Run(t, func(t *testing.T) (room.Backend, room.Directory) {
-		s, err := sfu.New(sfu.Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		s, err := sfu.New(sfu.Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), IncludeLoopback: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -26,5 +26,5 @@ func TestEmbeddedSFU(t *testing.T) {
 			}
 		})
 		return s, s
-	})
+	}, roomtest.WithWebRTC(joinSFU))
 }

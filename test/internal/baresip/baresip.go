@@ -47,6 +47,9 @@ type Options struct {
 	// Rate is the sample rate of the phone's sound device, its Source
 	// file and its recordings; 0 means Rate. An Opus phone uses 48000.
 	Rate int
+	// MediaEnc is the account's mediaenc, such as "srtp-mand" (SDES-keyed
+	// RTP/SAVP only, baresip's srtp module); empty means plain RTP.
+	MediaEnc string
 }
 
 // Video makes a phone send H.264 (baresip's avcodec module with libx264)
@@ -319,6 +322,10 @@ func writeConfig(dir, rec string, o Options) (int, error) {
 	answer := ""
 	if o.Target == "" {
 		answer = ";answermode=auto"
+	}
+	if o.MediaEnc != "" {
+		cfg += "module\t\t\tsrtp.so\n"
+		auth += ";mediaenc=" + o.MediaEnc
 	}
 	account := fmt.Sprintf("\"%s\" <sip:%s@127.0.0.1>%s;regint=0;audio_codecs=%s%s\n", user, user, auth, strings.Join(codecs, ","), answer)
 	for name, body := range map[string]string{"config": cfg, "accounts": account, "contacts": ""} {

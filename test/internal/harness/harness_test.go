@@ -134,7 +134,8 @@ func TestKillRestart(t *testing.T) {
 	default:
 		t.Fatal("not exited after Kill")
 	}
-	if _, err := http.Get(s.URL + "/healthz"); err == nil {
+	if res, err := http.Get(s.URL + "/healthz"); err == nil {
+		_ = res.Body.Close()
 		t.Fatal("/healthz answers after Kill")
 	}
 	if err := s.Restart(); err != nil {
