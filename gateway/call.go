@@ -132,7 +132,7 @@ func (c *call) run() (result string, err error) {
 		}
 		c.startVideo(neg, false)
 		local = neg.local
-	} else if local, err = sdp.Offer(c.offerPolicy()); err != nil {
+	} else if local, err = sdp.Offer(c.ownOffer(c.offerPolicy())); err != nil {
 		return c.reject(err)
 	} else if !c.dtmfMode.Accepts(dtmf.SourceRFC4733, true) {
 		local.Audio.TelephoneEvent, local.Audio.TelephoneEvents = nil, nil

@@ -78,6 +78,9 @@ type Config struct {
 	// TrunkSRTP is the SRTP policy per trunk name. A trunk without an entry
 	// uses its sip.Trunk.SRTP value, else sdp.SRTPAllow.
 	TrunkSRTP map[string]sdp.SRTPMode
+	// TrunkCodecs is the audio preference per trunk name
+	// (trunks[].codecs); a trunk without an entry gets G.711, G.722, Opus.
+	TrunkCodecs map[string][]sdp.Codec
 	// CallerMask hides the middle of callers' numbers in the name other
 	// participants see; the zero value shows numbers in full.
 	CallerMask NumberMask

@@ -126,7 +126,7 @@ func (m *legMedia) enterHub() error {
 func (m *legMedia) startMedia(neg *negotiated, promptDone func(uint64)) error {
 	p := bridge.LegConfig{
 		ID: m.id, Codec: neg.codec, RecvPT: neg.recvPT, SendPT: neg.sendPT,
-		Digits: m.digits, PromptDone: promptDone,
+		Digits: m.digits, PromptDone: promptDone, Opus: neg.opusParams(),
 	}
 	peerTE := neg.te != nil
 	if peerTE && m.dtmfMode.Accepts(dtmf.SourceRFC4733, true) {
@@ -143,7 +143,7 @@ func (m *legMedia) startMedia(neg *negotiated, promptDone func(uint64)) error {
 	sess, err := rtp.NewSession(rtp.SessionConfig{
 		Ports:       m.ports,
 		PayloadType: neg.recvPT,
-		ClockRate:   8000,
+		ClockRate:   neg.codec.ClockRate(),
 		Remote:      neg.remoteRTP,
 		RemoteRTCP:  neg.remoteRTCP,
 		RTCPMux:     neg.rtcpMux,

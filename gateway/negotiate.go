@@ -17,9 +17,11 @@ import (
 	"github.com/roombridge/roombridge/gateway/sip"
 )
 
-// legCodecs are the codecs a SIP leg runs, in our order of preference:
+// legCodecs are the codecs we offer (delayed-offer answers, dial-outs), in
+// our order of preference, when the trunk lists none (trunks[].codecs):
 // G.711 first because every device has it and it costs nothing to
-// transcode, then G.722 for wideband. Opus legs are not built yet.
+// transcode, then G.722 for wideband. Offers to trunks leave Opus out
+// (codecs.go); answers take it.
 var legCodecs = []sdp.Codec{sdp.PCMU, sdp.PCMA, sdp.G722}
 
 // negotiated is the outcome of offer/answer for a leg's audio.
@@ -42,7 +44,7 @@ type negotiated struct {
 // policy is what we offer and accept on a call's leg.
 func (g *Gateway) policy(ic *sip.IncomingCall, ports *rtp.PortPair) sdp.Policy {
 	return sdp.Policy{
-		Codecs:    legCodecs,
+		Codecs:    g.trunkCodecs(ic.Trunk()),
 		SRTP:      g.srtpMode(ic),
 		Addr:      g.mediaAddr(ports, ic.Source()),
 		AudioPort: int(ports.RTPAddr().Port()),

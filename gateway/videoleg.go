@@ -312,7 +312,7 @@ func (l *videoLeg) close() error {
 	errs = append(errs, l.sess.Close(), l.ports.Close())
 	st := l.depack.Stats()
 	l.log.Info("video ended", "frames_in", st.Frames, "keyframes_in", st.Keyframes, "lost", st.Lost,
-		"size", st.Width, "height", st.Height, "fps", st.FrameRate, "bitrate", st.Bitrate,
+		"width", st.Width, "height", st.Height, "fps", st.FrameRate, "bitrate", st.Bitrate,
 		"switches", l.out.switches.Load())
 	return errors.Join(errs...)
 }

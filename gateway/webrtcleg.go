@@ -90,7 +90,7 @@ func (c *call) startWebRTC(offer []byte) ([]byte, error) {
 	}
 	p := bridge.LegConfig{
 		ID: c.id, Codec: codec.Opus, RecvPT: a.PT, SendPT: a.PT,
-		Digits: c.digits, PromptDone: c.promptDone,
+		Digits: c.digits, PromptDone: c.promptDone, Opus: offerOpusParams(offer),
 	}
 	if neg.te != nil {
 		p.TEPT, p.TERate = neg.te.PT, a.EventRate

@@ -28,4 +28,9 @@
 // are answered with a single CRLF by this package; WebSocket pings go out
 // every PingInterval, and a socket silent (no message, no pong) for
 // 2.5 × PingInterval is closed.
+//
+// WebRTC media: browsers' INVITEs carry WebRTC offers (ICE, DTLS-SRTP,
+// rtcp-mux, BUNDLE, Opus). [Media] answers them, one pion PeerConnection
+// per call ([Leg]) from one shared webrtc.API, and the gateway's bridge
+// writes the leg's Opus to it and reads the browser's from it.
 package sipws

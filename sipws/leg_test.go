@@ -13,6 +13,8 @@ import (
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 	"go.uber.org/goleak"
+
+	"github.com/roombridge/roombridge/sipws/sipwstest"
 )
 
 func newTestMedia(t *testing.T) *Media {
@@ -115,7 +117,7 @@ func TestLegMediaAndHold(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 	defer cancel()
 
-	browser, track := newBrowserPC(t)
+	browser, track := sipwstest.Browser(t)
 	heard := make(chan []byte, 100)
 	browser.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 		for {
@@ -129,7 +131,7 @@ func TestLegMediaAndHold(t *testing.T) {
 			}
 		}
 	})
-	offer := browserOffer(ctx, t, browser)
+	offer := sipwstest.Offer(ctx, t, browser)
 
 	var mu sync.Mutex
 	var got [][]byte
@@ -192,7 +194,7 @@ func TestLegMediaAndHold(t *testing.T) {
 		dir, wantDir string
 		hold         bool
 	}{{"a=sendonly", "a=recvonly", true}, {"a=sendrecv", "a=sendrecv", false}, {"a=inactive", "a=inactive", true}} {
-		re := browserOffer(ctx, t, browser)
+		re := sipwstest.Offer(ctx, t, browser)
 		re = strings.ReplaceAll(re, "a=sendrecv", step.dir)
 		ans, hold, err := l.Reoffer(ctx, []byte(re))
 		if err != nil {
@@ -208,49 +210,4 @@ func TestLegMediaAndHold(t *testing.T) {
 	if ans, hold, err := l.Reoffer(ctx, nil); err != nil || len(ans) == 0 || !hold {
 		t.Errorf("refresh without SDP: %v %v %s", hold, err, ans)
 	}
-}
-
-// newBrowserPC is a pion PeerConnection with an Opus track, as a browser
-// SIP client would have; it closes with the test.
-func newBrowserPC(t *testing.T) (*webrtc.PeerConnection, *webrtc.TrackLocalStaticRTP) {
-	t.Helper()
-	se := webrtc.SettingEngine{}
-	se.SetIncludeLoopbackCandidate(true)
-	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
-	me := &webrtc.MediaEngine{}
-	if err := me.RegisterDefaultCodecs(); err != nil {
-		t.Fatal(err)
-	}
-	pc, err := webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithMediaEngine(me)).NewPeerConnection(webrtc.Configuration{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = pc.Close() })
-	track, err := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "audio", "browser")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := pc.AddTrack(track); err != nil {
-		t.Fatal(err)
-	}
-	return pc, track
-}
-
-// browserOffer makes and sets the browser's offer, with its candidates.
-func browserOffer(ctx context.Context, t *testing.T, pc *webrtc.PeerConnection) string {
-	t.Helper()
-	o, err := pc.CreateOffer(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := webrtc.GatheringCompletePromise(pc)
-	if err := pc.SetLocalDescription(o); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-done:
-	case <-ctx.Done():
-		t.Fatal(ctx.Err())
-	}
-	return pc.LocalDescription().SDP
 }

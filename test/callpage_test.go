@@ -271,7 +271,7 @@ func callWaitSilent(ctx context.Context, t *testing.T, p *chrome.Page) {
 }
 
 // TestCallPageMintedAccount: a page registers over wss:// with an account
-// minted by POST /v1/sip-credentials.
+// minted by POST /v1/sip-credentials and calls room demo.
 func TestCallPageMintedAccount(t *testing.T) {
 	b := callPageBrowser(t)
 	g := callPageGateway(t)
@@ -291,6 +291,10 @@ func TestCallPageMintedAccount(t *testing.T) {
 	if len(regs) != 1 || regs[0].Transport != "wss" || regs[0].AOR != cred.AOR {
 		t.Fatalf("registrations %+v (AOR %s)", regs, cred.AOR)
 	}
+	// Registered with it, the page calls room demo and is in it.
+	callAnswered(ctx, t, p, "demo")
+	sipWaitRoom(t, g.srv, "demo", 10*time.Second, nil, "the minted account's call in demo",
+		func(ps []sipParticipant) bool { return sipCountKind(ps, "sip") == 1 })
 }
 
 type callRegistration struct {

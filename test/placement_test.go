@@ -1,6 +1,7 @@
 package test
 
 import (
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -14,7 +15,8 @@ import (
 // phone dialled that node) are sent to the room's node with 302 before
 // anyone answers: through Kamailio they end up in the room with the
 // caller already there and hear each other; a phone dialling the other
-// node itself gets the 302. When the room's node is killed, a new caller
+// node itself gets the 302, and a browser opening the room's page there is
+// redirected to the room's node. When the room's node is killed, a new caller
 // is redirected to it, finds it dead, and Kamailio brings the call back to
 // the node that redirected it, which takes it.
 func TestRoomStaysOnItsNode(t *testing.T) {
@@ -42,6 +44,24 @@ func TestRoomStaysOnItsNode(t *testing.T) {
 		homeID = "gw1"
 	}
 	waitNodes(t, hashed, strings.Replace("gw1:[] gw2:[]", homeID+":[]", homeID+":["+room+"]", 1))
+
+	// The room's web page on the other node sends the browser to the
+	// room's node; on the room's node it is served.
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for _, n := range []*harness.Server{hashed, home} {
+		res, err := noFollow.Get(n.URL + "/r/" + room + "?name=web")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = res.Body.Close()
+		want, loc := http.StatusOK, ""
+		if n == hashed {
+			want, loc = http.StatusTemporaryRedirect, home.URL+"/r/"+room+"?name=web"
+		}
+		if res.StatusCode != want || res.Header.Get("Location") != loc {
+			t.Errorf("GET %s/r/%s: %d Location %q, want %d %q", n.URL, room, res.StatusCode, res.Header.Get("Location"), want, loc)
+		}
+	}
 
 	// A caller through Kamailio: hashed to the other node, redirected.
 	second := ports.through(t, proxy, room, 880, 8*time.Second, caller.Options{})

@@ -56,6 +56,16 @@ type sipParticipant struct {
 		Kind  string `json:"kind"`
 		Codec string `json:"codec"`
 	} `json:"tracks"`
+	Quality *struct {
+		SRTP  bool `json:"srtp"`
+		Video *struct {
+			Width          int    `json:"width"`
+			Height         int    `json:"height"`
+			FramesReceived uint64 `json:"frames_received"`
+			FramesSent     uint64 `json:"frames_sent"`
+			Switches       uint64 `json:"switches"`
+		} `json:"video"`
+	} `json:"quality"`
 }
 
 func (p sipParticipant) String() string { return fmt.Sprintf("%s(%s,%s)", p.Name, p.Kind, p.ID) }

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -20,6 +21,11 @@ type Config struct {
 	// from). Without WebSocket listeners the page says calls are off.
 	SIPDomain     string
 	SIPWebSockets []string
+	// RoomURL, when set, says whether another node hosts room (the
+	// embedded SFU on several nodes) and its base URL: the room page is
+	// then redirected there (307), query and all, so that the browser
+	// joins the room where its phones are.
+	RoomURL func(ctx context.Context, room string) (baseURL string, ok bool)
 }
 
 // Handler returns the web client: "/" (landing page), "/r/{room}" (room
@@ -69,6 +75,12 @@ func (p *pages) room(w http.ResponseWriter, r *http.Request) {
 	if !validRoomName(room) {
 		http.NotFound(w, r)
 		return
+	}
+	if p.cfg.RoomURL != nil {
+		if base, ok := p.cfg.RoomURL(r.Context(), room); ok {
+			http.Redirect(w, r, strings.TrimSuffix(base, "/")+r.URL.RequestURI(), http.StatusTemporaryRedirect)
+			return
+		}
 	}
 	p.render(w, "room.html", pageData{Room: room})
 }

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -178,5 +179,23 @@ func TestSecurityHeaders(t *testing.T) {
 	}
 	if !strings.Contains(res.Header.Get("Content-Security-Policy"), "connect-src 'self' ws: wss:") {
 		t.Errorf("CSP %q", res.Header.Get("Content-Security-Policy"))
+	}
+}
+
+// A room hosted by another node (Config.RoomURL) redirects its page there
+// with 307, keeping the query (name, token); other rooms' pages render.
+func TestRoomOnAnotherNodeRedirects(t *testing.T) {
+	h := Handler(Config{RoomURL: func(_ context.Context, room string) (string, bool) {
+		return "https://gw2.example.com/", room == "busy room"
+	}})
+	res := get(t, h, "/r/busy%20room?name=Al&token=abc")
+	if res.StatusCode != http.StatusTemporaryRedirect {
+		t.Fatalf("status %d", res.StatusCode)
+	}
+	if loc := res.Header.Get("Location"); loc != "https://gw2.example.com/r/busy%20room?name=Al&token=abc" {
+		t.Errorf("Location %q", loc)
+	}
+	if res := get(t, h, "/r/quiet?name=Al"); res.StatusCode != http.StatusOK {
+		t.Errorf("a room hosted nowhere else: status %d", res.StatusCode)
 	}
 }

@@ -207,11 +207,15 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *app, e
 	mux.Handle("/metrics", requireBearer(cfg.Metrics.Key, metricsHandler(reg)))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	mux.HandleFunc("/readyz", a.readyz)
-	mux.Handle("/", web.Handler(web.Config{
+	webCfg := web.Config{
 		Logger:        log.With("component", "web"),
 		SIPDomain:     cfg.SIP.Domain,
 		SIPWebSockets: a.sip.webSockets(),
-	}))
+	}
+	if a.nodes != nil {
+		webCfg.RoomURL = a.nodes.roomURL
+	}
+	mux.Handle("/", web.Handler(webCfg))
 
 	proxies, err := trustedProxies(cfg.HTTP.TrustedProxies)
 	if err != nil {

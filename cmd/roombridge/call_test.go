@@ -63,6 +63,27 @@ func TestCallCommandBusy(t *testing.T) {
 	}
 }
 
+// TestCallCommandRTPTimeout: --rtp-timeout hangs up on a far end that
+// answered and went silent, and the report says why.
+func TestCallCommandRTPTimeout(t *testing.T) {
+	srv := uastest.Start(t, uastest.Config{Silent: true})
+	var out, errOut bytes.Buffer
+	code := run([]string{"call", srv.URI("room", "udp"), "--duration", "10s", "--rtp-timeout", "500ms", "--json"}, &out, &errOut)
+	if code != 0 {
+		t.Fatalf("exit %d: %s %s", code, out.String(), errOut.String())
+	}
+	var r struct {
+		MediaTimeout bool    `json:"media_timeout"`
+		DurationMS   float64 `json:"duration_ms"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &r); err != nil {
+		t.Fatalf("%v: %s", err, out.String())
+	}
+	if !r.MediaTimeout || r.DurationMS >= 10000 {
+		t.Errorf("report %+v, want a hang-up on the silence", r)
+	}
+}
+
 func TestCallCommandUsage(t *testing.T) {
 	var out, errOut bytes.Buffer
 	if code := run([]string{"call"}, &out, &errOut); code != 2 {

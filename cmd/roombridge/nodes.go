@@ -178,29 +178,48 @@ func (p *presence) sync(ctx context.Context) {
 	}
 }
 
-// roomNode is the gateway's RoomNode: the SIP address of the node holding
-// room's placement when that is another node, alive (renewed within
-// nodeFresh), not draining and reachable at a node.sip_address. Any doubt
-// (a store error, a slow store) keeps the call here.
+// roomNode is the gateway's RoomNode: the SIP address of the node hosting
+// room, when that is another node that may take calls (see roomHolder) and
+// has a node.sip_address.
 func (p *presence) roomNode(ctx context.Context, room string) (string, bool) {
-	if !p.place {
+	r, ok := p.roomHolder(ctx, room)
+	if !ok || r.SIPAddress == "" {
 		return "", false
+	}
+	return r.SIPAddress, true
+}
+
+// roomURL is the web client's RoomURL: the base URL of the node hosting
+// room, when that is another node that may take sessions and has a URL of
+// its own (nodes sharing one public URL behind a balancer are not told
+// apart, and the page stays).
+func (p *presence) roomURL(ctx context.Context, room string) (string, bool) {
+	r, ok := p.roomHolder(ctx, room)
+	if !ok || r.URL == "" || r.URL == p.info().URL {
+		return "", false
+	}
+	return r.URL, true
+}
+
+// roomHolder returns the record of the node holding room's placement when
+// that is another node, alive (renewed within nodeFresh) and not
+// draining. Any doubt (a store error, a slow store) keeps the caller here.
+func (p *presence) roomHolder(ctx context.Context, room string) (nodeRecord, bool) {
+	var r nodeRecord
+	if !p.place {
+		return r, false
 	}
 	ctx, cancel := context.WithTimeout(ctx, roomNodeTimeout)
 	defer cancel()
 	holder, err := p.rec.GetRecord(ctx, placementKind, room)
 	if err != nil || string(holder) == p.id {
-		return "", false
+		return r, false
 	}
 	body, err := p.rec.GetRecord(ctx, nodeKind, string(holder))
-	if err != nil {
-		return "", false
+	if err != nil || json.Unmarshal(body, &r) != nil || r.Draining || time.Since(r.Seen) > nodeFresh {
+		return r, false
 	}
-	var r nodeRecord
-	if json.Unmarshal(body, &r) != nil || r.Draining || r.SIPAddress == "" || time.Since(r.Seen) > nodeFresh {
-		return "", false
-	}
-	return r.SIPAddress, true
+	return r, true
 }
 
 // listNodes is GET /v1/nodes: every live node with the rooms it hosts.

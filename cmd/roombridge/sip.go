@@ -100,6 +100,7 @@ func newSIP(cfg config.Config, rooms store.Store, onRoomHub func(string, bool), 
 		NodeID:        cfg.Node.ID,
 		OnRoomHub:     onRoomHub,
 		WebRTC:        webrtc,
+		TrunkCodecs:   trunkCodecs(cfg.Trunks),
 		RoomNode:      roomNode,
 
 		Observer:         observer,

@@ -58,7 +58,7 @@ func composeOpus(l *Leg) (err error) {
 		return err
 	}
 	l.fec = make([]byte, opus.MaxFrameBytes)
-	if l.enc, err = newEncoder(codec.Opus, l.rate, MixOpus); err != nil {
+	if l.enc, err = newEncoder(codec.Opus, l.rate, l.cfg.Opus.encoderConfig()); err != nil {
 		return err
 	}
 	l.pub = passthroughPublisher{}

@@ -55,6 +55,9 @@ type LegConfig struct {
 	// PromptDone is called on the clock goroutine when a prompt (not a
 	// looped one, not a tone) has played to its end.
 	PromptDone func(id uint64)
+	// Opus is what an Opus peer asked of what it receives (its fmtp);
+	// other codecs ignore it.
+	Opus OpusParams
 }
 
 // LegStats are a leg's counters, for logs and tests.

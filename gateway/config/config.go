@@ -225,6 +225,10 @@ type Trunk struct {
 	SRTP string `yaml:"srtp"`
 	// DTMF is auto (default), rfc4733, info or inband.
 	DTMF string `yaml:"dtmf"`
+	// Codecs orders and limits the audio codecs of the trunk's calls
+	// (pcmu, pcma, g722, opus: TrunkCodecNames); empty means the
+	// gateway's default order, G.711 first.
+	Codecs []string `yaml:"codecs"`
 	// PINLockout is what wrong PINs count against: both (default: the
 	// source address and the caller number), caller (carrier trunks, whose
 	// callers all come from the same addresses) or source.

@@ -173,6 +173,8 @@ func TestErrorsNameTheKey(t *testing.T) {
 		{yaml: "log: { level: loud }", key: "log.level"},
 		{yaml: "trunks: [ { name: a, allow: [127.0.0.1], srtp: maybe } ]", key: "trunks[0].srtp"},
 		{yaml: "trunks: [ { name: a, allow: [127.0.0.1], dtmf: smoke } ]", key: "trunks[0].dtmf"},
+		{yaml: "trunks: [ { name: a, allow: [127.0.0.1], codecs: [opus, amr] } ]", key: "trunks[0].codecs[1]"},
+		{yaml: "trunks: [ { name: a, allow: [127.0.0.1], codecs: [PCMU, pcmu] } ]", key: "trunks[0].codecs[1]"},
 		{yaml: "trunks: [ { name: a, allow: [127.0.0.1], username: u } ]", key: "trunks[0].password"},
 		{yaml: "trunks: [ { name: a, allow: [127.0.0.1], numbers: ['+49 30*'] } ]", key: "trunks[0].numbers[0]"},
 		{yaml: "sip: { min_se: 10s }", key: "sip.min_se"},
@@ -260,6 +262,7 @@ func TestSecureConfigsLoad(t *testing.T) {
 		"trunks: [ { name: sbc, allow: [192.0.2.10, 192.0.2.0/24, '2001:db8:1:2::/64'], trusted: true, max_cps: 800, max_calls: 300 } ]",
 		"trunks: [ { name: pbx, allow: [0.0.0.0/0], trusted: true, username: u, password: p, digest_algorithms: [md5] } ]",
 		"trunks: [ { name: lab, allow: [127.0.0.1], srtp: require, srtp_over_plain: true } ]",
+		"trunks: [ { name: carrier, allow: [127.0.0.1], codecs: [opus, PCMA, g722] } ]",
 		"sip: { listen: [tls://127.0.0.1:5061], tls: { cert: c, key: k } }\ntrunks: [ { name: tls, allow: [127.0.0.1], srtp: require } ]",
 	} {
 		if _, err := Load(write(t, y), nil); err != nil {

@@ -181,6 +181,7 @@ func (c *Config) Validate() error {
 		default:
 			bad(key+".srtp", "must be disable, allow or require, not %q", t.SRTP)
 		}
+		validateCodecs(key+".codecs", t.Codecs, bad)
 		switch t.DTMF {
 		case "", "auto", "rfc4733", "info", "inband":
 		default:

@@ -34,6 +34,10 @@ type EncoderConfig struct {
 	NoFEC      bool
 	// LossPercent tells the encoder how much loss to expect so FEC has room.
 	LossPercent int
+	// MaxPlaybackRate is the receiver's maxplaybackrate (RFC 7587 §6.1):
+	// the encoder keeps to the audio bandwidth it can play; 0 sets no
+	// limit.
+	MaxPlaybackRate int
 }
 
 // Encoder encodes 16-bit PCM to Opus. It is not safe for concurrent use.
@@ -73,7 +77,28 @@ func NewEncoder(rate, channels int, cfg EncoderConfig) (*Encoder, error) {
 			return nil, fmt.Errorf("opus: loss: %w", err)
 		}
 	}
+	if cfg.MaxPlaybackRate > 0 {
+		if err := enc.SetMaxBandwidth(maxBandwidth(cfg.MaxPlaybackRate)); err != nil {
+			return nil, fmt.Errorf("opus: max bandwidth: %w", err)
+		}
+	}
 	return &Encoder{enc: enc, rate: rate, channels: channels}, nil
+}
+
+// maxBandwidth is the widest Opus audio bandwidth a receiver playing at
+// rate Hz can use (RFC 7587 §6.1, RFC 6716 §2: 4, 6, 8, 12, 20 kHz).
+func maxBandwidth(rate int) hopus.Bandwidth {
+	switch {
+	case rate <= 8000:
+		return hopus.Narrowband
+	case rate <= 12000:
+		return hopus.Mediumband
+	case rate <= 16000:
+		return hopus.Wideband
+	case rate <= 24000:
+		return hopus.SuperWideband
+	}
+	return hopus.Fullband
 }
 
 // Encode encodes one frame of interleaved PCM (for 20 ms at 8 kHz mono, 160

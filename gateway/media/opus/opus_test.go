@@ -105,3 +105,52 @@ func TestSubslices(t *testing.T) {
 		t.Error("decoding wrote past the frame")
 	}
 }
+
+// TestMaxPlaybackRate: a receiver that plays at 8 kHz (maxplaybackrate
+// 8000) gets narrowband Opus: a 6 kHz tone in 16 kHz input does not come
+// out, while 500 Hz does; without the limit the 6 kHz tone does.
+func TestMaxPlaybackRate(t *testing.T) {
+	const rate = 16000
+	in := make([]int16, rate) // one second
+	tone.NewGenerator(500, rate, 8000).Fill(in)
+	high := make([]int16, rate)
+	tone.NewGenerator(6000, rate, 8000).Fill(high)
+	for i := range in {
+		in[i] += high[i]
+	}
+	power := func(cfg EncoderConfig) (low, hi float64) {
+		enc, err := NewEncoder(rate, 1, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dec, err := NewDecoder(rate, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := make([]int16, 0, rate)
+		pkt := make([]byte, MaxFrameBytes)
+		frame := make([]int16, rate/50)
+		for i := 0; i+rate/50 <= len(in); i += rate / 50 {
+			n, err := enc.Encode(in[i:i+rate/50], pkt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, err := dec.Decode(pkt[:n], frame)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, frame[:m]...)
+		}
+		tail := out[len(out)/2:]
+		return tone.Power(tail, rate, 500), tone.Power(tail, rate, 6000)
+	}
+	low8, hi8 := power(EncoderConfig{Bitrate: 32000, MaxPlaybackRate: 8000})
+	lowAll, hiAll := power(EncoderConfig{Bitrate: 32000})
+	t.Logf("maxplaybackrate 8000: 500 Hz %.3g, 6 kHz %.3g; no limit: 500 Hz %.3g, 6 kHz %.3g", low8, hi8, lowAll, hiAll)
+	if hi8 > low8/1000 {
+		t.Errorf("maxplaybackrate 8000 still carries 6 kHz: %.3g against 500 Hz %.3g", hi8, low8)
+	}
+	if hiAll < lowAll/10 {
+		t.Errorf("without a limit 6 kHz is lost: %.3g against 500 Hz %.3g", hiAll, lowAll)
+	}
+}

@@ -35,6 +35,7 @@ type Options struct {
 	// Duration is baresip's -t: it hangs up and quits after that long.
 	Duration time.Duration
 	// Codecs are the audio codecs offered, in order; empty means PCMU.
+	// "opus" loads baresip's opus module (mono, as a phone would send).
 	Codecs []string
 	// AuthUser and Password answer digest challenges (401/407).
 	AuthUser, Password string
@@ -43,6 +44,12 @@ type Options struct {
 	// Verbose runs baresip with -v, whose debug output has the
 	// telephone-events it receives (ReceivedDigits).
 	Verbose bool
+	// Rate is the sample rate of the phone's sound device, its Source
+	// file and its recordings; 0 means Rate. An Opus phone uses 48000.
+	Rate int
+	// MediaEnc is the account's mediaenc, such as "srtp-mand" (SDES-keyed
+	// RTP/SAVP only, baresip's srtp module); empty means plain RTP.
+	MediaEnc string
 }
 
 // Video makes a phone send H.264 (baresip's avcodec module with libx264)
@@ -72,6 +79,8 @@ type Phone struct {
 	SIPAddr string
 	// Args is the command line, for logs.
 	Args []string
+	// Rate is Options.Rate.
+	Rate int
 
 	cmd  *exec.Cmd
 	out  buffer
@@ -89,7 +98,7 @@ func Start(t testing.TB, o Options) *Phone {
 		t.Fatal("baresip: Options.Duration must be set")
 	}
 	dir := t.TempDir()
-	p := &Phone{Dir: dir, Recordings: filepath.Join(dir, "rec"), done: make(chan struct{})}
+	p := &Phone{Dir: dir, Recordings: filepath.Join(dir, "rec"), Rate: o.Rate, done: make(chan struct{})}
 	if err := os.Mkdir(p.Recordings, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -179,6 +188,19 @@ func (p *Phone) Heard() ([]int16, error) { return p.recording("-dec.wav") }
 func (p *Phone) Sent() ([]int16, error) { return p.recording("-enc.wav") }
 
 func (p *Phone) recording(suffix string) ([]int16, error) {
+	return p.recordingAt(suffix, p.rate())
+}
+
+// rate is the sample rate of the phone's audio files: Options.Rate, or
+// Rate.
+func (p *Phone) rate() int {
+	if p.Rate != 0 {
+		return p.Rate
+	}
+	return Rate
+}
+
+func (p *Phone) recordingAt(suffix string, want int) ([]int16, error) {
 	files, err := filepath.Glob(filepath.Join(p.Recordings, "*"+suffix))
 	if err != nil {
 		return nil, err
@@ -190,8 +212,8 @@ func (p *Phone) recording(suffix string) ([]int16, error) {
 	if err != nil {
 		return nil, err
 	}
-	if rate != Rate {
-		return nil, fmt.Errorf("baresip: %s is %d Hz, want %d", files[0], rate, Rate)
+	if rate != want {
+		return nil, fmt.Errorf("baresip: %s is %d Hz, want %d", files[0], rate, want)
 	}
 	return pcm, nil
 }
@@ -222,6 +244,10 @@ func writeConfig(dir, rec string, o Options) (int, error) {
 	if user == "" {
 		user = "baresip"
 	}
+	rate := o.Rate
+	if rate == 0 {
+		rate = Rate
+	}
 	codecs := o.Codecs
 	if len(codecs) == 0 {
 		codecs = []string{"PCMU"}
@@ -242,8 +268,8 @@ func writeConfig(dir, rec string, o Options) (int, error) {
 		"audio_player\t\taubridge,nowhere-" + user,
 		"audio_alert\t\taubridge,nowhere-" + user,
 		"audio_source\t\taufile," + o.Source,
-		"ausrc_srate\t\t8000",
-		"auplay_srate\t\t8000",
+		"ausrc_srate\t\t" + strconv.Itoa(rate),
+		"auplay_srate\t\t" + strconv.Itoa(rate),
 		"ausrc_channels\t\t1",
 		"auplay_channels\t\t1",
 		"audio_level\t\tno",
@@ -256,6 +282,9 @@ func writeConfig(dir, rec string, o Options) (int, error) {
 		"module\t\t\taubridge.so",
 		"module\t\t\taufile.so",
 		"module\t\t\tg711.so",
+		"module\t\t\topus.so",
+		"opus_stereo\t\tno",
+		"opus_sprop_stereo\tno",
 		"module\t\t\tsndfile.so",
 		"module\t\t\tmenu.so",
 		"module_app\t\taccount.so",
@@ -293,6 +322,10 @@ func writeConfig(dir, rec string, o Options) (int, error) {
 	answer := ""
 	if o.Target == "" {
 		answer = ";answermode=auto"
+	}
+	if o.MediaEnc != "" {
+		cfg += "module\t\t\tsrtp.so\n"
+		auth += ";mediaenc=" + o.MediaEnc
 	}
 	account := fmt.Sprintf("\"%s\" <sip:%s@127.0.0.1>%s;regint=0;audio_codecs=%s%s\n", user, user, auth, strings.Join(codecs, ","), answer)
 	for name, body := range map[string]string{"config": cfg, "accounts": account, "contacts": ""} {
