@@ -229,7 +229,7 @@ func TestLiveKitConformance(t *testing.T) {
 	}
 	s := startLiveKit(t)
 	b := newLiveKitBackend(t, s)
-	roomtest.Run(t, func(*testing.T) (room.Backend, room.Directory) { return b, b })
+	roomtest.Run(t, func(*testing.T) (room.Backend, room.Directory) { return b, b }, roomtest.WithWebRTC(joinLiveKitClient(s)))
 }
 
 // TestLiveKitStartErrors: New tells an unreachable server from a wrong key.

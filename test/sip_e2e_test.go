@@ -63,6 +63,7 @@ type sipParticipant struct {
 			Height         int    `json:"height"`
 			FramesReceived uint64 `json:"frames_received"`
 			FramesSent     uint64 `json:"frames_sent"`
+			Switches       uint64 `json:"switches"`
 		} `json:"video"`
 	} `json:"quality"`
 }

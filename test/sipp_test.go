@@ -52,28 +52,8 @@ func TestSippCallSpeech(t *testing.T) {
 	sipWaitRoom(t, srv, "demo", 10*time.Second, listener.done, "the listening caller joins",
 		func(ps []sipParticipant) bool { return sipCountKind(ps, "sip") == 1 })
 
-	p := sippeer.Start(t, sippeer.Options{
-		Scenario: "call_speech.xml",
-		Remote:   srv.SIPAddr,
-		Service:  "demo",
-		Domain:   sipDomain,
-		Pause:    8500 * time.Millisecond,
-		Timeout:  30 * time.Second,
-	})
-	_, joined := sipWaitRoom(t, srv, "demo", 10*time.Second, p.Done(), "the sipp call joins",
+	sippDuring(t, srv, "call_speech.xml", 8500*time.Millisecond, "the sipp call joins as a participant of kind sip",
 		func(ps []sipParticipant) bool { return sipCountKind(ps, "sip") == 2 })
-	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
-	defer cancel()
-	code, err := p.Wait(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if code != sippeer.ExitOK {
-		t.Fatalf("sipp: exit %d (%s)", code, sippeer.ExitReason(code))
-	}
-	if !joined {
-		t.Fatal("sipp's call ended before it showed in room demo as a participant of kind sip")
-	}
 	sipWaitRoom(t, srv, "demo", 5*time.Second, nil, "the sipp call leaves after its BYE",
 		func(ps []sipParticipant) bool { return sipCountKind(ps, "sip") == 1 })
 

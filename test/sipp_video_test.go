@@ -34,30 +34,38 @@ func TestSippVideo(t *testing.T) {
 	srv := startSIPGateway(t)
 	for _, scenario := range []string{"video_offer.xml", "delayed_offer_video.xml", "reinvite_video.xml"} {
 		t.Run(scenario, func(t *testing.T) {
-			p := sippeer.Start(t, sippeer.Options{
-				Scenario: scenario,
-				Remote:   srv.SIPAddr,
-				Service:  "demo",
-				Domain:   sipDomain,
-				Pause:    3 * time.Second,
-				Timeout:  30 * time.Second,
-			})
-			_, seen := sipWaitRoom(t, srv, "demo", 10*time.Second, p.Done(), "the room system's H.264 track",
+			sippDuring(t, srv, scenario, 3*time.Second, "the room system's H.264 track",
 				func(ps []sipParticipant) bool { return sipVideoTracks(ps) == 1 })
-			ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
-			defer cancel()
-			code, err := p.Wait(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if code != sippeer.ExitOK {
-				t.Fatalf("sipp %s: exit %d (%s)", scenario, code, sippeer.ExitReason(code))
-			}
-			if !seen {
-				t.Error("the call ended before the room listed its H.264 track")
-			}
 			sipWaitRoom(t, srv, "demo", 5*time.Second, nil, "the room system leaves",
 				func(ps []sipParticipant) bool { return sipCountKind(ps, "sip") == 0 })
 		})
+	}
+}
+
+// sippDuring runs one scenario against srv as a call to room demo and
+// fails t unless sipp exits 0 and, while it ran, the room's participants
+// met cond.
+func sippDuring(t *testing.T, srv *harness.Server, scenario string, pause time.Duration, what string, cond func([]sipParticipant) bool) {
+	t.Helper()
+	p := sippeer.Start(t, sippeer.Options{
+		Scenario: scenario,
+		Remote:   srv.SIPAddr,
+		Service:  "demo",
+		Domain:   sipDomain,
+		Pause:    pause,
+		Timeout:  30 * time.Second,
+	})
+	_, seen := sipWaitRoom(t, srv, "demo", 10*time.Second, p.Done(), what, cond)
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+	defer cancel()
+	code, err := p.Wait(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code != sippeer.ExitOK {
+		t.Fatalf("sipp %s: exit %d (%s)", scenario, code, sippeer.ExitReason(code))
+	}
+	if !seen {
+		t.Fatalf("sipp's call ended before this held: %s", what)
 	}
 }

@@ -120,3 +120,56 @@ trunks:
 		t.Fatal(err)
 	}
 }
+
+// TestBrowserSeesRoomSystem: a web client page (Chromium) in room demo of
+// the real gateway decodes a baresip room system's H.264 at its size
+// (320×240),
+// and the room system is switched from the slate to the page's camera
+// (the room API counts the switch and the pictures sent).
+func TestBrowserSeesRoomSystem(t *testing.T) {
+	harness.RequireTool(t, "baresip")
+	requireFile(t, "/usr/lib/baresip/modules/avcodec.so", "baresip-ffmpeg")
+	srv := startSIPGateway(t)
+	b := launchBrowser(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	page := openRoomPIN(ctx, t, b, srv.URL, "demo", "alice", harness.DemoPIN)
+
+	dir := t.TempDir()
+	src := filepath.Join(dir, "tone.wav")
+	if err := baresip.WriteToneWAV(src, 600, 8000, 40); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	phone := baresip.Start(t, baresip.Options{
+		User: "room", Target: "sip:demo@" + srv.SIPAddr, Source: src, Duration: 20 * time.Second,
+		Video: &baresip.Video{Size: "320x240", FPS: 15, Bitrate: 400000},
+	})
+	ps, ok := sipWaitRoom(t, srv, "demo", 15*time.Second, phone.Done(), "the room system's H.264 track",
+		func(ps []sipParticipant) bool { return sipVideoTracks(ps) == 1 })
+	if !ok {
+		t.Fatalf("baresip ended before the room listed its H.264 track:\n%s", phone.Output())
+	}
+	var id string
+	for _, p := range ps {
+		if p.Kind == "sip" {
+			id = p.ID
+		}
+	}
+	waitDecoded(ctx, t, page, id, 1, 320, 240)
+	t.Logf("baresip started → its first picture decoded in the page: %v", time.Since(start).Round(time.Millisecond))
+	got := waitDecoded(ctx, t, page, id, 30, 320, 240)
+	t.Logf("the page decodes the room system: %+v", got)
+	sipWaitRoom(t, srv, "demo", 20*time.Second, phone.Done(), "the page's camera sent to the room system",
+		func(ps []sipParticipant) bool {
+			for _, p := range ps {
+				if q := p.Quality; q != nil && q.Video != nil && q.Video.Switches >= 2 && q.Video.FramesSent > 30 {
+					return true
+				}
+			}
+			return false
+		})
+	if err := phone.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
