@@ -3,20 +3,13 @@ package test
 import (
 	"context"
 	"fmt"
-	"math"
-	"net/netip"
 	"sync"
 	"testing"
 	"time"
 
 	lksdk "github.com/livekit/server-sdk-go/v2"
-	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 
-	"github.com/roombridge/roombridge/gateway/media/opus"
-	"github.com/roombridge/roombridge/gateway/media/tone"
-	"github.com/roombridge/roombridge/gateway/sip/uac"
-	"github.com/roombridge/roombridge/sipws/sipwstest"
 	"github.com/roombridge/roombridge/test/internal/ports"
 )
 
@@ -41,59 +34,11 @@ func TestLiveKitWebRTCLegOpusUntouched(t *testing.T) {
 	sub := newLKRecorder(t, lk)
 	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
 	defer cancel()
-	browser, track := sipwstest.Browser(t)
-	offer := sipwstest.Offer(ctx, t, browser)
-	call, err := uac.Dial(ctx, uac.Config{
-		Target: "sip:demo@" + ws, Transport: uac.TransportWS, LocalIP: netip.MustParseAddr("127.0.0.1"),
-		FromUser: "browser", Offer: []byte(offer), Logger: testLogger(t),
-	})
-	if err != nil {
-		t.Fatalf("INVITE over ws://: %v", err)
-	}
-	defer func() { _ = call.Hangup(context.Background()) }()
-	t.Logf("INVITE→200 OK %v", call.SetupTime().Round(time.Millisecond))
-	if err := browser.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: string(call.Answer())}); err != nil {
-		t.Fatal(err)
-	}
-
-	// 20 ms Opus frames of a 440 Hz tone, as a browser's microphone.
-	sent := map[string]bool{}
-	enc, err := opus.NewEncoder(48000, 1, opus.EncoderConfig{Bitrate: 32000})
-	if err != nil {
-		t.Fatal(err)
-	}
-	gen := tone.NewGenerator(440, 48000, 32767*math.Pow(10, lkgwSentDB/20))
-	pcm := make([]int16, 960)
-	out := make([]byte, opus.MaxFrameBytes)
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
+	track := browserSIPCall(ctx, t, "sip:demo@"+ws)
 	const want = 100 // 2 s of frames at the subscriber
-	for i := 0; sub.count() < want; i++ {
-		select {
-		case <-ctx.Done():
-			t.Fatalf("the LiveKit client got %d of the leg's frames after %d sent", sub.count(), i)
-		case <-tick.C:
-		}
-		gen.Fill(pcm)
-		n, err := enc.Encode(pcm, out)
-		if err != nil {
-			t.Fatal(err)
-		}
-		sent[string(out[:n])] = true
-		if err := track.WriteRTP(&rtp.Packet{
-			Header:  rtp.Header{Version: 2, SequenceNumber: uint16(i), Timestamp: uint32(i * 960), Marker: i == 0},
-			Payload: out[:n],
-		}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	sent := sendOpusTone(ctx, t, track, sub.count, want)
 	frames, codec := sub.frames()
-	var foreign int
-	for _, f := range frames {
-		if !sent[string(f)] {
-			foreign++
-		}
-	}
+	foreign := foreignFrames(frames, sent)
 	t.Logf("the LiveKit client received %d frames (%s) of the leg's track; %d not sent by the browser", len(frames), codec, foreign)
 	if foreign != 0 {
 		t.Errorf("%d of %d frames the LiveKit client received are not frames the browser sent: the gateway re-encoded", foreign, len(frames))
