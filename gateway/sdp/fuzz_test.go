@@ -92,3 +92,31 @@ func FuzzCrypto(f *testing.F) {
 		}
 	})
 }
+
+// FuzzAcceptAnswer checks our offers (with and without slides and SRTP)
+// against arbitrary answers, as a delayed-offer ACK or a dial-out 200
+// would bring them: an error is fine, a panic is not.
+func FuzzAcceptAnswer(f *testing.F) {
+	for _, b := range seedCorpus(f) {
+		f.Add(b)
+	}
+	p := testPolicy()
+	f.Fuzz(func(t *testing.T, b []byte) {
+		for i, mode := range []SRTPMode{SRTPAllow, SRTPRequire, SRTPDisable} {
+			q := p
+			q.SRTP = mode
+			if i == 0 {
+				q.Slides, q.SlidesPort = true, 10004
+			}
+			offer, err := Offer(q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ans, err := Parse(b)
+			if err != nil {
+				return
+			}
+			_ = AcceptAnswer(offer, ans)
+		}
+	})
+}

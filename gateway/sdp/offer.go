@@ -258,7 +258,10 @@ func (m *Media) events() []Codec {
 }
 
 // AcceptAnswer checks an answer against the offer we sent (RFC 3264 §6):
-// the same m= lines in the same order, an active audio stream with at
+// the same m= lines in the same order (except that an answer may leave
+// out trailing video or slides lines, taken as rejected: audio-only
+// phones answering a delayed offer in the ACK do that, and hanging up on
+// them would lose a call that RFC-strictness gains nothing from), an active audio stream with at
 // least one of our codecs, SRTP as offered with a crypto tag and suite we
 // offered (RFC 4568 §7.1.3), and directions our offer allows (§6.1).
 // A rejected video or slides stream is not an error; the caller checks
@@ -270,15 +273,17 @@ func AcceptAnswer(ourOffer, answer *Session) error {
 		return fmt.Errorf("%w: missing offer or answer", ErrAnswerMismatch)
 	}
 	ol, al := ourOffer.media(), answer.media()
-	if len(ol) != len(al) {
+	if len(al) > len(ol) || (len(al) < len(ol) && !onlyTrailingVideo(ol[len(al):])) {
 		return fmt.Errorf("%w: %d m= lines offered, %d answered", ErrAnswerMismatch, len(ol), len(al))
 	}
-	for i := range ol {
+	// From here on al may be shorter than ol: the missing trailing
+	// video or slides lines count as rejected.
+	for i := range al {
 		if ol[i].Type != al[i].Type {
 			return fmt.Errorf("%w: m= line %d is %s, answered %s", ErrAnswerMismatch, i+1, ol[i].Type, al[i].Type)
 		}
 	}
-	if os := ourOffer.Slides; os != nil && answer.Slides == nil {
+	if os := ourOffer.Slides; os != nil && answer.Slides == nil && os.Index < len(al) {
 		if m := al[os.Index]; !m.Rejected() {
 			answer.Others = slices.DeleteFunc(answer.Others, func(x *Media) bool { return x == m })
 			if answer.Video == m {
@@ -375,4 +380,15 @@ func answeredOfferedH264(offer, answer *Media) bool {
 		}
 	}
 	return false
+}
+
+// onlyTrailingVideo reports whether the offered lines an answer left out
+// are all video or slides, which we can do without.
+func onlyTrailingVideo(missing []*Media) bool {
+	for _, m := range missing {
+		if m.Type != "video" {
+			return false
+		}
+	}
+	return true
 }

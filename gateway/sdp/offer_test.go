@@ -106,7 +106,8 @@ func TestDelayedOffer(t *testing.T) {
 		}, err: ErrNoCommonCrypto},
 		{file: "answer-g729.sdp", err: ErrNoCommonCodec},
 		{file: "answer-rejected.sdp", err: ErrNoAudio},
-		{file: "asterisk.sdp", err: ErrAnswerMismatch}, // one m= line for our two
+		{file: "asterisk.sdp", codec: "8 PCMA/8000"}, // one m= line for our two: video taken as rejected
+		{file: "answer-three-lines.sdp", err: ErrAnswerMismatch},
 	}
 	for _, tc := range tests {
 		t.Run(strings.TrimSuffix(tc.file, ".sdp"), func(t *testing.T) {
