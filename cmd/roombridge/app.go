@@ -205,6 +205,9 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *app, e
 	mux.Handle("/v1/rtc", sockets.wrap(a.signalHandler()))
 	mux.Handle("/v1/", apiServer.Handler())
 	mux.Handle("/metrics", requireBearer(cfg.Metrics.Key, metricsHandler(reg)))
+	if cfg.Metrics.PProf {
+		mux.Handle("/debug/pprof/", requireBearer(cfg.Metrics.Key, pprofHandler()))
+	}
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	mux.HandleFunc("/readyz", a.readyz)
 	webCfg := web.Config{

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -119,6 +120,40 @@ func TestMetricsKey(t *testing.T) {
 		if w.Code != tc.code {
 			t.Errorf("%q: %d, want %d", tc.auth, w.Code, tc.code)
 		}
+	}
+}
+
+// The profiles of metrics.pprof answer only with the metrics key, and
+// what they answer is a real profile (gzipped protobuf).
+func TestPProfBehindMetricsKey(t *testing.T) {
+	const key = "0123456789abcdef"
+	srv := httptest.NewServer(requireBearer(key, pprofHandler()))
+	defer srv.Close()
+	get := func(auth string) (int, []byte) {
+		req, err := http.NewRequest(http.MethodGet, srv.URL+"/debug/pprof/heap", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.StatusCode, body
+	}
+	if code, _ := get(""); code != http.StatusUnauthorized {
+		t.Errorf("no key: %d, want 401", code)
+	}
+	code, body := get("Bearer " + key)
+	if code != http.StatusOK || len(body) < 2 || body[0] != 0x1f || body[1] != 0x8b {
+		t.Errorf("with the key: %d, %d bytes starting %x, want 200 and a gzipped profile", code, len(body), body[:min(len(body), 2)])
 	}
 }
 

@@ -72,6 +72,9 @@ type HTTP struct {
 type Metrics struct {
 	// Key, when set, is the bearer token /metrics asks for.
 	Key string `yaml:"key"`
+	// PProf serves Go's profiles under /debug/pprof/ behind the same key:
+	// how an operator finds where a leg's CPU and memory go in production.
+	PProf bool `yaml:"pprof"`
 }
 
 // TLS is a certificate and key pair, both files in PEM.

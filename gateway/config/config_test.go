@@ -206,6 +206,7 @@ func TestErrorsNameTheKey(t *testing.T) {
 		{yaml: "http: { trusted_proxies: [proxy] }", key: "http.trusted_proxies[0]"},
 		{yaml: "http: { max_sockets_per_ip: -2 }", key: "http.max_sockets_per_ip"},
 		{yaml: "metrics: { key: short }", key: "metrics.key"},
+		{yaml: "http: { listen: 0.0.0.0:8080, token_secret: 0123456789abcdef, tls: { cert: c, key: k } }\napi: { keys: [a-long-key] }\nmetrics: { pprof: true }", key: "metrics.pprof"},
 		// A listener others can reach refuses what only suits a demo.
 		{yaml: "http: { listen: 0.0.0.0:8080, token_secret: 0123456789abcdef, tls: { cert: c, key: k } }", key: "api.keys[0]"},
 		{yaml: "http: { listen: 0.0.0.0:8080, tls: { cert: c, key: k } }\napi: { keys: [a-long-key] }", key: "http.token_secret"},

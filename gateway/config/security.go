@@ -88,6 +88,10 @@ func (c *Config) validateSecurity(bad func(key, format string, args ...any)) {
 	if c.Metrics.Key != "" && len(c.Metrics.Key) < 16 {
 		bad("metrics.key", "must be at least 16 characters (or empty: no key)")
 	}
+	// Profiles show stacks, command lines and timings: never to strangers.
+	if c.Metrics.PProf && c.Metrics.Key == "" && !LoopbackOnly(c.HTTP.Listen) {
+		bad("metrics.pprof", "needs metrics.key with http.listen %s (not loopback)", c.HTTP.Listen)
+	}
 	l := c.SIP.Limits
 	if l.InvitesPerSecond < 0 || l.RegistersPerSecond < 0 || l.OptionsPerSecond < 0 {
 		bad("sip.limits", "rates must not be negative (0 = no limit)")

@@ -116,11 +116,16 @@ func ParseSPS(nal []byte) (SPS, error) {
 		r.flag() // mb_adaptive_frame_field_flag
 	}
 	r.flag() // direct_8x8_inference_flag
+	// ue()+1 wraps to 0 for the largest code, and doubling a huge height
+	// could wrap to a small one: check the units before using them.
+	if r.err || wMBs == 0 || hUnits == 0 || wMBs > maxMBs || hUnits > maxMBs {
+		return s, fmt.Errorf("%w: SPS truncated or picture of %d×%d macroblocks", ErrMalformed, wMBs, hUnits)
+	}
 	hMBs := hUnits
 	if !frameMBsOnly {
 		hMBs *= 2
 	}
-	if r.err || wMBs > maxMBs || hMBs > maxMBs {
+	if hMBs > maxMBs {
 		return s, fmt.Errorf("%w: SPS truncated or picture of %d×%d macroblocks", ErrMalformed, wMBs, hMBs)
 	}
 	w, h := int(wMBs)*16, int(hMBs)*16

@@ -12,7 +12,9 @@
 # (limits.concurrent_joins, 16), LOG_LEVEL (warn), PERF_DIR (a new temporary folder;
 # the gateway's log and config stay there), BACKEND (embedded, or livekit:
 # the script starts livekit-server, found as $LIVEKIT_SERVER,
-# livekit-server on PATH or GOPATH/bin/server, and the gateway uses it).
+# livekit-server on PATH or GOPATH/bin/server, and the gateway uses it),
+# PPROF (true: heap and CPU profiles of the gateway with every leg up, in
+# the run's folder; `go tool pprof -top bin/roombridge heap.pprof`).
 #
 # With BACKEND=livekit everything runs in a network namespace of its own
 # with a veth pair, as the tests do (test/internal/netns): LiveKit's SDK
@@ -89,6 +91,7 @@ rtp: { port_min: $rtp_min, port_max: $rtp_max }
 api: { keys: [perf-key-0123456789] }
 store: { path: $dir/roombridge.db }
 limits: { max_cpu: $MAX_CPU, max_late_ticks: $MAX_LATE_TICKS, max_legs: $MAX_LEGS, concurrent_joins: $CONCURRENT_JOINS }
+metrics: { pprof: ${PPROF:-false} }
 YAML
 
 # The processes the script starts, stopped when it exits however it does.
@@ -152,6 +155,20 @@ cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 lk_start=0
 [ -z "$lk" ] || lk_start=$(cpu_ticks "$lk")
 load_start=$(date +%s.%N)
+# PPROF=true: once every leg is up, a heap profile and 10 s of CPU
+# profile of the gateway land in the run's directory.
+if [ "${PPROF:-false}" = true ]; then
+  (
+    until curl -fs "http://127.0.0.1:$HTTP_PORT/metrics" |
+      awk -v n="$LEGS" '$1 == "roombridge_sip_legs" && $2 >= n { up = 1 } END { exit !up }'; do
+      kill -0 "$gw" 2>/dev/null || exit 0
+      sleep 0.5
+    done
+    curl -fs -o "$dir/heap.pprof" "http://127.0.0.1:$HTTP_PORT/debug/pprof/heap?gc=1"
+    curl -fs -o "$dir/cpu.pprof" "http://127.0.0.1:$HTTP_PORT/debug/pprof/profile?seconds=10"
+    echo "perf: profiles with $LEGS legs up: $dir/heap.pprof, $dir/cpu.pprof"
+  ) &
+fi
 status=0
 "$dir/roombridge" load --target "127.0.0.1:$SIP_PORT" --legs "$LEGS" --room-size "$ROOM_SIZE" --rate "$RATE" \
   --hold "$HOLD" --codec "$CODEC" --wav "$dir/speech.wav" --probe --local-ip 127.0.0.1 \
