@@ -83,7 +83,7 @@ func (c *call) bridgeToNode(a ivr.Join, addr string) (bool, error) {
 	c.room.Store(&a.Room)
 	c.g.m.nodeBridges.WithLabelValues(bridgeOut).Inc()
 	log.Info("PIN caller bridged to the room's node", "host", a.Host, "codec", l.Codec().String(),
-		"sip_call_id", n.call.CallID())
+		"sip_call_id", n.call.CallID(), "setup", n.call.SetupTime().Round(time.Millisecond))
 	n.wg.Add(1)
 	go n.watch(c.cancel)
 	return true, nil
