@@ -51,8 +51,8 @@ func TestIVRCallerBridgedToRoomNode(t *testing.T) {
 	})
 	lo, hi = ports.next()
 	forged := sipStartCaller(t, caller.Options{
-		Target:  "sip:" + room + "@" + b.SIPAddr + ";" + gateway.StayParam,
-		Headers: []uac.Header{{Name: gateway.NodeBridgeHeader, Value: "v1.4102444800.AAAAAAAAAAAAAAAA.1.Z3cx.QWRh.AAAA"}},
+		Target:   "sip:" + room + "@" + b.SIPAddr + ";" + gateway.StayParam,
+		Headers:  []uac.Header{{Name: gateway.NodeBridgeHeader, Value: "v1.4102444800.AAAAAAAAAAAAAAAA.1.Z3cx.QWRh.AAAA"}},
 		Duration: 4 * time.Second, PortMin: lo, PortMax: hi,
 	})
 	ps, _ := sipWaitRoom(t, b, room, 15*time.Second, nil, "the PIN caller of node 1 joins the room on node 2",
