@@ -165,6 +165,7 @@ type Gateway struct {
 	head     *headroom.Monitor
 	joins    *joinQueue
 	draining atomic.Bool
+	c2c      atomic.Pointer[clickToCall] // EnableClickToCall
 
 	lock     *lockout.Table
 	langs    map[string]string // dial-in number digits → language
@@ -419,7 +420,7 @@ func (g *Gateway) joinHub(ctx context.Context, roomName, id string) (*roomHub, e
 	}
 	h.users++
 	g.mu.Unlock()
-	if created && g.cfg.OnRoomHub != nil {
+	if created && g.cfg.OnRoomHub != nil && !isPrivateRoom(roomName) {
 		g.cfg.OnRoomHub(roomName, true)
 	}
 	// start is idempotent and serialised inside the hub, so a second leg
@@ -443,7 +444,7 @@ func (g *Gateway) leaveHub(h *roomHub, id string, l *bridge.Leg) {
 		delete(g.hubs, h.Room())
 	}
 	g.mu.Unlock()
-	if last && g.cfg.OnRoomHub != nil {
+	if last && g.cfg.OnRoomHub != nil && !isPrivateRoom(h.Room()) {
 		g.cfg.OnRoomHub(h.Room(), false)
 	}
 	if last {
