@@ -28,7 +28,12 @@ type call struct {
 
 	// Set during setup by the handler goroutine; read by teardown on the
 	// same goroutine.
-	host     bool // joined with the host PIN
+	host    bool // joined with the host PIN
+	hostPIN bool // the PIN keyed (here or on the node that sent the call) is the host's
+	// bridged is set on a PIN caller another node sent here (nodein.go);
+	// node on a PIN caller of ours bridged to its room's node (nodeleg.go).
+	bridged  *nodeClaim
+	node     *nodeLeg
 	prompts  *prompts.Set
 	lockKeys []string
 
@@ -84,6 +89,9 @@ func (c *call) run() (result string, err error) {
 	dest, err := c.g.route(c.ctx, c.ic)
 	if err != nil {
 		return c.reject(err)
+	}
+	if c.bridged = dest.bridged; c.bridged != nil {
+		c.hostPIN = c.bridged.host
 	}
 	switch {
 	case dest.callOut != "":
@@ -207,6 +215,10 @@ func (c *call) run() (result string, err error) {
 	if err := c.enterHub(); err != nil {
 		return resultAnswered, err
 	}
+	if c.hostPIN {
+		c.host = true
+		c.g.hostJoined(dest.room.Name)
+	}
 	return resultAnswered, c.serve(nil)
 }
 
@@ -250,6 +262,7 @@ func (c *call) endedEarly(err error) (string, error) {
 // teardown releases what the call holds (legMedia.release).
 func (c *call) teardown() error {
 	c.waitJoin()
+	c.node.close()
 	if c.host {
 		c.g.hostLeft(c.roomName)
 	}

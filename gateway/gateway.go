@@ -116,6 +116,12 @@ type Config struct {
 	// with 302 before it is answered, unless its Request-URI carries
 	// StayParam. It must answer quickly: the INVITE waits for it.
 	RoomNode func(ctx context.Context, room string) (sipAddr string, ok bool)
+	// NodeSecret, shared by the nodes (the join tokens' secret in Redis),
+	// signs the INVITE that bridges a PIN caller to the node of its room
+	// (nodeleg.go) and lets such an INVITE in without the PIN. Without it
+	// PIN callers join their room on the node they reached, and a bridge
+	// INVITE from another node is an ordinary call.
+	NodeSecret []byte
 	// Observer, when set, is told when calls start, join, are answered,
 	// leave and end (webhooks).
 	Observer CallObserver
@@ -168,6 +174,7 @@ type Gateway struct {
 	c2c      atomic.Pointer[clickToCall] // EnableClickToCall
 
 	lock     *lockout.Table
+	tokens   *nodeTokens       // nil without Config.NodeSecret
 	langs    map[string]string // dial-in number digits → language
 	defaults *prompts.Set
 
@@ -223,6 +230,7 @@ func New(cfg Config) (*Gateway, error) {
 		waiters: map[string]map[*hostWaiter]struct{}{},
 		lock:    cfg.Lockout,
 		langs:   map[string]string{},
+		tokens:  newNodeTokens(cfg.NodeSecret),
 	}
 	if g.lock == nil {
 		g.lock = lockout.New(lockout.Config{MaxFailures: ic.MaxFailures, Window: ic.FailureWindow, Lock: ic.Lockout})
