@@ -93,9 +93,12 @@ func (c *call) run() (result string, err error) {
 	if c.bridged = dest.bridged; c.bridged != nil {
 		c.hostPIN = c.bridged.host
 	}
-	if !dest.ivr {
+	switch {
+	case dest.callOut != "":
+		c.log = c.log.With("click_to_call", dest.callOut, "participant", c.id)
+	case !dest.ivr:
 		c.log = c.log.With("room", dest.room.Name, "participant", c.id)
-	} else {
+	default:
 		c.log = c.log.With("ivr", true, "participant", c.id)
 	}
 
@@ -135,6 +138,11 @@ func (c *call) run() (result string, err error) {
 		if !c.dtmfMode.Accepts(dtmf.SourceRFC4733, true) {
 			neg.dropTelephoneEvent()
 		}
+		if dest.callOut != "" && neg.remote.Audio != nil {
+			// The callee's keys reach the caller as RFC 4733 events
+			// where the caller takes them.
+			c.sendTE = peerEvent(neg.remote.Audio, neg.codec.ClockRate())
+		}
 		if err := c.startMedia(neg); err != nil {
 			return c.reject(err)
 		}
@@ -144,6 +152,9 @@ func (c *call) run() (result string, err error) {
 		return c.reject(err)
 	} else if !c.dtmfMode.Accepts(dtmf.SourceRFC4733, true) {
 		local.Audio.TelephoneEvent, local.Audio.TelephoneEvents = nil, nil
+	}
+	if dest.callOut != "" {
+		return c.callOut(dest.callOut, local, answer)
 	}
 	// A direct call joins while it is answered, not before (a backend
 	// known to be down got its 503 in HandleCall); an IVR call joins once

@@ -171,6 +171,7 @@ type Gateway struct {
 	head     *headroom.Monitor
 	joins    *joinQueue
 	draining atomic.Bool
+	c2c      atomic.Pointer[clickToCall] // EnableClickToCall
 
 	lock     *lockout.Table
 	tokens   *nodeTokens       // nil without Config.NodeSecret
@@ -427,7 +428,7 @@ func (g *Gateway) joinHub(ctx context.Context, roomName, id string) (*roomHub, e
 	}
 	h.users++
 	g.mu.Unlock()
-	if created && g.cfg.OnRoomHub != nil {
+	if created && g.cfg.OnRoomHub != nil && !isPrivateRoom(roomName) {
 		g.cfg.OnRoomHub(roomName, true)
 	}
 	// start is idempotent and serialised inside the hub, so a second leg
@@ -451,7 +452,7 @@ func (g *Gateway) leaveHub(h *roomHub, id string, l *bridge.Leg) {
 		delete(g.hubs, h.Room())
 	}
 	g.mu.Unlock()
-	if last && g.cfg.OnRoomHub != nil {
+	if last && g.cfg.OnRoomHub != nil && !isPrivateRoom(h.Room()) {
 		g.cfg.OnRoomHub(h.Room(), false)
 	}
 	if last {

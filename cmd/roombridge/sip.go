@@ -319,6 +319,7 @@ func sipTrunks(trunks []config.Trunk) ([]sip.Trunk, error) {
 
 			PINLockout:       t.PINLockout,
 			Trusted:          t.Trusted,
+			ClickToCall:      t.ClickToCall,
 			SRTPOverPlain:    t.SRTPOverPlain,
 			MaxCPS:           t.MaxCPS,
 			MaxCalls:         t.MaxCalls,
