@@ -28,6 +28,16 @@ func newNodeFixture(t *testing.T, id string, roomNode func(context.Context, stri
 	return f
 }
 
+// muted reports whether participant id of roomName is muted.
+func (f *fixture) muted(roomName, id string) bool {
+	for _, p := range f.sipParticipants(roomName) {
+		if p.ID == id {
+			return p.AudioMuted
+		}
+	}
+	return false
+}
+
 // roomOn is a placement lookup that puts room lima at addr.
 func roomOn(addr string) func(context.Context, string) (string, bool) {
 	return func(_ context.Context, r string) (string, bool) { return addr, r == "lima" }
@@ -75,6 +85,9 @@ func TestNodeBridge(t *testing.T) {
 	}
 	phone.waitHears(880)
 	host.waitHears(440)
+	// *6 as RFC 4733 events crosses A's relay to B's in-call keys.
+	host.keys("*6", viaRFC4733)
+	waitUntil(t, 5*time.Second, "B mutes the bridged caller on its *6", func() bool { return b.muted("lima", bridged.ID) })
 
 	if err := b.sfu.RemoveParticipant(context.Background(), "lima", bridged.ID, "kicked"); err != nil {
 		t.Fatal(err)
@@ -94,6 +107,16 @@ func TestNodeBridge(t *testing.T) {
 		}
 	}
 	phone.waitHears(660)
+	// *6 as SIP INFO goes on from A to B as INFO.
+	guest.keys("*6", viaINFO)
+	waitUntil(t, 5*time.Second, "B mutes the bridged guest on its INFO *6", func() bool {
+		for _, p := range b.sipParticipants("lima") {
+			if p.Attributes[AttrViaNode] == "a" {
+				return p.AudioMuted
+			}
+		}
+		return false
+	})
 	guest.hangup()
 	waitUntil(t, 5*time.Second, "the guest's hang-up on A ends it on B", func() bool { return len(b.sipParticipants("lima")) == 1 })
 	phone.hangup()

@@ -1,11 +1,8 @@
 package test
 
 import (
-	"context"
-	"io"
 	"net/http"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -110,7 +107,7 @@ func TestIVRCallerBridgedToRoomNode(t *testing.T) {
 	if f.RemoteHangup {
 		t.Logf("forged bridge call hung up by node 2 (%+v)", f)
 	}
-	if !strings.Contains(scrapeMetrics(t, b), `roombridge_node_bridges_total{result="refused"} 1`) {
+	if got := scrape(t.Context(), t, b, `roombridge_node_bridges_total{result="refused"}`); got != "1" {
 		t.Error("node 2 did not count the forged bridge token as refused")
 	}
 	h, p := host.wait(t, 15*time.Second), phone.wait(t, 20*time.Second)
@@ -119,45 +116,24 @@ func TestIVRCallerBridgedToRoomNode(t *testing.T) {
 	}
 	step("calls over")
 	for _, n := range nodes {
-		waitMetric(t, n, "roombridge_sip_legs 0", 10*time.Second)
-		waitMetric(t, n, "roombridge_rtp_ports_in_use 0", 10*time.Second)
+		waitMetric(t, n, "roombridge_sip_legs", "0", 10*time.Second)
+		waitMetric(t, n, "roombridge_rtp_ports_in_use", "0", 10*time.Second)
 	}
-	if !strings.Contains(scrapeMetrics(t, a), `roombridge_node_bridges_total{result="out"} 2`) {
+	if got := scrape(t.Context(), t, a, `roombridge_node_bridges_total{result="out"}`); got != "2" {
 		t.Error("node 1 did not count two bridges out")
 	}
 }
 
-// scrapeMetrics is srv's /metrics text.
-func scrapeMetrics(t *testing.T, srv *harness.Server) string {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/metrics", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = res.Body.Close() }()
-	body, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(body)
-}
-
-// waitMetric waits until srv's /metrics has the line want.
-func waitMetric(t *testing.T, srv *harness.Server, want string, timeout time.Duration) {
+// waitMetric waits until srv's /metrics sample is want.
+func waitMetric(t *testing.T, srv *harness.Server, sample, want string, timeout time.Duration) {
 	t.Helper()
 	for deadline := time.Now().Add(timeout); ; time.Sleep(100 * time.Millisecond) {
-		m := scrapeMetrics(t, srv)
-		if strings.Contains(m, "\n"+want+"\n") {
+		got := scrape(t.Context(), t, srv, sample)
+		if got == want {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s: /metrics has no %q after %v", srv.URL, want, timeout)
+			t.Fatalf("%s: /metrics %s = %q after %v, want %s", srv.URL, sample, got, timeout, want)
 		}
 	}
 }
