@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -32,31 +33,43 @@ func TestIVRCallerBridgedToRoomNode(t *testing.T) {
 		"trunks: [{name: local, allow: [127.0.0.0/8]}]")
 	a, b := nodes[0], nodes[1]
 	const room = "lima"
+	// Elapsed times from here, the first test's node start including the
+	// build of the binary.
+	start := time.Now()
+	step := func(what string) { t.Logf("%v %s", time.Since(start).Round(100*time.Millisecond), what) }
 	createRoom(t, a, map[string]any{"name": room, "pin": "2468", "host_pin": "8642"})
 	ports := callerPorts(34000)
 
 	lo, hi := ports.next()
 	phone := sipStartCaller(t, caller.Options{
 		Target: "sip:5000@" + b.SIPAddr, DTMF: "2468#", DTMFDelay: 300 * time.Millisecond,
-		Tone: 440, Duration: 14 * time.Second, PortMin: lo, PortMax: hi,
+		Tone: 440, Duration: 18 * time.Second, PortMin: lo, PortMax: hi,
 	})
 	sipWaitRoom(t, b, room, 15*time.Second, nil, "the phone joins on node 2",
 		func(ps []sipParticipant) bool { return sipCountKind(ps, "sip") == 1 })
 	waitNodes(t, a, "gw1:[] gw2:["+room+"]")
+	step("phone in the room on node 2")
 
 	lo, hi = ports.next()
 	host := sipStartCaller(t, caller.Options{
 		Target: "sip:5000@" + a.SIPAddr, From: "15550100", FromName: "Ada Lovelace",
 		DTMF: "8642#", DTMFDelay: 300 * time.Millisecond, Tone: 880, Duration: 8 * time.Second, PortMin: lo, PortMax: hi,
 	})
+	// A guest, bridged the same way while the room lives on node 2.
+	lo, hi = ports.next()
+	guest := sipStartCaller(t, caller.Options{
+		Target: "sip:5000@" + a.SIPAddr, From: "15550111", DTMF: "2468#", DTMFDelay: 300 * time.Millisecond,
+		Duration: 20 * time.Second, PortMin: lo, PortMax: hi,
+	})
 	lo, hi = ports.next()
 	forged := sipStartCaller(t, caller.Options{
 		Target:   "sip:" + room + "@" + b.SIPAddr + ";" + gateway.StayParam,
 		Headers:  []uac.Header{{Name: gateway.NodeBridgeHeader, Value: "v1.4102444800.AAAAAAAAAAAAAAAA.1.Z3cx.QWRh.AAAA"}},
-		Duration: 4 * time.Second, PortMin: lo, PortMax: hi,
+		Duration: 3 * time.Second, PortMin: lo, PortMax: hi,
 	})
-	ps, _ := sipWaitRoom(t, b, room, 15*time.Second, nil, "the PIN caller of node 1 joins the room on node 2",
-		func(ps []sipParticipant) bool { return sipCountKind(ps, "sip") == 2 })
+	ps, _ := sipWaitRoom(t, b, room, 15*time.Second, nil, "the PIN callers of node 1 join the room on node 2",
+		func(ps []sipParticipant) bool { return sipCountKind(ps, "sip") == 3 })
+	step("bridged caller in the room on node 2")
 	var bridged *sipParticipant
 	for i := range ps {
 		if ps[i].Name == "Ada Lovelace" {
@@ -73,14 +86,11 @@ func TestIVRCallerBridgedToRoomNode(t *testing.T) {
 		t.Errorf("node 1 lists participants of a room living on node 2: %v", got)
 	}
 
-	// A guest bridged the same way, kicked on node 2: node 1 hangs up.
-	lo, hi = ports.next()
-	guest := sipStartCaller(t, caller.Options{
-		Target: "sip:5000@" + a.SIPAddr, From: "15550111", DTMF: "2468#", DTMFDelay: 300 * time.Millisecond,
-		Duration: 20 * time.Second, PortMin: lo, PortMax: hi,
-	})
+	// The guest, bridged the same way, is kicked on node 2: node 1 hangs up.
 	ps, _ = sipWaitRoom(t, b, room, 15*time.Second, nil, "the guest joins on node 2",
-		func(ps []sipParticipant) bool { return sipCountKind(ps, "sip") == 3 })
+		func(ps []sipParticipant) bool {
+			return slices.ContainsFunc(ps, func(p sipParticipant) bool { return p.Name == "15550111" })
+		})
 	for _, p := range ps {
 		if p.Name == "15550111" {
 			if p.Attributes[gateway.AttrRole] != "" {
@@ -95,6 +105,7 @@ func TestIVRCallerBridgedToRoomNode(t *testing.T) {
 		t.Errorf("the kicked guest was not hung up by node 1: %+v", r)
 	}
 
+	step("kicked guest hung up")
 	f := forged.wait(t, 10*time.Second)
 	if f.RemoteHangup {
 		t.Logf("forged bridge call hung up by node 2 (%+v)", f)
@@ -106,6 +117,7 @@ func TestIVRCallerBridgedToRoomNode(t *testing.T) {
 	if !h.HeardFrequency(440, 20) || !p.HeardFrequency(880, 20) {
 		t.Errorf("the bridged caller heard %v and the phone %v, want each other's tone", h.Peaks, p.Peaks)
 	}
+	step("calls over")
 	for _, n := range nodes {
 		waitMetric(t, n, "roombridge_sip_legs 0", 10*time.Second)
 		waitMetric(t, n, "roombridge_rtp_ports_in_use 0", 10*time.Second)
