@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -420,4 +421,66 @@ func (h *c2cHeard) toneAfter(at time.Time, freq float64) int {
 		}
 	}
 	return n
+}
+
+// TestCallPageClickToCall: the /call page (JsSIP in Chromium), registered
+// with the account, dials +15551234567. The carrier's early media plays in
+// the page while it rings (audio with sound arrives before the 200), the
+// page's microphone (2 kHz) comes back through the carrier's echo, its
+// keypad's 5 reaches the carrier as INFO and the carrier's 7 reaches the
+// page as INFO, and Hang up sends the carrier BYE.
+func TestCallPageClickToCall(t *testing.T) {
+	wav := t.TempDir() + "/mic-2000hz.wav"
+	bpWriteTone(t, wav, bpToneBrowser, 48000, 30*time.Second)
+	b := callPageBrowser(t, "--use-file-for-fake-audio-capture="+wav)
+	carrier, g := c2cStartCarrier(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	p := callPage(ctx, t, b, g, "c2c", url.Values{"user": {callPageUser}, "password": {callPagePassword}})
+	wait(ctx, t, p, `window.roombridgeCall.registration === 'registered'`)
+	// Until the answer, the loudest audio level of what the page receives.
+	mustEval(ctx, t, p, `(() => {
+		window.c2cEarly = 0;
+		const poll = setInterval(async () => {
+			const d = window.roombridgeCall;
+			if (d.call === 'answered' || d.call === 'ended' || d.call === 'failed') { clearInterval(poll); return; }
+			const pc = d.session && d.session.connection;
+			if (!pc) return;
+			(await pc.getStats()).forEach((r) => {
+				if (r.type === 'inbound-rtp' && r.kind === 'audio' && r.audioLevel > window.c2cEarly) window.c2cEarly = r.audioLevel;
+			});
+		}, 50);
+	})()`)
+	callDial(ctx, t, p, c2cNumber)
+	wait(ctx, t, p, `window.roombridgeCall.call === 'answered' || window.roombridgeCall.call === 'failed'`)
+	st := readCallState(ctx, t, p)
+	if st.Call != "answered" {
+		t.Fatalf("call %s: %+v %s", st.Call, st.Response, st.Cause)
+	}
+	var early float64
+	if err := p.EvalInto(ctx, `window.c2cEarly`, &early); err != nil {
+		t.Fatal(err)
+	}
+	var times struct{ Invite, Ringing, Answered float64 }
+	if err := p.EvalInto(ctx, `window.roombridgeCall.times`, &times); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("page: INVITE→ringing (183 with early media) %.0f ms, →200 OK %.0f ms (the carrier answers 2.5 s after its 183)",
+		times.Ringing-times.Invite, times.Answered-times.Invite)
+	// audioLevel is linear, 1 at full scale: 0.01 is -40 dBFS.
+	if early < 0.01 {
+		t.Errorf("loudest audio before the answer %.4f: the carrier's early media was not heard", early)
+	}
+	// JsSIP takes an INFO application/dtmf-relay as a key (newDTMF).
+	mustEval(ctx, t, p, `(() => { window.c2cKeys = '';
+		window.roombridgeCall.session.on('newDTMF', (e) => { if (e.originator === 'remote') window.c2cKeys += e.dtmf.tone; }); })()`)
+	mustEval(ctx, t, p, `window.bpPC = () => window.roombridgeCall.session.connection`)
+	callWaitHears(ctx, t, p, bpToneBrowser)
+	mustEval(ctx, t, p, `document.querySelector('#keypad button[data-key="5"]').click()`)
+	wait(ctx, t, p, `window.c2cKeys === '7'`)
+	mustEval(ctx, t, p, `document.getElementById('hangup').click()`)
+	waitLog(t, carrier, false, "INVITE ACK INFO 200 BYE", 5*time.Second)
+	if !strings.Contains(carrier.Messages(), "Signal=5") {
+		t.Error("the carrier got no INFO with the page's key 5")
+	}
 }
