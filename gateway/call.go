@@ -28,7 +28,12 @@ type call struct {
 
 	// Set during setup by the handler goroutine; read by teardown on the
 	// same goroutine.
-	host     bool // joined with the host PIN
+	host    bool // joined with the host PIN
+	hostPIN bool // the PIN keyed (here or on the node that sent the call) is the host's
+	// bridged is set on a PIN caller another node sent here (nodein.go);
+	// node on a PIN caller of ours bridged to its room's node (nodeleg.go).
+	bridged  *nodeClaim
+	node     *nodeLeg
 	prompts  *prompts.Set
 	lockKeys []string
 
@@ -85,9 +90,15 @@ func (c *call) run() (result string, err error) {
 	if err != nil {
 		return c.reject(err)
 	}
-	if !dest.ivr {
+	if c.bridged = dest.bridged; c.bridged != nil {
+		c.hostPIN = c.bridged.host
+	}
+	switch {
+	case dest.callOut != "":
+		c.log = c.log.With("click_to_call", dest.callOut, "participant", c.id)
+	case !dest.ivr:
 		c.log = c.log.With("room", dest.room.Name, "participant", c.id)
-	} else {
+	default:
 		c.log = c.log.With("ivr", true, "participant", c.id)
 	}
 
@@ -127,6 +138,11 @@ func (c *call) run() (result string, err error) {
 		if !c.dtmfMode.Accepts(dtmf.SourceRFC4733, true) {
 			neg.dropTelephoneEvent()
 		}
+		if dest.callOut != "" && neg.remote.Audio != nil {
+			// The callee's keys reach the caller as RFC 4733 events
+			// where the caller takes them.
+			c.sendTE = peerEvent(neg.remote.Audio, neg.codec.ClockRate())
+		}
 		if err := c.startMedia(neg); err != nil {
 			return c.reject(err)
 		}
@@ -136,6 +152,9 @@ func (c *call) run() (result string, err error) {
 		return c.reject(err)
 	} else if !c.dtmfMode.Accepts(dtmf.SourceRFC4733, true) {
 		local.Audio.TelephoneEvent, local.Audio.TelephoneEvents = nil, nil
+	}
+	if dest.callOut != "" {
+		return c.callOut(dest.callOut, local, answer)
 	}
 	// A direct call joins while it is answered, not before (a backend
 	// known to be down got its 503 in HandleCall); an IVR call joins once
@@ -196,6 +215,10 @@ func (c *call) run() (result string, err error) {
 	if err := c.enterHub(); err != nil {
 		return resultAnswered, err
 	}
+	if c.hostPIN {
+		c.host = true
+		c.g.hostJoined(dest.room.Name)
+	}
 	return resultAnswered, c.serve(nil)
 }
 
@@ -239,6 +262,7 @@ func (c *call) endedEarly(err error) (string, error) {
 // teardown releases what the call holds (legMedia.release).
 func (c *call) teardown() error {
 	c.waitJoin()
+	c.node.close()
 	if c.host {
 		c.g.hostLeft(c.roomName)
 	}

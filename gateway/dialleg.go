@@ -40,27 +40,33 @@ type DialTrunk struct {
 func (g *Gateway) DialMedia(trunks map[string]DialTrunk) dialout.MediaFactory {
 	trunks = maps.Clone(trunks)
 	return func(_ context.Context, info dialout.Info) (dialout.Media, error) {
-		o := &outLeg{
-			legMedia: legMedia{g: g, id: info.Participant, log: g.log.With("dial", info.ID, "room", info.Room, "participant", info.Participant)},
-			trunks:   trunks,
-		}
-		o.ctx, o.cancel = context.WithCancelCause(context.Background())
-		if err := g.admitOut(o); err != nil {
-			o.cancel(err)
-			return nil, err
-		}
-		ports, err := g.cfg.PortPool.Allocate()
-		if err != nil {
-			g.releaseOut(o)
-			return nil, fmt.Errorf("%w: %w", ErrNoPorts, err)
-		}
-		o.ports = ports
-		if _, err := o.OfferFor(outbound.Attempt{}); err != nil {
-			_ = o.Close()
-			return nil, err
-		}
-		return o, nil
+		return g.newOutLeg(info, trunks)
 	}
+}
+
+// newOutLeg makes the media of one dial-out: counted in like any leg,
+// with its RTP ports and a first offer.
+func (g *Gateway) newOutLeg(info dialout.Info, trunks map[string]DialTrunk) (*outLeg, error) {
+	o := &outLeg{
+		legMedia: legMedia{g: g, id: info.Participant, log: g.log.With("dial", info.ID, "room", info.Room, "participant", info.Participant)},
+		trunks:   trunks,
+	}
+	o.ctx, o.cancel = context.WithCancelCause(context.Background())
+	if err := g.admitOut(o); err != nil {
+		o.cancel(err)
+		return nil, err
+	}
+	ports, err := g.cfg.PortPool.Allocate()
+	if err != nil {
+		g.releaseOut(o)
+		return nil, fmt.Errorf("%w: %w", ErrNoPorts, err)
+	}
+	o.ports = ports
+	if _, err := o.OfferFor(outbound.Attempt{}); err != nil {
+		_ = o.Close()
+		return nil, err
+	}
+	return o, nil
 }
 
 // outLeg is the media of one dial-out: our offers, the answer, and from

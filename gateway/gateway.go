@@ -116,6 +116,12 @@ type Config struct {
 	// with 302 before it is answered, unless its Request-URI carries
 	// StayParam. It must answer quickly: the INVITE waits for it.
 	RoomNode func(ctx context.Context, room string) (sipAddr string, ok bool)
+	// NodeSecret, shared by the nodes (the join tokens' secret in Redis),
+	// signs the INVITE that bridges a PIN caller to the node of its room
+	// (nodeleg.go) and lets such an INVITE in without the PIN. Without it
+	// PIN callers join their room on the node they reached, and a bridge
+	// INVITE from another node is an ordinary call.
+	NodeSecret []byte
 	// Observer, when set, is told when calls start, join, are answered,
 	// leave and end (webhooks).
 	Observer CallObserver
@@ -165,8 +171,10 @@ type Gateway struct {
 	head     *headroom.Monitor
 	joins    *joinQueue
 	draining atomic.Bool
+	c2c      atomic.Pointer[clickToCall] // EnableClickToCall
 
 	lock     *lockout.Table
+	tokens   *nodeTokens       // nil without Config.NodeSecret
 	langs    map[string]string // dial-in number digits → language
 	defaults *prompts.Set
 
@@ -222,6 +230,7 @@ func New(cfg Config) (*Gateway, error) {
 		waiters: map[string]map[*hostWaiter]struct{}{},
 		lock:    cfg.Lockout,
 		langs:   map[string]string{},
+		tokens:  newNodeTokens(cfg.NodeSecret),
 	}
 	if g.lock == nil {
 		g.lock = lockout.New(lockout.Config{MaxFailures: ic.MaxFailures, Window: ic.FailureWindow, Lock: ic.Lockout})
@@ -419,7 +428,7 @@ func (g *Gateway) joinHub(ctx context.Context, roomName, id string) (*roomHub, e
 	}
 	h.users++
 	g.mu.Unlock()
-	if created && g.cfg.OnRoomHub != nil {
+	if created && g.cfg.OnRoomHub != nil && !isPrivateRoom(roomName) {
 		g.cfg.OnRoomHub(roomName, true)
 	}
 	// start is idempotent and serialised inside the hub, so a second leg
@@ -443,7 +452,7 @@ func (g *Gateway) leaveHub(h *roomHub, id string, l *bridge.Leg) {
 		delete(g.hubs, h.Room())
 	}
 	g.mu.Unlock()
-	if last && g.cfg.OnRoomHub != nil {
+	if last && g.cfg.OnRoomHub != nil && !isPrivateRoom(h.Room()) {
 		g.cfg.OnRoomHub(h.Room(), false)
 	}
 	if last {

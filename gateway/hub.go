@@ -15,7 +15,7 @@ type roomHub struct {
 func (g *Gateway) newHub(roomName string) *roomHub {
 	return &roomHub{Hub: bridge.NewHub(bridge.HubConfig{
 		Room:        roomName,
-		Backend:     g.cfg.Backend,
+		Backend:     g.backendOf(roomName),
 		MaxSpeakers: g.cfg.MaxSpeakers,
 		Logger:      g.log.With("room", roomName, "hub", true), // the gateway logger already names the component
 		Observer:    clockObserver{g.m, g.head},

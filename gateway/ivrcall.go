@@ -19,7 +19,10 @@ type ivrRun struct {
 	waiter *hostWaiter
 	room   string // the room waited for
 	locked atomic.Bool
-	done   bool
+	// node is the SIP address of the node hosting the room the PIN
+	// opened, when that is another node (nodeleg.go).
+	node atomic.Pointer[string]
+	done bool
 }
 
 // serveIVR runs an answered call through the PIN IVR: the leg gets its own
@@ -65,7 +68,13 @@ func (c *call) lookup(dest destination, s *ivrRun) ivr.LookupFunc {
 		}
 		g.m.pinChecks.WithLabelValues(pinAccepted).Inc()
 		log.Info("PIN accepted", "room", r.Name, "host", host)
-		return ivr.Result{Room: r.Name, Host: host, WaitForHost: r.WaitForHost}, nil
+		res := ivr.Result{Room: r.Name, Host: host, WaitForHost: r.WaitForHost}
+		if addr, ok := c.roomElsewhere(ctx, r.Name); ok {
+			// The room's node holds guests until its host is in.
+			s.node.Store(&addr)
+			res.WaitForHost = false
+		}
+		return res, nil
 	}
 }
 
@@ -90,6 +99,16 @@ func (c *call) act(s *ivrRun, a ivr.Action) (done bool, err error) {
 		s.waitHost(a.Room)
 	case ivr.Join:
 		s.stopWaiting()
+		if addr := s.node.Load(); addr != nil {
+			bridged, err := c.bridgeToNode(a, *addr)
+			if err != nil {
+				return true, err
+			}
+			if bridged {
+				s.finish()
+				return false, nil
+			}
+		}
 		if err := c.joinFromIVR(s, a); err != nil {
 			return true, err
 		}
@@ -103,6 +122,7 @@ func (c *call) act(s *ivrRun, a ivr.Action) (done bool, err error) {
 // joinFromIVR puts the caller into the room the PIN opened and hands the
 // leg from its own clock to the room hub's.
 func (c *call) joinFromIVR(s *ivrRun, a ivr.Join) error {
+	c.hostPIN = a.Host
 	if err := c.joinRoom(a.Room); err != nil {
 		return err
 	}

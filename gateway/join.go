@@ -176,7 +176,7 @@ func (c *call) joinRoom(roomName string) error {
 func (c *call) joinBackend(roomName string) error {
 	err := c.joinParticipant(roomName, room.ParticipantInfo{
 		Identity:   c.id,
-		Name:       callerName(c.ic.From(), c.g.cfg.CallerMask),
+		Name:       c.name(),
 		Kind:       room.ParticipantKindSIP,
 		Attributes: c.attributes(),
 		// The room's audio reaches the caller through the hub; a room

@@ -88,7 +88,7 @@ func (m *legMedia) joinParticipant(roomName string, info room.ParticipantInfo) e
 		return err
 	}
 	defer release()
-	p, err := m.g.cfg.Backend.Join(m.ctx, roomName, info)
+	p, err := m.g.backendOf(roomName).Join(m.ctx, roomName, info)
 	if err != nil {
 		return fmt.Errorf("%w: join: %w", ErrBackend, err)
 	}

@@ -41,6 +41,7 @@ type metrics struct {
 	pinChecks   *prometheus.CounterVec
 	dtmfDigits  *prometheus.CounterVec
 	refusals    *prometheus.CounterVec
+	nodeBridges *prometheus.CounterVec
 }
 
 // IVR outcomes beyond those of package ivr (joined, wrong_pin, timeout,
@@ -51,6 +52,14 @@ const outcomeLockedOut = "locked_out"
 const (
 	pinAccepted = "accepted"
 	pinRejected = "rejected"
+)
+
+// Node bridge results, the label of roombridge_node_bridges_total.
+const (
+	bridgeOut      = "out"      // a PIN caller sent to its room's node
+	bridgeFallback = "fallback" // the room's node did not take it: joined here
+	bridgeIn       = "in"       // another node's caller let in by its token
+	bridgeForged   = "refused"  // a bridge INVITE whose token did not check
 )
 
 // rtpTotals are the packet counters of one or more legs.
@@ -109,6 +118,13 @@ func newMetrics(g *Gateway, head *headroom.Monitor, reg prometheus.Registerer) (
 			Name: "roombridge_admission_refusals_total",
 			Help: "New calls refused with 503 to keep the audio of the calls up, by the ceiling reached: max_legs (limits.max_legs), cpu (limits.max_cpu), late_ticks (limits.max_late_ticks: room clocks starting 60 ms late).",
 		}, []string{"reason"}),
+		nodeBridges: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "roombridge_node_bridges_total",
+			Help: "PIN callers bridged between nodes, by result: out (sent to the node of their room), fallback (that node did not answer: joined here), in (let in from another node by its token), refused (a bridge INVITE whose token did not check: treated as any call).",
+		}, []string{"result"}),
+	}
+	for _, r := range []string{bridgeOut, bridgeFallback, bridgeIn, bridgeForged} {
+		m.nodeBridges.WithLabelValues(r)
 	}
 	for _, r := range headroom.Reasons() {
 		m.refusals.WithLabelValues(r.String())
@@ -128,7 +144,7 @@ func newMetrics(g *Gateway, head *headroom.Monitor, reg prometheus.Registerer) (
 	}
 	cs := []prometheus.Collector{
 		m.calls, m.answerDelay, m.mos, m.lateTicks, m.ticks, m.tickTime, m.lateness,
-		m.ivrOutcomes, m.pinChecks, m.dtmfDigits, m.refusals,
+		m.ivrOutcomes, m.pinChecks, m.dtmfDigits, m.refusals, m.nodeBridges,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "roombridge_headroom",
 			Help: "How far the gateway is below its nearest admission ceiling, 1 (idle) to 0 (refusing new calls): 1 − max(cpu/limits.max_cpu, late tick share/its ceiling, legs/limits.max_legs), over the last seconds.",

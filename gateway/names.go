@@ -61,3 +61,22 @@ func legIdentity(callID string) string {
 	sum := sha256.Sum256([]byte(callID))
 	return "sip_" + hex.EncodeToString(sum[:8])
 }
+
+// Participant attributes of SIP callers beyond room.AttrNode.
+const (
+	// AttrRole is "host" on a caller who keyed the room's host PIN.
+	AttrRole = "roombridge.role"
+	// AttrViaNode names the node a PIN caller dialled when it was bridged
+	// to the node of its room (nodeleg.go).
+	AttrViaNode = "roombridge.via_node"
+	roleHost    = "host"
+)
+
+// name is what the room shows for the caller: the name another node
+// vouched for when it bridged the caller here, else callerName.
+func (c *call) name() string {
+	if c.bridged != nil && c.bridged.name != "" {
+		return CleanDisplayName(c.bridged.name)
+	}
+	return callerName(c.ic.From(), c.g.cfg.CallerMask)
+}

@@ -110,7 +110,7 @@ func (c *call) event(typ CallEventType) CallEvent {
 		From: c.ic.From().URI, To: c.ic.To().URI, Transport: c.ic.Transport(),
 		StartedAt: c.start.UTC(),
 		Participant: room.ParticipantInfo{
-			Identity: c.id, Name: callerName(c.ic.From(), c.g.cfg.CallerMask),
+			Identity: c.id, Name: c.name(),
 			Kind: room.ParticipantKindSIP, Attributes: c.attributes(),
 		},
 	}
@@ -133,6 +133,12 @@ func (c *call) attributes() map[string]string {
 	attrs := map[string]string{"sip.transport": c.ic.Transport()}
 	if c.g.cfg.NodeID != "" {
 		attrs[room.AttrNode] = c.g.cfg.NodeID
+	}
+	if c.hostPIN {
+		attrs[AttrRole] = roleHost
+	}
+	if c.bridged != nil && c.bridged.node != "" {
+		attrs[AttrViaNode] = c.bridged.node
 	}
 	t := c.ic.Trunk()
 	if t == nil {

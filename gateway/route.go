@@ -26,6 +26,11 @@ type destination struct {
 	waitHost bool
 	// prompts in the language of the dialled number.
 	prompts *prompts.Set
+	// callOut is the number a click-to-call dials (clicktocall.go).
+	callOut string
+	// bridged is what another node's bridge token says of a PIN caller
+	// it sent here (nodein.go); nil for other calls.
+	bridged *nodeClaim
 }
 
 // route decides where a call goes from the user part it dialled: the
@@ -54,10 +59,18 @@ func (g *Gateway) route(ctx context.Context, ic *sip.IncomingCall) (destination,
 	}
 	r, err := g.cfg.Store.FindBySIPUser(ctx, user)
 	switch {
+	case errors.Is(err, store.ErrNotFound) && g.callOutNumber(user):
+		if !mayCallOut(ic.Trunk()) {
+			return destination{}, fmt.Errorf("%w: %s", ErrCallOutForbidden, user)
+		}
+		return destination{callOut: user, prompts: g.defaults}, nil
 	case errors.Is(err, store.ErrNotFound):
 		return destination{}, fmt.Errorf("%w: %q", sip.ErrNoSuchRoom, user)
 	case err != nil:
 		return destination{}, fmt.Errorf("%w: store: %w", ErrBackend, err)
+	}
+	if claim, ok := g.bridgedIn(ic, r.Name); ok {
+		return destination{room: r, waitHost: r.WaitForHost && !claim.host, bridged: &claim, prompts: g.defaults}, nil
 	}
 	if err := g.elsewhere(ctx, ic, user, r.Name); err != nil {
 		return destination{}, err

@@ -66,7 +66,7 @@ func (c *call) serve(s *ivrRun) error {
 				// The IVR is over: joined (and announced), or about to
 				// hang up, which the Hangup action already did.
 				actions = nil
-				if c.part == nil {
+				if c.part == nil && c.node == nil {
 					return s.end()
 				}
 				s.finish()
@@ -95,6 +95,10 @@ func (c *call) serve(s *ivrRun) error {
 func (c *call) keys(s *ivrRun) {
 	for _, d := range c.merged {
 		c.g.m.dtmfDigits.WithLabelValues(d.Source.String()).Inc()
+		if c.node != nil {
+			c.node.digit(c.ctx, d.Key)
+			continue
+		}
 		if s != nil && c.part == nil {
 			// In the IVR: never logged, they may be a PIN.
 			s.sess.Digit(rune(d.Key))

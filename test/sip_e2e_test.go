@@ -47,11 +47,12 @@ func startSIPGateway(t *testing.T, yaml ...string) *harness.Server {
 
 // sipParticipant is one entry of GET /v1/rooms/{room}/participants.
 type sipParticipant struct {
-	ID         string `json:"id"`
-	Name       string `json:"name"`
-	Kind       string `json:"kind"`
-	AudioMuted bool   `json:"audio_muted"`
-	Node       string `json:"node"`
+	ID         string            `json:"id"`
+	Name       string            `json:"name"`
+	Kind       string            `json:"kind"`
+	AudioMuted bool              `json:"audio_muted"`
+	Node       string            `json:"node"`
+	Attributes map[string]string `json:"attributes"`
 	Tracks     []struct {
 		Kind  string `json:"kind"`
 		Codec string `json:"codec"`

@@ -131,7 +131,13 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *app, e
 		publicURL = listenURL(a.ln, cfg.HTTP.TLS.Cert != "")
 	}
 
-	a.sip, err = newSIP(cfg, a.store, onRoomHub, roomNode, backend, newSIPUsers(cfg.SIP.Users, sipCreds), failures, publicURL, reg, log, observer)
+	// Nodes placing rooms vouch for each other's PIN callers with the
+	// secret they share in Redis (gateway/nodetoken.go).
+	var nodeSecret []byte
+	if roomNode != nil {
+		nodeSecret = secret
+	}
+	a.sip, err = newSIP(cfg, a.store, onRoomHub, roomNode, nodeSecret, backend, newSIPUsers(cfg.SIP.Users, sipCreds), failures, publicURL, reg, log, observer)
 	if err != nil {
 		return nil, err
 	}

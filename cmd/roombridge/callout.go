@@ -73,8 +73,22 @@ func newCallout(cfg config.Config, side *sipSide, hooks *webhook.Dispatcher, reg
 		_ = m.Close(context.Background())
 		return nil, err
 	}
+	// Callers with a SIP account (or on a click_to_call trunk) who dial a
+	// number these trunks serve are bridged to it.
+	side.gw.EnableClickToCall(clickToCall{Registry: calls, trunks: m}, dialTrunks(cfg.Trunks))
 	return &callout{trunks: m, calls: calls}, nil
 }
+
+// clickToCall is the gateway's view of the calling-out side: the
+// registry places the calls, the trunks say which numbers they serve.
+type clickToCall struct {
+	*dialout.Registry
+	trunks *outbound.Manager
+}
+
+func (c clickToCall) Routes(number string) bool { return c.trunks.Routes(number) }
+
+var _ gateway.ClickToCall = clickToCall{}
 
 // start begins the trunks' registrations and pings.
 func (c *callout) start() {

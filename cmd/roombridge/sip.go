@@ -44,7 +44,7 @@ type sipSide struct {
 // fails the start rather than the first call.
 // webURL is the gateway's own web origin, whose pages may open SIP
 // WebSockets.
-func newSIP(cfg config.Config, rooms store.Store, onRoomHub func(string, bool), roomNode func(context.Context, string) (string, bool), backend room.Backend, users sip.Users, failures *lockout.Table, webURL string, reg prometheus.Registerer, log *slog.Logger, observer gateway.CallObserver) (*sipSide, error) {
+func newSIP(cfg config.Config, rooms store.Store, onRoomHub func(string, bool), roomNode func(context.Context, string) (string, bool), nodeSecret []byte, backend room.Backend, users sip.Users, failures *lockout.Table, webURL string, reg prometheus.Registerer, log *slog.Logger, observer gateway.CallObserver) (*sipSide, error) {
 	listen, wsURLs := sipListeners(cfg.SIP.Listen)
 	ip, err := rtpListenIP(listen)
 	if err != nil {
@@ -102,6 +102,7 @@ func newSIP(cfg config.Config, rooms store.Store, onRoomHub func(string, bool), 
 		WebRTC:        webrtc,
 		TrunkCodecs:   trunkCodecs(cfg.Trunks),
 		RoomNode:      roomNode,
+		NodeSecret:    nodeSecret,
 
 		Observer:         observer,
 		HeaderAttributes: headerAttributes(cfg.Trunks),
@@ -318,6 +319,7 @@ func sipTrunks(trunks []config.Trunk) ([]sip.Trunk, error) {
 
 			PINLockout:       t.PINLockout,
 			Trusted:          t.Trusted,
+			ClickToCall:      t.ClickToCall,
 			SRTPOverPlain:    t.SRTPOverPlain,
 			MaxCPS:           t.MaxCPS,
 			MaxCalls:         t.MaxCalls,

@@ -33,22 +33,25 @@ type dialRequest struct {
 
 // callJSON is a dial-out call as the API shows it.
 type callJSON struct {
-	ID          string     `json:"id"`
-	Room        string     `json:"room"`
-	To          string     `json:"to"`
-	Trunk       string     `json:"trunk,omitempty"`
-	From        string     `json:"from,omitempty"`
-	Name        string     `json:"name,omitempty"`
-	Participant string     `json:"participant"`
-	State       string     `json:"state"`
-	Status      int        `json:"status,omitempty"`
-	Cause       string     `json:"cause,omitempty"`
-	EarlyMedia  bool       `json:"early_media"`
-	SIPCallID   string     `json:"sip_call_id,omitempty"`
-	CreatedAt   time.Time  `json:"created_at"`
-	RingingAt   *time.Time `json:"ringing_at,omitempty"`
-	AnsweredAt  *time.Time `json:"answered_at,omitempty"`
-	EndedAt     *time.Time `json:"ended_at,omitempty"`
+	ID          string `json:"id"`
+	Room        string `json:"room"`
+	To          string `json:"to"`
+	Trunk       string `json:"trunk,omitempty"`
+	From        string `json:"from,omitempty"`
+	Name        string `json:"name,omitempty"`
+	Participant string `json:"participant"`
+	State       string `json:"state"`
+	Status      int    `json:"status,omitempty"`
+	Cause       string `json:"cause,omitempty"`
+	EarlyMedia  bool   `json:"early_media"`
+	SIPCallID   string `json:"sip_call_id,omitempty"`
+	// Origin is "api" for the room API's dials, "click-to-call" for a
+	// SIP caller's.
+	Origin     string     `json:"origin"`
+	CreatedAt  time.Time  `json:"created_at"`
+	RingingAt  *time.Time `json:"ringing_at,omitempty"`
+	AnsweredAt *time.Time `json:"answered_at,omitempty"`
+	EndedAt    *time.Time `json:"ended_at,omitempty"`
 	// Quality is the answered call's media quality (as a participant's
 	// in GET /v1/rooms/{name}/participants), nil before the answer.
 	Quality any `json:"quality,omitempty"`
@@ -154,10 +157,18 @@ func toCallJSON(i dialout.Info) callJSON {
 	return callJSON{
 		ID: i.ID, Room: i.Room, To: i.To, Trunk: i.Trunk, From: i.From, Name: i.Name,
 		Participant: i.Participant, State: string(i.State), Status: i.Status, Cause: i.Cause,
-		EarlyMedia: i.EarlyMedia, SIPCallID: i.SIPCallID, CreatedAt: i.CreatedAt,
+		EarlyMedia: i.EarlyMedia, SIPCallID: i.SIPCallID, Origin: origin(i.Origin), CreatedAt: i.CreatedAt,
 		RingingAt: timePtr(i.RingingAt), AnsweredAt: timePtr(i.AnsweredAt), EndedAt: timePtr(i.EndedAt),
 		Quality: i.Quality,
 	}
+}
+
+// origin names who placed a call: "api" for the room API.
+func origin(o string) string {
+	if o == "" {
+		return "api"
+	}
+	return o
 }
 
 // timePtr is nil for the zero time, so JSON leaves it out.

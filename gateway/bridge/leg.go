@@ -104,6 +104,9 @@ type Leg struct {
 	send  Sender
 	track roomTrack
 
+	// relay, when set, takes every received packet (SetRelay).
+	relay atomic.Pointer[Relay]
+
 	// Changed by the call (re-INVITE, API mute), read on the clock.
 	onHold atomic.Bool
 	muted  atomic.Bool
@@ -260,6 +263,10 @@ func (l *Leg) Stats() LegStats {
 // which copies it, and telephone-events (RFC 4733) become digits. Other
 // payload types (comfort noise) are not played.
 func (l *Leg) HandleRTP(pkt *pionrtp.Packet) {
+	if r := l.relay.Load(); r != nil {
+		r.HandleRTP(pkt)
+		return
+	}
 	if pkt.PayloadType != l.cfg.RecvPT {
 		if l.rx != nil && pkt.PayloadType == l.cfg.TEPT {
 			if key, ok, _ := l.rx.Receive(pkt.Payload, pkt.Timestamp, pkt.SequenceNumber, pkt.Marker); ok {

@@ -154,8 +154,10 @@ type Options struct {
 	RTCPInterval time.Duration
 
 	// From is the user part of our From URI (the caller's number); empty
-	// means uac's default.
-	From string
+	// means uac's default. FromName is its display name.
+	From, FromName string
+	// Headers are added to the INVITE (uac.CheckHeader says which may).
+	Headers []uac.Header
 
 	// Username and Password answer a digest challenge.
 	Username, Password string

@@ -97,15 +97,17 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	var infoMu sync.Mutex
 	var infoDigits []rune
 	call, err := uac.Dial(ctx, uac.Config{
-		Target:    o.Target,
-		Transport: o.Transport,
-		LocalIP:   o.LocalIP,
-		TLSConfig: o.TLSConfig,
-		Insecure:  o.Insecure,
-		Username:  o.Username,
-		Password:  o.Password,
-		FromUser:  o.From,
-		Offer:     offer.Marshal(),
+		Target:      o.Target,
+		Transport:   o.Transport,
+		LocalIP:     o.LocalIP,
+		TLSConfig:   o.TLSConfig,
+		Insecure:    o.Insecure,
+		Username:    o.Username,
+		Password:    o.Password,
+		FromUser:    o.From,
+		FromDisplay: o.FromName,
+		Headers:     o.Headers,
+		Offer:       offer.Marshal(),
 		OnInfo: func(ct string, body []byte) {
 			if d, _, err := sipgw.ParseDTMFRelay(body); err == nil {
 				infoMu.Lock()

@@ -239,6 +239,11 @@ type Trunk struct {
 	// Trusted lets callers dial a room directly without its PIN; the
 	// trunk needs digest auth or a narrow allow list (see Narrow).
 	Trusted bool `yaml:"trusted"`
+	// ClickToCall lets the trunk's callers dial numbers the outbound
+	// trunks serve (a PBX calling out through the gateway); like
+	// trusted it needs digest auth or a narrow allow list. Callers
+	// authenticated with a sip.users or minted account may always.
+	ClickToCall bool `yaml:"click_to_call"`
 	// SRTPOverPlain allows SDES keys (a=crypto) over UDP or TCP
 	// signalling, where anyone on the path reads them: labs only.
 	SRTPOverPlain bool `yaml:"srtp_over_plain"`

@@ -130,6 +130,9 @@ func (c *Config) validateTrunkSecurity(key string, t Trunk, bad func(key, format
 	if t.Trusted && !digest && !t.Narrow() {
 		bad(key+".trusted", "a trusted trunk's callers skip room PINs, so it needs digest auth (username/password) or an allow list of single hosts, /24 (IPv4) or /64 (IPv6) subnets or narrower; %v is wider", t.Allow)
 	}
+	if t.ClickToCall && !digest && !t.Narrow() {
+		bad(key+".click_to_call", "a click_to_call trunk's callers dial out to the PSTN at your expense, so it needs digest auth (username/password) or an allow list of single hosts, /24 (IPv4) or /64 (IPv6) subnets or narrower; %v is wider", t.Allow)
+	}
 	switch {
 	case t.MaxCPS < 0:
 		bad(key+".max_cps", "must not be negative")

@@ -61,6 +61,12 @@ type (
 		Done() <-chan struct{}
 		Cause() string
 	}
+	// ProgressReceiver sees every provisional response (100, 180, 183),
+	// before EarlyMedia for one with SDP, on the SIP stack's goroutine:
+	// it must not block.
+	ProgressReceiver interface {
+		Progress(p outbound.Progress)
+	}
 	// QualityReporter reports the answered call's media quality, shown
 	// in Info.Quality.
 	QualityReporter interface {

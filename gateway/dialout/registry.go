@@ -63,7 +63,17 @@ type Request struct {
 	Timeout time.Duration
 	// Headers are added to the INVITE (X-Customer-Id, User-to-User...).
 	Headers map[string]string
+	// Origin says who placed the call, shown in Info: empty for the room
+	// API, OriginClickToCall for a SIP caller's click-to-call.
+	Origin string
+	// Media, when set, makes this call's media instead of Config.Media
+	// (a click-to-call bridges the caller, not a room).
+	Media MediaFactory
 }
+
+// OriginClickToCall is the Origin of a call a SIP caller placed by
+// dialling a number (click-to-call): its Room is empty.
+const OriginClickToCall = "click-to-call"
 
 // Registry is the table of dial-out calls.
 type Registry struct {
@@ -159,7 +169,7 @@ func (r *Registry) Dial(req Request) (Info, error) {
 	now := time.Now().UTC()
 	info := Info{
 		ID: id, Room: req.Room, To: req.To, Trunk: req.Trunk, From: req.From, Name: req.Name,
-		Participant: id, State: StateDialing, CreatedAt: now,
+		Participant: id, State: StateDialing, CreatedAt: now, Origin: req.Origin,
 	}
 	ctx, hangup := context.WithCancelCause(r.ctx)
 	r.mu.Lock()
@@ -265,7 +275,11 @@ func (r *Registry) run(ctx context.Context, hangup context.CancelCauseFunc, req 
 	defer r.wg.Done()
 	defer hangup(nil)
 	log := r.log.With("dial", info.ID, "room", info.Room)
-	media, err := r.cfg.Media(ctx, info)
+	factory := r.cfg.Media
+	if req.Media != nil {
+		factory = req.Media
+	}
+	media, err := factory(ctx, info)
 	if err != nil {
 		log.Warn("dial-out: media", "err", err)
 		r.end(info.ID, CauseMediaFailed, 0)
@@ -285,6 +299,9 @@ func (r *Registry) run(ctx context.Context, hangup context.CancelCauseFunc, req 
 			r.update(info.ID, func(i *Info) { i.Trunk = a.Trunk })
 		},
 		OnProgress: func(p outbound.Progress) {
+			if pr, ok := media.(ProgressReceiver); ok {
+				pr.Progress(p)
+			}
 			if p.SDP != nil {
 				if err := media.EarlyMedia(p.SDP); err != nil {
 					log.Info("dial-out: early media", "err", err)

@@ -53,6 +53,9 @@ type Info struct {
 	// EarlyMedia is set once a provisional response carried SDP.
 	EarlyMedia bool
 	SIPCallID  string
+	// Origin is the Request's: empty for the room API,
+	// OriginClickToCall for a SIP caller's click-to-call.
+	Origin     string
 	Attributes map[string]string
 	// Quality is the media quality of the answered call (a
 	// gateway.LegQuality), live while it lasts and as it was at its end;

@@ -129,6 +129,10 @@ type Trunk struct {
 	// Trusted, SRTPOverPlain: passed through for the gateway (direct
 	// dialling without the room's PIN; SDES keys over non-TLS signalling).
 	Trusted, SRTPOverPlain bool
+	// ClickToCall lets the trunk's callers dial numbers that the
+	// outbound trunks serve (a PBX or SBC handing calls out to the PSTN
+	// through the gateway); passed through for the gateway.
+	ClickToCall bool
 	// DigestAlgorithms, when set, replaces Config.DigestAlgorithms for this
 	// trunk: {"MD5"} for phones that give up on a SHA-256 challenge
 	// instead of skipping it (baresip 1.0 / libre 1.1 do).

@@ -220,3 +220,19 @@ func (m *Manager) isClosed() bool {
 	defer m.mu.Unlock()
 	return m.closed
 }
+
+// Routes reports whether some outbound trunk may dial number (a number,
+// not a SIP URI), whether or not it is up: a click-to-call to a number
+// no trunk serves is not a call out at all.
+func (m *Manager) Routes(number string) bool {
+	dest, err := ParseDestination(number)
+	if err != nil || dest.Number == "" {
+		return false
+	}
+	for _, t := range m.trunks {
+		if t.dials(dest.Number) {
+			return true
+		}
+	}
+	return false
+}
