@@ -38,6 +38,11 @@ type Relay struct {
 	to       PacketSender
 	sent     atomic.Uint64
 	sendErrs atomic.Uint64
+	// out is the packet handed on: a copy, so that the caller's packet
+	// does not escape through the PacketSender interface (every leg's
+	// HandleRTP would then allocate its packet, relaying or not). One
+	// reader goroutine calls HandleRTP, and senders do not keep packets.
+	out pionrtp.Packet
 }
 
 // NewRelay makes the relay of packets to to.
@@ -46,15 +51,16 @@ func NewRelay(to PacketSender, cfg RelayConfig) *Relay { return &Relay{cfg: cfg,
 // HandleRTP forwards pkt (it implements rtp.Handler); other payload types
 // (comfort noise) are dropped.
 func (r *Relay) HandleRTP(pkt *pionrtp.Packet) {
+	r.out = *pkt
 	switch {
 	case pkt.PayloadType == r.cfg.FromMedia:
-		pkt.PayloadType = r.cfg.ToMedia
+		r.out.PayloadType = r.cfg.ToMedia
 	case r.cfg.TE && pkt.PayloadType == r.cfg.FromTE:
-		pkt.PayloadType = r.cfg.ToTE
+		r.out.PayloadType = r.cfg.ToTE
 	default:
 		return
 	}
-	if err := r.to.WriteRTPPacket(pkt); err != nil {
+	if err := r.to.WriteRTPPacket(&r.out); err != nil {
 		r.sendErrs.Add(1)
 		return
 	}
