@@ -44,7 +44,9 @@ func startLegs(t *testing.T, b room.Backend, roomName string, n int) *benchLegs 
 	l := &benchLegs{stop: make(chan struct{}), clock: make(chan struct{})}
 	writers := make([]room.AudioWriter, n)
 	for i := range n {
-		p, err := b.Join(ctx, roomName, room.ParticipantInfo{Name: fmt.Sprint("leg", i), Kind: room.ParticipantKindSIP})
+		// Phone legs hear the room through the hub: publish-only, as the
+		// gateway joins them.
+		p, err := b.Join(ctx, roomName, room.ParticipantInfo{Name: fmt.Sprint("leg", i), Kind: room.ParticipantKindSIP, PublishOnly: true})
 		if err != nil {
 			l.close()
 			t.Fatalf("leg %d: %v", i, err)
@@ -226,6 +228,69 @@ func TestLegMemory(t *testing.T) {
 			t.Logf("%-8s %5d %12.0f %12.0f %14.1f   %s", bk.name, n, float64(heap1-heap0)/1024/float64(n),
 				float64(rss1-rss0)/1024/float64(n), float64(g1-g0)/float64(n), path)
 		}
+	}
+}
+
+// TestJoinCPU measures what a phone leg's LiveKit join costs the gateway:
+// n publish-only legs join one room one after another, each publishing its
+// audio track, against an otherwise idle livekit-server; it reports the
+// process CPU time and the wall time per join (Join and PublishAudio), and
+// writes a CPU profile (go tool pprof -top FILE) to $ROOMBRIDGE_PPROF_DIR or
+// a temporary folder. It runs only with ROOMBRIDGE_JOIN_LEGS set, e.g. "20".
+func TestJoinCPU(t *testing.T) {
+	counts := legCounts(t, "ROOMBRIDGE_JOIN_LEGS", "20")
+	if !netns.Enter(t) {
+		return
+	}
+	dir := os.Getenv("ROOMBRIDGE_PPROF_DIR")
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	_, lk, _ := bothBackends(t)
+	codec := room.AudioCodec{MimeType: "audio/opus", ClockRate: 48000, Channels: 2, FrameDuration: 20 * time.Millisecond}
+	ctx := context.Background()
+	t.Logf("%5s %14s %14s %14s %14s", "legs", "CPU ms/join", "wall ms/join", "slowest ms", "load avg")
+	for _, n := range counts {
+		roomName := fmt.Sprintf("join-%d", n)
+		// A warm-up leg: the first join pays for code paths and caches once.
+		warm, err := lk.Join(ctx, roomName, room.ParticipantInfo{Name: "warm", Kind: room.ParticipantKindSIP, PublishOnly: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		runtime.GC()
+		path := filepath.Join(dir, fmt.Sprintf("cpu-join-%d.pprof", n))
+		f, err := os.Create(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			t.Fatal(err)
+		}
+		legs := make([]room.Participant, 0, n)
+		var slowest time.Duration
+		c0, w0 := cpuTime(0), time.Now()
+		for i := range n {
+			s := time.Now()
+			p, err := lk.Join(ctx, roomName, room.ParticipantInfo{Name: fmt.Sprint("leg", i), Kind: room.ParticipantKindSIP, PublishOnly: true})
+			if err != nil {
+				t.Fatalf("leg %d: %v", i, err)
+			}
+			legs = append(legs, p)
+			if _, err := p.PublishAudio(codec); err != nil {
+				t.Fatalf("leg %d publish: %v", i, err)
+			}
+			slowest = max(slowest, time.Since(s))
+		}
+		cpu, wall := cpuTime(0)-c0, time.Since(w0)
+		pprof.StopCPUProfile()
+		_ = f.Close()
+		load, _ := os.ReadFile("/proc/loadavg")
+		t.Logf("%5d %14.1f %14.0f %14.0f %14s   %s", n, float64(cpu.Microseconds())/1000/float64(n),
+			float64(wall.Milliseconds())/float64(n), float64(slowest.Milliseconds()), strings.Join(strings.Fields(string(load))[:3], " "), path)
+		for _, p := range legs {
+			_ = p.Leave("done")
+		}
+		_ = warm.Leave("done")
 	}
 }
 

@@ -37,8 +37,8 @@ type Backend struct {
 	sdkLog protologger.Logger
 	rs     *lksdk.RoomServiceClient
 	m      *metrics
-	// joinOpts are the SDK options every participant joins with.
-	joinOpts []lksdk.ConnectOption
+	// opts are the SDK options participants join with.
+	opts clientOptions
 
 	// health is the last check's result: nil when LiveKit answered.
 	health  atomic.Pointer[healthState]
@@ -74,12 +74,12 @@ func New(ctx context.Context, cfg Config) (*Backend, error) {
 	if err != nil {
 		return nil, fmt.Errorf("livekit: metrics: %w", err)
 	}
-	opts, err := joinOptions()
+	opts, err := newClientOptions()
 	if err != nil {
 		return nil, err
 	}
 	b := &Backend{
-		m: m, joinOpts: opts,
+		m: m, opts: opts,
 		cfg:     cfg,
 		log:     log,
 		sdkLog:  protologger.LogRLogger(logr.FromSlogHandler(quieter{cfg.Logger.With("component", "livekit-sdk").Handler()})),

@@ -35,7 +35,7 @@ func (p *participant) PublishData(topic string, payload []byte, reliable bool) e
 	if p.hidden {
 		return fmt.Errorf("%w: %q", ErrHiddenPublish, p.id)
 	}
-	err := p.lk.LocalParticipant.PublishDataPacket(lksdk.UserData(payload),
+	err := p.lk.Load().LocalParticipant.PublishDataPacket(lksdk.UserData(payload),
 		lksdk.WithDataPublishTopic(topic), lksdk.WithDataPublishReliable(reliable))
 	if err != nil {
 		return fmt.Errorf("livekit: publish data on %q: %w", topic, err)
@@ -54,7 +54,7 @@ func (p *participant) PublishDTMF(digits string) error {
 			return fmt.Errorf("%w: participant %q has left", room.ErrClosed, p.id)
 		}
 		pkt := &lkproto.SipDTMF{Code: code, Digit: string(d)}
-		if err := p.lk.LocalParticipant.PublishDataPacket(pkt, lksdk.WithDataPublishReliable(true)); err != nil {
+		if err := p.lk.Load().LocalParticipant.PublishDataPacket(pkt, lksdk.WithDataPublishReliable(true)); err != nil {
 			return fmt.Errorf("livekit: publish DTMF: %w", err)
 		}
 	}

@@ -57,12 +57,13 @@ func (p *participant) onRecordingStatusChanged(recording bool) {
 func (p *participant) recountAudience() {
 	p.audMu.Lock()
 	defer p.audMu.Unlock()
-	if p.lk == nil {
+	lk := p.lk.Load()
+	if lk == nil {
 		return
 	}
 	var audience int32
 	foreignSIP := false
-	for _, rp := range p.lk.GetRemoteParticipants() {
+	for _, rp := range lk.GetRemoteParticipants() {
 		own := p.b.own(p.roomName, rp.Identity())
 		if own == nil {
 			audience++
@@ -75,7 +76,7 @@ func (p *participant) recountAudience() {
 	}
 	p.audience.Store(audience)
 	p.foreignSIP.Store(foreignSIP)
-	p.recording.Store(p.lk.IsRecording())
+	p.recording.Store(lk.IsRecording())
 }
 
 // receives says whether this participant, one of the backend's own, is a

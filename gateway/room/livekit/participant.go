@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -31,7 +30,9 @@ type participant struct {
 	// publishOnly joins with one PeerConnection and never subscribes.
 	publishOnly bool
 	log         *slog.Logger
-	lk          *lksdk.Room
+	// lk is the participant's SDK client; a publish-only join may replace
+	// it before it succeeds (join.go), so it is read with Load.
+	lk atomic.Pointer[lksdk.Room]
 
 	mu         sync.Mutex
 	handler    func(room.RemoteTrack)
@@ -51,9 +52,12 @@ type participant struct {
 	// subscribedEarly holds the SIDs of tracks LiveKit said were
 	// subscribed before PublishTrack returned them.
 	subscribedEarly map[string]bool
+	// joinTrack is the audio track a publish-only participant published
+	// with its join, until PublishAudio hands it out.
+	joinTrack *localTrack
 
 	// Who could hear this participant's audio (listeners.go); audMu
-	// serializes recounts and guards lk's assignment against them.
+	// serializes recounts.
 	audMu      sync.Mutex
 	audience   atomic.Int32
 	foreignSIP atomic.Bool
@@ -80,50 +84,6 @@ func newParticipant(b *Backend, roomName, id string, hidden bool, log *slog.Logg
 		signal: make(chan struct{}, 1),
 		done:   make(chan struct{}),
 	}
-}
-
-// connect joins the LiveKit room with token, within ConnectTimeout.
-func (p *participant) connect(ctx context.Context, token string) error {
-	cb := &lksdk.RoomCallback{
-		OnDisconnectedWithReason:  p.onDisconnected,
-		OnParticipantConnected:    p.onParticipantConnected,
-		OnParticipantDisconnected: p.onParticipantDisconnected,
-		OnActiveSpeakersChanged:   p.onActiveSpeakers,
-		OnReconnecting:            p.onReconnecting,
-		OnReconnected:             p.onReconnected,
-		OnLocalTrackSubscribed:    p.onLocalTrackSubscribed,
-		OnRecordingStatusChanged:  p.onRecordingStatusChanged,
-		ParticipantCallback: lksdk.ParticipantCallback{
-			OnTrackMuted:        func(pub lksdk.TrackPublication, lp lksdk.Participant) { p.onMuted(pub, lp, true) },
-			OnTrackUnmuted:      func(pub lksdk.TrackPublication, lp lksdk.Participant) { p.onMuted(pub, lp, false) },
-			OnTrackPublished:    p.onTrackPublished,
-			OnTrackSubscribed:   p.onTrackSubscribed,
-			OnTrackUnsubscribed: p.onTrackUnsubscribed,
-			OnAttributesChanged: p.onAttributesChanged,
-		},
-	}
-	p.audMu.Lock()
-	p.lk = lksdk.NewRoom(cb)
-	p.audMu.Unlock()
-	ctx, cancel := context.WithTimeout(ctx, p.b.cfg.ConnectTimeout)
-	defer cancel()
-	opts := append(slices.Clip(p.b.joinOpts),
-		lksdk.WithConnectTimeout(p.b.cfg.ConnectTimeout),
-		lksdk.WithLogger(p.b.sdkLog.WithValues("room", p.roomName, "participant", p.id)),
-	)
-	if p.publishOnly {
-		opts = append(opts, singlePC)
-	}
-	err := p.lk.JoinWithContextAndToken(ctx, p.b.cfg.URL, token, opts...)
-	if err != nil {
-		p.disconnect()
-		return joinError(err)
-	}
-	p.recountAudience() // the participants already there came without callbacks
-	p.pinAtJoin()
-	p.wg.Add(1)
-	go p.dispatchLoop()
-	return nil
 }
 
 // joinError sorts a failed join: an unreachable server is
@@ -192,7 +152,7 @@ func (p *participant) OnTrack(fn func(room.RemoteTrack)) {
 	if !p.hidden {
 		p.b.audienceChanged(p.roomName) // a visible listener more
 	}
-	for _, rp := range p.lk.GetRemoteParticipants() {
+	for _, rp := range p.lk.Load().GetRemoteParticipants() {
 		if !p.wants(rp) {
 			continue
 		}
@@ -410,9 +370,9 @@ func (p *participant) onReconnected() {
 // onDisconnected: LiveKit ended the session (kick, room deleted, server
 // shutdown) or the SDK gave up reconnecting.
 func (p *participant) onDisconnected(lksdk.DisconnectionReason) {
-	reason := reasonText(p.lk.DisconnectReason())
+	reason := reasonText(p.lk.Load().DisconnectReason())
 	p.mu.Lock()
-	if p.kickReason != "" && p.lk.DisconnectReason() == lkproto.DisconnectReason_PARTICIPANT_REMOVED {
+	if p.kickReason != "" && p.lk.Load().DisconnectReason() == lkproto.DisconnectReason_PARTICIPANT_REMOVED {
 		reason = p.kickReason
 	}
 	p.mu.Unlock()
@@ -456,7 +416,7 @@ func (p *participant) remove(reason string, disconnect bool) {
 
 // disconnect closes the SDK's session once.
 func (p *participant) disconnect() {
-	p.disconnectOnce.Do(func() { p.lk.Disconnect() })
+	p.disconnectOnce.Do(func() { p.lk.Load().Disconnect() })
 }
 
 // finish ends events, tracks and writers once; it reports whether this call

@@ -136,7 +136,7 @@ func (p *participant) setPinned(id, only string) {
 
 // pinAtJoin tells a participant that joins a room with a pin.
 func (p *participant) pinAtJoin() {
-	for _, rp := range p.lk.GetRemoteParticipants() {
+	for _, rp := range p.lk.Load().GetRemoteParticipants() {
 		if rp.Attributes()[attrPinned] != "" {
 			p.setPinned(rp.Identity(), "")
 			return

@@ -146,7 +146,7 @@ func (lt *localTrack) queue(o outPacket, payload []byte) {
 // onBind learns the audio level extension's id from the negotiated
 // parameters of the track's sender.
 func (lt *localTrack) onBind() {
-	pc := lt.p.lk.LocalParticipant.GetPublisherPeerConnection()
+	pc := lt.p.lk.Load().LocalParticipant.GetPublisherPeerConnection()
 	if pc == nil {
 		return
 	}
@@ -172,13 +172,46 @@ func (p *participant) PublishAudio(codec room.AudioCodec) (room.AudioWriter, err
 	if !strings.EqualFold(codec.MimeType, webrtc.MimeTypeOpus) {
 		return nil, fmt.Errorf("%w: %q", room.ErrUnsupportedCodec, codec.MimeType)
 	}
-	lt, err := p.publish(room.TrackKindAudio, opusCapability, &lksdk.TrackPublicationOptions{
-		Name: "phone", Source: lkproto.TrackSource_MICROPHONE,
-	})
+	p.mu.Lock()
+	lt := p.joinTrack
+	p.joinTrack = nil
+	p.mu.Unlock()
+	if lt != nil {
+		if err := p.started(lt); err != nil {
+			return nil, err
+		}
+		return (*audioWriter)(lt), nil
+	}
+	lt, err := p.publish(room.TrackKindAudio, opusCapability, audioPublication())
 	if err != nil {
 		return nil, err
 	}
 	return (*audioWriter)(lt), nil
+}
+
+// audioPublication is how a participant's audio track is published.
+func audioPublication() *lksdk.TrackPublicationOptions {
+	return &lksdk.TrackPublicationOptions{Name: "phone", Source: lkproto.TrackSource_MICROPHONE}
+}
+
+// keepJoinTrack finds the publication of lt, the audio track a publish-only
+// participant published with its join (lksdk.WithTrack: the track rides in
+// the join request's offer, which saves the renegotiation, the second SDP
+// answer to parse and the round trips a PublishTrack after the join would
+// cost), and keeps lt for PublishAudio.
+func (p *participant) keepJoinTrack(lt *localTrack) error {
+	for _, pub := range p.lk.Load().LocalParticipant.TrackPublications() {
+		if lp, ok := pub.(*lksdk.LocalTrackPublication); ok && lp.TrackLocal() == lt.track {
+			lt.pub = lp
+		}
+	}
+	if lt.pub == nil {
+		return fmt.Errorf("%w: livekit join: the audio track published with the join has no publication", room.ErrUnavailable)
+	}
+	p.mu.Lock()
+	p.joinTrack = lt
+	p.mu.Unlock()
+	return nil
 }
 
 // PublishVideo implements room.Participant; H.264 and VP8 are carried.
@@ -212,15 +245,35 @@ func (p *participant) publish(kind room.TrackKind, c webrtc.RTPCodecCapability, 
 	if p.isClosed() {
 		return nil, fmt.Errorf("%w: participant %q has left", room.ErrClosed, p.id)
 	}
+	lt, err := p.newTrack(kind, c)
+	if err != nil {
+		return nil, err
+	}
+	pub, err := p.lk.Load().LocalParticipant.PublishTrack(lt.track, opts)
+	if err != nil {
+		if p.isClosed() {
+			return nil, fmt.Errorf("%w: participant %q has left: %w", room.ErrClosed, p.id, err)
+		}
+		return nil, fmt.Errorf("livekit: publish %v: %w", kind, err)
+	}
+	lt.pub = pub
+	if err := p.started(lt); err != nil {
+		return nil, err
+	}
+	return lt, nil
+}
+
+// newTrack makes a local track of kind, not yet published.
+func (p *participant) newTrack(kind room.TrackKind, c webrtc.RTPCodecCapability) (*localTrack, error) {
 	if p.hidden {
 		return nil, fmt.Errorf("%w: %q", ErrHiddenPublish, p.id)
 	}
-	var opts2 []lksdk.LocalTrackOptions
+	var opts []lksdk.LocalTrackOptions
 	var lt *localTrack
 	if kind == room.TrackKindVideo {
-		opts2 = append(opts2, lksdk.WithRTCPHandler(func(pkt rtcp.Packet) { lt.onRTCP(pkt) }))
+		opts = append(opts, lksdk.WithRTCPHandler(func(pkt rtcp.Packet) { lt.onRTCP(pkt) }))
 	}
-	track, err := lksdk.NewLocalTrack(c, opts2...)
+	track, err := lksdk.NewLocalTrack(c, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("livekit: new track: %w", err)
 	}
@@ -229,23 +282,21 @@ func (p *participant) publish(kind room.TrackKind, c webrtc.RTPCodecCapability, 
 		track.OnBind(lt.onBind)
 	}
 	lt.track = track
-	pub, err := p.lk.LocalParticipant.PublishTrack(track, opts)
-	if err != nil {
-		if p.isClosed() {
-			return nil, fmt.Errorf("%w: participant %q has left: %w", room.ErrClosed, p.id, err)
-		}
-		return nil, fmt.Errorf("livekit: publish %v: %w", kind, err)
-	}
-	lt.pub = pub
+	return lt, nil
+}
+
+// started registers lt, now published, as one of the participant's
+// writers, mutes it if its kind is muted, and starts its writer.
+func (p *participant) started(lt *localTrack) error {
 	muted, err := p.addWriter(lt)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if muted {
-		pub.SetMuted(true)
+		lt.pub.SetMuted(true)
 	}
-	p.log.Info("track published", "track", pub.SID(), "codec", c.MimeType)
-	return lt, nil
+	p.log.Info("track published", "track", lt.pub.SID(), "codec", lt.track.Codec().MimeType)
+	return nil
 }
 
 // addWriter registers lt with the participant and starts its writer,
@@ -333,7 +384,7 @@ func (lt *localTrack) close() error {
 	lt.p.mu.Lock()
 	delete(lt.p.writers, lt)
 	lt.p.mu.Unlock()
-	if err := lt.p.lk.LocalParticipant.UnpublishTrack(lt.pub.SID()); err != nil {
+	if err := lt.p.lk.Load().LocalParticipant.UnpublishTrack(lt.pub.SID()); err != nil {
 		return fmt.Errorf("livekit: unpublish: %w", err)
 	}
 	return nil
