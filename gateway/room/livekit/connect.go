@@ -30,14 +30,18 @@ type clientOptions struct {
 	// congestion control feedback nor RTT probes, which a bot has nothing
 	// to adapt with). (Restricting their codecs to Opus, H.264 and VP8 with
 	// WithCodecs saved about 10 KiB per participant but made joins time out
-	// now and then against livekit-server 1.13.5, so the SDK's list stays.)
+	// now and then against livekit-server 1.13.5, at a time when every
+	// participant joined with one PeerConnection: most likely the lost
+	// answer connect now starts over. Not tried again.)
 	full []lksdk.ConnectOption
 	// publishOnly is for participants that only publish audio (phone
-	// legs, see singlePC): one PeerConnection, two codecs (see
-	// publishOnlyCodecs; the SDP LiveKit answers and pion matches is much
-	// smaller than with the SDK's codec list), and sender reports as its only interceptor (no
-	// NACK: LiveKit asks for none on audio; no receiver reports: it
-	// receives nothing).
+	// legs, see singlePC): one PeerConnection; two codecs
+	// (publishOnlyCodecs: the SDP LiveKit answers, which pion parses,
+	// matches and keeps, is a fraction of what the 28 codecs of pion's
+	// default list make); sender reports as the only interceptor (no
+	// NACK: LiveKit asks for none on audio; no receiver reports: nothing
+	// is received). Their audio track goes with the join request
+	// (keepJoinTrack).
 	publishOnly []lksdk.ConnectOption
 }
 
