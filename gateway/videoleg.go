@@ -54,10 +54,10 @@ type videoLeg struct {
 	// screen both ways).
 	content videoContent
 	self    string    // the call's participant identity
-	start time.Time // when the INVITE arrived
-	ports *rtp.PortPair
-	sess  *rtp.Session
-	neg   atomic.Pointer[videoNeg]
+	start   time.Time // when the INVITE arrived
+	ports   *rtp.PortPair
+	sess    *rtp.Session
+	neg     atomic.Pointer[videoNeg]
 
 	ctx    context.Context
 	cancel context.CancelFunc

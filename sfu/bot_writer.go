@@ -140,7 +140,7 @@ type videoWriter struct {
 
 var (
 	_ room.VideoWriter = (*videoWriter)(nil)
-	_ room.TrackIDer    = (*videoWriter)(nil)
+	_ room.TrackIDer   = (*videoWriter)(nil)
 )
 
 func newVideoWriter(t *pubTrack) *videoWriter {

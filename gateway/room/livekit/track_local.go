@@ -398,7 +398,7 @@ type videoWriter localTrack
 
 var (
 	_ room.VideoWriter = (*videoWriter)(nil)
-	_ room.TrackIDer    = (*videoWriter)(nil)
+	_ room.TrackIDer   = (*videoWriter)(nil)
 )
 
 // WriteVideo implements room.VideoWriter: the access unit (Annex B for
