@@ -29,11 +29,7 @@ func startScreen(t *testing.T, f *fixture, id string) *roomCamera {
 // of the shared screen's size.
 func screenAt(t *testing.T, v *videoPhone, n int, what string) {
 	t.Helper()
-	_, before := v.received(screenWidth, screenHeight)
-	waitUntil(t, 10*time.Second, what, func() bool {
-		_, got := v.received(screenWidth, screenHeight)
-		return got >= before+n
-	})
+	waitPicturesAt(t, v, screenWidth, screenHeight, n, what)
 }
 
 // TestRoomSystemContent: a room system offering a main video and a

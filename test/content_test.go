@@ -38,22 +38,42 @@ const screenVideoJS = `(async (owner) => {
 })`
 
 // waitScreenDecoded waits until the page has decoded n frames of owner's
-// shared screen, in its screen tile, at width×height (any size when 0).
+// shared screen, in its screen tile, at width×height.
 func waitScreenDecoded(ctx context.Context, t *testing.T, p *chrome.Page, owner string, n float64, width, height int) remoteVideo {
 	t.Helper()
-	var last remoteVideo
-	for {
-		if err := p.EvalInto(ctx, screenVideoJS+"("+jsString(owner)+")", &last); err != nil {
-			t.Fatalf("[%s] stats: %v", p.Name(), err)
-		}
-		if last.Frames >= n && (width == 0 || last.Width == width && last.Height == height) {
-			return last
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("[%s] decoded %+v of %s's screen, want %v frames at %dx%d", p.Name(), last, owner, n, width, height)
-		case <-time.After(200 * time.Millisecond):
-		}
+	return waitVideoStats(ctx, t, p, screenVideoJS, owner, n, width, height)
+}
+
+// contentRoom starts the gateway and a Chromium page named name in room
+// demo, for a test of a minute and a half at most.
+func contentRoom(t *testing.T, name string) (context.Context, *harness.Server, *chrome.Page) {
+	t.Helper()
+	harness.RequireTool(t, "sipp")
+	srv := startSIPGateway(t)
+	b := launchBrowser(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	t.Cleanup(cancel)
+	return ctx, srv, openRoomPIN(ctx, t, b, srv.URL, "demo", name, harness.DemoPIN)
+}
+
+// startContentSipp starts sipp as a room system calling room demo.
+func startContentSipp(t *testing.T, srv *harness.Server, scenario string, pause time.Duration, args ...string) *sippeer.Process {
+	t.Helper()
+	return sippeer.Start(t, sippeer.Options{
+		Scenario: scenario, Remote: srv.SIPAddr, Service: "demo", Domain: sipDomain,
+		Pause: pause, Timeout: pause + 25*time.Second, Args: args,
+	})
+}
+
+// sippExitOK waits for sipp to end and fails t unless all went well.
+func sippExitOK(ctx context.Context, t *testing.T, p *sippeer.Process) {
+	t.Helper()
+	code, err := p.Wait(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code != sippeer.ExitOK {
+		t.Fatalf("sipp: exit %d (%s)\n%s", code, sippeer.ExitReason(code), p.Report())
 	}
 }
 
@@ -84,22 +104,9 @@ func sipSources(ps []sipParticipant) (id string, sources []string) {
 // content's pictures. A re-INVITE dropping the content line is answered
 // with port 0 and the screen track leaves the room.
 func TestSippContent(t *testing.T) {
-	harness.RequireTool(t, "sipp")
-	srv := startSIPGateway(t)
-	b := launchBrowser(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	page := openRoomPIN(ctx, t, b, srv.URL, "demo", "alice", harness.DemoPIN)
-
+	ctx, srv, page := contentRoom(t, "alice")
 	start := time.Now()
-	p := sippeer.Start(t, sippeer.Options{
-		Scenario: "content_offer.xml",
-		Remote:   srv.SIPAddr,
-		Service:  "demo",
-		Domain:   sipDomain,
-		Pause:    9 * time.Second,
-		Timeout:  40 * time.Second,
-	})
+	p := startContentSipp(t, srv, "content_offer.xml", 9*time.Second)
 	ps, ok := sipWaitRoom(t, srv, "demo", 10*time.Second, p.Done(), "the room system's camera and screen tracks",
 		func(ps []sipParticipant) bool {
 			_, src := sipSources(ps)
@@ -128,13 +135,7 @@ func TestSippContent(t *testing.T) {
 			_, src := sipSources(ps)
 			return len(src) == 1 && src[0] == "camera"
 		})
-	code, err := p.Wait(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if code != sippeer.ExitOK {
-		t.Fatalf("sipp: exit %d (%s)\n%s", code, sippeer.ExitReason(code), p.Report())
-	}
+	sippExitOK(ctx, t, p)
 }
 
 // contentPort is a room system's content port: it depacketizes the H.264
@@ -218,23 +219,9 @@ func (c *contentPort) stats() (video.DepacketizerStats, map[[2]int]int) {
 // with a keyframe, at the size the page encodes, without a lost packet;
 // stopping the share stops it.
 func TestBrowserScreenToRoomSystem(t *testing.T) {
-	harness.RequireTool(t, "sipp")
-	srv := startSIPGateway(t)
-	b := launchBrowser(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	page := openRoomPIN(ctx, t, b, srv.URL, "demo", "sharer", harness.DemoPIN)
-
+	ctx, srv, page := contentRoom(t, "sharer")
 	content := listenContent(t)
-	p := sippeer.Start(t, sippeer.Options{
-		Scenario: "content_receive.xml",
-		Remote:   srv.SIPAddr,
-		Service:  "demo",
-		Domain:   sipDomain,
-		Pause:    25 * time.Second,
-		Timeout:  50 * time.Second,
-		Args:     []string{"-key", "slides_port", strconv.Itoa(content.port())},
-	})
+	p := startContentSipp(t, srv, "content_receive.xml", 25*time.Second, "-key", "slides_port", strconv.Itoa(content.port()))
 	if _, ok := sipWaitRoom(t, srv, "demo", 10*time.Second, p.Done(), "the room system's video tracks",
 		func(ps []sipParticipant) bool { _, src := sipSources(ps); return len(src) == 2 }); !ok {
 		t.Fatalf("sipp ended before the room system joined:\n%s", p.Report())
@@ -282,11 +269,5 @@ func TestBrowserScreenToRoomSystem(t *testing.T) {
 		t.Errorf("%d pictures at the content port after the share ended", after.Frames-before.Frames)
 	}
 
-	code, err := p.Wait(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if code != sippeer.ExitOK {
-		t.Fatalf("sipp: exit %d (%s)\n%s", code, sippeer.ExitReason(code), p.Report())
-	}
+	sippExitOK(ctx, t, p)
 }
