@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -270,4 +271,34 @@ func TestBrowserScreenToRoomSystem(t *testing.T) {
 	}
 
 	sippExitOK(ctx, t, p)
+}
+
+// TestSippDelayedOfferContent: to a delayed offer (an INVITE without SDP)
+// the gateway offers the content stream (a=content:slides) only where
+// the 200 OK can carry it: over TCP, not over UDP, where the offer with
+// two video lines would not fit a datagram. Both calls go on with audio
+// and video (sipp answers without the content line, which counts as
+// rejected).
+func TestSippDelayedOfferContent(t *testing.T) {
+	harness.RequireTool(t, "sipp")
+	srv := startSIPGateway(t)
+	for _, tc := range []struct {
+		transport string
+		slides    bool
+	}{{"udp", false}, {"tcp", true}} {
+		t.Run(tc.transport, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+			defer cancel()
+			p := sippeer.Start(t, sippeer.Options{
+				Scenario: "delayed_offer_video.xml", Remote: srv.SIPAddr, Service: "demo", Domain: sipDomain,
+				Transport: tc.transport, Pause: time.Second, Timeout: 30 * time.Second,
+			})
+			sippExitOK(ctx, t, p)
+			if got := strings.Contains(p.Messages(), "a=content:slides"); got != tc.slides {
+				t.Errorf("content line in the offer over %s: %v, want %v\n%s", tc.transport, got, tc.slides, p.Messages())
+			}
+			sipWaitRoom(t, srv, "demo", 5*time.Second, nil, "the room system leaves",
+				func(ps []sipParticipant) bool { return sipCountKind(ps, "sip") == 0 })
+		})
+	}
 }
