@@ -125,10 +125,13 @@ if [ "$BACKEND" = livekit ]; then
   ip link set rb0 up
   ip link set rb1 up
   lk_secret=perf-secret-0123456789abcdef0123456789
+  # ips: LiveKit gathers only on the address it announces, so it answers
+  # ICE checks from it (on both veth ends, it answered from 198.18.0.2,
+  # which pion nominates as peer-reflexive only after 1 s).
   cat >"$dir/livekit.yaml" <<YAML
 port: 7880
 bind_addresses: ["$lk_addr"]
-rtc: { node_ip: "$lk_addr", tcp_port: 7881, udp_port: 7882, use_external_ip: false }
+rtc: { node_ip: "$lk_addr", tcp_port: 7881, udp_port: 7882, use_external_ip: false, ips: { includes: ["$lk_addr/32"] } }
 keys: { perf-key: $lk_secret }
 room: { empty_timeout: 10 }
 logging: { level: warn }
