@@ -191,7 +191,8 @@ func TestLegCPU(t *testing.T) {
 // with each backend, as the gateway runs them: the hub receives nothing of
 // its own node's legs (room.TrackFilter), so nobody subscribes to them. It
 // writes a heap profile per backend (go tool pprof -top -sample_index=
-// inuse_space FILE) to $ROOMBRIDGE_PPROF_DIR, or a temporary folder. It runs
+// inuse_space FILE) and its goroutines grouped by stack to
+// $ROOMBRIDGE_PPROF_DIR, or a temporary folder. It runs
 // only with ROOMBRIDGE_MEM_LEGS set, e.g. "50".
 func TestLegMemory(t *testing.T) {
 	counts := legCounts(t, "ROOMBRIDGE_MEM_LEGS", "50")
@@ -222,6 +223,10 @@ func TestLegMemory(t *testing.T) {
 			path := filepath.Join(dir, fmt.Sprintf("heap-%s-%d.pprof", bk.name, n))
 			if f, err := os.Create(path); err == nil {
 				_ = pprof.WriteHeapProfile(f)
+				_ = f.Close()
+			}
+			if f, err := os.Create(filepath.Join(dir, fmt.Sprintf("goroutines-%s-%d.txt", bk.name, n))); err == nil {
+				_ = pprof.Lookup("goroutine").WriteTo(f, 1)
 				_ = f.Close()
 			}
 			legs.close()

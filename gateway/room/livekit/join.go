@@ -70,8 +70,10 @@ func (p *participant) connect(ctx context.Context, token string) error {
 	}
 	p.recountAudience() // the participants already there came without callbacks
 	p.pinAtJoin()
-	p.wg.Add(1)
-	go p.dispatchLoop()
+	if !p.publishOnly { // it has no OnTrack handler to call
+		p.wg.Add(1)
+		go p.dispatchLoop()
+	}
 	return nil
 }
 
