@@ -541,48 +541,18 @@ func testPublishOnlyJoins(t *testing.T, s *lkServer) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = b.Close() })
-	hub, err := b.Join(ctx, "phones", room.ParticipantInfo{Name: "hub", Kind: room.ParticipantKindBot, Hidden: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	heard := map[string]bool{}
-	var readers sync.WaitGroup
-	hub.OnTrack(func(rt room.RemoteTrack) {
-		readers.Add(1)
-		go func() {
-			defer readers.Done()
-			buf := make([]byte, 1500)
-			if _, _, err := rt.ReadFrame(buf); err == nil {
-				mu.Lock()
-				heard[rt.ParticipantID()] = true
-				mu.Unlock()
-			}
-			for {
-				if _, _, err := rt.ReadFrame(buf); err != nil {
-					return
-				}
-			}
-		}()
-	})
-	t.Cleanup(func() { _ = hub.Leave("done"); readers.Wait() })
+	_, hub := joinHub(t, b, "phones", nil)
 	const n = 30
 	start := time.Now()
 	legs := startLegs(t, b, "phones", n) // fails the test if a join fails
 	t.Cleanup(legs.close)
 	joined := time.Since(start)
-	waitFor(ctx, t, func() bool {
-		mu.Lock()
-		defer mu.Unlock()
-		return len(heard) == n
-	})
-	mu.Lock()
+	waitFor(ctx, t, func() bool { return hub.speakers() == n })
 	for _, p := range legs.legs {
-		if !heard[p.ID()] {
+		if !hub.heard(p.ID()) {
 			t.Errorf("the hub never heard %s", p.ID())
 		}
 	}
-	mu.Unlock()
 	t.Logf("%d legs joined and published in %v (%v each); joins started over after a lost SDP answer: %.0f",
 		n, joined.Round(time.Millisecond), (joined / n).Round(time.Millisecond), counterValue(t, reg, "roombridge_livekit_join_restarts_total"))
 }

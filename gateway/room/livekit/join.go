@@ -51,7 +51,9 @@ func (p *participant) connect(ctx context.Context, token string) error {
 			p.wg.Add(1)
 			go func() {
 				defer p.wg.Done()
-				<-done
+				if err := <-done; err == nil {
+					p.log.Debug("an abandoned join connected after all")
+				}
 				r.Disconnect()
 			}()
 			continue
