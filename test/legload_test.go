@@ -95,7 +95,7 @@ func (l *benchLegs) close() {
 
 // hub joins the room's hidden audio hub, receiving the tracks want lets
 // through, and counts the frames it reads.
-func joinHub(t *testing.T, b room.Backend, roomName string, want func(id string) bool) (room.Participant, *hubFrames) {
+func joinHub(t *testing.T, b room.Backend, roomName string, want func(id string) bool) (room.Participant, *atomic.Int64) {
 	t.Helper()
 	hub, err := b.Join(context.Background(), roomName, room.ParticipantInfo{Name: "hub", Kind: room.ParticipantKindBot, Hidden: true})
 	if err != nil {
@@ -104,50 +104,23 @@ func joinHub(t *testing.T, b room.Backend, roomName string, want func(id string)
 	if f, ok := hub.(room.TrackFilter); ok && want != nil {
 		f.SetTrackFilter(want)
 	}
-	got := &hubFrames{from: map[string]bool{}}
+	var got atomic.Int64
 	var readers sync.WaitGroup
 	hub.OnTrack(func(rt room.RemoteTrack) {
 		readers.Add(1)
 		go func() {
 			defer readers.Done()
 			buf := make([]byte, 1500)
-			for first := true; ; first = false {
+			for {
 				if _, _, err := rt.ReadFrame(buf); err != nil {
 					return
 				}
 				got.Add(1)
-				if first {
-					got.mu.Lock()
-					got.from[rt.ParticipantID()] = true
-					got.mu.Unlock()
-				}
 			}
 		}()
 	})
 	t.Cleanup(func() { _ = hub.Leave("done"); readers.Wait() })
-	return hub, got
-}
-
-// hubFrames counts the frames a test hub reads (Load) and whose tracks
-// they came from.
-type hubFrames struct {
-	atomic.Int64
-	mu   sync.Mutex
-	from map[string]bool
-}
-
-// heard says whether a frame of participant id has been read.
-func (h *hubFrames) heard(id string) bool {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.from[id]
-}
-
-// speakers is how many participants' frames have been read.
-func (h *hubFrames) speakers() int {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return len(h.from)
+	return hub, &got
 }
 
 // bothBackends starts livekit-server with the LiveKit backend on it, and
