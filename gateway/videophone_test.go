@@ -2,9 +2,9 @@ package gateway
 
 import (
 	"context"
+	"net"
 	"net/netip"
 	"os"
-	"net"
 	"path/filepath"
 	"slices"
 	"strconv"
