@@ -9,11 +9,15 @@ import (
 // message that parses to the same thing.
 func FuzzParse(f *testing.F) {
 	f.Add(Message{Version: 2, Primitive: Hello, ConferenceID: 1, TransactionID: 1, UserID: 1}.Marshal())
-	f.Add(Message{Version: 1, Primitive: FloorRequest, ConferenceID: 1, TransactionID: 2, UserID: 1,
-		Attributes: []Attribute{Uint16Attr(AttrFloorID, 2), TextAttr(AttrParticipantProvidedInfo, "slides")}}.Marshal())
-	f.Add(Message{Version: 2, Responder: true, Primitive: FloorRequestStatus, ConferenceID: 1, TransactionID: 2, UserID: 1,
+	f.Add(Message{
+		Version: 1, Primitive: FloorRequest, ConferenceID: 1, TransactionID: 2, UserID: 1,
+		Attributes: []Attribute{Uint16Attr(AttrFloorID, 2), TextAttr(AttrParticipantProvidedInfo, "slides")},
+	}.Marshal())
+	f.Add(Message{
+		Version: 2, Responder: true, Primitive: FloorRequestStatus, ConferenceID: 1, TransactionID: 2, UserID: 1,
 		Attributes: []Attribute{Group(AttrFloorRequestInformation, 1,
-			Group(AttrOverallRequestStatus, 1, StatusAttr(StatusGranted)), Group(AttrFloorRequestStatus, 2))}}.Marshal())
+			Group(AttrOverallRequestStatus, 1, StatusAttr(StatusGranted)), Group(AttrFloorRequestStatus, 2))},
+	}.Marshal())
 	f.Add([]byte{0x48, 1, 0, 0, 0, 0, 0, 1, 0, 1, 0, 1})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m, err := Parse(b)

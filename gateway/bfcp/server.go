@@ -426,8 +426,10 @@ func (s *Server) send(b []byte, to net.Addr) {
 
 // supportedPrimitives lists what the server answers (HelloAck).
 func supportedPrimitives() Attribute {
-	ps := []Primitive{FloorRequest, FloorRelease, FloorRequestQuery, FloorRequestStatus, FloorQuery, FloorStatus,
-		Hello, HelloAck, Error, FloorRequestStatusAck, FloorStatusAck, Goodbye, GoodbyeAck}
+	ps := []Primitive{
+		FloorRequest, FloorRelease, FloorRequestQuery, FloorRequestStatus, FloorQuery, FloorStatus,
+		Hello, HelloAck, Error, FloorRequestStatusAck, FloorStatusAck, Goodbye, GoodbyeAck,
+	}
 	v := make([]byte, len(ps))
 	for i, p := range ps {
 		v[i] = byte(p)

@@ -136,8 +136,10 @@ func TestServerFloor(t *testing.T) {
 		t.Fatalf("FloorRequest answered %v %v (granted %v)", r.Primitive, st, s.Granted())
 	}
 	// The same request again (its response lost): the same answer.
-	c.send(Message{Version: 2, Primitive: FloorRequest, ConferenceID: 7, TransactionID: c.txn, UserID: 2,
-		Attributes: []Attribute{Uint16Attr(AttrFloorID, 1)}})
+	c.send(Message{
+		Version: 2, Primitive: FloorRequest, ConferenceID: 7, TransactionID: c.txn, UserID: 2,
+		Attributes: []Attribute{Uint16Attr(AttrFloorID, 1)},
+	})
 	if again := c.recv(time.Second); string(again.Marshal()) != string(r.Marshal()) {
 		t.Errorf("retransmitted FloorRequest answered %+v, first %+v", again, r)
 	}

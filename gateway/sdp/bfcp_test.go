@@ -18,14 +18,20 @@ func TestAnswerBFCP(t *testing.T) {
 		want       string // BFCP attributes, "" when rejected
 		label      string
 	}{
-		{name: "cisco", file: "cisco-room-h264.sdp", policy: func(p *Policy) { p.Slides, p.SlidesPort, p.BFCPPort = true, 10004, 10006 },
-			want: "floorctrl:s-only confid:1 userid:2 floorid:2 mstrm:12", label: "12"},
-		{name: "poly", file: "poly-group-h264.sdp", policy: func(p *Policy) { p.Slides, p.SlidesPort, p.BFCPPort = true, 10004, 10006 },
-			want: "floorctrl:s-only confid:1 userid:2 floorid:2 mstrm:3", label: "3"},
+		{
+			name: "cisco", file: "cisco-room-h264.sdp", policy: func(p *Policy) { p.Slides, p.SlidesPort, p.BFCPPort = true, 10004, 10006 },
+			want: "floorctrl:s-only confid:1 userid:2 floorid:2 mstrm:12", label: "12",
+		},
+		{
+			name: "poly", file: "poly-group-h264.sdp", policy: func(p *Policy) { p.Slides, p.SlidesPort, p.BFCPPort = true, 10004, 10006 },
+			want: "floorctrl:s-only confid:1 userid:2 floorid:2 mstrm:3", label: "3",
+		},
 		{name: "no port", file: "cisco-room-h264.sdp", policy: func(p *Policy) { p.Slides, p.SlidesPort = true, 10004 }},
 		{name: "no slides", file: "cisco-room-h264.sdp", policy: func(p *Policy) { p.BFCPPort = 10006 }},
-		{name: "tcp", file: "cisco-room-h264.sdp", policy: func(p *Policy) { p.Slides, p.SlidesPort, p.BFCPPort = true, 10004, 10006 },
-			edit: func(s *Session) { s.BFCP.Proto = "TCP/BFCP" }},
+		{
+			name: "tcp", file: "cisco-room-h264.sdp", policy: func(p *Policy) { p.Slides, p.SlidesPort, p.BFCPPort = true, 10004, 10006 },
+			edit: func(s *Session) { s.BFCP.Proto = "TCP/BFCP" },
+		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := testPolicy()
