@@ -238,6 +238,10 @@ func (o Options) audio() ([]int16, error) {
 	return w.resampled(o.Codec.SampleRate())
 }
 
+// stallHook, set only by tests, runs on the media loop after each wake-up:
+// it stands in for a process short of CPU.
+var stallHook func(tick int)
+
 // media is the RTP side of a call: one loop on a 20 ms ticker sends and
 // plays out; the session's reader goroutine feeds the jitter buffer.
 type media struct {
@@ -341,6 +345,9 @@ func (m *media) loop(ctx context.Context, call *uac.Call) (remoteHangup bool) {
 			o.Logger.Info("caller: no media from the far end; hanging up", "timeout", o.RTPTimeout)
 			return false
 		case <-ticker.C:
+		}
+		if stallHook != nil {
+			stallHook(tick)
 		}
 
 		// The frames due by the wall clock since the call's media began:
