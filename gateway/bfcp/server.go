@@ -177,14 +177,15 @@ func (s *Server) handle(b []byte, from net.Addr) {
 	notes, to := s.outbox, s.outboxTo
 	s.outbox = nil
 	s.mu.Unlock()
+	// The floor's owner hears of the change before the client does.
+	if floor != nil && s.cfg.OnFloor != nil {
+		s.cfg.OnFloor(*floor)
+	}
 	if out != nil {
 		s.send(out, from)
 	}
 	for _, b := range notes {
 		s.send(b, to)
-	}
-	if floor != nil && s.cfg.OnFloor != nil {
-		s.cfg.OnFloor(*floor)
 	}
 }
 
