@@ -309,6 +309,7 @@ func (l *videoLeg) close() error {
 	if t := l.writer.Swap(nil); t != nil {
 		errs = append(errs, t.w.Close())
 	}
+	l.out.release()
 	errs = append(errs, l.sess.Close(), l.ports.Close())
 	st := l.depack.Stats()
 	l.log.Info("video ended", "frames_in", st.Frames, "keyframes_in", st.Keyframes, "lost", st.Lost,

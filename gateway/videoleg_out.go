@@ -119,6 +119,18 @@ func (o *videoOut) joined(p room.Participant, roomName string) {
 	o.signal()
 }
 
+// release gives back the room's video the participant subscribed to for
+// the leg (a re-INVITE removed video; on LiveKit a publish-only
+// participant's companion leaves), once the loop has ended.
+func (o *videoOut) release() {
+	o.mu.Lock()
+	p := o.part
+	o.mu.Unlock()
+	if r, ok := p.(room.TrackReleaser); ok {
+		r.ReleaseTracks()
+	}
+}
+
 // activeSpeakers takes the room's loudest participants, loudest first.
 func (o *videoOut) activeSpeakers(ids []string) {
 	o.mu.Lock()

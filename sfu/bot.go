@@ -38,7 +38,8 @@ type bot struct {
 var (
 	_ room.Participant = (*bot)(nil)
 	_ room.TrackFilter = (*bot)(nil)
-	_ room.KindFilter  = (*bot)(nil)
+	_ room.KindFilter    = (*bot)(nil)
+	_ room.TrackReleaser = (*bot)(nil)
 )
 
 func newBot(s *SFU, m *member) *bot {
@@ -71,6 +72,21 @@ func (b *bot) OnTrack(fn func(room.RemoteTrack)) {
 			b.m.room.wantsH264(b.m)
 		}
 		b.m.room.subscribeExisting(b.m)
+	}
+}
+
+// ReleaseTracks implements room.TrackReleaser: the bot's subscriptions
+// end and it takes no more tracks until OnTrack is called again.
+func (b *bot) ReleaseTracks() {
+	b.mu.Lock()
+	b.handler, b.wantTracks = nil, false
+	subs := b.subs
+	b.subs = map[*pubTrack]*botTrack{}
+	b.queue = nil
+	b.mu.Unlock()
+	for t, bt := range subs {
+		t.removeSubscriber(bt)
+		bt.close()
 	}
 }
 
