@@ -36,8 +36,8 @@ type bot struct {
 }
 
 var (
-	_ room.Participant = (*bot)(nil)
-	_ room.TrackFilter = (*bot)(nil)
+	_ room.Participant   = (*bot)(nil)
+	_ room.TrackFilter   = (*bot)(nil)
 	_ room.KindFilter    = (*bot)(nil)
 	_ room.TrackReleaser = (*bot)(nil)
 )
