@@ -86,3 +86,13 @@ type TrackReleaser interface {
 	// track of the room again.
 	ReleaseTracks()
 }
+
+// TrackIDer is implemented by VideoWriters that know the id of the track
+// they publish, the one EventKeyframeRequested names, so that a
+// participant publishing two video tracks (a room system's camera and
+// its content) asks the right stream for a keyframe. Both backends'
+// video writers implement it.
+type TrackIDer interface {
+	// TrackID is the published track's id.
+	TrackID() string
+}
