@@ -80,10 +80,22 @@ func (b *bot) OnTrack(fn func(room.RemoteTrack)) {
 func (b *bot) ReleaseTracks() {
 	b.mu.Lock()
 	b.handler, b.wantTracks = nil, false
+	subs := b.takeSubsLocked()
+	b.mu.Unlock()
+	unsubscribe(subs)
+}
+
+// takeSubsLocked takes the bot's subscriptions and queued tracks for
+// unsubscribe; b.mu is held.
+func (b *bot) takeSubsLocked() map[*pubTrack]*botTrack {
 	subs := b.subs
 	b.subs = map[*pubTrack]*botTrack{}
 	b.queue = nil
-	b.mu.Unlock()
+	return subs
+}
+
+// unsubscribe ends subscriptions taken by takeSubsLocked.
+func unsubscribe(subs map[*pubTrack]*botTrack) {
 	for t, bt := range subs {
 		t.removeSubscriber(bt)
 		bt.close()
@@ -207,14 +219,9 @@ func (b *bot) finish(last *room.Event) {
 	b.closed = true
 	close(b.events)
 	close(b.done)
-	subs := b.subs
-	b.subs = map[*pubTrack]*botTrack{}
-	b.queue = nil
+	subs := b.takeSubsLocked()
 	b.mu.Unlock()
-	for t, bt := range subs {
-		t.removeSubscriber(bt)
-		bt.close()
-	}
+	unsubscribe(subs)
 	b.m.log.Info("participant left")
 }
 

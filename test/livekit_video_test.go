@@ -19,7 +19,6 @@ import (
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
-	"github.com/pion/webrtc/v4/pkg/media"
 
 	"github.com/roombridge/roombridge/gateway/sdp"
 	"github.com/roombridge/roombridge/gateway/sip/uac"
@@ -140,39 +139,12 @@ func joinLKVClient(t *testing.T, lk *lkServer) *lkvClient {
 // frames a second, an IDR at the start and whenever asked (RTCP PLI/FIR).
 func (c *lkvClient) publish() {
 	c.t.Helper()
-	track, err := lksdk.NewLocalSampleTrack(webrtc.RTPCodecCapability{
-		MimeType: webrtc.MimeTypeH264, ClockRate: 90000,
-		SDPFmtpLine: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f",
-	}, lksdk.WithRTCPHandler(func(p rtcp.Packet) {
-		switch p.(type) {
-		case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+	lkPublishH264(c.t, c.room, lkvClientWidth, lkvClientHeight, time.Second/15, c.stop, &c.wg,
+		func() {
 			c.plis.Add(1)
 			c.keyNow.Store(true)
-		}
-	}))
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	if _, err := c.room.LocalParticipant.PublishTrack(track, &lksdk.TrackPublicationOptions{
-		Name: "camera", Source: lkproto.TrackSource_CAMERA, VideoWidth: lkvClientWidth, VideoHeight: lkvClientHeight,
-	}); err != nil {
-		c.t.Fatalf("LiveKit client: publish: %v", err)
-	}
-	c.wg.Add(1)
-	go func() {
-		defer c.wg.Done()
-		tick := time.NewTicker(time.Second / 15)
-		defer tick.Stop()
-		for {
-			select {
-			case <-c.stop:
-				return
-			case <-tick.C:
-			}
-			au := c.slate.Next(c.keyNow.Swap(false))
-			_ = track.WriteSample(media.Sample{Data: au, Duration: time.Second / 15}, nil)
-		}
-	}()
+		},
+		func(int) []byte { return c.slate.Next(c.keyNow.Swap(false)) })
 }
 
 func (c *lkvClient) onTrack(tr *webrtc.TrackRemote, _ *lksdk.RemoteTrackPublication, rp *lksdk.RemoteParticipant) {
@@ -462,12 +434,9 @@ func (rs *lkvRoomSystem) hangup() {
 	}
 }
 
+// close ends the call if it still runs and stops the room system's
+// goroutines, when the test ends.
 func (rs *lkvRoomSystem) close() {
-	select {
-	case <-rs.stop:
-		return
-	default:
-	}
 	close(rs.stop)
 	if rs.call != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -477,18 +446,6 @@ func (rs *lkvRoomSystem) close() {
 	_ = rs.audio.Close()
 	_ = rs.video.Close()
 	rs.wg.Wait()
-}
-
-// lkvWait polls cond every 20 ms until it holds or timeout passes.
-func lkvWait(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %v", what, timeout)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 // lkvSIPID is the identity of the room's SIP participant, as the API lists it.
@@ -549,7 +506,7 @@ func lkvGoroutines(t *testing.T, srv *harness.Server) int {
 // take a few of its own background ones).
 func lkvNoLeaks(t *testing.T, lk *lkServer, srv *harness.Server, goroutines int) {
 	t.Helper()
-	lkvWait(t, 10*time.Second, "the call's participants gone from LiveKit", func() bool {
+	waitUntil(t, 10*time.Second, "the call's participants gone from LiveKit", func() bool {
 		for _, id := range lkvLiveKitIdentities(t, lk) {
 			if id != "viewer" {
 				return false
@@ -590,11 +547,11 @@ func TestLiveKitRoomSystemVideo(t *testing.T) {
 	dialed := time.Now()
 	rs := dialLKVRoomSystem(t, srv, true)
 	id := lkvSIPID(t, srv)
-	lkvWait(t, 10*time.Second, "the slate at the room system", func() bool {
+	waitUntil(t, 10*time.Second, "the slate at the room system", func() bool {
 		got, _ := rs.received()
 		return got.bySize[[2]int{video.DefaultSlateWidth, video.DefaultSlateHeight}] >= 2
 	})
-	lkvWait(t, 10*time.Second, "the room system's pictures at the LiveKit client", func() bool {
+	waitUntil(t, 10*time.Second, "the room system's pictures at the LiveKit client", func() bool {
 		got, _ := viewer.from(id)
 		return got.bySize[[2]int{lkvRSWidth, lkvRSHeight}] >= 15 && got.keys >= 1
 	})
@@ -604,7 +561,7 @@ func TestLiveKitRoomSystemVideo(t *testing.T) {
 
 	viewer.publish()
 	published := time.Now()
-	lkvWait(t, 10*time.Second, "the client's camera at the room system", func() bool {
+	waitUntil(t, 10*time.Second, "the client's camera at the room system", func() bool {
 		got, _ := rs.received()
 		return got.bySize[[2]int{lkvClientWidth, lkvClientHeight}] >= 10
 	})
@@ -618,8 +575,8 @@ func TestLiveKitRoomSystemVideo(t *testing.T) {
 	plis := rs.plis.Load()
 	asked := time.Now()
 	viewer.askKeyframe(id)
-	lkvWait(t, 5*time.Second, "the client's PLI at the room system", func() bool { return rs.plis.Load() > plis })
-	lkvWait(t, 5*time.Second, "the room system's IDR at the client", func() bool {
+	waitUntil(t, 5*time.Second, "the client's PLI at the room system", func() bool { return rs.plis.Load() > plis })
+	waitUntil(t, 5*time.Second, "the room system's IDR at the client", func() bool {
 		got, _ := viewer.from(id)
 		return got.lastKey.After(asked)
 	})
@@ -630,8 +587,8 @@ func TestLiveKitRoomSystemVideo(t *testing.T) {
 	plis = viewer.plis.Load()
 	asked = time.Now()
 	rs.askKeyframe()
-	lkvWait(t, 5*time.Second, "the room system's PLI at the client's camera", func() bool { return viewer.plis.Load() > plis })
-	lkvWait(t, 5*time.Second, "the client's IDR at the room system", func() bool {
+	waitUntil(t, 5*time.Second, "the room system's PLI at the client's camera", func() bool { return viewer.plis.Load() > plis })
+	waitUntil(t, 5*time.Second, "the client's IDR at the room system", func() bool {
 		now, _ := rs.received()
 		return now.lastKey.After(asked)
 	})
@@ -671,12 +628,12 @@ func TestLiveKitReinviteAddsVideo(t *testing.T) {
 	for round := range 2 {
 		added := time.Now()
 		rs.reinvite(true)
-		lkvWait(t, 10*time.Second, "the client's camera at the room system", func() bool {
+		waitUntil(t, 10*time.Second, "the client's camera at the room system", func() bool {
 			got, _ := rs.received()
 			return got.bySize[[2]int{lkvClientWidth, lkvClientHeight}] >= 10
 		})
 		rx, _ := rs.received()
-		lkvWait(t, 10*time.Second, "the room system's pictures at the LiveKit client", func() bool {
+		waitUntil(t, 10*time.Second, "the room system's pictures at the LiveKit client", func() bool {
 			got, _ := viewer.from(id)
 			return got.bySize[[2]int{lkvRSWidth, lkvRSHeight}] >= 15 && got.first.After(added)
 		})
@@ -688,13 +645,13 @@ func TestLiveKitReinviteAddsVideo(t *testing.T) {
 		}
 		plis := viewer.plis.Load()
 		rs.askKeyframe()
-		lkvWait(t, 5*time.Second, "the room system's PLI at the client's camera", func() bool { return viewer.plis.Load() > plis })
+		waitUntil(t, 5*time.Second, "the room system's PLI at the client's camera", func() bool { return viewer.plis.Load() > plis })
 
 		rs.reinvite(false)
-		lkvWait(t, 10*time.Second, "the companion gone from LiveKit", func() bool { return lkvCompanions(t, lk) == 0 })
+		waitUntil(t, 10*time.Second, "the companion gone from LiveKit", func() bool { return lkvCompanions(t, lk) == 0 })
 		waitMetric(t, srv, "roombridge_rtp_ports_in_use", "1", 5*time.Second)
 		_, n := rs.received()
-		lkvWait(t, 5*time.Second, "no more video at the room system", func() bool {
+		waitUntil(t, 5*time.Second, "no more video at the room system", func() bool {
 			_, m := rs.received()
 			if m != n {
 				n = m // in flight when the answer came
