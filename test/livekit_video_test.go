@@ -23,6 +23,7 @@ import (
 	"github.com/roombridge/roombridge/gateway/sdp"
 	"github.com/roombridge/roombridge/gateway/sip/uac"
 	"github.com/roombridge/roombridge/gateway/video"
+	"github.com/roombridge/roombridge/test/internal/baresip"
 	"github.com/roombridge/roombridge/test/internal/harness"
 )
 
@@ -667,5 +668,64 @@ func TestLiveKitReinviteAddsVideo(t *testing.T) {
 		rs.mu.Unlock()
 	}
 	rs.hangup()
+	lkvNoLeaks(t, lk, srv, before)
+}
+
+// TestLiveKitBaresipRoomSystem: baresip (avcodec H.264, fakevideo's
+// colour bars at 352×288) as the room system on `backend: livekit`, in
+// the network namespace. Alone with a LiveKit client that has no camera
+// it decodes the slate (640×360, the room's name); the client receives
+// its pictures at 352×288; once the client publishes, the room API shows
+// the room system switched to the client's camera and sent its pictures.
+func TestLiveKitBaresipRoomSystem(t *testing.T) {
+	harness.RequireTool(t, "baresip")
+	requireFile(t, "/usr/lib/baresip/modules/avcodec.so", "baresip-ffmpeg")
+	if !lkgwEnter(t) {
+		return
+	}
+	lk, srv := lkgwStart(t)
+	viewer := joinLKVClient(t, lk)
+	before := lkvGoroutines(t, srv)
+	dir := t.TempDir()
+	src := filepath.Join(dir, "tone.wav")
+	if err := baresip.WriteToneWAV(src, 600, 8000, 30); err != nil {
+		t.Fatal(err)
+	}
+	snapshot := filepath.Join(dir, "lk.png")
+	start := time.Now()
+	phone := baresip.Start(t, baresip.Options{
+		User: "room", Target: "sip:demo@" + srv.SIPAddr, Source: src, Duration: 15 * time.Second,
+		Video: &baresip.Video{Size: "352x288", FPS: 15, Bitrate: 400000, SnapshotRecv: snapshot},
+	})
+	id := lkvSIPID(t, srv)
+	waitFile(t, snapshot, 15*time.Second, phone)
+	img := waitPNG(t, snapshot)
+	if b := img.Bounds(); b.Dx() != video.DefaultSlateWidth || b.Dy() != video.DefaultSlateHeight {
+		t.Fatalf("baresip decoded a %v picture, want the 640×360 slate", b)
+	}
+	checkSlatePicture(t, img)
+	waitUntil(t, 15*time.Second, "baresip's pictures at the LiveKit client", func() bool {
+		got, _ := viewer.from(id)
+		return got.bySize[[2]int{352, 288}] >= 15
+	})
+	got, joined := viewer.from(id)
+	t.Logf("baresip started → its first picture at the LiveKit client %v; its arrival in the room → that picture %v",
+		got.first.Sub(start).Round(time.Millisecond), got.first.Sub(joined).Round(time.Millisecond))
+
+	viewer.publish()
+	sipWaitRoom(t, srv, "demo", 10*time.Second, phone.Done(), "the client's camera sent to baresip",
+		func(ps []sipParticipant) bool {
+			for _, p := range ps {
+				if q := p.Quality; q != nil && q.Video != nil && q.Video.Switches >= 2 && q.Video.FramesSent > 30 && q.Video.Width == 352 {
+					return true
+				}
+			}
+			return false
+		})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := phone.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
 	lkvNoLeaks(t, lk, srv, before)
 }
