@@ -55,6 +55,13 @@ type participant struct {
 	// joinTrack is the audio track a publish-only participant published
 	// with its join, until PublishAudio hands it out.
 	joinTrack *localTrack
+	// released holds the tracks ReleaseTracks unsubscribed whose RTP has
+	// not ended yet (companion.go).
+	released map[string]*remoteTrack
+	// comp receives for a publish-only participant that asked for tracks
+	// (companion.go); compPrev is the last one stopped, maybe still
+	// leaving.
+	comp, compPrev *companion
 
 	// Who could hear this participant's audio (listeners.go); audMu
 	// serializes recounts.
@@ -79,7 +86,7 @@ func newParticipant(b *Backend, roomName, id string, hidden bool, log *slog.Logg
 	return &participant{
 		b: b, id: id, roomName: roomName, hidden: hidden, log: log,
 		remote:  map[string]*remoteTrack{},
-		writers: map[*localTrack]bool{}, subscribedEarly: map[string]bool{},
+		writers: map[*localTrack]bool{}, subscribedEarly: map[string]bool{}, released: map[string]*remoteTrack{},
 		events: make(chan room.Event, eventQueue),
 		signal: make(chan struct{}, 1),
 		done:   make(chan struct{}),
@@ -134,19 +141,19 @@ func (p *participant) isClosed() bool {
 // nothing until a handler is registered, so that legs that never read
 // cost LiveKit no forwarding.
 func (p *participant) OnTrack(fn func(room.RemoteTrack)) {
-	if p.publishOnly {
-		// Its single PeerConnection must never receive (see singlePC).
-		p.log.Error("livekit: a publish-only participant asked for tracks; it receives none")
-		return
-	}
 	p.mu.Lock()
 	p.handler = fn
 	first := !p.wantTracks
 	p.wantTracks = true
 	closed := p.closed
+	if p.publishOnly {
+		// Its single PeerConnection must never receive (see singlePC):
+		// a companion receives for it.
+		p.startCompanionLocked()
+	}
 	p.mu.Unlock()
 	p.wake()
-	if !first || closed {
+	if !first || closed || p.publishOnly {
 		return
 	}
 	if !p.hidden {
@@ -157,7 +164,9 @@ func (p *participant) OnTrack(fn func(room.RemoteTrack)) {
 			continue
 		}
 		for _, pub := range rp.TrackPublications() {
-			if rpub, ok := pub.(*lksdk.RemoteTrackPublication); ok && !rpub.IsSubscribed() && p.wantsKind(rpub) {
+			// Subscribed already only when an unsubscription of
+			// ReleaseTracks is on its way: asked again after it.
+			if rpub, ok := pub.(*lksdk.RemoteTrackPublication); ok && p.wantsKind(rpub) {
 				p.subscribe(rpub)
 			}
 		}
@@ -180,6 +189,12 @@ func (p *participant) wants(rp *lksdk.RemoteParticipant) bool {
 }
 
 func (p *participant) subscribe(pub *lksdk.RemoteTrackPublication) {
+	p.mu.Lock()
+	_, draining := p.released[pub.SID()]
+	p.mu.Unlock()
+	if draining {
+		return // subscribed again once its old track has ended (trackEnded)
+	}
 	if err := pub.SetSubscribed(true); err != nil {
 		p.log.Warn("subscribe failed", "track", pub.SID(), "err", err)
 	}
@@ -202,8 +217,12 @@ func (p *participant) onTrackSubscribed(track *webrtc.TrackRemote, pub *lksdk.Re
 	rt := newRemoteTrack(pub.SID(), kind, track, rp)
 	rt.source = trackSource(kind, pub.Source())
 	p.mu.Lock()
-	if p.closed {
+	if p.closed || !p.wantTracks {
+		released := !p.closed
 		p.mu.Unlock()
+		if released { // while the subscription was on its way
+			_ = pub.SetSubscribed(false)
+		}
 		return
 	}
 	if old := p.remote[rt.id]; old != nil {
@@ -216,6 +235,7 @@ func (p *participant) onTrackSubscribed(track *webrtc.TrackRemote, pub *lksdk.Re
 	go func() {
 		defer p.wg.Done()
 		rt.readLoop()
+		p.trackEnded(rt, pub, rp)
 	}()
 	p.wake()
 }
@@ -266,6 +286,9 @@ func (p *participant) RequestKeyframe(trackID string) error {
 	rt := p.remote[trackID]
 	p.mu.Unlock()
 	if rt == nil {
+		if cp := p.companionPart(); cp != nil {
+			return cp.RequestKeyframe(trackID)
+		}
 		return fmt.Errorf("%w: %q", ErrUnknownTrack, trackID)
 	}
 	if rt.kind != room.TrackKindVideo {
@@ -436,6 +459,7 @@ func (p *participant) finish(last *room.Event) bool {
 	p.closed = true
 	close(p.events)
 	close(p.done)
+	p.stopCompanionLocked()
 	if p.reconnect != nil {
 		p.reconnect.Stop()
 		p.reconnect = nil
