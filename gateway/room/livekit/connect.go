@@ -3,12 +3,10 @@ package livekit
 import (
 	"fmt"
 
-	lkproto "github.com/livekit/protocol/livekit"
 	lksdk "github.com/livekit/server-sdk-go/v2"
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/nack"
 	"github.com/pion/interceptor/pkg/report"
-	"github.com/pion/webrtc/v4"
 )
 
 // nackBuffer is how many sent video packets a participant keeps to answer
@@ -34,24 +32,17 @@ type clientOptions struct {
 	// participant joined with one PeerConnection: most likely the lost
 	// answer connect now starts over. Not tried again.)
 	full []lksdk.ConnectOption
-	// publishOnly is for participants that only publish audio (phone
-	// legs, see singlePC): one PeerConnection; two codecs
-	// (publishOnlyCodecs: the SDP LiveKit answers, which pion parses,
-	// matches and keeps, is a fraction of what the 28 codecs of pion's
-	// default list make); sender reports as the only interceptor (no
-	// NACK: LiveKit asks for none on audio; no receiver reports: nothing
-	// is received). Their audio track goes with the join request
-	// (keepJoinTrack).
+	// publishOnly is for participants that publish only (phone legs, see
+	// singlePC): one PeerConnection, sender reports and the NACK
+	// responder (for the video a call may add by re-INVITE) as the only
+	// interceptors, nothing that receives. Their audio track goes with
+	// the join request (keepJoinTrack). They keep the SDK's codec list:
+	// Opus and VP8 alone cut the SDP that LiveKit answers and pion parses,
+	// matches and keeps (a phone leg's heap fell by a fifth and its join
+	// CPU by a third), but a call that adds video later publishes H.264
+	// in the room system's profile, which needs pion's list of H.264
+	// profiles, and WithCodecs can name only three.
 	publishOnly []lksdk.ConnectOption
-}
-
-// publishOnlyCodecs is the codec list of publish-only participants: Opus,
-// and VP8 for the three receive-only video sections the SDK puts in every
-// single-PeerConnection offer (pion cannot make an offer whose video
-// sections have no codec: CreateOffer fails with "excessive retries").
-var publishOnlyCodecs = []lkproto.Codec{
-	{Mime: webrtc.MimeTypeOpus, FmtpLine: opusCapability.SDPFmtpLine},
-	{Mime: webrtc.MimeTypeVP8},
 }
 
 func newClientOptions() (clientOptions, error) {
@@ -79,9 +70,8 @@ func newClientOptions() (clientOptions, error) {
 		},
 		publishOnly: []lksdk.ConnectOption{
 			lksdk.WithAutoSubscribe(false),
-			lksdk.WithInterceptors([]interceptor.Factory{sr}),
+			lksdk.WithInterceptors([]interceptor.Factory{sr, resp}),
 			lksdk.WithIncludeDefaultInterceptors(false),
-			lksdk.WithCodecs(publishOnlyCodecs),
 			singlePC,
 		},
 	}, nil
