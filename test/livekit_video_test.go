@@ -616,8 +616,8 @@ func TestLiveKitRoomSystemVideo(t *testing.T) {
 // adds video by re-INVITE: its pictures reach the LiveKit client as its
 // camera track and the client's camera reaches it, through a hidden
 // companion participant that receives for it. A re-INVITE removing video
-// makes the companion leave LiveKit and gives the video ports back; the
-// hang-up leaves nothing behind.
+// makes the companion leave LiveKit and gives the video ports back (twice);
+// a hang-up with video on leaves nothing behind either.
 func TestLiveKitReinviteAddsVideo(t *testing.T) {
 	if !lkgwEnter(t) {
 		return
@@ -675,6 +675,9 @@ func TestLiveKitReinviteAddsVideo(t *testing.T) {
 		rs.rx = newLKVPictures()
 		rs.mu.Unlock()
 	}
+	// Hung up with video on: the companion leaves with the call.
+	rs.reinvite(true)
+	waitUntil(t, 10*time.Second, "the companion in LiveKit again", func() bool { return lkvCompanions(t, lk) == 1 })
 	rs.hangup()
 	lkvNoLeaks(t, lk, srv, before)
 }
