@@ -157,7 +157,20 @@ func (d *downTrack) readRTCP(sender *webrtc.RTPSender) {
 				d.src.keyframe(false)
 			case *rtcp.TransportLayerNack:
 				d.onNack(pkt)
+			case *rtcp.ReceiverEstimatedMaximumBitrate:
+				d.onREMB(pkt)
 			}
 		}
 	}
+}
+
+// onREMB takes a subscriber's receive estimate (goog-remb) as its limit on
+// a track of the gateway's participants (see pubTrack.rembCaps). A REMB
+// estimates everything the subscriber receives over the SSRCs it lists,
+// so each of them is given an equal share.
+func (d *downTrack) onREMB(p *rtcp.ReceiverEstimatedMaximumBitrate) {
+	if !d.src.rembCaps || d.src.caps == nil || len(p.SSRCs) == 0 || p.Bitrate <= 0 {
+		return
+	}
+	d.src.caps.set(d, uint64(p.Bitrate)/uint64(len(p.SSRCs)))
 }
