@@ -34,10 +34,10 @@ type rtcClient struct {
 	remb      atomic.Uint64
 	videoSSRC atomic.Uint32
 	ctx       context.Context
-	cancel   context.CancelFunc
-	wg       sync.WaitGroup
-	closed   chan struct{}
-	closeErr error
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
+	closed    chan struct{}
+	closeErr  error
 }
 
 func newClientAPI(t testing.TB) *webrtc.API {
