@@ -211,6 +211,8 @@ func (c *call) videoEvent(ev room.Event) {
 		l.out.activeSpeakers(ev.Speakers)
 	case room.EventPinned:
 		l.out.pin(ev.Pinned)
+	case room.EventVideoBitrate:
+		l.roomLimits(ev.Bitrate)
 	}
 }
 

@@ -80,6 +80,12 @@ type videoLeg struct {
 	infoBusy bool
 	closed   bool
 
+	// Bit rate across the bridge (videoleg_bw.go); ownLimit is the
+	// bit rate we announced for what we receive (sip.video_bitrate).
+	bw       legBandwidth
+	ownLimit int
+	m        *metrics
+
 	out videoOut
 }
 
@@ -91,6 +97,7 @@ type videoTrack struct{ w room.VideoWriter }
 func newVideoLeg(ctx context.Context, c *call, ports *rtp.PortPair, n *videoNeg) (*videoLeg, error) {
 	l := &videoLeg{
 		log: c.log.With("media", "video"), ic: c.ic, self: c.id, start: c.start, ports: ports,
+		ownLimit: c.g.cfg.VideoBitrate, m: c.g.m,
 	}
 	l.ctx, l.cancel = context.WithCancel(ctx)
 	l.neg.Store(n)
@@ -124,7 +131,7 @@ func newVideoLeg(ctx context.Context, c *call, ports *rtp.PortPair, n *videoNeg)
 	l.wg.Add(1)
 	go l.out.run()
 	l.log.Info("video started", "mode", n.mode, "send", n.send, "recv", n.recv, "pli", n.pli, "fir", n.fir,
-		"srtp", n.srtp != nil, "remote", n.remoteRTP)
+		"tmmbr", n.tmmbr, "remb", n.remb, "max_bitrate", n.maxBitrate, "srtp", n.srtp != nil, "remote", n.remoteRTP)
 	return l, nil
 }
 
@@ -179,8 +186,14 @@ func (l *videoLeg) onAccessUnit(au video.AccessUnit) {
 	}
 }
 
-// onRTCP takes keyframe requests the room system sends about our stream.
+// onRTCP takes keyframe requests and bit-rate limits the room system
+// sends about our stream.
 func (l *videoLeg) onRTCP(p rtcp.Packet) {
+	switch p.(type) {
+	case *rtcp.RawPacket, *rtcp.ReceiverEstimatedMaximumBitrate:
+		l.onBitrateRTCP(p)
+		return
+	}
 	if l.out.fir.Check([]rtcp.Packet{p}, l.sess.SSRC()) {
 		l.out.roomSystemWantsKeyframe()
 	}
@@ -305,6 +318,7 @@ func (l *videoLeg) close() error {
 	l.kmu.Unlock()
 	l.cancel()
 	l.wg.Wait()
+	l.out.uncap()
 	var errs []error
 	if t := l.writer.Swap(nil); t != nil {
 		errs = append(errs, t.w.Close())
@@ -313,6 +327,6 @@ func (l *videoLeg) close() error {
 	st := l.depack.Stats()
 	l.log.Info("video ended", "frames_in", st.Frames, "keyframes_in", st.Keyframes, "lost", st.Lost,
 		"width", st.Width, "height", st.Height, "fps", st.FrameRate, "bitrate", st.Bitrate,
-		"switches", l.out.switches.Load())
+		"switches", l.out.switches.Load(), "bandwidth_in", l.bw.received.Load(), "bandwidth_out", l.bw.sent.Load())
 	return errors.Join(errs...)
 }

@@ -75,6 +75,11 @@ type videoOut struct {
 	sendPT    uint8
 	emitFn    func([]byte, bool) error
 	tooLarge  uint64
+	// capTrack is the source given the room system's limit capSet
+	// (videoleg_bw.go); capShown is capSet for the room API.
+	capTrack string
+	capSet   int
+	capShown atomic.Int64
 }
 
 // outTrack is one H.264 track of the room, polled by the out loop.
@@ -211,6 +216,10 @@ func (o *videoOut) step(now time.Time) {
 	}
 	o.pollTracks(part, now)
 	o.slateStep(roomName, now)
+	if part != nil {
+		o.capSource(part)
+	}
+	o.l.sendLimitIfDue(now)
 }
 
 // choose selects what the room system sees: the pinned participant's

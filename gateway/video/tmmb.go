@@ -156,9 +156,11 @@ type BitrateRequest struct {
 	// which callers may treat as the smallest rate they send.
 	Bitrate uint64
 	// TMMBR is set for a TMMBR, whose entry the sender must confirm
-	// with a TMMBN (RFC 5104 §4.2.2); Entry is that entry.
+	// with a TMMBN (RFC 5104 §4.2.2); Entry is that entry and From the
+	// requester's SSRC, which the TMMBN's entry names.
 	TMMBR bool
 	Entry TMMBEntry
+	From  uint32
 }
 
 // BitrateRequests returns the limits in a compound RTCP packet on the
@@ -180,7 +182,7 @@ func BitrateRequests(pkts []rtcp.Packet, mediaSSRC uint32) []BitrateRequest {
 		}
 		for _, e := range t.Entries {
 			if e.SSRC == mediaSSRC {
-				out = append(out, BitrateRequest{Bitrate: e.Bitrate, TMMBR: true, Entry: e})
+				out = append(out, BitrateRequest{Bitrate: e.Bitrate, TMMBR: true, Entry: e, From: t.SenderSSRC})
 			}
 		}
 	}

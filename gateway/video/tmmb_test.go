@@ -105,7 +105,7 @@ func TestBitrateRequests(t *testing.T) {
 	}
 	got := BitrateRequests(pkts, ours)
 	if len(got) != 2 || got[0].Bitrate != 500000 || got[0].TMMBR ||
-		!got[1].TMMBR || got[1].Bitrate != 300000 || got[1].Entry != (TMMBEntry{SSRC: ours, Bitrate: 300000, Overhead: 28}) {
+		!got[1].TMMBR || got[1].Bitrate != 300000 || got[1].Entry != (TMMBEntry{SSRC: ours, Bitrate: 300000, Overhead: 28}) || got[1].From != 9 {
 		t.Fatalf("requests %+v", got)
 	}
 }
