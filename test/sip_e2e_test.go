@@ -65,6 +65,7 @@ type sipParticipant struct {
 			FramesReceived uint64 `json:"frames_received"`
 			FramesSent     uint64 `json:"frames_sent"`
 			Switches       uint64 `json:"switches"`
+			SendBitrateCap int    `json:"send_bitrate_cap"`
 		} `json:"video"`
 	} `json:"quality"`
 }
