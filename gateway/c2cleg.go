@@ -106,15 +106,8 @@ func (o *c2cCallee) start(answer []byte) error {
 	o.mu.Lock()
 	offer, t := o.offer, o.trunk
 	o.mu.Unlock()
-	neg, err := acceptAnswer(offer, answer)
+	neg, err := o.startAnswer(offer, answer, t)
 	if err != nil {
-		return err
-	}
-	o.dtmfMode = t.DTMF
-	if neg.remote.Audio != nil && t.DTMF != dtmf.ModeINFO {
-		o.sendTE = peerEvent(neg.remote.Audio, neg.codec.ClockRate())
-	}
-	if err := o.startMedia(neg, nil); err != nil {
 		return err
 	}
 	p := room.ParticipantInfo{Identity: o.id, Kind: room.ParticipantKindSIP, PublishOnly: true}

@@ -162,15 +162,8 @@ func (o *outLeg) Answered(call *outbound.Call, info dialout.Info) error {
 		answer = o.early
 	}
 	o.mu.Unlock()
-	neg, err := acceptAnswer(offer, answer)
+	neg, err := o.startAnswer(offer, answer, t)
 	if err != nil {
-		return err
-	}
-	o.dtmfMode = t.DTMF
-	if neg.remote.Audio != nil && t.DTMF != dtmf.ModeINFO {
-		o.sendTE = peerEvent(neg.remote.Audio, neg.codec.ClockRate())
-	}
-	if err := o.startMedia(neg, nil); err != nil {
 		return err
 	}
 	o.answered.Store(time.Now().UnixNano())
@@ -205,6 +198,26 @@ func (o *outLeg) Answered(call *outbound.Call, info dialout.Info) error {
 	o.wg.Add(1)
 	go o.serve()
 	return nil
+}
+
+// startAnswer completes the leg's media with the callee's answer to our
+// offer: the codec, how digits go to the callee (the trunk's dtmf mode,
+// RFC 4733 only when the answer has a telephone-event at the codec's
+// clock) and the RTP session. Dial-out and the click-to-call callee
+// share it, so both legs agree on what an answer means.
+func (o *outLeg) startAnswer(offer *sdp.Session, answer []byte, t DialTrunk) (*negotiated, error) {
+	neg, err := acceptAnswer(offer, answer)
+	if err != nil {
+		return nil, err
+	}
+	o.dtmfMode = t.DTMF
+	if neg.remote.Audio != nil && t.DTMF != dtmf.ModeINFO {
+		o.sendTE = peerEvent(neg.remote.Audio, neg.codec.ClockRate())
+	}
+	if err := o.startMedia(neg, nil); err != nil {
+		return nil, err
+	}
+	return neg, nil
 }
 
 // peerEvent is the peer's telephone-event at the codec's RTP clock, nil

@@ -36,8 +36,8 @@ var _ room.Backend = privateBackend{}
 
 // Join implements room.Backend: a participant that publishes into the
 // void.
-func (privateBackend) Join(context.Context, string, room.ParticipantInfo) (room.Participant, error) {
-	return &privateParticipant{events: make(chan room.Event)}, nil
+func (privateBackend) Join(_ context.Context, _ string, info room.ParticipantInfo) (room.Participant, error) {
+	return &privateParticipant{id: info.Identity, events: make(chan room.Event)}, nil
 }
 
 // privateParticipant is a participant of a private bridge.

@@ -14,7 +14,7 @@
 # the script starts livekit-server, found as $LIVEKIT_SERVER,
 # livekit-server on PATH or GOPATH/bin/server, and the gateway uses it),
 # PPROF (true: heap and CPU profiles of the gateway with every leg up, in
-# the run's folder; `go tool pprof -top bin/roombridge heap.pprof`).
+# the run's folder; `go tool pprof -top DIR/roombridge DIR/heap.pprof`).
 #
 # With BACKEND=livekit everything runs in a network namespace of its own
 # with a veth pair, as the tests do (test/internal/netns): LiveKit's SDK
