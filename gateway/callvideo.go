@@ -206,7 +206,7 @@ func (c *call) videoEvent(ev room.Event) {
 	}
 	switch ev.Type {
 	case room.EventKeyframeRequested:
-		l.askRoomSystem(time.Now())
+		l.askRoomSystemForRoom(time.Now())
 	case room.EventActiveSpeakers:
 		l.out.activeSpeakers(ev.Speakers)
 	case room.EventPinned:

@@ -221,18 +221,38 @@ func (l *videoLeg) publish(p room.Participant, roomName string) error {
 
 // askRoomSystem asks the room system for a keyframe, at most once per
 // limiter interval (a request that comes too soon is sent when due).
-func (l *videoLeg) askRoomSystem(now time.Time) { l.keyframeToRoomSystem(now, false) }
+func (l *videoLeg) askRoomSystem(now time.Time) { l.keyframeToRoomSystem(now, kfLoss) }
 
 // askRoomSystemIfDue sends a request the limiter held back, once due.
-func (l *videoLeg) askRoomSystemIfDue(now time.Time) { l.keyframeToRoomSystem(now, true) }
+func (l *videoLeg) askRoomSystemIfDue(now time.Time) { l.keyframeToRoomSystem(now, kfDue) }
 
-func (l *videoLeg) keyframeToRoomSystem(now time.Time, due bool) {
+// askRoomSystemForRoom passes on a request of the room's (a subscriber
+// that starts, or lost a picture): the backend spaces them already, and
+// one that follows an answered request goes after answeredGap, not the
+// whole interval, so that a page that subscribes just after the room
+// system's first keyframe does not wait half a second for its own.
+func (l *videoLeg) askRoomSystemForRoom(now time.Time) { l.keyframeToRoomSystem(now, kfRoom) }
+
+// Kinds of keyframe request towards the room system.
+const (
+	kfLoss = iota
+	kfDue
+	kfRoom
+)
+
+// answeredGap is the least time between two requests to the room system
+// when a keyframe answered the first (see askRoomSystemForRoom).
+const answeredGap = 100 * time.Millisecond
+
+func (l *videoLeg) keyframeToRoomSystem(now time.Time, kind int) {
 	l.kmu.Lock()
 	var send bool
 	switch {
 	case l.closed:
-	case due:
+	case kind == kfDue:
 		send = l.toRS.Due(now)
+	case kind == kfRoom:
+		send = l.toRS.RequestAfterKeyframe(now, answeredGap)
 	default:
 		send = l.toRS.Request(now)
 	}
