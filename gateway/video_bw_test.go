@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/roombridge/roombridge/gateway/room"
+	"github.com/roombridge/roombridge/gateway/sdp"
 	"github.com/roombridge/roombridge/gateway/sip"
 )
 
@@ -15,7 +16,8 @@ import (
 //   - Room system → room: its b=TIAS becomes the camera's limit once the
 //     camera is shown to it; its TMMBR (confirmed by a TMMBN naming it)
 //     or REMB lowers that; the room API shows the limit in effect; when
-//     it hangs up, the camera's limit goes.
+//     it hangs up, the camera's limit goes; a re-INVITE's lower b=TIAS
+//     lowers it.
 //   - Room → room system: the viewer's limit on the room system's
 //     picture reaches it as TMMBR (or REMB) about its stream, and when
 //     lifted, it is told the gateway's own b=TIAS.
@@ -78,6 +80,11 @@ func TestRoomSystemBandwidth(t *testing.T) {
 			if q := quality(); q.SendBitrateCap != 150_000 || q.BandwidthMessagesReceived == 0 {
 				t.Errorf("video quality %+v", *q)
 			}
+			// A re-INVITE with a lower b=TIAS lowers it again.
+			if code, _ := p.reinviteVideo(func(o *sdp.Session) { o.Video.Bitrate = 100_000 }); code != 200 {
+				t.Fatalf("re-INVITE: %d", code)
+			}
+			waitUntil(t, 5*time.Second, "the camera limited to the re-INVITE's 100 kbit/s", func() bool { return camera.bitrate.Load() == 100_000 })
 
 			// Room → room system.
 			track := func() string {
