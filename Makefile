@@ -83,7 +83,7 @@ bench:
 
 # The end-to-end load figure: a fresh non-race build, LEGS legs of
 # continuous speech in rooms of ROOM_SIZE at RATE calls/s for HOLD, and a
-# probe room (test/perf/perf.sh, which also reads MAX_CPU, MAX_LATE_TICKS
+# probe room (test/perf/perf.sh, which also reads MAX_CPU, MAX_MACHINE_CPU, MAX_LATE_TICKS
 # and MAX_LEGS from the environment). BACKEND=livekit runs the same load
 # against a gateway using a livekit-server the script starts.
 LEGS      ?= 600

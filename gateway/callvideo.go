@@ -3,6 +3,7 @@ package gateway
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -18,15 +19,25 @@ import (
 // that has it.
 var errSRTPOff = fmt.Errorf("%w: a re-INVITE may not turn SRTP off", sip.ErrNotAcceptable)
 
-// callVideo is a call's video: the ports reserved for it, the running
-// leg, and the room participant once joined. The call's goroutine and
-// re-INVITEs (on the SIP server's) reach it, under mu.
+// callVideo is a call's video: for each stream (the main video and the
+// content stream, a=content:slides) the ports reserved for it and the
+// running leg, and the room participant once joined. The call's
+// goroutine and re-INVITEs (on the SIP server's) reach it, under mu; the
+// room's tracks reach the legs through router.
 type callVideo struct {
 	mu       sync.Mutex
-	ports    *rtp.PortPair
-	leg      *videoLeg
+	streams  [numContents]videoStream
 	part     room.Participant
 	roomName string
+	// hooked is set once the participant's OnTrack goes to router.
+	hooked bool
+	router trackRouter
+}
+
+// videoStream is one video m= line of the call.
+type videoStream struct {
+	ports *rtp.PortPair
+	leg   *videoLeg
 }
 
 // videoWanted reports whether the call should negotiate video: enabled
@@ -39,67 +50,121 @@ func (c *call) videoWanted() bool {
 	return offer == nil || offersVideo(offer)
 }
 
-// reserveVideo takes RTP ports for video and puts them in the call's
+// reserveVideo takes RTP ports for video, and for a content stream when
+// the offer has one or the offer is ours, and puts them in the call's
 // policy. c.policy is the caller's to guard.
 func (c *call) reserveVideo(p *sdp.Policy) error {
 	c.vid.mu.Lock()
 	defer c.vid.mu.Unlock()
-	if c.vid.ports == nil {
-		ports, err := c.g.cfg.PortPool.Allocate()
-		if err != nil {
-			return fmt.Errorf("%w: video: %w", ErrNoPorts, err)
-		}
-		c.vid.ports = ports
+	port, err := c.reserveStreamLocked(contentMain)
+	if err != nil {
+		return err
 	}
-	p.Video, p.VideoPort, p.VideoBitrate = true, int(c.vid.ports.RTPAddr().Port()), c.g.cfg.VideoBitrate
+	p.Video, p.VideoPort, p.VideoBitrate = true, port, c.g.cfg.VideoBitrate
+	if offer := c.ic.Offer(); offer != nil && !offersSlides(offer) {
+		return nil
+	}
+	if port, err = c.reserveStreamLocked(contentSlides); err != nil {
+		c.log.Warn("content stream not negotiated", "err", err)
+		return nil
+	}
+	p.Slides, p.SlidesPort = true, port
 	return nil
 }
 
-// startVideo starts the video leg the negotiation agreed on, if any; a
+// reserveStreamLocked takes the ports of stream k, unless it has them,
+// and returns its RTP port. c.vid.mu is held.
+func (c *call) reserveStreamLocked(k videoContent) (int, error) {
+	st := &c.vid.streams[k]
+	if st.ports == nil {
+		ports, err := c.g.cfg.PortPool.Allocate()
+		if err != nil {
+			return 0, fmt.Errorf("%w: video %v: %w", ErrNoPorts, k, err)
+		}
+		st.ports = ports
+	}
+	return int(st.ports.RTPAddr().Port()), nil
+}
+
+// startVideo starts the video legs the negotiation agreed on, if any; a
 // video failure never fails the call, whose audio goes on.
 func (c *call) startVideo(neg *negotiated, weOffered bool) {
 	c.vid.mu.Lock()
 	defer c.vid.mu.Unlock()
-	if c.vid.ports == nil {
-		return
-	}
-	n, err := settleVideo(neg.local, neg.remote, weOffered)
-	if err == nil && n != nil {
-		err = c.runVideoLocked(n)
-	}
-	if err != nil {
-		c.log.Warn("video not started; the call goes on with audio", "err", err)
-	}
-	if c.vid.leg == nil {
-		c.releaseVideoLocked()
+	for k := range numContents {
+		if c.vid.streams[k].ports == nil {
+			continue
+		}
+		n, err := settleVideo(neg.local, neg.remote, weOffered, k)
+		if err == nil && n != nil {
+			err = c.runVideoLocked(k, n)
+		}
+		if err != nil {
+			c.log.Warn("video not started; the call goes on without it", "content", k, "err", err)
+		}
+		c.releaseVideoLocked(k)
 	}
 }
 
-// runVideoLocked starts a leg on the reserved ports and, once the call is
-// in its room, publishes it. c.vid.mu is held.
-func (c *call) runVideoLocked(n *videoNeg) error {
-	l, err := newVideoLeg(c.ctx, c, c.vid.ports, n)
+// runVideoLocked starts a leg for stream k on its reserved ports and,
+// once the call is in its room, publishes it. c.vid.mu is held.
+func (c *call) runVideoLocked(k videoContent, n *videoNeg) error {
+	l, err := newVideoLeg(c.ctx, c, c.vid.streams[k].ports, n, k)
 	if err != nil {
 		return err
 	}
-	c.vid.leg = l
+	c.vid.streams[k].leg = l
+	c.vid.router.set(k, l)
 	if c.vid.part != nil {
-		if err := l.publish(c.vid.part, c.vid.roomName); err != nil {
-			c.log.Warn("video not published to the room", "err", err)
-		}
+		c.publishLocked(l)
 	}
 	return nil
 }
 
-// releaseVideoLocked gives the ports back when no leg uses them and takes
-// video out of the policy, so that a later re-INVITE starts afresh.
-func (c *call) releaseVideoLocked() {
-	if c.vid.ports != nil && c.vid.leg == nil {
-		if err := c.vid.ports.Close(); err != nil {
+// publishLocked publishes l into the call's room; the first leg also
+// subscribes the participant to the room's video. c.vid.mu is held.
+func (c *call) publishLocked(l *videoLeg) {
+	p := c.vid.part
+	if !c.vid.hooked {
+		c.vid.hooked = true
+		if kf, ok := p.(room.KindFilter); ok {
+			// The room's audio reaches the caller through the hub.
+			kf.SetKindFilter(room.TrackKindVideo)
+		}
+		p.OnTrack(c.vid.router.add)
+	}
+	if err := l.publish(p, c.vid.roomName); err != nil {
+		c.log.Warn("video not published to the room", "content", l.content, "err", err)
+	}
+}
+
+// releaseVideoLocked gives the ports of stream k back when no leg uses
+// them, so that a later re-INVITE starts afresh. c.vid.mu is held.
+func (c *call) releaseVideoLocked(k videoContent) {
+	st := &c.vid.streams[k]
+	if st.ports != nil && st.leg == nil {
+		if err := st.ports.Close(); err != nil {
 			c.log.Debug("video ports", "err", err)
 		}
-		c.vid.ports = nil
+		st.ports = nil
 	}
+}
+
+// closeStreamLocked ends the leg of stream k (which closes its ports)
+// and hands the room tracks it was given to the call's other leg.
+// c.vid.mu is held.
+func (c *call) closeStreamLocked(k videoContent) error {
+	st := &c.vid.streams[k]
+	l := st.leg
+	if l == nil {
+		c.releaseVideoLocked(k)
+		return nil
+	}
+	c.vid.router.set(k, nil)
+	err := l.close()
+	st.leg, st.ports = nil, nil
+	c.vid.router.addAll(l.out.remaining())
+	return err
 }
 
 // joinVideo publishes the call's video, if any, into the room it joined.
@@ -107,11 +172,11 @@ func (c *call) joinVideo(p room.Participant, roomName string) {
 	c.vid.mu.Lock()
 	defer c.vid.mu.Unlock()
 	c.vid.part, c.vid.roomName = p, roomName
-	if c.vid.leg == nil {
-		return
-	}
-	if err := c.vid.leg.publish(p, roomName); err != nil {
-		c.log.Warn("video not published to the room", "err", err)
+	c.vid.router.self = c.id
+	for _, st := range c.vid.streams {
+		if st.leg != nil {
+			c.publishLocked(st.leg)
+		}
 	}
 }
 
@@ -119,57 +184,103 @@ func (c *call) joinVideo(p room.Participant, roomName string) {
 func (c *call) stopVideo() error {
 	c.vid.mu.Lock()
 	defer c.vid.mu.Unlock()
-	var err error
-	if c.vid.leg != nil {
-		err = c.vid.leg.close() // closes the ports too
-		c.vid.leg, c.vid.ports = nil, nil
+	var errs []error
+	for k := range numContents {
+		errs = append(errs, c.closeStreamLocked(k))
 	}
-	c.releaseVideoLocked()
-	return err
+	return errors.Join(errs...)
 }
 
 // reinviteVideoPolicy prepares p for a re-INVITE's offer o: ports for a
-// video stream being added. c.mu is held.
+// video or content stream being added. c.mu is held.
 func (c *call) reinviteVideoPolicy(o *sdp.Session, p *sdp.Policy) {
-	p.Video, p.VideoPort = false, 0 // the ports of the first offer may be gone
+	// The ports of the first offer may be gone.
+	p.Video, p.VideoPort, p.Slides, p.SlidesPort = false, 0, false, 0
 	if o.Video == nil || o.Video.Rejected() || !c.g.videoEnabled(c.ic) {
 		return
 	}
-	if err := c.reserveVideo(p); err != nil {
+	c.vid.mu.Lock()
+	defer c.vid.mu.Unlock()
+	port, err := c.reserveStreamLocked(contentMain)
+	if err != nil {
 		c.log.Warn("video not added by re-INVITE", "err", err)
+		return
 	}
+	p.Video, p.VideoPort, p.VideoBitrate = true, port, c.g.cfg.VideoBitrate
+	if o.Slides == nil || o.Slides.Rejected() {
+		return
+	}
+	if port, err = c.reserveStreamLocked(contentSlides); err != nil {
+		c.log.Warn("content stream not added by re-INVITE", "err", err)
+		return
+	}
+	p.Slides, p.SlidesPort = true, port
 }
 
-// reinviteVideo applies the answer a to a re-INVITE's offer o: video
-// added, changed (hold, address, keys) or removed. c.mu is held.
+// reinviteVideo applies the answer a to a re-INVITE's offer o: a video
+// or content stream added, changed (hold, address, keys) or removed.
+// c.mu is held.
 func (c *call) reinviteVideo(o, a *sdp.Session) error {
-	n, err := settleVideo(a, o, false)
-	if err != nil {
-		return err
+	var negs [numContents]*videoNeg
+	for k := range numContents {
+		n, err := settleVideo(a, o, false, k)
+		if err != nil {
+			return err
+		}
+		negs[k] = n
 	}
 	c.vid.mu.Lock()
 	defer c.vid.mu.Unlock()
+	var errs []error
+	for k, n := range negs {
+		errs = append(errs, c.reinviteStreamLocked(videoContent(k), n))
+	}
+	return errors.Join(errs...)
+}
+
+// reinviteStreamLocked applies a re-INVITE's outcome n (nil: no such
+// stream) to stream k. c.vid.mu is held.
+func (c *call) reinviteStreamLocked(k videoContent, n *videoNeg) error {
+	l := c.vid.streams[k].leg
 	switch {
-	case n == nil && c.vid.leg != nil:
-		c.log.Info("video removed by re-INVITE")
-		err := c.vid.leg.close()
-		c.vid.leg, c.vid.ports = nil, nil
-		return err
+	case n == nil && l != nil:
+		c.log.Info("video removed by re-INVITE", "content", k)
+		return c.closeStreamLocked(k)
 	case n == nil:
-		c.releaseVideoLocked()
+		c.releaseVideoLocked(k)
 		return nil
-	case c.vid.leg != nil:
-		prev := c.vid.leg.neg.Load()
-		if err := c.vid.leg.update(n); err != nil {
+	case l != nil:
+		prev := l.neg.Load()
+		if err := l.update(n); err != nil {
 			return err
 		}
 		if prev.send != n.send || prev.recv != n.recv {
-			c.log.Info("video direction changed by re-INVITE", "send", n.send, "recv", n.recv)
+			c.log.Info("video direction changed by re-INVITE", "content", k, "send", n.send, "recv", n.recv)
 		}
 		return nil
 	}
-	c.log.Info("video added by re-INVITE")
-	return c.runVideoLocked(n)
+	c.log.Info("video added by re-INVITE", "content", k)
+	return c.runVideoLocked(k, n)
+}
+
+// legs returns the running legs, main first.
+func (c *call) videoLegs() []*videoLeg {
+	c.vid.mu.Lock()
+	defer c.vid.mu.Unlock()
+	out := make([]*videoLeg, 0, numContents)
+	for _, st := range c.vid.streams {
+		if st.leg != nil {
+			out = append(out, st.leg)
+		}
+	}
+	return out
+}
+
+// videoLeg returns the running leg of stream k, nil when none.
+func (c *call) videoLeg(k videoContent) *videoLeg {
+	c.vid.mu.Lock()
+	defer c.vid.mu.Unlock()
+	return c.vid.streams[k].leg
 }
 
 // videoInfo handles an INFO application/media_control+xml: a
@@ -185,10 +296,17 @@ func (c *call) videoInfo(body []byte) int {
 		c.log.Info("room system reports a media_control error", "error", mc.GeneralError)
 	}
 	if mc.PictureFastUpdate {
-		c.vid.mu.Lock()
-		l := c.vid.leg
-		c.vid.mu.Unlock()
-		if l != nil {
+		// RFC 5168 §3: stream_id names streams by their a=label; none
+		// (or none we know) means every video stream.
+		legs := c.videoLegs()
+		named := slices.DeleteFunc(slices.Clone(legs), func(l *videoLeg) bool {
+			label := l.neg.Load().label
+			return label == "" || !slices.Contains(mc.StreamIDs, label)
+		})
+		if len(named) > 0 {
+			legs = named
+		}
+		for _, l := range legs {
 			l.out.roomSystemWantsKeyframe()
 		}
 	}
@@ -198,15 +316,29 @@ func (c *call) videoInfo(body []byte) int {
 // videoEvent handles the room events that concern video: a subscriber
 // wants a keyframe of the room system's picture, or the speakers changed.
 func (c *call) videoEvent(ev room.Event) {
-	c.vid.mu.Lock()
-	l := c.vid.leg
-	c.vid.mu.Unlock()
+	if ev.Type == room.EventKeyframeRequested || ev.Type == room.EventVideoBitrate {
+		// The request names the track: the camera's or the content's.
+		legs := c.videoLegs()
+		for _, l := range legs {
+			if id := l.trackID(); id != "" && id == ev.TrackID {
+				legs = []*videoLeg{l}
+				break
+			}
+		}
+		for _, l := range legs {
+			if ev.Type == room.EventVideoBitrate {
+				l.roomLimits(ev.Bitrate)
+			} else {
+				l.askRoomSystemForRoom(time.Now())
+			}
+		}
+		return
+	}
+	l := c.videoLeg(contentMain)
 	if l == nil {
 		return
 	}
 	switch ev.Type {
-	case room.EventKeyframeRequested:
-		l.askRoomSystemForRoom(time.Now())
 	case room.EventActiveSpeakers:
 		l.out.activeSpeakers(ev.Speakers)
 	case room.EventPinned:
@@ -229,7 +361,7 @@ func (c *call) videoTeardown() error {
 func (c *call) hasVideo() bool {
 	c.vid.mu.Lock()
 	defer c.vid.mu.Unlock()
-	return c.vid.ports != nil
+	return c.vid.streams[contentMain].ports != nil || c.vid.streams[contentSlides].ports != nil
 }
 
 // isMediaControl reports whether an INFO's Content-Type is RFC 5168's,
@@ -242,9 +374,23 @@ func isMediaControl(contentType string) bool {
 // offerPolicy is the call's policy for an offer of ours (a delayed-offer
 // INVITE): H.264 in constrained baseline only, in modes 1 and 0. Every
 // room system takes it, and the 200 OK that carries the offer stays
-// within a UDP datagram (sipgo refuses more than 1300 bytes).
+// within a UDP datagram (sipgo refuses more than 1300 bytes). The content
+// stream (a=content:slides) is offered only when the 200 OK with it still
+// fits (over UDP it mostly does not: the two video lines take 900 bytes;
+// over TCP and TLS it always does); its ports are released otherwise.
 func (c *call) offerPolicy() sdp.Policy {
 	p := c.policy
 	p.H264Profiles = []sdp.H264Profile{sdp.H264ConstrainedBaseline}
+	if !p.Slides {
+		return p
+	}
+	if s, err := sdp.Offer(c.ownOffer(p)); err == nil && c.ic.AnswerFits(s.Marshal()) {
+		return p
+	}
+	c.log.Info("content stream left out of our offer: the 200 OK would not fit a UDP datagram")
+	p.Slides, p.SlidesPort = false, 0
+	c.vid.mu.Lock()
+	c.releaseVideoLocked(contentSlides)
+	c.vid.mu.Unlock()
 	return p
 }

@@ -94,7 +94,7 @@ func newFixtureTrunk(t *testing.T, trunk sip.Trunk, edit func(*Config)) *fixture
 		Registerer:    f.reg,
 		// Tests share busy machines: admission control stays out of the
 		// way of tests that are not about it.
-		Limits: Limits{MaxCPU: 1, MaxLate: 1},
+		Limits: Limits{MaxCPU: 1, MaxMachineCPU: 1, MaxLate: 1},
 	}
 	if edit != nil {
 		edit(&cfg)

@@ -154,6 +154,10 @@ type Limits struct {
 	// MaxCPU is the process CPU ceiling as a share (0..1] of the cores it
 	// may use; 0 means headroom.DefaultMaxCPU.
 	MaxCPU float64
+	// MaxMachineCPU is the ceiling on the machine's busy CPU as a share
+	// (0..1] of all its cores, 1 for none; 0 means
+	// headroom.DefaultMaxMachineCPU.
+	MaxMachineCPU float64
 	// MaxLate is the share (0..1] of room clock ticks that may start
 	// headroom.LateTick late; 0 means headroom.DefaultMaxLate.
 	MaxLate float64
@@ -245,7 +249,8 @@ func New(cfg Config) (*Gateway, error) {
 		g.langs[digits(num)] = lang
 	}
 	head, err := headroom.New(headroom.Config{
-		MaxLegs: cfg.Limits.MaxLegs, MaxCPU: cfg.Limits.MaxCPU, MaxLate: cfg.Limits.MaxLate, Legs: g.activeCalls,
+		MaxLegs: cfg.Limits.MaxLegs, MaxCPU: cfg.Limits.MaxCPU, MaxMachineCPU: cfg.Limits.MaxMachineCPU,
+		MaxLate: cfg.Limits.MaxLate, Legs: g.activeCalls,
 		Window: cfg.Limits.Window, Interval: cfg.Limits.Interval, Hold: cfg.Limits.Hold,
 	})
 	if err != nil {

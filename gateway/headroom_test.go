@@ -55,7 +55,7 @@ func TestMaxLegsRefusesAndRecovers(t *testing.T) {
 // calls for cpu, with 503, and the headroom gauge reads 0.
 func TestCPUCeilingRefuses(t *testing.T) {
 	f := newFixture(t, func(c *Config) {
-		c.Limits = Limits{MaxCPU: 1e-9, MaxLate: 1, Interval: 10 * time.Millisecond, Window: 100 * time.Millisecond}
+		c.Limits = Limits{MaxCPU: 1e-9, MaxMachineCPU: 1, MaxLate: 1, Interval: 10 * time.Millisecond, Window: 100 * time.Millisecond}
 	})
 	waitUntil(t, 5*time.Second, "the CPU ceiling to be reached", func() bool { return f.gw.Ready() != nil })
 	if _, code := newAgent(t).dial(f.uri("demo"), phoneOpts{}); code != 503 {

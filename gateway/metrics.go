@@ -132,7 +132,7 @@ func newMetrics(g *Gateway, head *headroom.Monitor, reg prometheus.Registerer) (
 		}, []string{"transport"}),
 		refusals: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "roombridge_admission_refusals_total",
-			Help: "New calls refused with 503 to keep the audio of the calls up, by the ceiling reached: max_legs (limits.max_legs), cpu (limits.max_cpu), late_ticks (limits.max_late_ticks: room clocks starting 60 ms late).",
+			Help: "New calls refused with 503 to keep the audio of the calls up, by the ceiling reached: max_legs (limits.max_legs), cpu (limits.max_cpu), machine_cpu (limits.max_machine_cpu), late_ticks (limits.max_late_ticks: room clocks starting 60 ms late).",
 		}, []string{"reason"}),
 		nodeBridges: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "roombridge_node_bridges_total",
@@ -168,12 +168,16 @@ func newMetrics(g *Gateway, head *headroom.Monitor, reg prometheus.Registerer) (
 		m.ivrOutcomes, m.pinChecks, m.dtmfDigits, m.refusals, m.nodeBridges, m.videoBandwidth,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "roombridge_headroom",
-			Help: "How far the gateway is below its nearest admission ceiling, 1 (idle) to 0 (refusing new calls): 1 − max(cpu/limits.max_cpu, late tick share/its ceiling, legs/limits.max_legs), over the last seconds.",
+			Help: "How far the gateway is below its nearest admission ceiling, 1 (idle) to 0 (refusing new calls): 1 − max(cpu/limits.max_cpu, machine cpu/limits.max_machine_cpu, late tick share/its ceiling, legs/limits.max_legs), over the last seconds.",
 		}, func() float64 { return head.State().Headroom }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "roombridge_process_cpu_share",
 			Help: "CPU time the process used over the admission window, as a share of the cores it may use.",
 		}, func() float64 { return head.State().CPU }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "roombridge_machine_cpu_share",
+			Help: "The whole machine's busy CPU time (every process) over the admission window, as a share of all its cores: the measure limits.max_machine_cpu caps.",
+		}, func() float64 { return head.State().MachineCPU }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "roombridge_hub_late_tick_share",
 			Help: "Share of room hub ticks over the admission window that started 60 ms (three frames) or more late: the measure limits.max_late_ticks caps.",

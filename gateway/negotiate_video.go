@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"strings"
 
+	"github.com/roombridge/roombridge/gateway/room"
 	"github.com/roombridge/roombridge/gateway/rtp"
 	"github.com/roombridge/roombridge/gateway/sdp"
 	"github.com/roombridge/roombridge/gateway/sip"
@@ -45,14 +46,56 @@ type videoNeg struct {
 	// max-mbps), and sprop its out-of-band SPS/PPS, if any.
 	limits sdp.H264Limits
 	sprop  string
+	// label is the room system's a=label of the stream (RFC 4574), which
+	// SIP INFO media_control names streams by (RFC 5168 stream_id).
+	label string
 }
 
-// settleVideo derives the video leg's parameters from a negotiated pair,
-// or nil when the pair has no video (not offered, or rejected with port
-// 0). weOffered says whether local is the offer (a delayed-offer INVITE)
-// or the answer.
-func settleVideo(local, remote *sdp.Session, weOffered bool) (*videoNeg, error) {
-	lv, rv := local.Video, remote.Video
+// videoContent tells a room system's two video streams apart (RFC 4796
+// a=content): the main one (its camera, and the room's speaker towards
+// it) and the content one (a=content:slides: a shared screen both ways).
+type videoContent uint8
+
+// The streams, in the order of callVideo.streams.
+const (
+	contentMain videoContent = iota
+	contentSlides
+	numContents
+)
+
+// String returns "main" or "slides", as in a=content.
+func (k videoContent) String() string {
+	if k == contentSlides {
+		return "slides"
+	}
+	return "main"
+}
+
+// of returns the stream of s that k names (nil when s has none).
+func (k videoContent) of(s *sdp.Session) *sdp.Media {
+	if s == nil {
+		return nil
+	}
+	if k == contentSlides {
+		return s.Slides
+	}
+	return s.Video
+}
+
+// source is what the room track of the stream shows.
+func (k videoContent) source() room.TrackSource {
+	if k == contentSlides {
+		return room.TrackSourceScreen
+	}
+	return room.TrackSourceCamera
+}
+
+// settleVideo derives the parameters of the video leg for stream k from
+// a negotiated pair, or nil when the pair has no such stream (not
+// offered, or rejected with port 0). weOffered says whether local is the
+// offer (a delayed-offer INVITE) or the answer.
+func settleVideo(local, remote *sdp.Session, weOffered bool, k videoContent) (*videoNeg, error) {
+	lv, rv := k.of(local), k.of(remote)
 	if lv == nil || rv == nil || lv.Rejected() || rv.Rejected() || len(lv.Codecs) == 0 || len(rv.Codecs) == 0 {
 		return nil, nil
 	}
@@ -71,6 +114,11 @@ func settleVideo(local, remote *sdp.Session, weOffered bool) (*videoNeg, error) 
 		remoteRTP:  remote.RTPAddr(rv),
 		remoteRTCP: remote.RTCPAddr(rv),
 		rtcpMux:    lv.RTCPMux && rv.RTCPMux,
+	}
+	for _, a := range rv.Attributes {
+		if a.Key == "label" {
+			n.label = strings.TrimSpace(a.Value)
+		}
 	}
 	// Payload types: ours for what we receive, theirs for what we send,
 	// matched by format (the same H.264 packetization mode).
@@ -142,4 +190,11 @@ func (g *Gateway) videoEnabled(ic *sip.IncomingCall) bool {
 func offersVideo(offer []byte) bool {
 	o, err := sdp.Parse(offer)
 	return err == nil && o.Video != nil && !o.Video.Rejected()
+}
+
+// offersSlides reports whether an SDP offer has a content stream
+// (a=content:slides) next to its video.
+func offersSlides(offer []byte) bool {
+	o, err := sdp.Parse(offer)
+	return err == nil && o.Video != nil && !o.Video.Rejected() && o.Slides != nil && !o.Slides.Rejected()
 }

@@ -140,7 +140,9 @@ type phone struct {
 	pending  atomic.Int32
 
 	video *videoPhone
-	infos atomic.Int64 // INFO picture_fast_update received
+	// content is the room system's content stream (videoOpts.slides).
+	content *videoPhone
+	infos   atomic.Int64 // INFO picture_fast_update received
 }
 
 // dial calls target and returns the answer's status code (200 when the
@@ -226,6 +228,9 @@ func (a *agent) dial(target string, o phoneOpts) (*phone, int) {
 		if p.video != nil {
 			pol = p.videoPolicy()
 			remote.Video = p.video.shape(remote.Video)
+			if p.content != nil && remote.Slides != nil {
+				remote.Slides = p.content.shape(remote.Slides)
+			}
 		}
 		ans, err := sdp.Answer(remote, pol)
 		if err != nil {
@@ -240,7 +245,7 @@ func (a *agent) dial(target string, o phoneOpts) (*phone, int) {
 		p.offer, p.answer = ans, remote // local, remote
 		p.startRTP(remote, ans, remote.Audio, ans.Audio, false)
 		if p.video != nil {
-			p.video.startVideo(ans, remote, false)
+			p.startVideos(ans, remote, false)
 		}
 	} else {
 		if err := sdp.AcceptAnswer(p.offer, remote); err != nil {
@@ -252,7 +257,7 @@ func (a *agent) dial(target string, o phoneOpts) (*phone, int) {
 		p.answer = remote
 		p.startRTP(remote, p.offer, p.offer.Audio, remote.Audio, true)
 		if p.video != nil {
-			p.video.startVideo(p.offer, remote, true)
+			p.startVideos(p.offer, remote, true)
 		}
 	}
 	return p, 200
@@ -521,6 +526,9 @@ func (p *phone) close() {
 	p.wg.Wait()
 	if p.video != nil {
 		p.video.close()
+	}
+	if p.content != nil {
+		p.content.close()
 	}
 	if p.rtp != nil {
 		_ = p.rtp.Close()

@@ -38,6 +38,10 @@ type LegQuality struct {
 	// Video is a room system's H.264 video (quality_video.go), nil
 	// without one.
 	Video *VideoQuality `json:"video,omitempty"`
+	// Content is the room system's content stream (a=content:slides):
+	// the screen it shares and the room's shared screen sent to it; nil
+	// without one.
+	Content *VideoQuality `json:"content,omitempty"`
 }
 
 // MarshalJSON writes the durations in milliseconds (duration in seconds),
@@ -84,6 +88,7 @@ func (g *Gateway) Quality(roomName, participantID string) (LegQuality, bool) {
 
 func (c *call) quality(l *bridge.Leg, s *rtp.Session) LegQuality {
 	q := c.legQuality(l, s, c.ic.Transport())
-	q.Video = c.videoQuality()
+	q.Video = c.videoQuality(contentMain)
+	q.Content = c.videoQuality(contentSlides)
 	return q
 }

@@ -36,11 +36,9 @@ type VideoQuality struct {
 	BandwidthMessagesSent     uint64 `json:"bandwidth_messages_sent"`
 }
 
-// videoQuality is the call's video quality, nil without video.
-func (c *call) videoQuality() *VideoQuality {
-	c.vid.mu.Lock()
-	l := c.vid.leg
-	c.vid.mu.Unlock()
+// videoQuality is the quality of the call's stream k, nil without it.
+func (c *call) videoQuality(k videoContent) *VideoQuality {
+	l := c.videoLeg(k)
 	if l == nil {
 		return nil
 	}

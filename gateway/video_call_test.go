@@ -50,9 +50,16 @@ func waitPictures(t *testing.T, v *roomViewer, n int, what string) string {
 // of the camera's size.
 func waitCameraAtRoomSystem(t *testing.T, p *phone, n int) {
 	t.Helper()
-	_, before := p.video.received(streamWidth, streamHeight)
-	waitUntil(t, 10*time.Second, "the camera's picture at the room system", func() bool {
-		_, got := p.video.received(streamWidth, streamHeight)
+	waitPicturesAt(t, p.video, streamWidth, streamHeight, n, "the camera's picture at the room system")
+}
+
+// waitPicturesAt waits until stream v of a room system has n more
+// pictures of size w×h.
+func waitPicturesAt(t *testing.T, v *videoPhone, w, h, n int, what string) {
+	t.Helper()
+	_, before := v.received(w, h)
+	waitUntil(t, 10*time.Second, what, func() bool {
+		_, got := v.received(w, h)
 		return got >= before+n
 	})
 }

@@ -34,6 +34,11 @@ type roomViewer struct {
 	tracks map[string]string // publisher → track id
 	// firstKey is when the first keyframe of a publisher arrived.
 	firstKey map[string]time.Time
+	// screens counts the pictures of screen-share tracks by publisher
+	// (not in frames), screenSizes their size and screenTracks their id.
+	screens      map[string]int
+	screenSizes  map[string][2]int
+	screenTracks map[string]string
 }
 
 func joinViewer(t *testing.T, f *fixture) *roomViewer {
@@ -45,13 +50,18 @@ func joinViewer(t *testing.T, f *fixture) *roomViewer {
 	v := &roomViewer{
 		part: p, frames: map[string]int{}, keys: map[string]int{}, sizes: map[string][2]int{},
 		tracks: map[string]string{}, firstKey: map[string]time.Time{},
+		screens: map[string]int{}, screenSizes: map[string][2]int{}, screenTracks: map[string]string{},
 	}
 	p.OnTrack(func(tr room.RemoteTrack) {
 		if tr.Kind() != room.TrackKindVideo {
 			return
 		}
 		v.mu.Lock()
-		v.tracks[tr.ParticipantID()] = tr.ID()
+		if isScreen(tr) {
+			v.screenTracks[tr.ParticipantID()] = tr.ID()
+		} else {
+			v.tracks[tr.ParticipantID()] = tr.ID()
+		}
 		v.mu.Unlock()
 		v.wg.Add(1)
 		go v.read(tr)
@@ -67,12 +77,21 @@ func (v *roomViewer) read(tr room.RemoteTrack) {
 	defer v.wg.Done()
 	buf := make([]byte, video.DefaultMaxAccessUnit)
 	from := tr.ParticipantID()
+	screen := isScreen(tr)
 	for {
 		n, info, err := tr.ReadFrame(buf)
 		if err != nil {
 			return
 		}
 		v.mu.Lock()
+		if screen {
+			v.screens[from]++
+			if sps, ok := firstSPS(buf[:n]); ok {
+				v.screenSizes[from] = [2]int{sps.Width, sps.Height}
+			}
+			v.mu.Unlock()
+			continue
+		}
 		v.frames[from]++
 		if info.Keyframe {
 			if v.keys[from] == 0 {
@@ -101,6 +120,25 @@ func (v *roomViewer) other(not string) (id string, frames, keys int, size [2]int
 		}
 	}
 	return "", 0, 0, [2]int{}, ""
+}
+
+// firstSPS returns the SPS in an access unit, if any.
+func firstSPS(au []byte) (video.SPS, bool) {
+	for nal, rest := video.NextNAL(au); nal != nil || rest != nil; nal, rest = video.NextNAL(rest) {
+		if video.NALType(nal) == video.NALSPS {
+			if sps, err := video.ParseSPS(nal); err == nil {
+				return sps, true
+			}
+		}
+	}
+	return video.SPS{}, false
+}
+
+// screen returns what the viewer received of a publisher's screen share.
+func (v *roomViewer) screen(from string) (frames int, size [2]int, track string) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.screens[from], v.screenSizes[from], v.screenTracks[from]
 }
 
 // roomCamera is a bot in the room that publishes the x264 test stream as
@@ -134,12 +172,19 @@ func startCamera(t *testing.T, f *fixture, stream string) *roomCamera {
 // audio it also publishes a microphone, silent until speaking is set.
 func startSource(t *testing.T, f *fixture, id string, audio bool, next func(i int) []byte) *roomCamera {
 	t.Helper()
+	return startSourceAs(t, f, id, audio, room.TrackSourceCamera, next)
+}
+
+// startSourceAs is startSource publishing a track of source src (a
+// camera or a shared screen).
+func startSourceAs(t *testing.T, f *fixture, id string, audio bool, src room.TrackSource, next func(i int) []byte) *roomCamera {
+	t.Helper()
 	p, err := f.sfu.Join(context.Background(), "demo", room.ParticipantInfo{Identity: id, Name: id, Kind: room.ParticipantKindBot})
 	if err != nil {
 		t.Fatal(err)
 	}
 	c := &roomCamera{part: p, next: next, stop: make(chan struct{})}
-	c.w, err = p.PublishVideo(room.VideoCodec{MimeType: "video/H264", ClockRate: video.ClockRate})
+	c.w, err = p.PublishVideo(room.VideoCodec{MimeType: "video/H264", ClockRate: video.ClockRate, Source: src})
 	if err != nil {
 		t.Fatal(err)
 	}

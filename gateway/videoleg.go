@@ -47,13 +47,17 @@ const (
 // Close stops the goroutine and any INFO in flight, unpublishes the
 // track and closes the session and its ports.
 type videoLeg struct {
-	log   *slog.Logger
-	ic    *sip.IncomingCall
-	self  string    // the call's participant identity
-	start time.Time // when the INVITE arrived
-	ports *rtp.PortPair
-	sess  *rtp.Session
-	neg   atomic.Pointer[videoNeg]
+	log *slog.Logger
+	ic  *sip.IncomingCall
+	// content is the stream this leg carries: the main video (camera one
+	// way, the room's speaker the other) or the content stream (a shared
+	// screen both ways).
+	content videoContent
+	self    string    // the call's participant identity
+	start   time.Time // when the INVITE arrived
+	ports   *rtp.PortPair
+	sess    *rtp.Session
+	neg     atomic.Pointer[videoNeg]
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -89,14 +93,14 @@ type videoLeg struct {
 	out videoOut
 }
 
-// videoTrack is the participant's published camera track.
+// videoTrack is the participant's published camera (or screen) track.
 type videoTrack struct{ w room.VideoWriter }
 
-// newVideoLeg starts the RTP session of a negotiated video stream on
+// newVideoLeg starts the RTP session of a negotiated video stream k on
 // ports, which it owns from now on.
-func newVideoLeg(ctx context.Context, c *call, ports *rtp.PortPair, n *videoNeg) (*videoLeg, error) {
+func newVideoLeg(ctx context.Context, c *call, ports *rtp.PortPair, n *videoNeg, k videoContent) (*videoLeg, error) {
 	l := &videoLeg{
-		log: c.log.With("media", "video"), ic: c.ic, self: c.id, start: c.start, ports: ports,
+		log: c.log.With("media", "video", "content", k), ic: c.ic, content: k, self: c.id, start: c.start, ports: ports,
 		ownLimit: c.g.cfg.VideoBitrate, m: c.g.m,
 	}
 	l.ctx, l.cancel = context.WithCancel(ctx)
@@ -199,24 +203,35 @@ func (l *videoLeg) onRTCP(p rtcp.Packet) {
 	}
 }
 
-// publish starts the participant's camera track and subscribes it to the
-// room's video; the first picture published is a keyframe, asked for now.
+// publish starts the participant's camera track (a screen-share track
+// for the content stream); the first picture published is a keyframe,
+// asked for now. The room's tracks come through the call's trackRouter.
 func (l *videoLeg) publish(p room.Participant, roomName string) error {
 	n := l.neg.Load()
-	w, err := p.PublishVideo(room.VideoCodec{MimeType: "video/H264", ClockRate: video.ClockRate, FmtpLine: n.fmtpLine()})
+	w, err := p.PublishVideo(room.VideoCodec{
+		MimeType: "video/H264", ClockRate: video.ClockRate, FmtpLine: n.fmtpLine(), Source: l.content.source(),
+	})
 	if err != nil {
 		return err
 	}
 	l.waitKey.Store(true)
 	l.writer.Store(&videoTrack{w: w})
 	l.out.joined(p, roomName)
-	if kf, ok := p.(room.KindFilter); ok {
-		// The room's audio reaches the caller through the hub.
-		kf.SetKindFilter(room.TrackKindVideo)
-	}
-	p.OnTrack(l.out.onTrack)
 	l.askRoomSystem(time.Now())
 	return nil
+}
+
+// trackID is the id of the leg's published track, "" before it is
+// published or when the backend does not say.
+func (l *videoLeg) trackID() string {
+	t := l.writer.Load()
+	if t == nil {
+		return ""
+	}
+	if ider, ok := t.w.(room.TrackIDer); ok {
+		return ider.TrackID()
+	}
+	return ""
 }
 
 // askRoomSystem asks the room system for a keyframe, at most once per
@@ -298,7 +313,13 @@ func (l *videoLeg) sendPictureFastUpdate() {
 	go func() {
 		defer l.wg.Done()
 		ctx, cancel := context.WithTimeout(l.ctx, infoTimeout)
-		err := l.ic.SendInfo(ctx, video.MediaControlType, video.BuildPictureFastUpdate(""))
+		// The main stream's request asks for every stream, as before
+		// the content stream existed; the content's names its a=label.
+		stream := ""
+		if l.content != contentMain {
+			stream = l.neg.Load().label
+		}
+		err := l.ic.SendInfo(ctx, video.MediaControlType, video.BuildPictureFastUpdate(stream))
 		cancel()
 		l.kmu.Lock()
 		l.infoBusy = false

@@ -51,6 +51,11 @@ type videoOut struct {
 	newSpkrs bool // speakers or pin changed
 	part     room.Participant
 	roomName string
+	// handMatch and handGive, when set, ask the loop to hand the tracks
+	// handMatch selects to handGive (the screens, to a content leg that
+	// a re-INVITE added).
+	handMatch func(room.RemoteTrack) bool
+	handGive  func(room.RemoteTrack)
 
 	wantKey  atomic.Bool // the room system asked for a keyframe
 	switches atomic.Uint64
@@ -104,10 +109,23 @@ func (o *videoOut) signal() {
 	}
 }
 
-// onTrack is the participant's OnTrack handler, on the backend's
-// goroutine: H.264 tracks of others join the loop.
+// wantVideoTrack reports whether t is a track a room system can be sent:
+// another participant's H.264 video.
+func wantVideoTrack(t room.RemoteTrack, self string) bool {
+	return t.Kind() == room.TrackKindVideo && t.ParticipantID() != self && (t.Codec() == "video/H264" || t.Codec() == "video/h264")
+}
+
+// isScreen reports whether t is a shared screen.
+func isScreen(t room.RemoteTrack) bool {
+	st, ok := t.(room.SourcedTrack)
+	return ok && st.Source() == room.TrackSourceScreen
+}
+
+// onTrack gives the loop a track of the room (from the call's
+// trackRouter, on the backend's goroutine): H.264 tracks of others join
+// the loop.
 func (o *videoOut) onTrack(t room.RemoteTrack) {
-	if t.Kind() != room.TrackKindVideo || t.ParticipantID() == o.l.self || t.Codec() != "video/H264" && t.Codec() != "video/h264" {
+	if !wantVideoTrack(t, o.l.self) {
 		return
 	}
 	o.mu.Lock()
@@ -140,6 +158,29 @@ func (o *videoOut) pin(id string) {
 	o.pinned, o.newSpkrs = id, true
 	o.mu.Unlock()
 	o.signal()
+}
+
+// handOff asks the loop to give the tracks match selects to give, on the
+// loop's goroutine, once; a later call replaces a request not yet done.
+func (o *videoOut) handOff(match func(room.RemoteTrack) bool, give func(room.RemoteTrack)) {
+	o.mu.Lock()
+	o.handMatch, o.handGive = match, give
+	o.mu.Unlock()
+	o.signal()
+}
+
+// remaining returns the tracks the loop was given and that have not
+// ended, for another leg to take over; call it once the loop has ended.
+func (o *videoOut) remaining() []room.RemoteTrack {
+	o.mu.Lock()
+	out := append([]room.RemoteTrack(nil), o.incoming...)
+	o.incoming = nil
+	o.mu.Unlock()
+	for _, t := range o.tracks {
+		out = append(out, t.t)
+	}
+	o.tracks = nil
+	return out
 }
 
 // roomSystemWantsKeyframe records a keyframe request of the room system
@@ -179,12 +220,31 @@ func (o *videoOut) step(now time.Time) {
 	newSpkrs := o.newSpkrs
 	o.newSpkrs = false
 	part, roomName := o.part, o.roomName
+	match, give := o.handMatch, o.handGive
+	o.handMatch, o.handGive = nil, nil
 	o.mu.Unlock()
 	if part != nil && o.joinedAt.IsZero() {
 		o.joinedAt = now
 	}
 
+	var handed []room.RemoteTrack
+	if match != nil {
+		for i := 0; i < len(o.tracks); i++ {
+			if t := o.tracks[i].t; match(t) {
+				handed = append(handed, t)
+				o.dropTrack(i, part, now)
+				i--
+			}
+		}
+	}
 	for _, t := range incoming {
+		if match != nil && match(t) {
+			handed = append(handed, t)
+			continue
+		}
+		if o.track(t.ID()) != nil {
+			continue // given again (a backend's replay, a hand-over)
+		}
 		poll, ok := t.(room.FramePoller)
 		if !ok {
 			o.l.log.Warn("room video track cannot be polled; not forwarded", "track", t.ID())
@@ -192,6 +252,10 @@ func (o *videoOut) step(now time.Time) {
 		}
 		o.tracks = append(o.tracks, &outTrack{t: t, poll: poll})
 		o.l.log.Info("room video source", "track", t.ID(), "participant", t.ParticipantID())
+	}
+	for _, t := range handed {
+		o.l.log.Info("room video source handed over", "track", t.ID())
+		give(t)
 	}
 	if len(incoming) > 0 || newSpkrs || o.sw.Current() == "" && o.sw.Pending() == "" {
 		o.choose(part, now)
@@ -222,12 +286,20 @@ func (o *videoOut) step(now time.Time) {
 	o.l.sendLimitIfDue(now)
 }
 
-// choose selects what the room system sees: the pinned participant's
+// choose selects what the room system sees: a shared screen (the one
+// shared last) while anyone shares one, else the pinned participant's
 // H.264 track, else the loudest speaker's, else the source being shown,
-// else any track, else the slate.
+// else any track, else the slate. The content leg shows screens only
+// (its tracks are screens) and never the slate.
 func (o *videoOut) choose(part room.Participant, now time.Time) {
 	want := ""
-	if t := o.trackOf(o.shownPin); t != nil && o.shownPin != "" {
+	if t := o.lastScreen(); t != nil {
+		want = t.t.ID()
+	}
+	if want == "" && o.l.content != contentMain {
+		return // nothing shared: the content stream pauses
+	}
+	if t := o.trackOf(o.shownPin); want == "" && t != nil && o.shownPin != "" {
 		want = t.t.ID()
 	}
 	for _, id := range o.spk {
@@ -277,10 +349,27 @@ func (o *videoOut) track(id string) *outTrack {
 	return nil
 }
 
+// trackOf returns a participant's camera track, else its screen.
 func (o *videoOut) trackOf(participant string) *outTrack {
+	var screen *outTrack
 	for _, t := range o.tracks {
-		if t.t.ParticipantID() == participant {
+		if t.t.ParticipantID() != participant {
+			continue
+		}
+		if !isScreen(t.t) {
 			return t
+		}
+		screen = t
+	}
+	return screen
+}
+
+// lastScreen returns the screen-share track that arrived last, nil when
+// none is shared.
+func (o *videoOut) lastScreen() *outTrack {
+	for i := len(o.tracks) - 1; i >= 0; i-- {
+		if isScreen(o.tracks[i].t) {
+			return o.tracks[i]
 		}
 	}
 	return nil
@@ -327,11 +416,16 @@ func (o *videoOut) pollTracks(part room.Participant, now time.Time) {
 }
 
 func (o *videoOut) removeTrack(i int, part room.Participant, now time.Time) {
+	o.l.log.Info("room video source ended", "track", o.tracks[i].t.ID())
+	o.dropTrack(i, part, now)
+}
+
+// dropTrack forgets the i-th track and, if it was shown, chooses again.
+func (o *videoOut) dropTrack(i int, part room.Participant, now time.Time) {
 	id := o.tracks[i].t.ID()
 	o.tracks = append(o.tracks[:i], o.tracks[i+1:]...)
 	wasShown := o.sw.Current() == id || o.sw.Pending() == id
 	o.sw.Remove(id)
-	o.l.log.Info("room video source ended", "track", id)
 	if wasShown {
 		o.choose(part, now)
 	}

@@ -5,6 +5,8 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -31,6 +33,9 @@ type videoOpts struct {
 	// and remb offer "ccm tmmbr" and "goog-remb".
 	bitrate     int
 	tmmbr, remb bool
+	// slides also offers a content stream (a=content:slides) that sends
+	// the same file.
+	slides bool
 }
 
 // Test stream: its picture size and rate.
@@ -57,6 +62,7 @@ func readStream(t testing.TB, name string) [][]byte {
 // videoPhone is the video half of a test room system.
 type videoPhone struct {
 	p      *phone
+	k      videoContent // the stream: main or slides
 	ports  *rtp.PortPair
 	sess   *rtp.Session
 	sendPT uint8
@@ -64,6 +70,7 @@ type videoPhone struct {
 	aus    [][]byte
 
 	mu     sync.Mutex
+	ssrc   uint32
 	depack *video.Depacketizer
 	sizes  map[[2]int]int // pictures received by size (from their SPS)
 
@@ -89,27 +96,66 @@ func (p *phone) addVideoOffer() {
 		t.Fatal(err)
 	}
 	p.video = &videoPhone{p: p, ports: ports, stop: make(chan struct{}), sizes: map[[2]int]int{}}
+	if p.opts.video.slides {
+		p.content = p.newContentPhone()
+	}
 	p.offer, err = sdp.Offer(p.videoPolicy())
 	if err != nil {
 		t.Fatal(err)
 	}
 	p.video.shape(p.offer.Video)
+	if p.content != nil {
+		p.content.shape(p.offer.Slides)
+	}
+}
+
+// newContentPhone makes the phone's content stream (a=content:slides).
+func (p *phone) newContentPhone() *videoPhone {
+	ports, err := p.a.pool.Allocate()
+	if err != nil {
+		p.a.t.Fatal(err)
+	}
+	return &videoPhone{p: p, k: contentSlides, ports: ports, stop: make(chan struct{}), sizes: map[[2]int]int{}}
 }
 
 // videoPolicy is the phone's SDP policy with video.
 // One crypto suite and one profile keep the INVITE within a UDP datagram.
 func (p *phone) videoPolicy() sdp.Policy {
-	return sdp.Policy{
+	pol := sdp.Policy{
 		Codecs: []sdp.Codec{p.opts.codec}, SRTP: p.opts.srtp, Addr: netip.MustParseAddr("127.0.0.1"),
 		AudioPort: int(p.ports.RTPAddr().Port()), Video: true, VideoPort: int(p.video.ports.RTPAddr().Port()),
 		Suites: []sdp.CryptoSuite{sdp.AES_CM_128_HMAC_SHA1_80}, H264Profiles: []sdp.H264Profile{sdp.H264ConstrainedBaseline},
 		VideoBitrate: p.opts.video.bitrate,
+	}
+	if p.content != nil {
+		pol.Slides, pol.SlidesPort = true, int(p.content.ports.RTPAddr().Port())
+	}
+	return pol
+}
+
+// startVideos starts the phone's video streams once answered.
+func (p *phone) startVideos(local, remote *sdp.Session, weOffered bool) {
+	p.video.startVideo(local, remote, weOffered)
+	if p.content != nil && !remote.Slides.Rejected() {
+		p.content.startVideo(local, remote, weOffered)
 	}
 }
 
 // shape applies the options to an offered or answered video stream.
 func (v *videoPhone) shape(m *sdp.Media) *sdp.Media {
 	o := v.p.opts.video
+	if o.slides && !o.mode0 {
+		// Mode 1 only, so that the INVITE with two video streams
+		// stays within a UDP datagram.
+		var keep []sdp.Codec
+		for _, c := range m.Codecs {
+			if h, ok := sdp.ParseH264Fmtp(c.Fmtp); ok && h.PacketizationMode == 1 {
+				keep = append(keep, c)
+			}
+		}
+		m.Codecs = keep
+		m.RTCPFb = slices.DeleteFunc(m.RTCPFb, func(f sdp.RTCPFeedback) bool { return f.PT != strconv.Itoa(int(keep[0].PT)) })
+	}
 	if o.mode0 {
 		var keep []sdp.Codec
 		for _, c := range m.Codecs {
@@ -135,7 +181,7 @@ func (v *videoPhone) shape(m *sdp.Media) *sdp.Media {
 // local and remote are the phone's SDP and the gateway's.
 func (v *videoPhone) startVideo(local, remote *sdp.Session, weOffered bool) {
 	t := v.p.a.t
-	lv, rv := local.Video, remote.Video
+	lv, rv := v.k.of(local), v.k.of(remote)
 	if rv == nil || rv.Rejected() {
 		t.Fatalf("video rejected by the gateway:\n%s", remote.Marshal())
 	}
@@ -180,9 +226,15 @@ func (v *videoPhone) startVideo(local, remote *sdp.Session, weOffered bool) {
 }
 
 // HandleRTP implements rtp.Handler: the gateway's video.
+// A new SSRC (the gateway's stream added again by a re-INVITE) is a new
+// stream for the depacketizer, as for a room system's decoder.
 func (v *videoPhone) HandleRTP(pkt *rtp.Packet) {
 	v.gatewaySSRC.Store(pkt.SSRC)
 	v.mu.Lock()
+	if v.ssrc != 0 && pkt.SSRC != v.ssrc {
+		v.depack = video.NewDepacketizer(v.onAU, 0)
+	}
+	v.ssrc = pkt.SSRC
 	v.depack.Push(pkt)
 	v.mu.Unlock()
 }
@@ -301,9 +353,11 @@ func (a *agent) onInfo(req *sipgosip.Request, tx sipgosip.ServerTransaction) {
 			if v, ok := a.infos.Load(req.CallID().Value()); ok {
 				ph := v.(*phone)
 				ph.infos.Add(1)
-				if ph.video != nil {
-					ph.video.askedAt.Store(time.Now().UnixNano())
-					ph.video.restart.Store(true)
+				for _, v := range []*videoPhone{ph.video, ph.content} {
+					if v != nil {
+						v.askedAt.Store(time.Now().UnixNano())
+						v.restart.Store(true)
+					}
 				}
 			}
 		}
@@ -344,6 +398,9 @@ func (p *phone) reinviteVideo(edit func(*sdp.Session)) (int, *sdp.Session) {
 	var ans *sdp.Session
 	code := p.reinviteRaw(func(o *sdp.Session) {
 		p.video.shape(o.Video)
+		if p.content != nil {
+			p.content.shape(o.Slides)
+		}
 		if edit != nil {
 			edit(o)
 		}
@@ -354,6 +411,15 @@ func (p *phone) reinviteVideo(edit func(*sdp.Session)) (int, *sdp.Session) {
 		ans, p.answer = a, a
 		if p.video.sess == nil && a.Video != nil && !a.Video.Rejected() {
 			p.video.startVideo(offer, a, true)
+		}
+		if c := p.content; c != nil && a.Slides != nil && !a.Slides.Rejected() {
+			if c.sess == nil {
+				c.startVideo(offer, a, true)
+			} else {
+				// The gateway's ports of a content stream added again
+				// are new ones.
+				c.sess.SetRemote(a.RTPAddr(a.Slides), a.RTCPAddr(a.Slides))
+			}
 		}
 	})
 	return code, ans

@@ -138,7 +138,10 @@ type videoWriter struct {
 	scratch [maxPayload]byte
 }
 
-var _ room.VideoWriter = (*videoWriter)(nil)
+var (
+	_ room.VideoWriter = (*videoWriter)(nil)
+	_ room.TrackIDer   = (*videoWriter)(nil)
+)
 
 func newVideoWriter(t *pubTrack) *videoWriter {
 	return &videoWriter{rtpSource: newRTPSource(t), vp8: t.codec.isVP8()}
@@ -168,6 +171,9 @@ func (w *videoWriter) Close() error {
 	w.t.owner.room.unpublish(w.t)
 	return nil
 }
+
+// TrackID implements room.TrackIDer.
+func (w *videoWriter) TrackID() string { return w.t.id }
 
 // emitter takes the payloads a packetizer produces.
 type emitter interface {

@@ -54,20 +54,27 @@ type sipParticipant struct {
 	Node       string            `json:"node"`
 	Attributes map[string]string `json:"attributes"`
 	Tracks     []struct {
-		Kind  string `json:"kind"`
-		Codec string `json:"codec"`
+		Kind   string `json:"kind"`
+		Codec  string `json:"codec"`
+		Source string `json:"source"`
 	} `json:"tracks"`
 	Quality *struct {
-		SRTP  bool `json:"srtp"`
-		Video *struct {
-			Width          int    `json:"width"`
-			Height         int    `json:"height"`
-			FramesReceived uint64 `json:"frames_received"`
-			FramesSent     uint64 `json:"frames_sent"`
-			Switches       uint64 `json:"switches"`
-			SendBitrateCap int    `json:"send_bitrate_cap"`
-		} `json:"video"`
+		SRTP  bool          `json:"srtp"`
+		Video *videoQuality `json:"video"`
+		// Content is the room system's content stream.
+		Content *videoQuality `json:"content"`
 	} `json:"quality"`
+}
+
+// videoQuality is a room system's video in the room API.
+type videoQuality struct {
+	Width          int    `json:"width"`
+	Height         int    `json:"height"`
+	FramesReceived uint64 `json:"frames_received"`
+	FramesSent     uint64 `json:"frames_sent"`
+	PacketsLost    uint64 `json:"packets_lost"`
+	Switches       uint64 `json:"switches"`
+	SendBitrateCap int    `json:"send_bitrate_cap"`
 }
 
 func (p sipParticipant) String() string { return fmt.Sprintf("%s(%s,%s)", p.Name, p.Kind, p.ID) }

@@ -235,12 +235,20 @@ type remoteVideo struct {
 // owner's video at width×height.
 func waitDecoded(ctx context.Context, t *testing.T, p *chrome.Page, owner string, n float64, width, height int) remoteVideo {
 	t.Helper()
+	return waitVideoStats(ctx, t, p, remoteVideoJS, owner, n, width, height)
+}
+
+// waitVideoStats waits until js (remoteVideoJS or the like) says the page
+// has decoded at least n frames of owner's video at width×height (any
+// size when width is 0).
+func waitVideoStats(ctx context.Context, t *testing.T, p *chrome.Page, js, owner string, n float64, width, height int) remoteVideo {
+	t.Helper()
 	var last remoteVideo
 	for {
-		if err := p.EvalInto(ctx, remoteVideoJS+"("+jsString(owner)+")", &last); err != nil {
+		if err := p.EvalInto(ctx, js+"("+jsString(owner)+")", &last); err != nil {
 			t.Fatalf("[%s] stats: %v", p.Name(), err)
 		}
-		if last.Frames >= n && last.Width == width && last.Height == height {
+		if last.Frames >= n && (width == 0 || last.Width == width && last.Height == height) {
 			return last
 		}
 		select {

@@ -110,7 +110,7 @@ func newSIP(cfg config.Config, rooms store.Store, onRoomHub func(string, bool), 
 		TrunkVideo:       trunkVideo(cfg.Trunks),
 		VideoBitrate:     cfg.SIP.VideoBitrate,
 		Limits: gateway.Limits{
-			MaxLegs: cfg.Limits.MaxLegs, MaxCPU: cfg.Limits.MaxCPU / 100, MaxLate: cfg.Limits.MaxLateTicks / 100,
+			MaxLegs: cfg.Limits.MaxLegs, MaxCPU: cfg.Limits.MaxCPU / 100, MaxMachineCPU: cfg.Limits.MaxMachineCPU / 100, MaxLate: cfg.Limits.MaxLateTicks / 100,
 		},
 		MaxJoins: cfg.Limits.ConcurrentJoins,
 	})

@@ -29,6 +29,13 @@ type Report struct {
 	// or did not come (the stream stalled or stopped).
 	Rate  int
 	Heard []int16 `json:"-"`
+	// LateTicks counts the caller's own clock waking more than a frame
+	// late (its process short of CPU): it then sent and played out the
+	// frames it had missed. SkippedFrames are frames of stalls too long
+	// to catch up on: not sent, and silence in Heard. Both say the
+	// caller, not the far end, was at fault.
+	LateTicks     int
+	SkippedFrames int
 	// HeardRMS is the level of the second half of Heard in dBFS (RMS
 	// relative to a full-scale square wave; a full-scale sine reads -3).
 	// Peaks are its dominant frequencies, strongest first. The second

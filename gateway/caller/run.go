@@ -26,6 +26,10 @@ import (
 
 const (
 	frameDuration = 20 * time.Millisecond
+	// maxCatchUp is how many missed frames a late media loop still sends
+	// and plays out (200 ms, what a far end's jitter buffer can still
+	// place); the frames of a longer stall are lost.
+	maxCatchUp = 10
 	// frameTS is a 20 ms frame in RTP clock units: 8000 Hz for G.711,
 	// telephone-event and, per RFC 3551 §4.5.2, G.722.
 	frameTS = 160
@@ -201,6 +205,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	rep.PacketsSent, rep.PacketsReceived = st.PacketsSent, st.PacketsReceived
 	rep.Lost, rep.LossFraction, rep.Jitter, rep.RTT = st.PacketsLost, st.LossFraction, st.Jitter, st.RTT
 	rep.Heard = m.heard
+	rep.LateTicks, rep.SkippedFrames = m.lateTicks, m.skipped
 	rep.analyse()
 	if m.dtmf != nil {
 		rep.DTMFSent = string(m.dtmf.sentDigits)
@@ -233,6 +238,10 @@ func (o Options) audio() ([]int16, error) {
 	return w.resampled(o.Codec.SampleRate())
 }
 
+// stallHook, set only by tests, runs on the media loop after each wake-up:
+// it stands in for a process short of CPU.
+var stallHook func(tick int)
+
 // media is the RTP side of a call: one loop on a 20 ms ticker sends and
 // plays out; the session's reader goroutine feeds the jitter buffer.
 type media struct {
@@ -246,12 +255,15 @@ type media struct {
 	recvTE uint8
 	haveTE bool
 
-	firstRx  atomic.Bool   // an audio packet arrived
-	silent   chan struct{} // closed when nothing arrived for RTPTimeout
-	rx       dtmfReceiver  // reader goroutine only, until the session closes
-	heard    []int16       // loop only
-	dtmf     *dtmfSender   // loop only
-	infoSent []rune        // INFO goroutine, read after it ends
+	firstRx atomic.Bool   // an audio packet arrived
+	silent  chan struct{} // closed when nothing arrived for RTPTimeout
+	rx      dtmfReceiver  // reader goroutine only, until the session closes
+	heard   []int16       // loop only
+	// lateTicks counts the loop's wake-ups more than a frame late, skipped
+	// the frames a stall of over maxCatchUp frames lost; loop only.
+	lateTicks, skipped int
+	dtmf               *dtmfSender // loop only
+	infoSent           []rune      // INFO goroutine, read after it ends
 }
 
 // handleRTP runs on the session's reader goroutine.
@@ -320,7 +332,8 @@ func (m *media) loop(ctx context.Context, call *uac.Call) (remoteHangup bool) {
 	defer ticker.Stop()
 	end := time.NewTimer(o.Duration)
 	defer end.Stop()
-	for tick := 0; ; tick++ {
+	start := time.Now()
+	for tick := 0; ; {
 		select {
 		case <-ctx.Done():
 			return false
@@ -333,65 +346,88 @@ func (m *media) loop(ctx context.Context, call *uac.Call) (remoteHangup bool) {
 			return false
 		case <-ticker.C:
 		}
-
-		// DTMF starts DTMFDelay after media began to flow.
-		if rxTick < 0 && m.firstRx.Load() {
-			rxTick = tick
+		if stallHook != nil {
+			stallHook(tick)
 		}
-		if (rxTick >= 0 && tick >= rxTick+delayTicks) || tick >= fallbackTicks {
+
+		// The frames due by the wall clock since the call's media began:
+		// a loop the scheduler delayed (a loaded load generator) sends and
+		// plays out the frames it missed, as a phone's own clock would
+		// have, rather than leaving a gap the far end conceals. A stall
+		// longer than maxCatchUp frames loses the rest, counted.
+		due := int(time.Since(start) / frameDuration)
+		if late := due - tick; late > 1 {
+			m.lateTicks++
+			if late > maxCatchUp {
+				skip := late - maxCatchUp
+				m.skipped += skip
+				tick += skip
+				ts += uint32(skip) * frameTS
+				if started {
+					m.heard = append(m.heard, make([]int16, skip*samples)...)
+				}
+			}
+		}
+		for ; tick < due; tick++ {
+			// DTMF starts DTMFDelay after media began to flow.
+			if rxTick < 0 && m.firstRx.Load() {
+				rxTick = tick
+			}
+			if (rxTick >= 0 && tick >= rxTick+delayTicks) || tick >= fallbackTicks {
+				if m.dtmf != nil {
+					m.dtmf.schedule(tick)
+				}
+				if infoStart != nil {
+					close(infoStart)
+					infoStart = nil
+				}
+			}
+
+			// Send: a telephone-event packet replaces the audio frame.
 			if m.dtmf != nil {
-				m.dtmf.schedule(tick)
+				if p, evTS, marker, ok := m.dtmf.next(tick, ts); ok {
+					_ = m.sess.WriteRTP(p, m.sendTE, evTS, marker)
+					ts += frameTS
+					goto receive
+				}
 			}
-			if infoStart != nil {
-				close(infoStart)
-				infoStart = nil
+			switch {
+			case m.play != nil:
+				for i := range pcm {
+					if playPos >= len(m.play) && o.Loop {
+						playPos = 0
+					}
+					if playPos < len(m.play) {
+						pcm[i] = m.play[playPos]
+						playPos++
+					} else {
+						pcm[i] = 0
+					}
+				}
+			case gen != nil:
+				gen.Fill(pcm)
+			default:
+				clear(pcm)
 			}
-		}
-
-		// Send: a telephone-event packet replaces the audio frame.
-		if m.dtmf != nil {
-			if p, evTS, marker, ok := m.dtmf.next(tick, ts); ok {
-				_ = m.sess.WriteRTP(p, m.sendTE, evTS, marker)
+			{
+				n := m.encode(g722enc, enc, pcm)
+				_ = m.sess.WriteRTP(enc[:n], m.sendPT, ts, tick == 0)
 				ts += frameTS
-				goto receive
 			}
-		}
-		switch {
-		case m.play != nil:
-			for i := range pcm {
-				if playPos >= len(m.play) && o.Loop {
-					playPos = 0
-				}
-				if playPos < len(m.play) {
-					pcm[i] = m.play[playPos]
-					playPos++
-				} else {
-					pcm[i] = 0
-				}
-			}
-		case gen != nil:
-			gen.Fill(pcm)
-		default:
-			clear(pcm)
-		}
-		{
-			n := m.encode(g722enc, enc, pcm)
-			_ = m.sess.WriteRTP(enc[:n], m.sendPT, ts, tick == 0)
-			ts += frameTS
-		}
 
-	receive:
-		f := m.jb.Pop(pkt)
-		switch f.Status {
-		case jitter.StatusFrame:
-			n := m.decode(g722dec, out, pkt[:f.N])
-			clear(out[n:])
-			m.heard = append(m.heard, out...)
-			started = true
-		default: // lost, or nothing to play: the stream stalled or stopped
-			if started {
-				clear(out)
+		receive:
+			f := m.jb.Pop(pkt)
+			switch f.Status {
+			case jitter.StatusFrame:
+				n := m.decode(g722dec, out, pkt[:f.N])
+				clear(out[n:])
 				m.heard = append(m.heard, out...)
+				started = true
+			default: // lost, or nothing to play: the stream stalled or stopped
+				if started {
+					clear(out)
+					m.heard = append(m.heard, out...)
+				}
 			}
 		}
 	}

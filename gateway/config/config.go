@@ -352,6 +352,10 @@ type Limits struct {
 	// MaxCPU is the process's CPU ceiling in percent of all the cores it
 	// may use, measured over the last seconds.
 	MaxCPU float64 `yaml:"max_cpu"`
+	// MaxMachineCPU is the ceiling on the whole machine's busy CPU, in
+	// percent of all its cores (every process's, ours included); 100
+	// turns it off.
+	MaxMachineCPU float64 `yaml:"max_machine_cpu"`
 	// MaxLateTicks is the ceiling, in percent, on room clock ticks that
 	// start 60 ms (three frames) or more late over the last seconds.
 	MaxLateTicks float64 `yaml:"max_late_ticks"`
@@ -418,7 +422,7 @@ func Default() Config {
 			Lockout:           15 * time.Minute,
 			JoinTones:         true,
 		},
-		Limits:   Limits{MaxCPU: 80, MaxLateTicks: 1, ConcurrentJoins: 16},
+		Limits:   Limits{MaxCPU: 80, MaxMachineCPU: 90, MaxLateTicks: 1, ConcurrentJoins: 16},
 		Shutdown: Shutdown{Grace: 30 * time.Second, DrainTimeout: 2 * time.Hour},
 	}
 }

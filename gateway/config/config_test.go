@@ -226,6 +226,8 @@ func TestErrorsNameTheKey(t *testing.T) {
 		{yaml: "limits: { max_legs: -1 }", key: "limits.max_legs"},
 		{yaml: "limits: { max_cpu: 0 }", key: "limits.max_cpu"},
 		{yaml: "limits: { max_cpu: 150 }", key: "limits.max_cpu"},
+		{yaml: "limits: { max_machine_cpu: 0 }", key: "limits.max_machine_cpu"},
+		{yaml: "limits: { max_machine_cpu: 101 }", key: "limits.max_machine_cpu"},
 		{yaml: "limits: { max_late_ticks: -2 }", key: "limits.max_late_ticks"},
 		{env: "ROOMBRIDGE_LIMITS_MAX_CPU=lots", key: "limits.max_cpu"},
 		{env: "ROOMBRIDGE_RTP_PORT_MIN=abc", key: "rtp.port_min"},

@@ -231,6 +231,9 @@ func (c *Config) Validate() error {
 	if c.Limits.MaxCPU <= 0 || c.Limits.MaxCPU > 100 {
 		bad("limits.max_cpu", "%g is not a percentage in (0, 100]", c.Limits.MaxCPU)
 	}
+	if c.Limits.MaxMachineCPU <= 0 || c.Limits.MaxMachineCPU > 100 {
+		bad("limits.max_machine_cpu", "%g is not a percentage in (0, 100]", c.Limits.MaxMachineCPU)
+	}
 	if c.Limits.MaxLateTicks <= 0 || c.Limits.MaxLateTicks > 100 {
 		bad("limits.max_late_ticks", "%g is not a percentage in (0, 100]", c.Limits.MaxLateTicks)
 	}

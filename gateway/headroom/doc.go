@@ -4,11 +4,16 @@
 // for the ones up, rather than admitted into a machine that can no longer
 // keep every room's 20 ms clock.
 //
-// Two measurements, over a sliding window (Config.Window), decide:
+// Three measurements, over a sliding window (Config.Window), decide:
 //
 //   - the process's CPU time, as a share of the cores it may use
 //     (GOMAXPROCS, which follows a cgroup's CPU limit): the early, smooth
 //     signal, against Config.MaxCPU;
+//   - the machine's busy CPU time, every process's, as a share of all its
+//     cores (/proc/stat), against Config.MaxMachineCPU: when something
+//     else on the machine (a load generator, a media server, another
+//     gateway) takes the cores, the room clocks' threads wait for one in
+//     bursts long before the clocks fall measurably behind;
 //   - the room clocks' lateness: the share of hub ticks that started
 //     LateTick (three frames, 60 ms) or more late. It rises when the
 //     machine is short of CPU for any reason, other processes included;
@@ -17,7 +22,7 @@
 // A fixed ceiling on legs (Config.MaxLegs) is there for operators who want
 // one. The monitor refuses once a measurement reaches its ceiling and takes
 // calls again by itself once every measurement has stayed below its
-// recovery mark (90 % of the CPU ceiling, half the lateness ceiling) for
+// recovery mark (90 % of a CPU ceiling, half the lateness ceiling) for
 // Config.Hold: hysteresis, so that the admission of a burst of calls does
 // not flap.
 //

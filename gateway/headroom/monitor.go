@@ -10,11 +10,15 @@ import (
 
 // Defaults for Config fields left zero.
 const (
-	DefaultMaxCPU   = 0.8
-	DefaultMaxLate  = 0.01
-	DefaultWindow   = 5 * time.Second
-	DefaultInterval = 500 * time.Millisecond
-	DefaultHold     = 5 * time.Second
+	DefaultMaxCPU = 0.8
+	// DefaultMaxMachineCPU: a machine whose cores are 90 % busy, whoever
+	// keeps them busy, has runnable threads waiting for a core in bursts,
+	// and the room clocks are among them.
+	DefaultMaxMachineCPU = 0.9
+	DefaultMaxLate       = 0.01
+	DefaultWindow        = 5 * time.Second
+	DefaultInterval      = 500 * time.Millisecond
+	DefaultHold          = 5 * time.Second
 	// LateTick is how late a room clock tick must start to count against
 	// admission: three frames, past what phones' jitter buffers (40 to
 	// 60 ms) absorb. Ticks a frame or two late are common on a busy
@@ -38,10 +42,13 @@ const (
 	CPU
 	// Clock: room clocks start late (Config.MaxLate of their ticks).
 	Clock
+	// Machine: the machine's cores are Config.MaxMachineCPU busy, this
+	// process and every other one together.
+	Machine
 )
 
 // Reasons lists every refusal reason, for metric labels.
-func Reasons() []Reason { return []Reason{Legs, CPU, Clock} }
+func Reasons() []Reason { return []Reason{Legs, CPU, Clock, Machine} }
 
 // String names the reason as metrics label it.
 func (r Reason) String() string {
@@ -54,6 +61,8 @@ func (r Reason) String() string {
 		return "cpu"
 	case Clock:
 		return "late_ticks"
+	case Machine:
+		return "machine_cpu"
 	}
 	return "unknown"
 }
@@ -65,6 +74,9 @@ type Config struct {
 	MaxLegs int
 	// MaxCPU is the process CPU ceiling as a share (0..1] of Cores.
 	MaxCPU float64
+	// MaxMachineCPU is the ceiling on the machine's busy CPU time (all
+	// processes) as a share (0..1] of all its cores; 1 turns it off.
+	MaxMachineCPU float64
 	// MaxLate is the share of room clock ticks, over Window, that may
 	// start LateTick or more late.
 	MaxLate float64
@@ -79,6 +91,10 @@ type Config struct {
 	CPU func() time.Duration
 	// Cores is how many cores the process may use; 0 means GOMAXPROCS.
 	Cores int
+	// Machine returns the machine's busy and total CPU time so far, all
+	// cores together, and false where they are not known; nil reads
+	// them from the operating system (MachineCPU).
+	Machine func() (busy, total time.Duration, ok bool)
 }
 
 // State is what the monitor last measured.
@@ -87,6 +103,9 @@ type State struct {
 	Refusing Reason
 	// CPU is the process's CPU time over the window as a share of Cores.
 	CPU float64
+	// MachineCPU is the machine's busy time over the window as a share
+	// of all its cores' time (0 where it is not known).
+	MachineCPU float64
 	// Late is the share of room clock ticks over the window that started
 	// a frame or more late; Ticks is how many ran.
 	Late  float64
@@ -94,7 +113,8 @@ type State struct {
 	// Legs is the legs up at the last sample.
 	Legs int
 	// Headroom is how much is left below the nearest ceiling, 1 (idle) to
-	// 0 (at or past it): 1 − max(CPU/MaxCPU, Late/MaxLate, Legs/MaxLegs).
+	// 0 (at or past it): 1 − max(CPU/MaxCPU, MachineCPU/MaxMachineCPU,
+	// Late/MaxLate, Legs/MaxLegs).
 	Headroom float64
 }
 
@@ -102,6 +122,7 @@ type State struct {
 type sample struct {
 	at          time.Time
 	cpu         time.Duration
+	busy, total time.Duration // the machine's; zero when not known
 	ticks, late uint64
 }
 
@@ -131,6 +152,12 @@ func New(cfg Config) (*Monitor, error) {
 	if cfg.MaxLate == 0 {
 		cfg.MaxLate = DefaultMaxLate
 	}
+	if cfg.MaxMachineCPU == 0 {
+		cfg.MaxMachineCPU = DefaultMaxMachineCPU
+	}
+	if cfg.Machine == nil {
+		cfg.Machine = MachineCPU
+	}
 	if cfg.Window <= 0 {
 		cfg.Window = DefaultWindow
 	}
@@ -154,6 +181,8 @@ func New(cfg Config) (*Monitor, error) {
 		return nil, fmt.Errorf("%w: MaxLegs %d", ErrInvalidConfig, cfg.MaxLegs)
 	case cfg.MaxCPU < 0 || cfg.MaxCPU > 1:
 		return nil, fmt.Errorf("%w: MaxCPU %g, want (0, 1]", ErrInvalidConfig, cfg.MaxCPU)
+	case cfg.MaxMachineCPU < 0 || cfg.MaxMachineCPU > 1:
+		return nil, fmt.Errorf("%w: MaxMachineCPU %g, want (0, 1]", ErrInvalidConfig, cfg.MaxMachineCPU)
 	case cfg.MaxLate < 0 || cfg.MaxLate > 1:
 		return nil, fmt.Errorf("%w: MaxLate %g, want (0, 1]", ErrInvalidConfig, cfg.MaxLate)
 	}
@@ -217,6 +246,11 @@ func (m *Monitor) run() {
 // to refuse.
 func (m *Monitor) sample(now time.Time) {
 	cur := sample{at: now, cpu: m.cfg.CPU(), ticks: m.ticks.Load(), late: m.late.Load()}
+	if m.cfg.MaxMachineCPU < 1 {
+		if busy, total, ok := m.cfg.Machine(); ok {
+			cur.busy, cur.total = busy, total
+		}
+	}
 	legs := m.cfg.Legs()
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -230,10 +264,16 @@ func (m *Monitor) sample(now time.Time) {
 	if wall := now.Sub(base.at); wall > 0 {
 		s.CPU = float64(cur.cpu-base.cpu) / float64(wall) / float64(m.cfg.Cores)
 	}
+	if total := cur.total - base.total; total > 0 && base.total > 0 {
+		s.MachineCPU = float64(cur.busy-base.busy) / float64(total)
+	}
 	if s.Ticks = cur.ticks - base.ticks; s.Ticks > 0 {
 		s.Late = float64(cur.late-base.late) / float64(s.Ticks)
 	}
 	use := max(s.CPU/m.cfg.MaxCPU, s.Late/m.cfg.MaxLate)
+	if m.cfg.MaxMachineCPU < 1 {
+		use = max(use, s.MachineCPU/m.cfg.MaxMachineCPU)
+	}
 	if m.cfg.MaxLegs > 0 {
 		use = max(use, float64(legs)/float64(m.cfg.MaxLegs))
 	}
@@ -245,10 +285,13 @@ func (m *Monitor) sample(now time.Time) {
 		r, m.calmAt = CPU, time.Time{}
 	case s.Late >= m.cfg.MaxLate:
 		r, m.calmAt = Clock, time.Time{}
+	case m.cfg.MaxMachineCPU < 1 && s.MachineCPU >= m.cfg.MaxMachineCPU:
+		r, m.calmAt = Machine, time.Time{}
 	case r != None:
-		// Refusing: wait until both are well below their ceilings for
+		// Refusing: wait until all are well below their ceilings for
 		// Hold before taking calls again.
-		if s.CPU >= 0.9*m.cfg.MaxCPU || s.Late >= m.cfg.MaxLate/2 {
+		if s.CPU >= 0.9*m.cfg.MaxCPU || s.Late >= m.cfg.MaxLate/2 ||
+			(m.cfg.MaxMachineCPU < 1 && s.MachineCPU >= 0.9*m.cfg.MaxMachineCPU) {
 			m.calmAt = time.Time{}
 		} else if m.calmAt.IsZero() {
 			m.calmAt = now

@@ -2,6 +2,7 @@ package headroom
 
 import (
 	"errors"
+	"runtime"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -17,6 +18,10 @@ type rig struct {
 	now  time.Time
 	cpu  time.Duration
 	legs atomic.Int64
+	// machine is the share of the machine's two cores busy while run
+	// advances; busy and total its counters.
+	machine     float64
+	busy, total time.Duration
 }
 
 func newRig(t *testing.T, cfg Config) *rig {
@@ -26,6 +31,7 @@ func newRig(t *testing.T, cfg Config) *rig {
 	cfg.Cores = 2
 	cfg.CPU = func() time.Duration { return r.cpu }
 	cfg.Legs = func() int { return int(r.legs.Load()) }
+	cfg.Machine = func() (time.Duration, time.Duration, bool) { return r.busy, r.total, true }
 	m, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -42,6 +48,8 @@ func (r *rig) run(d time.Duration, busy float64, rooms int, late float64) {
 	for step := 500 * time.Millisecond; d > 0; d -= step {
 		r.now = r.now.Add(step)
 		r.cpu += time.Duration(busy * float64(step))
+		r.total += 2 * step
+		r.busy += time.Duration(r.machine * float64(2*step))
 		n := 25 * rooms
 		for i := range n {
 			lateness := time.Duration(0)
@@ -116,13 +124,62 @@ func TestLateTicksAndMaxLegs(t *testing.T) {
 	}
 }
 
+// A machine whose cores other processes keep busy refuses calls although
+// the gateway itself uses little CPU and its clocks are still on time;
+// MaxMachineCPU 1 turns the measure off.
+func TestMachineCPU(t *testing.T) {
+	r := newRig(t, Config{Window: time.Second, Hold: 2 * time.Second})
+	r.machine = 0.5
+	r.run(2*time.Second, 0.2, 10, 0)
+	if s := r.m.State(); r.m.Admit() != None || s.MachineCPU < 0.49 || s.MachineCPU > 0.51 {
+		t.Fatalf("machine 50 %% busy: %v, %+v", r.m.Admit(), s)
+	}
+	r.machine = 0.95
+	r.run(2*time.Second, 0.2, 10, 0)
+	if s := r.m.State(); s.Refusing != Machine || s.Headroom != 0 || Machine.String() != "machine_cpu" {
+		t.Fatalf("machine 95 %% busy: %+v", s)
+	}
+	r.machine = 0.85 // below the ceiling, above the recovery mark (81 %)
+	r.run(4*time.Second, 0.2, 10, 0)
+	if got := r.m.Admit(); got != Machine {
+		t.Fatalf("machine 85 %% busy after refusing: %v, want still machine_cpu", got)
+	}
+	r.machine = 0.6
+	r.run(3500*time.Millisecond, 0.2, 10, 0)
+	if got := r.m.Admit(); got != None {
+		t.Fatalf("machine calm for longer than Hold: %v", got)
+	}
+
+	off := newRig(t, Config{MaxMachineCPU: 1})
+	off.machine = 1
+	off.run(6*time.Second, 0.2, 10, 0)
+	if s := off.m.State(); s.Refusing != None || s.MachineCPU != 0 {
+		t.Errorf("MaxMachineCPU 1 (off), machine 100 %% busy: %+v", s)
+	}
+}
+
+func TestParseProcStat(t *testing.T) {
+	busy, total, ok := parseProcStat([]byte("cpu  100 5 50 800 40 3 2 0 7 0\ncpu0 1 2 3 4\n"))
+	if !ok || busy != 1600*time.Millisecond || total != 10*time.Second {
+		t.Errorf("busy %v total %v ok %v", busy, total, ok)
+	}
+	for _, bad := range []string{"", "intr 1 2 3", "cpu 1 2 x 4 5", "cpu 1 2"} {
+		if _, _, ok := parseProcStat([]byte(bad)); ok {
+			t.Errorf("%q parsed", bad)
+		}
+	}
+	if _, total, ok := MachineCPU(); runtime.GOOS == "linux" && (!ok || total <= 0) {
+		t.Errorf("this machine's /proc/stat: total %v ok %v", total, ok)
+	}
+}
+
 func TestConfigErrors(t *testing.T) {
-	for _, c := range []Config{{MaxLegs: -1}, {MaxCPU: 1.5}, {MaxCPU: -0.1}, {MaxLate: 2}} {
+	for _, c := range []Config{{MaxLegs: -1}, {MaxCPU: 1.5}, {MaxCPU: -0.1}, {MaxLate: 2}, {MaxMachineCPU: 1.1}} {
 		if _, err := New(c); !errors.Is(err, ErrInvalidConfig) {
 			t.Errorf("%+v: %v", c, err)
 		}
 	}
-	if Legs.String() != "max_legs" || CPU.String() != "cpu" || Clock.String() != "late_ticks" || len(Reasons()) != 3 {
+	if Legs.String() != "max_legs" || CPU.String() != "cpu" || Clock.String() != "late_ticks" || len(Reasons()) != 4 {
 		t.Error("reason names")
 	}
 }

@@ -26,6 +26,13 @@ type ProbeStats struct {
 	BadPercent float64 `json:"bad_percent"`
 	// LongestBadMS is the longest run of bad frames.
 	LongestBadMS float64 `json:"longest_bad_ms"`
+	// LateTicks counts the probe calls' own clocks (talker and listener,
+	// in this process) waking more than a frame late, SkippedFrames the
+	// frames they lost to stalls too long to catch up on: a bad frame
+	// with skipped frames is the load generator's fault, not the
+	// gateway's.
+	LateTicks     int `json:"late_ticks"`
+	SkippedFrames int `json:"skipped_frames"`
 }
 
 // probeQuietDB is how far below its median a frame's tone power must fall
@@ -77,6 +84,8 @@ func (p *probe) stats(window time.Duration) ProbeStats {
 		return s
 	}
 	s.Answered = true
+	s.LateTicks = t.LateTicks + l.LateTicks
+	s.SkippedFrames = t.SkippedFrames + l.SkippedFrames
 	fs := l.Rate / 50
 	frames := len(l.Heard)/fs - probeTail
 	n := min(int(window/(20*time.Millisecond)), frames)

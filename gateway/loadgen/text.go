@@ -75,6 +75,7 @@ func (r *Report) WriteText(w io.Writer) error {
 		head("probe (its own room: a tone and a listener)")
 		if p.Answered {
 			row("bad frames heard", "%d of %d (%.3f %%), longest run %.0f ms", p.Bad, p.Frames, p.BadPercent, p.LongestBadMS)
+			row("probe's own clocks", "%d late wake-ups caught up, %d frames lost to longer stalls", p.LateTicks, p.SkippedFrames)
 		} else {
 			row("bad frames heard", "probe not answered")
 		}

@@ -75,3 +75,13 @@ type Pinner interface {
 	// Pinned is the pinned participant's id, "" when none.
 	Pinned(ctx context.Context, room string) (string, error)
 }
+
+// TrackIDer is implemented by VideoWriters that know the id of the track
+// they publish, the one EventKeyframeRequested names, so that a
+// participant publishing two video tracks (a room system's camera and
+// its content) asks the right stream for a keyframe. Both backends'
+// video writers implement it.
+type TrackIDer interface {
+	// TrackID is the published track's id.
+	TrackID() string
+}

@@ -141,6 +141,25 @@ func (c *IncomingCall) Answer(sdp []byte) error {
 	return nil
 }
 
+// AnswerFits reports whether a 200 OK carrying sdp can be sent on the
+// call's transport: over UDP, sipgo refuses a message within 200 bytes
+// of the 1500-byte MTU (RFC 3261 §18.1.1 would switch to TCP, which a
+// response cannot); TCP and TLS take any size. It builds the response
+// Answer would send, with a session timer's headers counted in.
+func (c *IncomingCall) AnswerFits(sdp []byte) bool {
+	if c.Transport() != "udp" {
+		return true
+	}
+	res := c.inviteResponse(200, "OK", sdp)
+	for _, h := range c.srv.capabilityHeaders() {
+		res.AppendHeader(h)
+	}
+	res.AppendHeader(sip.NewHeader("Session-Expires", "1800;refresher=uac"))
+	res.AppendHeader(sip.NewHeader("Require", "timer"))
+	res.AppendHeader(sip.NewHeader("Server", c.srv.cfg.UserAgent))
+	return len(res.String()) <= sip.UDPMTUSize-200
+}
+
 // send2xx sends a 2xx to an INVITE and waits for its ACK, which comes on
 // ackCh (a new transaction, RFC 3261 §17.1.1.3) or, from UAs that reuse the
 // INVITE branch, on the transaction. Over UDP the 2xx is retransmitted by

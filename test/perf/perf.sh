@@ -5,10 +5,11 @@
 # refusals (503s), and the bad frames the probe's listener heard.
 #
 # Parameters (environment, or make variables): LEGS (600), RATE calls/s
-# (100), ROOM_SIZE (10), HOLD (30s), CODEC (pcma), MAX_CPU, MAX_LATE_TICKS
-# and MAX_LEGS (the gateway's limits.max_cpu, max_late_ticks and max_legs:
-# 80, 1, 0; 100 and 100 switch admission control off, to measure past the
-# point where the gateway would refuse), CONCURRENT_JOINS
+# (100), ROOM_SIZE (10), HOLD (30s), CODEC (pcma), MAX_CPU, MAX_MACHINE_CPU,
+# MAX_LATE_TICKS and MAX_LEGS (the gateway's limits.max_cpu,
+# max_machine_cpu, max_late_ticks and max_legs: 80, 90, 1, 0; 100, 100 and
+# 100 switch admission control off, to measure past the point where the
+# gateway would refuse), CONCURRENT_JOINS
 # (limits.concurrent_joins, 16), LOG_LEVEL (warn), PERF_DIR (a new temporary folder;
 # the gateway's log and config stay there), BACKEND (embedded, or livekit:
 # the script starts livekit-server, found as $LIVEKIT_SERVER,
@@ -29,6 +30,7 @@ ROOM_SIZE=${ROOM_SIZE:-10}
 HOLD=${HOLD:-30s}
 CODEC=${CODEC:-pcma}
 MAX_CPU=${MAX_CPU:-80}
+MAX_MACHINE_CPU=${MAX_MACHINE_CPU:-90}
 MAX_LATE_TICKS=${MAX_LATE_TICKS:-1}
 MAX_LEGS=${MAX_LEGS:-0}
 CONCURRENT_JOINS=${CONCURRENT_JOINS:-16}
@@ -90,7 +92,7 @@ sip: { listen: [udp://127.0.0.1:$SIP_PORT] }
 rtp: { port_min: $rtp_min, port_max: $rtp_max }
 api: { keys: [perf-key-0123456789] }
 store: { path: $dir/roombridge.db }
-limits: { max_cpu: $MAX_CPU, max_late_ticks: $MAX_LATE_TICKS, max_legs: $MAX_LEGS, concurrent_joins: $CONCURRENT_JOINS }
+limits: { max_cpu: $MAX_CPU, max_machine_cpu: $MAX_MACHINE_CPU, max_late_ticks: $MAX_LATE_TICKS, max_legs: $MAX_LEGS, concurrent_joins: $CONCURRENT_JOINS }
 metrics: { pprof: ${PPROF:-false} }
 YAML
 

@@ -396,7 +396,10 @@ func (w *audioWriter) Close() error { return (*localTrack)(w).close() }
 // videoWriter is a participant's H.264 or VP8 track.
 type videoWriter localTrack
 
-var _ room.VideoWriter = (*videoWriter)(nil)
+var (
+	_ room.VideoWriter = (*videoWriter)(nil)
+	_ room.TrackIDer   = (*videoWriter)(nil)
+)
 
 // WriteVideo implements room.VideoWriter: the access unit (Annex B for
 // H.264) is split into RTP payloads (RFC 6184 FU-A/STAP-A, RFC 7741), the
@@ -427,3 +430,7 @@ func (w *videoWriter) WriteVideo(au []byte, dur time.Duration) error {
 
 // Close implements room.VideoWriter.
 func (w *videoWriter) Close() error { return (*localTrack)(w).close() }
+
+// TrackID implements room.TrackIDer: the publication's SID, set before
+// PublishVideo returns.
+func (w *videoWriter) TrackID() string { return (*localTrack)(w).pub.SID() }

@@ -75,7 +75,7 @@ func baseConfig(p ports, storePath string) map[string]any {
 		// Tests share busy machines: admission control (which refuses
 		// calls when the machine is short of CPU) stays out of the way of
 		// tests that are not about it.
-		"limits": map[string]any{"max_cpu": 100, "max_late_ticks": 100},
+		"limits": map[string]any{"max_cpu": 100, "max_machine_cpu": 100, "max_late_ticks": 100},
 	}
 }
 
