@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -45,7 +46,7 @@ func TestRoomSystemBandwidth(t *testing.T) {
 			if tc.tmmbr {
 				want = "ccm tmmbr"
 			}
-			if !containsString(fbs, want) {
+			if !slices.Contains(fbs, want) {
 				t.Fatalf("answered rtcp-fb %q, want %q among them", fbs, want)
 			}
 
@@ -113,10 +114,10 @@ func TestRoomSystemBandwidth(t *testing.T) {
 			if tc.tmmbr {
 				kind = "tmmbr"
 			}
-			if n := f.metricLabels("roombridge_video_bandwidth_messages_total", "received", kind); n < 1 {
+			if n := f.metricWith("roombridge_video_bandwidth_messages_total", "received", kind); n < 1 {
 				t.Errorf("%v %s received counted", n, kind)
 			}
-			if n := f.metricLabels("roombridge_video_bandwidth_messages_total", "sent", kind); n < 2 {
+			if n := f.metricWith("roombridge_video_bandwidth_messages_total", "sent", kind); n < 2 {
 				t.Errorf("%v %s sent counted", n, kind)
 			}
 
@@ -126,33 +127,4 @@ func TestRoomSystemBandwidth(t *testing.T) {
 			f.waitIdle()
 		})
 	}
-}
-
-func containsString(ss []string, s string) bool {
-	for _, x := range ss {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
-// metricLabels is metric for a series with two label values.
-func (f *fixture) metricLabels(name, a, b string) float64 {
-	f.t.Helper()
-	mfs, err := f.reg.Gather()
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			if l := m.GetLabel(); len(l) == 2 && l[0].GetValue() == a && l[1].GetValue() == b && m.GetCounter() != nil {
-				return m.GetCounter().GetValue()
-			}
-		}
-	}
-	return -1
 }

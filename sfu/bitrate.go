@@ -110,13 +110,6 @@ func (c *bitrateCaps) due() {
 	c.update()
 }
 
-// current is the limit last given, 0 for none.
-func (c *bitrateCaps) current() uint64 {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.sent
-}
-
 // stop ends the caps with the track: nothing more is given.
 func (c *bitrateCaps) stop() {
 	c.mu.Lock()

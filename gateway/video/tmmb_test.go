@@ -22,8 +22,8 @@ func TestTMMBRoundTrip(t *testing.T) {
 	if !bytes.Equal(raw, want) {
 		t.Fatalf("TMMBR % x\nwant  % x", raw, want)
 	}
-	compound, err := rtcp.Marshal([]rtcp.Packet{&rtcp.ReceiverReport{SSRC: 1}, req,
-		&TMMB{Format: FormatTMMBN, SenderSSRC: 5, Entries: []TMMBEntry{{SSRC: 1, Bitrate: 1_500_000}}}})
+	tmmbn := &TMMB{Format: FormatTMMBN, SenderSSRC: 5, Entries: []TMMBEntry{{SSRC: 1, Bitrate: 1_500_000}}}
+	compound, err := rtcp.Marshal([]rtcp.Packet{&rtcp.ReceiverReport{SSRC: 1}, req, tmmbn})
 	if err != nil {
 		t.Fatal(err)
 	}
