@@ -232,9 +232,6 @@ func reportFirstPicture(ctx context.Context, t *testing.T, srv *harness.Server, 
 		}
 	}
 	t.Logf("INVITE → first picture decoded in the page: %v", decoded.Sub(invite).Round(time.Millisecond))
-	if f := os.Getenv("RB_DUMP_LOGS"); f != "" {
-		_ = os.WriteFile(f, []byte(srv.Logs()+"\nINVITE "+invite.Format(time.RFC3339Nano)+"\nDECODED "+decoded.Format(time.RFC3339Nano)+"\n"), 0o600)
-	}
 }
 
 type callStep struct {
