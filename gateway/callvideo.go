@@ -164,7 +164,28 @@ func (c *call) closeStreamLocked(k videoContent) error {
 	err := l.close()
 	st.leg, st.ports = nil, nil
 	c.vid.router.addAll(l.out.remaining())
+	c.unhookLocked()
 	return err
+}
+
+// unhookLocked gives back the room's video the participant subscribed to
+// once the call has no video leg left (a re-INVITE removed video; on
+// LiveKit a publish-only participant's receiving companion leaves); a
+// leg added later subscribes afresh. c.vid.mu is held.
+func (c *call) unhookLocked() {
+	for _, st := range c.vid.streams {
+		if st.leg != nil {
+			return
+		}
+	}
+	if !c.vid.hooked {
+		return
+	}
+	c.vid.hooked = false
+	c.vid.router.clear()
+	if r, ok := c.vid.part.(room.TrackReleaser); ok {
+		r.ReleaseTracks()
+	}
 }
 
 // joinVideo publishes the call's video, if any, into the room it joined.

@@ -74,3 +74,11 @@ func (r *trackRouter) set(k videoContent, l *videoLeg) {
 		main.out.handOff(isScreen, r.add)
 	}
 }
+
+// clear forgets the tracks waiting for a leg: the participant released
+// them (they have ended).
+func (r *trackRouter) clear() {
+	r.mu.Lock()
+	r.spare = nil
+	r.mu.Unlock()
+}

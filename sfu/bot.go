@@ -36,10 +36,10 @@ type bot struct {
 }
 
 var (
-	_ room.Participant = (*bot)(nil)
-	_ room.TrackFilter = (*bot)(nil)
-	_ room.KindFilter  = (*bot)(nil)
-
+	_ room.Participant        = (*bot)(nil)
+	_ room.TrackFilter        = (*bot)(nil)
+	_ room.KindFilter         = (*bot)(nil)
+	_ room.TrackReleaser      = (*bot)(nil)
 	_ room.VideoBitrateCapper = (*bot)(nil)
 )
 
@@ -73,6 +73,33 @@ func (b *bot) OnTrack(fn func(room.RemoteTrack)) {
 			b.m.room.wantsH264(b.m)
 		}
 		b.m.room.subscribeExisting(b.m)
+	}
+}
+
+// ReleaseTracks implements room.TrackReleaser: the bot's subscriptions
+// end and it takes no more tracks until OnTrack is called again.
+func (b *bot) ReleaseTracks() {
+	b.mu.Lock()
+	b.handler, b.wantTracks = nil, false
+	subs := b.takeSubsLocked()
+	b.mu.Unlock()
+	unsubscribe(subs)
+}
+
+// takeSubsLocked takes the bot's subscriptions and queued tracks for
+// unsubscribe; b.mu is held.
+func (b *bot) takeSubsLocked() map[*pubTrack]*botTrack {
+	subs := b.subs
+	b.subs = map[*pubTrack]*botTrack{}
+	b.queue = nil
+	return subs
+}
+
+// unsubscribe ends subscriptions taken by takeSubsLocked.
+func unsubscribe(subs map[*pubTrack]*botTrack) {
+	for t, bt := range subs {
+		t.removeSubscriber(bt)
+		bt.close()
 	}
 }
 
@@ -193,14 +220,9 @@ func (b *bot) finish(last *room.Event) {
 	b.closed = true
 	close(b.events)
 	close(b.done)
-	subs := b.subs
-	b.subs = map[*pubTrack]*botTrack{}
-	b.queue = nil
+	subs := b.takeSubsLocked()
 	b.mu.Unlock()
-	for t, bt := range subs {
-		t.removeSubscriber(bt)
-		bt.close()
-	}
+	unsubscribe(subs)
 	b.m.log.Info("participant left")
 }
 

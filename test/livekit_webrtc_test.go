@@ -89,35 +89,44 @@ func (c *lkVideoClient) onTrack(tr *webrtc.TrackRemote, _ *lksdk.RemoteTrackPubl
 
 func (c *lkVideoClient) PublishH264(t *testing.T, aus [][]byte) {
 	t.Helper()
+	lkPublishH264(t, c.r, 320, 240, 33*time.Millisecond, c.stop, &c.wg,
+		func() { c.keyReqs.Add(1) }, func(i int) []byte { return aus[i%len(aus)] })
+}
+
+// lkPublishH264 publishes an H.264 camera of a LiveKit client, w×h,
+// writing next(i) every interval until stop is closed (on wg); onKeyReq
+// sees each RTCP PLI or FIR that reaches it.
+func lkPublishH264(t *testing.T, r *lksdk.Room, w, h int, interval time.Duration, stop <-chan struct{}, wg *sync.WaitGroup, onKeyReq func(), next func(i int) []byte) {
+	t.Helper()
 	track, err := lksdk.NewLocalSampleTrack(webrtc.RTPCodecCapability{
 		MimeType: webrtc.MimeTypeH264, ClockRate: 90000,
 		SDPFmtpLine: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f",
 	}, lksdk.WithRTCPHandler(func(p rtcp.Packet) {
 		switch p.(type) {
 		case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
-			c.keyReqs.Add(1)
+			onKeyReq()
 		}
 	}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.r.LocalParticipant.PublishTrack(track, &lksdk.TrackPublicationOptions{
-		Name: "camera", Source: lkproto.TrackSource_CAMERA, VideoWidth: 320, VideoHeight: 240,
+	if _, err := r.LocalParticipant.PublishTrack(track, &lksdk.TrackPublicationOptions{
+		Name: "camera", Source: lkproto.TrackSource_CAMERA, VideoWidth: w, VideoHeight: h,
 	}); err != nil {
-		t.Fatalf("LiveKit client %s: publish: %v", c.id, err)
+		t.Fatalf("LiveKit client %s: publish: %v", r.LocalParticipant.Identity(), err)
 	}
-	c.wg.Add(1)
+	wg.Add(1)
 	go func() {
-		defer c.wg.Done()
-		tick := time.NewTicker(33 * time.Millisecond)
+		defer wg.Done()
+		tick := time.NewTicker(interval)
 		defer tick.Stop()
 		for i := 0; ; i++ {
 			select {
-			case <-c.stop:
+			case <-stop:
 				return
 			case <-tick.C:
 			}
-			_ = track.WriteSample(media.Sample{Data: aus[i%len(aus)], Duration: 33 * time.Millisecond}, nil)
+			_ = track.WriteSample(media.Sample{Data: next(i), Duration: interval}, nil)
 		}
 	}()
 }

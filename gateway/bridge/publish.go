@@ -67,18 +67,34 @@ func (t *roomTrack) heard() bool { return t.listened == nil || t.listened.Listen
 // Opus at the phone's own rate (no resampling, and a narrowband phone costs
 // a narrowband encode), silent ones skipped (discontinuous transmission),
 // and nothing is encoded while nobody but the hub, which mixes the PCM,
-// receives the track.
+// receives the track. The encoder (about 50 KiB of libopus state, a third
+// of a phone leg's memory) is made the first time a voice frame is heard,
+// so that the legs of rooms of phones only never carry one.
 type encodePublisher struct {
-	enc encoder
-	buf []byte
+	rate int
+	cfg  opus.EncoderConfig
+	enc  encoder // nil until first needed
+	buf  []byte
 }
 
 func newEncodePublisher(rate int, cfg opus.EncoderConfig) (*encodePublisher, error) {
-	enc, err := opus.NewEncoder(rate, 1, cfg)
-	if err != nil {
+	if err := opus.CheckEncoder(rate, 1, cfg); err != nil {
 		return nil, err
 	}
-	return &encodePublisher{enc: opusEncoder{enc}, buf: make([]byte, opus.MaxFrameBytes)}, nil
+	return &encodePublisher{rate: rate, cfg: cfg}, nil
+}
+
+// encoder returns the publisher's encoder, made on first use: once per
+// leg, on the clock, when the first listener arrives.
+func (p *encodePublisher) encoder() (encoder, error) {
+	if p.enc == nil {
+		enc, err := opus.NewEncoder(p.rate, 1, p.cfg)
+		if err != nil {
+			return nil, err
+		}
+		p.enc, p.buf = opusEncoder{enc}, make([]byte, opus.MaxFrameBytes)
+	}
+	return p.enc, nil
 }
 
 func (p *encodePublisher) publish(f *inFrame, t *roomTrack) {
@@ -91,7 +107,12 @@ func (p *encodePublisher) publish(f *inFrame, t *roomTrack) {
 		t.write(nil, f.level)
 		return
 	}
-	n, err := p.enc.encode(p.buf, f.pcm)
+	enc, err := p.encoder()
+	if err != nil {
+		t.errs.Add(1)
+		return
+	}
+	n, err := enc.encode(p.buf, f.pcm)
 	if err != nil {
 		t.errs.Add(1)
 		return

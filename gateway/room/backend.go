@@ -45,10 +45,13 @@ type ParticipantInfo struct {
 	// Hidden participants (the room audio hub, recorders) are not listed by
 	// the Directory nor announced to others, and publish nothing.
 	Hidden bool
-	// PublishOnly promises that the participant never calls OnTrack: it
-	// only publishes (a phone leg, whose room audio comes from the hub).
-	// A backend may then join it with a lighter client that cannot
-	// subscribe (LiveKit: one PeerConnection instead of two).
+	// PublishOnly says that the participant only publishes (a phone leg,
+	// whose room audio comes from the hub). A backend may then join it
+	// with a lighter client that cannot subscribe (LiveKit: one
+	// PeerConnection instead of two). Should it call OnTrack after all (a
+	// re-INVITE added video to an audio call), the backend receives for
+	// it by other means (LiveKit: a hidden companion participant, joined
+	// then and left at ReleaseTracks or Leave).
 	PublishOnly bool
 	// Attributes are free-form key/values visible to other participants.
 	Attributes map[string]string

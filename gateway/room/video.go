@@ -76,6 +76,17 @@ type Pinner interface {
 	Pinned(ctx context.Context, room string) (string, error)
 }
 
+// TrackReleaser is implemented by participants that can stop receiving
+// after OnTrack: the leg of a room system whose video a re-INVITE removed
+// gives back what it subscribed to. Both backends implement it.
+type TrackReleaser interface {
+	// ReleaseTracks ends every track given to the OnTrack handler (their
+	// ReadFrame returns io.EOF once what is queued is read), forgets the
+	// handler and subscribes to nothing more; a later OnTrack gives every
+	// track of the room again.
+	ReleaseTracks()
+}
+
 // TrackIDer is implemented by VideoWriters that know the id of the track
 // they publish, the one EventKeyframeRequested names, so that a
 // participant publishing two video tracks (a room system's camera and

@@ -85,6 +85,25 @@ func NewEncoder(rate, channels int, cfg EncoderConfig) (*Encoder, error) {
 	return &Encoder{enc: enc, rate: rate, channels: channels}, nil
 }
 
+// CheckEncoder reports whether NewEncoder would take these parameters,
+// without making an encoder (about 50 KiB of libopus state): for callers
+// that make theirs only once it is needed.
+func CheckEncoder(rate, channels int, cfg EncoderConfig) error {
+	switch {
+	case !validRate(rate) || channels < 1 || channels > 2:
+		return fmt.Errorf("%w: rate %d channels %d", ErrBadParams, rate, channels)
+	case cfg.Complexity < 0 || cfg.Complexity > 10:
+		return fmt.Errorf("%w: complexity %d", ErrBadParams, cfg.Complexity)
+	case cfg.Bitrate != 0 && (cfg.Bitrate < 500 || cfg.Bitrate > 512000):
+		return fmt.Errorf("%w: bitrate %d", ErrBadParams, cfg.Bitrate)
+	case cfg.LossPercent < 0 || cfg.LossPercent > 100:
+		return fmt.Errorf("%w: loss %d %%", ErrBadParams, cfg.LossPercent)
+	case cfg.MaxPlaybackRate < 0:
+		return fmt.Errorf("%w: max playback rate %d", ErrBadParams, cfg.MaxPlaybackRate)
+	}
+	return nil
+}
+
 // maxBandwidth is the widest Opus audio bandwidth a receiver playing at
 // rate Hz can use (RFC 7587 §6.1, RFC 6716 §2: 4, 6, 8, 12, 20 kHz).
 func maxBandwidth(rate int) hopus.Bandwidth {

@@ -154,3 +154,30 @@ func TestMaxPlaybackRate(t *testing.T) {
 		t.Errorf("without a limit 6 kHz is lost: %.3g against 500 Hz %.3g", hiAll, lowAll)
 	}
 }
+
+// CheckEncoder refuses what NewEncoder refuses, without making an encoder.
+func TestCheckEncoder(t *testing.T) {
+	for _, c := range []struct {
+		rate, ch int
+		cfg      EncoderConfig
+		ok       bool
+	}{
+		{8000, 1, EncoderConfig{Complexity: 0, Bitrate: 24000}, true},
+		{48000, 2, EncoderConfig{Complexity: 10, LossPercent: 10, MaxPlaybackRate: 16000}, true},
+		{44100, 1, EncoderConfig{}, false},
+		{16000, 3, EncoderConfig{}, false},
+		{16000, 1, EncoderConfig{Complexity: 11}, false},
+		{16000, 1, EncoderConfig{Bitrate: 100}, false},
+		{16000, 1, EncoderConfig{LossPercent: 101}, false},
+	} {
+		err := CheckEncoder(c.rate, c.ch, c.cfg)
+		if (err == nil) != c.ok {
+			t.Errorf("%d Hz ×%d %+v: %v", c.rate, c.ch, c.cfg, err)
+		}
+		if c.ok {
+			if _, err := NewEncoder(c.rate, c.ch, c.cfg); err != nil {
+				t.Errorf("CheckEncoder took what NewEncoder refuses: %v", err)
+			}
+		}
+	}
+}

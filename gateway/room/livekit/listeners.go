@@ -1,7 +1,11 @@
 package livekit
 
 import (
+	"slices"
+
 	lksdk "github.com/livekit/server-sdk-go/v2"
+
+	"github.com/roombridge/roombridge/gateway/room"
 )
 
 // Whether anyone hears a leg's audio (room.ListenedWriter), so that the
@@ -79,11 +83,13 @@ func (p *participant) recountAudience() {
 }
 
 // receives says whether this participant, one of the backend's own, is a
-// visible one that subscribes to publisher's tracks.
+// visible one that subscribes to publisher's audio (a room system's leg
+// takes video only).
 func (p *participant) receives(publisher string) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.wantTracks && !p.hidden && !p.closed && (p.filter == nil || p.filter(publisher))
+	return p.wantTracks && !p.hidden && !p.closed && (p.filter == nil || p.filter(publisher)) &&
+		(p.kinds == nil || slices.Contains(p.kinds, room.TrackKindAudio))
 }
 
 // audienceChanged makes the backend's participants in roomName recount

@@ -51,6 +51,13 @@ type participant struct {
 	// subscribedEarly holds the SIDs of tracks LiveKit said were
 	// subscribed before PublishTrack returned them.
 	subscribedEarly map[string]bool
+	// released holds the tracks ReleaseTracks unsubscribed whose RTP has
+	// not ended yet (companion.go).
+	released map[string]*remoteTrack
+	// comp receives for a publish-only participant that asked for tracks
+	// (companion.go); compPrev is the last one stopped, maybe still
+	// leaving.
+	comp, compPrev *companion
 
 	// Who could hear this participant's audio (listeners.go); audMu
 	// serializes recounts and guards lk's assignment against them.
@@ -75,7 +82,7 @@ func newParticipant(b *Backend, roomName, id string, hidden bool, log *slog.Logg
 	return &participant{
 		b: b, id: id, roomName: roomName, hidden: hidden, log: log,
 		remote:  map[string]*remoteTrack{},
-		writers: map[*localTrack]bool{}, subscribedEarly: map[string]bool{},
+		writers: map[*localTrack]bool{}, subscribedEarly: map[string]bool{}, released: map[string]*remoteTrack{},
 		events: make(chan room.Event, eventQueue),
 		signal: make(chan struct{}, 1),
 		done:   make(chan struct{}),
@@ -174,19 +181,19 @@ func (p *participant) isClosed() bool {
 // nothing until a handler is registered, so that legs that never read
 // cost LiveKit no forwarding.
 func (p *participant) OnTrack(fn func(room.RemoteTrack)) {
-	if p.publishOnly {
-		// Its single PeerConnection must never receive (see singlePC).
-		p.log.Error("livekit: a publish-only participant asked for tracks; it receives none")
-		return
-	}
 	p.mu.Lock()
 	p.handler = fn
 	first := !p.wantTracks
 	p.wantTracks = true
 	closed := p.closed
+	if p.publishOnly {
+		// Its single PeerConnection must never receive (see singlePC):
+		// a companion receives for it.
+		p.startCompanionLocked()
+	}
 	p.mu.Unlock()
 	p.wake()
-	if !first || closed {
+	if !first || closed || p.publishOnly {
 		return
 	}
 	if !p.hidden {
@@ -197,7 +204,9 @@ func (p *participant) OnTrack(fn func(room.RemoteTrack)) {
 			continue
 		}
 		for _, pub := range rp.TrackPublications() {
-			if rpub, ok := pub.(*lksdk.RemoteTrackPublication); ok && !rpub.IsSubscribed() && p.wantsKind(rpub) {
+			// Subscribed already only when an unsubscription of
+			// ReleaseTracks is on its way: asked again after it.
+			if rpub, ok := pub.(*lksdk.RemoteTrackPublication); ok && p.wantsKind(rpub) {
 				p.subscribe(rpub)
 			}
 		}
@@ -220,6 +229,12 @@ func (p *participant) wants(rp *lksdk.RemoteParticipant) bool {
 }
 
 func (p *participant) subscribe(pub *lksdk.RemoteTrackPublication) {
+	p.mu.Lock()
+	_, draining := p.released[pub.SID()]
+	p.mu.Unlock()
+	if draining {
+		return // subscribed again once its old track has ended (trackEnded)
+	}
 	if err := pub.SetSubscribed(true); err != nil {
 		p.log.Warn("subscribe failed", "track", pub.SID(), "err", err)
 	}
@@ -242,8 +257,12 @@ func (p *participant) onTrackSubscribed(track *webrtc.TrackRemote, pub *lksdk.Re
 	rt := newRemoteTrack(pub.SID(), kind, track, rp)
 	rt.source = trackSource(kind, pub.Source())
 	p.mu.Lock()
-	if p.closed {
+	if p.closed || !p.wantTracks {
+		released := !p.closed
 		p.mu.Unlock()
+		if released { // while the subscription was on its way
+			_ = pub.SetSubscribed(false)
+		}
 		return
 	}
 	if old := p.remote[rt.id]; old != nil {
@@ -256,6 +275,7 @@ func (p *participant) onTrackSubscribed(track *webrtc.TrackRemote, pub *lksdk.Re
 	go func() {
 		defer p.wg.Done()
 		rt.readLoop()
+		p.trackEnded(rt, pub, rp)
 	}()
 	p.wake()
 }
@@ -306,6 +326,9 @@ func (p *participant) RequestKeyframe(trackID string) error {
 	rt := p.remote[trackID]
 	p.mu.Unlock()
 	if rt == nil {
+		if cp := p.companionPart(); cp != nil {
+			return cp.RequestKeyframe(trackID)
+		}
 		return fmt.Errorf("%w: %q", ErrUnknownTrack, trackID)
 	}
 	if rt.kind != room.TrackKindVideo {
@@ -476,6 +499,7 @@ func (p *participant) finish(last *room.Event) bool {
 	p.closed = true
 	close(p.events)
 	close(p.done)
+	p.stopCompanionLocked()
 	if p.reconnect != nil {
 		p.reconnect.Stop()
 		p.reconnect = nil

@@ -2,6 +2,7 @@ package livekit
 
 import (
 	"strings"
+	"sync/atomic"
 
 	lksdk "github.com/livekit/server-sdk-go/v2"
 	"github.com/pion/rtp"
@@ -46,6 +47,9 @@ type remoteTrack struct {
 	valid   bool // frame holds the beginning of the current frame
 
 	q *framequeue.Queue
+	// draining is set by release: the reader's queue is closed, but RTP
+	// is read (and dropped) until the track ends.
+	draining atomic.Bool
 }
 
 var (
@@ -88,6 +92,9 @@ func (t *remoteTrack) readLoop() {
 			return
 		}
 		if t.q.Closed() {
+			if t.draining.Load() {
+				continue // released: read until LiveKit ends the track
+			}
 			return
 		}
 		if pkt.Unmarshal(buf[:n]) != nil {
@@ -209,3 +216,11 @@ func (t *remoteTrack) Queued() int { return t.q.Queued() }
 
 // close ends the track: ReadFrame returns what is queued, then io.EOF.
 func (t *remoteTrack) close() { t.q.Close() }
+
+// release ends the track for its reader (io.EOF once the queue is read)
+// while the RTP is still read until LiveKit ends the track, which tells
+// the participant that the unsubscription has been applied.
+func (t *remoteTrack) release() {
+	t.draining.Store(true)
+	t.q.Close()
+}

@@ -68,6 +68,7 @@ func Run(t *testing.T, f Factory, opts ...Option) {
 		{"KindFilter", testKindFilter},
 		{"ScreenShare", testScreenShare},
 		{"Pin", testPin},
+		{"ReleaseTracks", testReleaseTracks},
 		{"WebRTCVideoToBot", webrtcTest(&o, testWebRTCVideoToBot)},
 		{"KeyframeFromWebRTCSubscriber", webrtcTest(&o, testKeyframeFromWebRTCSubscriber)},
 	}

@@ -3,6 +3,8 @@ package roomtest
 import (
 	"context"
 	"errors"
+	"io"
+	"slices"
 	"testing"
 	"time"
 
@@ -238,4 +240,83 @@ func testPin(t *testing.T, b room.Backend, d room.Directory) {
 		id, err := pn.Pinned(ctx, r)
 		return err == nil && id == ""
 	})
+}
+
+// testReleaseTracks: a publish-only participant (a phone leg) that asks
+// for video after all (a re-INVITE added video to an audio call) is given
+// the room's video, not its own, and can ask its publisher for a
+// keyframe; ReleaseTracks ends that track (io.EOF) and another OnTrack
+// gives it again. A participant that joined to receive releases and
+// receives again the same way. A backend without ReleaseTracks is
+// skipped.
+func testReleaseTracks(t *testing.T, b room.Backend, _ room.Directory) {
+	r := roomName(t)
+	cam := join(t, b, r, room.ParticipantInfo{Name: "camera", Kind: room.ParticipantKindSIP})
+	camEvents := watchEvents(cam)
+	publishVideo(t, cam, room.TrackSourceCamera)
+	for _, publishOnly := range []bool{true, false} {
+		p := join(t, b, r, room.ParticipantInfo{Name: "room system", Kind: room.ParticipantKindSIP, PublishOnly: publishOnly})
+		rel, ok := p.(room.TrackReleaser)
+		if !ok {
+			t.Skip("the backend's participants cannot release their tracks")
+		}
+		publishVideo(t, p, room.TrackSourceCamera) // its own, which it must not be given
+		p.(room.KindFilter).SetKindFilter(room.TrackKindVideo)
+		for round := range 2 {
+			ts := watchTracks(p)
+			rt := ts.next(t, room.TrackKindVideo, "")
+			if rt.ParticipantID() != cam.ID() {
+				t.Fatalf("publish-only %v, round %d: given %s's track, want %s's", publishOnly, round, rt.ParticipantID(), cam.ID())
+			}
+			readVideo(t, rt, 1)
+			keyframeRequestArrives(t, p, rt.ID(), camEvents)
+			rel.ReleaseTracks()
+			buf := make([]byte, 64<<10)
+			deadline := time.Now().Add(waitLong)
+			for {
+				_, _, err := rt.ReadFrame(buf)
+				if errors.Is(err, io.EOF) {
+					break
+				}
+				if err != nil || time.Now().After(deadline) {
+					t.Fatalf("publish-only %v: ReadFrame after ReleaseTracks: %v, want io.EOF", publishOnly, err)
+				}
+			}
+			ts.noTrack(t, room.TrackKindVideo, "a participant that released its tracks")
+		}
+		if err := p.Leave("done"); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// keyframeRequestArrives asks for a keyframe of track until its publisher
+// is told (EventKeyframeRequested after the request: earlier ones are
+// dropped first; the backends limit the rate, so it is asked again every
+// second).
+func keyframeRequestArrives(t *testing.T, p room.Participant, track string, publisher *events) {
+	t.Helper()
+	isKey := func(ev room.Event) bool { return ev.Type == room.EventKeyframeRequested }
+	deadline := time.Now().Add(waitLong)
+	for {
+		publisher.mu.Lock()
+		publisher.seen = slices.DeleteFunc(publisher.seen, isKey)
+		publisher.mu.Unlock()
+		if err := p.RequestKeyframe(track); err != nil {
+			t.Fatalf("RequestKeyframe(%s): %v", track, err)
+		}
+		asked := time.Now()
+		for time.Since(asked) < time.Second {
+			if publisher.any(isKey) {
+				return
+			}
+			select {
+			case <-publisher.signal:
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the publisher of %s was not asked for a keyframe within %v", track, waitLong)
+		}
+	}
 }
