@@ -132,6 +132,9 @@ func (c *call) run() (result string, err error) {
 		}
 	} else if offer := c.ic.Offer(); offer != nil {
 		neg, err := answerOffer(offer, c.policy)
+		for err == nil && !c.ic.AnswerFits(neg.local.Marshal()) && c.dropContent(&c.policy) {
+			neg, err = answerOffer(offer, c.policy)
+		}
 		if err != nil {
 			return c.reject(err)
 		}

@@ -3,11 +3,13 @@ package gateway
 import (
 	"errors"
 	"fmt"
+	"net"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/roombridge/roombridge/gateway/bfcp"
 	"github.com/roombridge/roombridge/gateway/room"
 	"github.com/roombridge/roombridge/gateway/rtp"
 	"github.com/roombridge/roombridge/gateway/sdp"
@@ -32,6 +34,10 @@ type callVideo struct {
 	// hooked is set once the participant's OnTrack goes to router.
 	hooked bool
 	router trackRouter
+	// bfcpPorts and floor are the room system's BFCP session (RFC 8855):
+	// the floor control server of its content stream, when negotiated.
+	bfcpPorts *rtp.PortPair
+	floor     *bfcp.Server
 }
 
 // videoStream is one video m= line of the call.
@@ -69,7 +75,70 @@ func (c *call) reserveVideo(p *sdp.Policy) error {
 		return nil
 	}
 	p.Slides, p.SlidesPort = true, port
+	if offer := c.ic.Offer(); offer != nil && offersBFCP(offer) {
+		p.BFCPPort = c.reserveBFCPLocked()
+	}
 	return nil
+}
+
+// reserveBFCPLocked takes a port for the BFCP floor control server,
+// unless it has one, and returns it (0 when none is left: BFCP is then
+// refused and the content stream goes on without floor control).
+// c.vid.mu is held.
+func (c *call) reserveBFCPLocked() int {
+	if c.vid.bfcpPorts == nil {
+		ports, err := c.g.cfg.PortPool.Allocate()
+		if err != nil {
+			c.log.Warn("BFCP not negotiated", "err", err)
+			return 0
+		}
+		c.vid.bfcpPorts = ports
+	}
+	return int(c.vid.bfcpPorts.RTPAddr().Port())
+}
+
+// floorLocked starts, keeps or ends the BFCP floor control server as the
+// SDP local (ours, offer or answer) says, and gives it to the content
+// leg. c.vid.mu is held.
+func (c *call) floorLocked(local *sdp.Session) {
+	slides := c.vid.streams[contentSlides].leg
+	params, ok := local.BFCP.BFCPParams()
+	switch {
+	case local.BFCP == nil || slides == nil || !ok || c.vid.bfcpPorts == nil:
+		c.stopFloorLocked()
+	case c.vid.floor == nil:
+		c.vid.floor = bfcp.NewServer(bfcp.Config{
+			Conn: c.vid.bfcpPorts.RTP, ConferenceID: params.ConferenceID, UserID: params.UserID, FloorID: params.FloorID,
+			Logger: c.log.With("media", "bfcp"),
+			OnFloor: func(granted bool) {
+				c.log.Info("room system's content floor", "granted", granted)
+			},
+		})
+		c.log.Info("BFCP floor control server started", "port", c.vid.bfcpPorts.RTPAddr().Port(), "floor", params.FloorID)
+	}
+	if slides != nil {
+		slides.floor.Store(c.vid.floor)
+	}
+}
+
+// stopFloorLocked ends the BFCP server, if any, and gives its port back.
+// c.vid.mu is held.
+func (c *call) stopFloorLocked() {
+	if l := c.vid.streams[contentSlides].leg; l != nil {
+		l.floor.Store(nil)
+	}
+	if c.vid.floor != nil {
+		if err := c.vid.floor.Close(); err != nil {
+			c.log.Debug("BFCP server", "err", err)
+		}
+		c.vid.floor = nil
+	}
+	if c.vid.bfcpPorts != nil {
+		if err := c.vid.bfcpPorts.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+			c.log.Debug("BFCP port", "err", err)
+		}
+		c.vid.bfcpPorts = nil
+	}
 }
 
 // reserveStreamLocked takes the ports of stream k, unless it has them,
@@ -104,6 +173,7 @@ func (c *call) startVideo(neg *negotiated, weOffered bool) {
 		}
 		c.releaseVideoLocked(k)
 	}
+	c.floorLocked(neg.local)
 }
 
 // runVideoLocked starts a leg for stream k on its reserved ports and,
@@ -205,6 +275,7 @@ func (c *call) joinVideo(p room.Participant, roomName string) {
 func (c *call) stopVideo() error {
 	c.vid.mu.Lock()
 	defer c.vid.mu.Unlock()
+	c.stopFloorLocked()
 	var errs []error
 	for k := range numContents {
 		errs = append(errs, c.closeStreamLocked(k))
@@ -216,7 +287,7 @@ func (c *call) stopVideo() error {
 // video or content stream being added. c.mu is held.
 func (c *call) reinviteVideoPolicy(o *sdp.Session, p *sdp.Policy) {
 	// The ports of the first offer may be gone.
-	p.Video, p.VideoPort, p.Slides, p.SlidesPort = false, 0, false, 0
+	p.Video, p.VideoPort, p.Slides, p.SlidesPort, p.BFCPPort = false, 0, false, 0, 0
 	if o.Video == nil || o.Video.Rejected() || !c.g.videoEnabled(c.ic) {
 		return
 	}
@@ -236,6 +307,9 @@ func (c *call) reinviteVideoPolicy(o *sdp.Session, p *sdp.Policy) {
 		return
 	}
 	p.Slides, p.SlidesPort = true, port
+	if o.BFCP != nil && o.BFCP.Proto == "UDP/BFCP" {
+		p.BFCPPort = c.reserveBFCPLocked()
+	}
 }
 
 // reinviteVideo applies the answer a to a re-INVITE's offer o: a video
@@ -256,6 +330,7 @@ func (c *call) reinviteVideo(o, a *sdp.Session) error {
 	for k, n := range negs {
 		errs = append(errs, c.reinviteStreamLocked(videoContent(k), n))
 	}
+	c.floorLocked(a)
 	return errors.Join(errs...)
 }
 
@@ -390,6 +465,35 @@ func (c *call) hasVideo() bool {
 func isMediaControl(contentType string) bool {
 	mt, _, _ := strings.Cut(contentType, ";")
 	return strings.EqualFold(strings.TrimSpace(mt), video.MediaControlType)
+}
+
+// dropContent takes out of p what makes an answer too large for the
+// 200 OK to fit a UDP datagram: BFCP first, then the content stream; it
+// reports false when nothing is left to take (the answer is then sent as
+// it is, and sipgo refuses it if it is still too large).
+func (c *call) dropContent(p *sdp.Policy) bool {
+	switch {
+	case p.BFCPPort != 0:
+		p.BFCPPort = 0
+		c.log.Info("BFCP left out of the answer: the 200 OK would not fit a UDP datagram")
+	case p.Slides:
+		p.Slides, p.SlidesPort = false, 0
+		c.log.Info("content stream left out of the answer: the 200 OK would not fit a UDP datagram")
+	default:
+		return false
+	}
+	return true
+}
+
+// fitAnswer answers a re-INVITE's offer o under p, leaving out BFCP and
+// then the content stream while the 200 OK would not fit a UDP datagram.
+func (c *call) fitAnswer(o *sdp.Session, p *sdp.Policy) (*sdp.Session, error) {
+	for {
+		a, err := sdp.Answer(o, *p)
+		if err != nil || c.ic.AnswerFits(a.Marshal()) || !c.dropContent(p) {
+			return a, err
+		}
+	}
 }
 
 // offerPolicy is the call's policy for an offer of ours (a delayed-offer

@@ -1,9 +1,11 @@
 package gateway
 
 import (
+	"net"
 	"testing"
 	"time"
 
+	"github.com/roombridge/roombridge/gateway/bfcp"
 	"github.com/roombridge/roombridge/gateway/room"
 	"github.com/roombridge/roombridge/gateway/sdp"
 	"github.com/roombridge/roombridge/gateway/video"
@@ -30,6 +32,18 @@ func startScreen(t *testing.T, f *fixture, id string) *roomCamera {
 func screenAt(t *testing.T, v *videoPhone, n int, what string) {
 	t.Helper()
 	waitPicturesAt(t, v, screenWidth, screenHeight, n, what)
+}
+
+// quietFor returns a condition that holds once count has not changed for
+// d: a stream that stopped, frames in flight aside.
+func quietFor(d time.Duration, count func() uint64) func() bool {
+	last, since := count(), time.Now()
+	return func() bool {
+		if n := count(); n != last {
+			last, since = n, time.Now()
+		}
+		return time.Since(since) >= d
+	}
 }
 
 // TestRoomSystemContent: a room system offering a main video and a
@@ -157,12 +171,8 @@ func TestRoomSystemContent(t *testing.T) {
 
 	// The share ends: the content stream pauses.
 	_ = screen.w.Close()
-	time.Sleep(300 * time.Millisecond) // frames in flight
-	before, _ := p.content.received(0, 0)
-	time.Sleep(500 * time.Millisecond)
-	if after, _ := p.content.received(0, 0); after.Frames != before.Frames {
-		t.Errorf("%d pictures on the content stream after the share ended", after.Frames-before.Frames)
-	}
+	waitUntil(t, 5*time.Second, "the content stream quiet for a second after the share ended",
+		quietFor(time.Second, func() uint64 { st, _ := p.content.received(0, 0); return st.Frames }))
 	waitCameraAtRoomSystem(t, p, 10)
 
 	p.hangup()
@@ -187,6 +197,182 @@ func TestRoomSystemScreenOnMain(t *testing.T) {
 	waitCameraAtRoomSystem(t, p, 10)
 	if st, _ := p.video.received(0, 0); st.Lost != 0 || st.Dropped != 0 {
 		t.Errorf("main stream received %+v", st)
+	}
+	p.hangup()
+	f.waitIdle()
+}
+
+// bfcpDo sends a BFCP request from the phone's BFCP socket to the
+// gateway's BFCP port and returns the response, acknowledging and
+// collecting the gateway's own requests met on the way.
+func (p *phone) bfcpDo(txn uint16, prim bfcp.Primitive, attrs ...bfcp.Attribute) (bfcp.Message, []bfcp.Message) {
+	t := p.a.t
+	t.Helper()
+	m := bfcp.Message{Version: 2, Primitive: prim, ConferenceID: 1, TransactionID: txn, UserID: 2, Attributes: attrs}
+	to := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: p.answer.BFCP.Port}
+	if _, err := p.bfcp.WriteTo(m.Marshal(), to); err != nil {
+		t.Fatal(err)
+	}
+	var others []bfcp.Message
+	for {
+		r := p.bfcpRecv(2 * time.Second)
+		if r.Responder && r.TransactionID == txn {
+			return r, others
+		}
+		others = append(others, r)
+	}
+}
+
+// bfcpRecv reads the gateway's next BFCP message and acknowledges it if
+// it is a request of the gateway's.
+func (p *phone) bfcpRecv(within time.Duration) bfcp.Message {
+	t := p.a.t
+	t.Helper()
+	buf := make([]byte, bfcp.MaxMessage)
+	_ = p.bfcp.SetReadDeadline(time.Now().Add(within))
+	n, from, err := p.bfcp.ReadFrom(buf)
+	if err != nil {
+		t.Fatalf("no BFCP message from the gateway: %v", err)
+	}
+	m, err := bfcp.Parse(buf[:n])
+	if err != nil {
+		t.Fatal(err)
+	}
+	ack := map[bfcp.Primitive]bfcp.Primitive{bfcp.FloorStatus: bfcp.FloorStatusAck, bfcp.FloorRequestStatus: bfcp.FloorRequestStatusAck}[m.Primitive]
+	if !m.Responder && ack != bfcp.PrimitiveUnknown {
+		a := bfcp.Message{Version: 2, Responder: true, Primitive: ack, ConferenceID: m.ConferenceID, TransactionID: m.TransactionID, UserID: m.UserID}
+		if _, err := p.bfcp.WriteTo(a.Marshal(), from); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return m
+}
+
+// floorState reads a FloorRequestStatus or FloorStatus: the state of the
+// request it describes and the holder's display name, if any.
+func floorState(t *testing.T, m bfcp.Message) (bfcp.RequestStatus, string) {
+	t.Helper()
+	fri, ok := bfcp.Find(m.Attributes, bfcp.AttrFloorRequestInformation)
+	if !ok {
+		return bfcp.StatusUnknown, ""
+	}
+	_, sub, err := fri.Group()
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, name := bfcp.StatusUnknown, ""
+	if ors, ok := bfcp.Find(sub, bfcp.AttrOverallRequestStatus); ok {
+		if _, rs, err := ors.Group(); err == nil {
+			if a, ok := bfcp.Find(rs, bfcp.AttrRequestStatus); ok && len(a.Value) > 0 {
+				st = bfcp.RequestStatus(a.Value[0])
+			}
+		}
+	}
+	if bi, ok := bfcp.Find(sub, bfcp.AttrBeneficiaryInformation); ok {
+		if _, ba, err := bi.Group(); err == nil {
+			if a, ok := bfcp.Find(ba, bfcp.AttrUserDisplayName); ok {
+				name = string(a.Value)
+			}
+		}
+	}
+	return st, name
+}
+
+// TestRoomSystemBFCP: a room system offering BFCP (UDP, a Cisco
+// endpoint's m=application line) next to its content stream gets a floor
+// control server: its FloorRequest for the content floor is granted, its
+// FloorQuery answered with its own grant; a participant of the room
+// sharing a screen revokes the grant and is named as the floor's holder
+// in a FloorStatus, and the share ending frees the floor. Hanging up
+// gives the BFCP port back.
+func TestRoomSystemBFCP(t *testing.T) {
+	// No b= and no rtcp-fb lines, so that the 200 OK with two video
+	// lines and BFCP fits the fixture's UDP (room systems that offer BFCP
+	// mostly call over TCP or TLS, where size does not matter).
+	f := newFixtureTrunk(t, videoTrunk, func(c *Config) { c.Video = true })
+	ag := newAgent(t)
+	p, code := ag.dial(f.uri("demo"), phoneOpts{freq: 440, video: videoOpts{on: true, slides: true, bfcp: true, noFeedback: true}})
+	if code != 200 {
+		t.Fatalf("INVITE: %d", code)
+	}
+	b := p.answer.BFCP
+	if b == nil || b.Port == 0 || b.Proto != "UDP/BFCP" {
+		t.Fatalf("BFCP not answered:\n%s", p.answer.Marshal())
+	}
+	if fc, _ := b.Attr("floorctrl"); fc != "s-only" {
+		t.Errorf("floorctrl %q", fc)
+	}
+	if fl, _ := b.Attr("floorid"); fl != "2 mstrm:12" {
+		t.Errorf("floorid %q", fl)
+	}
+	if n := f.pool.InUse(); n != 4 {
+		t.Errorf("%d port pairs in use, want 4 (audio, video, content, BFCP)", n)
+	}
+
+	r, _ := p.bfcpDo(1, bfcp.Hello)
+	if r.Primitive != bfcp.HelloAck {
+		t.Fatalf("Hello answered %v", r.Primitive)
+	}
+	r, _ = p.bfcpDo(2, bfcp.FloorRequest, bfcp.Uint16Attr(bfcp.AttrFloorID, 2))
+	if st, _ := floorState(t, r); r.Primitive != bfcp.FloorRequestStatus || st != bfcp.StatusGranted {
+		t.Fatalf("FloorRequest answered %v %v", r.Primitive, st)
+	}
+	r, _ = p.bfcpDo(3, bfcp.FloorQuery, bfcp.Uint16Attr(bfcp.AttrFloorID, 2))
+	if st, _ := floorState(t, r); r.Primitive != bfcp.FloorStatus || st != bfcp.StatusGranted {
+		t.Fatalf("FloorQuery answered %v %v", r.Primitive, st)
+	}
+
+	screen := startScreen(t, f, "sharer")
+	var revoked, named bool
+	deadline := time.Now().Add(5 * time.Second)
+	for (!revoked || !named) && time.Now().Before(deadline) {
+		m := p.bfcpRecv(time.Until(deadline))
+		st, name := floorState(t, m)
+		switch {
+		case m.Primitive == bfcp.FloorRequestStatus && st == bfcp.StatusRevoked:
+			revoked = true
+		case m.Primitive == bfcp.FloorStatus && st == bfcp.StatusGranted && name == "sharer":
+			named = true
+		}
+	}
+	if !revoked || !named {
+		t.Fatalf("after a share in the room: revoked %v, holder named %v", revoked, named)
+	}
+	screenAt(t, p.content, 5, "the shared screen on the content stream")
+
+	_ = screen.w.Close()
+	for {
+		m := p.bfcpRecv(5 * time.Second)
+		if st, _ := floorState(t, m); m.Primitive == bfcp.FloorStatus && st == bfcp.StatusUnknown {
+			break // no FLOOR-REQUEST-INFORMATION: nobody holds the floor
+		}
+	}
+
+	p.hangup()
+	f.waitIdle()
+	waitUntil(t, 5*time.Second, "every port back", func() bool { return f.pool.InUse() == 0 })
+}
+
+// TestContentAnswerFitsUDP: over UDP, an answer whose 200 OK would be
+// larger than a datagram (sipgo refuses UDP messages over 1300 bytes)
+// leaves out BFCP, then the content stream (port 0 both), instead of
+// failing the call: here, with b= and rtcp-fb on both video lines, only
+// the main video fits.
+func TestContentAnswerFitsUDP(t *testing.T) {
+	f := videoFixture(t, videoTrunk)
+	ag := newAgent(t)
+	p, code := ag.dial(f.uri("demo"), phoneOpts{freq: 440, video: videoOpts{on: true, slides: true, bfcp: true}})
+	if code != 200 {
+		t.Fatalf("INVITE: %d", code)
+	}
+	if p.answer.BFCP != nil || p.answer.Slides != nil || p.answer.Video.Rejected() {
+		t.Fatalf("answered:\n%s", p.answer.Marshal())
+	}
+	if n := len(p.sess.InviteResponse.String()); n > 1300 {
+		t.Errorf("200 OK of %d bytes", n)
+	}
+	if n := f.pool.InUse(); n != 2 {
+		t.Errorf("%d port pairs in use, want 2 (content and BFCP ports given back)", n)
 	}
 	p.hangup()
 	f.waitIdle()

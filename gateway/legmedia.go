@@ -74,6 +74,9 @@ type videoHooks interface {
 	reinviteVideoPolicy(o *sdp.Session, p *sdp.Policy)
 	// reinviteVideo applies answer a to offer o; legMedia.mu is held.
 	reinviteVideo(o, a *sdp.Session) error
+	// fitAnswer answers o under p as sdp.Answer does, leaving out what
+	// would make the 200 OK too large for UDP.
+	fitAnswer(o *sdp.Session, p *sdp.Policy) (*sdp.Session, error)
 	videoTeardown() error
 }
 
@@ -193,10 +196,12 @@ func (m *legMedia) reinvite(offer []byte) ([]byte, error) {
 	p := m.policy
 	p.Codecs = []sdp.Codec{m.neg.sdpCodec}
 	p.Previous = m.neg.local
+	answer := func(o *sdp.Session, p *sdp.Policy) (*sdp.Session, error) { return sdp.Answer(o, *p) }
 	if m.video != nil {
 		m.video.reinviteVideoPolicy(o, &p)
+		answer = m.video.fitAnswer
 	}
-	a, err := sdp.Answer(o, p)
+	a, err := answer(o, &p)
 	if err != nil {
 		return nil, sdpError(err)
 	}

@@ -192,6 +192,13 @@ func offersVideo(offer []byte) bool {
 	return err == nil && o.Video != nil && !o.Video.Rejected()
 }
 
+// offersBFCP reports whether an SDP offer has a UDP/BFCP line (RFC
+// 8856), the floor control of its content stream.
+func offersBFCP(offer []byte) bool {
+	o, err := sdp.Parse(offer)
+	return err == nil && o.BFCP != nil && o.BFCP.Proto == "UDP/BFCP"
+}
+
 // offersSlides reports whether an SDP offer has a content stream
 // (a=content:slides) next to its video.
 func offersSlides(offer []byte) bool {

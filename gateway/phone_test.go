@@ -140,8 +140,10 @@ type phone struct {
 	pending  atomic.Int32
 
 	video *videoPhone
-	// content is the room system's content stream (videoOpts.slides).
+	// content is the room system's content stream (videoOpts.slides);
+	// bfcp its BFCP client socket (videoOpts.bfcp).
 	content *videoPhone
+	bfcp    *net.UDPConn
 	infos   atomic.Int64 // INFO picture_fast_update received
 }
 

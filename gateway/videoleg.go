@@ -10,6 +10,7 @@ import (
 
 	"github.com/pion/rtcp"
 
+	"github.com/roombridge/roombridge/gateway/bfcp"
 	"github.com/roombridge/roombridge/gateway/room"
 	"github.com/roombridge/roombridge/gateway/rtp"
 	"github.com/roombridge/roombridge/gateway/sip"
@@ -91,6 +92,9 @@ type videoLeg struct {
 	m        *metrics
 
 	out videoOut
+	// floor is the BFCP floor control server of a content leg whose room
+	// system negotiated one; the out loop tells it who in the room shares.
+	floor atomic.Pointer[bfcp.Server]
 }
 
 // videoTrack is the participant's published camera (or screen) track.

@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/roombridge/roombridge/gateway/bfcp"
 	"github.com/roombridge/roombridge/gateway/room"
 	"github.com/roombridge/roombridge/gateway/rtp"
 	"github.com/roombridge/roombridge/gateway/video"
@@ -85,6 +86,10 @@ type videoOut struct {
 	capTrack string
 	capSet   int
 	capShown atomic.Int64
+	// toldFloor and told are the BFCP server last told who in the room
+	// holds the floor, and whom (content leg).
+	toldFloor *bfcp.Server
+	told      string
 }
 
 // outTrack is one H.264 track of the room, polled by the out loop.
@@ -284,6 +289,24 @@ func (o *videoOut) step(now time.Time) {
 		o.capSource(part)
 	}
 	o.l.sendLimitIfDue(now)
+	o.floorStep()
+}
+
+// floorStep tells the content leg's BFCP server, when it has one, who in
+// the room shares a screen (the one it sends), or that nobody does.
+func (o *videoOut) floorStep() {
+	f := o.l.floor.Load()
+	if f == nil {
+		return
+	}
+	holder := ""
+	if t := o.lastScreen(); t != nil {
+		holder = t.t.ParticipantID()
+	}
+	if f != o.toldFloor || holder != o.told {
+		f.RoomHolder(holder)
+		o.toldFloor, o.told = f, holder
+	}
 }
 
 // choose selects what the room system sees: a shared screen (the one

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -34,8 +35,9 @@ type videoOpts struct {
 	bitrate     int
 	tmmbr, remb bool
 	// slides also offers a content stream (a=content:slides) that sends
-	// the same file.
-	slides bool
+	// the same file; bfcp adds a UDP/BFCP line for it (the phone's own
+	// BFCP client socket is videoPhone.bfcp).
+	slides, bfcp bool
 }
 
 // Test stream: its picture size and rate.
@@ -106,6 +108,30 @@ func (p *phone) addVideoOffer() {
 	p.video.shape(p.offer.Video)
 	if p.content != nil {
 		p.content.shape(p.offer.Slides)
+	}
+	if p.opts.video.bfcp {
+		p.addBFCPOffer()
+	}
+}
+
+// addBFCPOffer adds the m=application UDP/BFCP line of a Cisco room
+// system (floor 2 of its content stream, label 12) to the phone's offer,
+// on a socket of its own.
+func (p *phone) addBFCPOffer() {
+	t := p.a.t
+	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	p.bfcp = conn
+	p.offer.Slides.Attributes = append(p.offer.Slides.Attributes, sdp.Attribute{Key: "label", Value: "12"})
+	p.offer.BFCP = &sdp.Media{
+		Index: 3, Type: "application", Port: conn.LocalAddr().(*net.UDPAddr).Port, Proto: "UDP/BFCP", Formats: []string{"*"},
+		Direction: sdp.DirectionSendRecv,
+		Attributes: []sdp.Attribute{
+			{Key: "floorctrl", Value: "c-s"}, {Key: "confid", Value: "1"}, {Key: "floorid", Value: "2 mstrm:12"}, {Key: "userid", Value: "2"},
+		},
 	}
 }
 

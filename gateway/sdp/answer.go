@@ -26,9 +26,9 @@ import (
 // ErrInvalidPolicy. The SIP layer answers all but the last with 488.
 //
 // A second video stream marked a=content:slides (RFC 4796) is answered
-// like the video, on p.SlidesPort, when p.Slides allows it; without BFCP
-// (RFC 8855, not implemented: its m=application line is rejected) room
-// systems may still not send on it.
+// like the video, on p.SlidesPort, when p.Slides allows it; a UDP/BFCP
+// line next to it (RFC 8856) is answered as its floor control server on
+// p.BFCPPort when given, and with port 0 otherwise.
 func Answer(offer *Session, p Policy) (*Session, error) {
 	p, err := p.withDefaults()
 	if err != nil {
@@ -78,6 +78,10 @@ func Answer(offer *Session, p Policy) (*Session, error) {
 	if p.slidesEnabled() && offer.Slides != nil {
 		slides, _ = answerVideo(offer, offer.Slides, p, secure, p.SlidesPort, p.Previous.stream(func(s *Session) *Media { return s.Slides }))
 	}
+	var bfcp *Media
+	if slides != nil && offer.BFCP != nil {
+		bfcp = answerBFCP(offer.BFCP, p.BFCPPort, offer.Slides, slides)
+	}
 
 	ans := &Session{
 		Origin:   newOrigin(p),
@@ -92,6 +96,8 @@ func Answer(offer *Session, p Policy) (*Session, error) {
 			ans.Video = video
 		case slides != nil && m == offer.Slides:
 			ans.Slides = slides
+		case bfcp != nil && m == offer.BFCP:
+			ans.BFCP = bfcp
 		default:
 			ans.Others = append(ans.Others, rejectMedia(m))
 		}

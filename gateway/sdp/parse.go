@@ -83,6 +83,8 @@ func (s *Session) place(m *Media) {
 		s.Video = m
 	case m.Type == "video" && s.Slides == nil && !m.Rejected() && m.Content == "slides":
 		s.Slides = m
+	case m.IsBFCP() && s.BFCP == nil && !m.Rejected():
+		s.BFCP = m
 	default:
 		s.Others = append(s.Others, m)
 	}

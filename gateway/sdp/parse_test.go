@@ -23,7 +23,7 @@ func TestParseCorpus(t *testing.T) {
 			audioRTP: "10.10.20.31:2326", rtcp: "10.10.20.31:2327",
 			codecs: "101 MP4A-LATM/90000,100 MP4A-LATM/90000,102 G7221/16000,103 G7221/16000,104 G7221/16000,9 G722/8000,8 PCMA/8000,0 PCMU/8000,18 G729/8000",
 			te:     []string{"105 telephone-event/8000"},
-			others: 2, // BFCP and H.224; the slides video is Slides
+			others: 1, // H.224; the slides video is Slides, BFCP is BFCP
 		},
 		{
 			file:     "poly-g722.sdp",
@@ -139,14 +139,11 @@ func TestParseCiscoDetails(t *testing.T) {
 	if s.Bitrate != 6000000 {
 		t.Errorf("session b=AS = %d", s.Bitrate)
 	}
-	want := []string{"application", "application"}
-	for i, m := range s.Others {
-		if m.Type != want[i] || m.Index != i+3 {
-			t.Errorf("other %d = %s at %d", i, m.Type, m.Index)
-		}
+	if b := s.BFCP; b == nil || b.Index != 3 || b.Proto != "UDP/BFCP" || strings.Join(b.Formats, " ") != "*" {
+		t.Errorf("BFCP line = %+v", b)
 	}
-	if s.Others[0].Proto != "UDP/BFCP" || strings.Join(s.Others[0].Formats, " ") != "*" {
-		t.Errorf("BFCP line = %+v", s.Others[0])
+	if len(s.Others) != 1 || s.Others[0].Type != "application" || s.Others[0].Index != 4 {
+		t.Errorf("others = %+v, want the H.224 line at 4", s.Others)
 	}
 }
 

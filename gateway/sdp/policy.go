@@ -103,6 +103,10 @@ type Policy struct {
 	// needs Video too. Off, a slides stream is answered with port 0.
 	Slides     bool
 	SlidesPort int
+	// BFCPPort, when not 0, answers an offered UDP/BFCP line (RFC 8856)
+	// as its floor control server on this port, next to an accepted
+	// slides stream; otherwise BFCP is answered with port 0.
+	BFCPPort int
 	// RTCPMux accepts (and offers) RTP/RTCP multiplexing (RFC 5761).
 	RTCPMux bool
 	// Ptime is the packet time in ms when the offer has none; DefaultPtime
@@ -126,7 +130,7 @@ func (p Policy) withDefaults() (Policy, error) {
 	if !p.Addr.IsValid() {
 		return p, fmt.Errorf("%w: no local address", ErrInvalidPolicy)
 	}
-	if p.AudioPort <= 0 || p.AudioPort > 65535 || p.VideoPort < 0 || p.VideoPort > 65535 || p.SlidesPort < 0 || p.SlidesPort > 65535 {
+	if p.AudioPort <= 0 || p.AudioPort > 65535 || p.VideoPort < 0 || p.VideoPort > 65535 || p.SlidesPort < 0 || p.SlidesPort > 65535 || p.BFCPPort < 0 || p.BFCPPort > 65535 {
 		return p, fmt.Errorf("%w: bad ports %d/%d/%d", ErrInvalidPolicy, p.AudioPort, p.VideoPort, p.SlidesPort)
 	}
 	p.Addr = p.Addr.Unmap()

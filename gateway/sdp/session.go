@@ -22,7 +22,10 @@ type Session struct {
 	Audio    *Media
 	Video    *Media
 	Slides   *Media
-	Others   []*Media
+	// BFCP is the first active BFCP line (m=application UDP/BFCP or
+	// TCP/BFCP, RFC 8856): floor control for the slides.
+	BFCP   *Media
+	Others []*Media
 	// Bitrate is the session-level b=TIAS in bit/s, or b=AS times 1000;
 	// 0 if absent. It bounds all streams together (RFC 8866 §5.8).
 	Bitrate int
@@ -182,8 +185,8 @@ func (s *Session) OnHold(m *Media) bool {
 
 // media returns every m= section in Index order.
 func (s *Session) media() []*Media {
-	all := make([]*Media, 0, 3+len(s.Others))
-	for _, m := range []*Media{s.Audio, s.Video, s.Slides} {
+	all := make([]*Media, 0, 4+len(s.Others))
+	for _, m := range []*Media{s.Audio, s.Video, s.Slides, s.BFCP} {
 		if m != nil {
 			all = append(all, m)
 		}

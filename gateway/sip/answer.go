@@ -88,18 +88,7 @@ func (c *IncomingCall) Answer(sdp []byte) error {
 	c.mu.Unlock()
 	defer close(done)
 
-	res := c.inviteResponse(200, "OK", sdp)
-	for _, h := range c.srv.capabilityHeaders() {
-		res.AppendHeader(h)
-	}
-	if st.active() {
-		res.AppendHeader(sip.NewHeader("Session-Expires", st.headerValue()))
-		if st.peerSupports {
-			res.AppendHeader(sip.NewHeader("Require", "timer"))
-		}
-	}
-	res.AppendHeader(sip.NewHeader("Server", c.srv.cfg.UserAgent))
-
+	res := c.okResponse(sdp, st)
 	c.srv.stats.answered.Add(1)
 	ack, err := c.send2xx(c.tx, res, ackCh)
 
@@ -141,23 +130,37 @@ func (c *IncomingCall) Answer(sdp []byte) error {
 	return nil
 }
 
-// AnswerFits reports whether a 200 OK carrying sdp can be sent on the
-// call's transport: over UDP, sipgo refuses a message within 200 bytes
-// of the 1500-byte MTU (RFC 3261 §18.1.1 would switch to TCP, which a
-// response cannot); TCP and TLS take any size. It builds the response
-// Answer would send, with a session timer's headers counted in.
-func (c *IncomingCall) AnswerFits(sdp []byte) bool {
-	if c.Transport() != "udp" {
-		return true
-	}
+// okResponse is the 200 OK to the INVITE carrying sdp, with the session
+// timer st.
+func (c *IncomingCall) okResponse(sdp []byte, st sessionTimer) *sip.Response {
 	res := c.inviteResponse(200, "OK", sdp)
 	for _, h := range c.srv.capabilityHeaders() {
 		res.AppendHeader(h)
 	}
-	res.AppendHeader(sip.NewHeader("Session-Expires", "1800;refresher=uac"))
-	res.AppendHeader(sip.NewHeader("Require", "timer"))
+	if st.active() {
+		res.AppendHeader(sip.NewHeader("Session-Expires", st.headerValue()))
+		if st.peerSupports {
+			res.AppendHeader(sip.NewHeader("Require", "timer"))
+		}
+	}
 	res.AppendHeader(sip.NewHeader("Server", c.srv.cfg.UserAgent))
-	return len(res.String()) <= sip.UDPMTUSize-200
+	return res
+}
+
+// AnswerFits reports whether a 200 OK carrying sdp can be sent on the
+// call's transport: over UDP, sipgo refuses a message within 200 bytes
+// of the 1500-byte MTU (RFC 3261 §18.1.1 would switch to TCP, which a
+// response cannot); TCP and TLS take any size. It measures the response
+// [IncomingCall.Answer] would send (a re-INVITE's 200 OK is about as
+// large).
+func (c *IncomingCall) AnswerFits(sdp []byte) bool {
+	if c.Transport() != "udp" {
+		return true
+	}
+	c.mu.Lock()
+	st := c.timer
+	c.mu.Unlock()
+	return len(c.okResponse(sdp, st).String()) <= sip.UDPMTUSize-200
 }
 
 // send2xx sends a 2xx to an INVITE and waits for its ACK, which comes on
