@@ -412,7 +412,7 @@ func (c *call) videoInfo(body []byte) int {
 // videoEvent handles the room events that concern video: a subscriber
 // wants a keyframe of the room system's picture, or the speakers changed.
 func (c *call) videoEvent(ev room.Event) {
-	if ev.Type == room.EventKeyframeRequested {
+	if ev.Type == room.EventKeyframeRequested || ev.Type == room.EventVideoBitrate {
 		// The request names the track: the camera's or the content's.
 		legs := c.videoLegs()
 		for _, l := range legs {
@@ -422,7 +422,11 @@ func (c *call) videoEvent(ev room.Event) {
 			}
 		}
 		for _, l := range legs {
-			l.askRoomSystem(time.Now())
+			if ev.Type == room.EventVideoBitrate {
+				l.roomLimits(ev.Bitrate)
+			} else {
+				l.askRoomSystemForRoom(time.Now())
+			}
 		}
 		return
 	}
@@ -435,6 +439,8 @@ func (c *call) videoEvent(ev room.Event) {
 		l.out.activeSpeakers(ev.Speakers)
 	case room.EventPinned:
 		l.out.pin(ev.Pinned)
+	case room.EventVideoBitrate:
+		l.roomLimits(ev.Bitrate)
 	}
 }
 

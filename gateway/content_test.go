@@ -34,6 +34,18 @@ func screenAt(t *testing.T, v *videoPhone, n int, what string) {
 	waitPicturesAt(t, v, screenWidth, screenHeight, n, what)
 }
 
+// quietFor returns a condition that holds once count has not changed for
+// d: a stream that stopped, frames in flight aside.
+func quietFor(d time.Duration, count func() uint64) func() bool {
+	last, since := count(), time.Now()
+	return func() bool {
+		if n := count(); n != last {
+			last, since = n, time.Now()
+		}
+		return time.Since(since) >= d
+	}
+}
+
 // TestRoomSystemContent: a room system offering a main video and a
 // content stream (a=content:slides) calls a room with a camera and a
 // viewer. Its content stream is answered on ports of its own and
@@ -159,12 +171,8 @@ func TestRoomSystemContent(t *testing.T) {
 
 	// The share ends: the content stream pauses.
 	_ = screen.w.Close()
-	time.Sleep(300 * time.Millisecond) // frames in flight
-	before, _ := p.content.received(0, 0)
-	time.Sleep(500 * time.Millisecond)
-	if after, _ := p.content.received(0, 0); after.Frames != before.Frames {
-		t.Errorf("%d pictures on the content stream after the share ended", after.Frames-before.Frames)
-	}
+	waitUntil(t, 5*time.Second, "the content stream quiet for a second after the share ended",
+		quietFor(time.Second, func() uint64 { st, _ := p.content.received(0, 0); return st.Frames }))
 	waitCameraAtRoomSystem(t, p, 10)
 
 	p.hangup()

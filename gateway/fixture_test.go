@@ -214,6 +214,16 @@ func (b *syncBuf) total() int {
 // the series whose first label has value label ("" for none); -1 if absent.
 func (f *fixture) metric(name, label string) float64 {
 	f.t.Helper()
+	if label == "" {
+		return f.metricWith(name)
+	}
+	return f.metricWith(name, label)
+}
+
+// metricWith is metric for the series whose first labels have the values
+// labels, in order.
+func (f *fixture) metricWith(name string, labels ...string) float64 {
+	f.t.Helper()
 	mfs, err := f.reg.Gather()
 	if err != nil {
 		f.t.Fatal(err)
@@ -222,9 +232,15 @@ func (f *fixture) metric(name, label string) float64 {
 		if mf.GetName() != name {
 			continue
 		}
+	series:
 		for _, m := range mf.GetMetric() {
-			if label != "" && (len(m.GetLabel()) == 0 || m.GetLabel()[0].GetValue() != label) {
+			if len(m.GetLabel()) < len(labels) {
 				continue
+			}
+			for i, v := range labels {
+				if m.GetLabel()[i].GetValue() != v {
+					continue series
+				}
 			}
 			switch {
 			case m.GetCounter() != nil:

@@ -42,7 +42,19 @@ type metrics struct {
 	dtmfDigits  *prometheus.CounterVec
 	refusals    *prometheus.CounterVec
 	nodeBridges *prometheus.CounterVec
+	// videoBandwidth counts RTCP TMMBR, TMMBN and REMB on room systems'
+	// video, by direction (received, sent) and kind.
+	videoBandwidth *prometheus.CounterVec
 }
+
+// Labels of roombridge_video_bandwidth_messages_total.
+const (
+	bwReceived = "received"
+	bwSent     = "sent"
+	bwTMMBR    = "tmmbr"
+	bwTMMBN    = "tmmbn"
+	bwREMB     = "remb"
+)
 
 // IVR outcomes beyond those of package ivr (joined, wrong_pin, timeout,
 // hung_up_in_ivr, error): a source refused or cut off for wrong PINs.
@@ -102,6 +114,10 @@ func newMetrics(g *Gateway, head *headroom.Monitor, reg prometheus.Registerer) (
 			Help:    "How late each room hub tick started after its 20 ms slot: what the clock goroutine waited for a core. A frame (0.02) or more counts as a late tick.",
 			Buckets: []float64{0.001, 0.002, 0.005, 0.01, 0.02, 0.04, 0.08, 0.16},
 		}),
+		videoBandwidth: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "roombridge_video_bandwidth_messages_total",
+			Help: "RTCP bit-rate messages on room systems' video, by direction (received, sent) and kind (tmmbr, tmmbn, remb).",
+		}, []string{"direction", "kind"}),
 		ivrOutcomes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "roombridge_ivr_outcomes_total",
 			Help: "Calls that left the PIN IVR, by outcome: joined, wrong_pin, timeout, hung_up_in_ivr, locked_out (INVITEs refused and calls ended by the PIN lockout), error (the PIN store failed).",
@@ -126,6 +142,11 @@ func newMetrics(g *Gateway, head *headroom.Monitor, reg prometheus.Registerer) (
 	for _, r := range []string{bridgeOut, bridgeFallback, bridgeIn, bridgeForged} {
 		m.nodeBridges.WithLabelValues(r)
 	}
+	for _, d := range []string{bwReceived, bwSent} {
+		for _, k := range []string{bwTMMBR, bwTMMBN, bwREMB} {
+			m.videoBandwidth.WithLabelValues(d, k)
+		}
+	}
 	for _, r := range headroom.Reasons() {
 		m.refusals.WithLabelValues(r.String())
 	}
@@ -144,7 +165,7 @@ func newMetrics(g *Gateway, head *headroom.Monitor, reg prometheus.Registerer) (
 	}
 	cs := []prometheus.Collector{
 		m.calls, m.answerDelay, m.mos, m.lateTicks, m.ticks, m.tickTime, m.lateness,
-		m.ivrOutcomes, m.pinChecks, m.dtmfDigits, m.refusals, m.nodeBridges,
+		m.ivrOutcomes, m.pinChecks, m.dtmfDigits, m.refusals, m.nodeBridges, m.videoBandwidth,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "roombridge_headroom",
 			Help: "How far the gateway is below its nearest admission ceiling, 1 (idle) to 0 (refusing new calls): 1 − max(cpu/limits.max_cpu, machine cpu/limits.max_machine_cpu, late tick share/its ceiling, legs/limits.max_legs), over the last seconds.",

@@ -28,7 +28,13 @@ type videoNeg struct {
 	// "nack pli", RFC 5104 "ccm fir"); with neither, keyframes are asked
 	// for with SIP INFO picture_fast_update (RFC 5168).
 	pli, fir bool
-	srtp     *rtp.SRTPKeys
+	// tmmbr and remb are the bit-rate feedback agreed on (RFC 5104 "ccm
+	// tmmbr", "goog-remb"): how the room system is asked to send less.
+	tmmbr, remb bool
+	// maxBitrate is the room system's b=TIAS (or b=AS) for its video, else
+	// for its session, in bit/s; 0 when it states none.
+	maxBitrate int
+	srtp       *rtp.SRTPKeys
 	// remoteRTP and remoteRTCP are the room system's addresses from SDP.
 	remoteRTP, remoteRTCP netip.AddrPort
 	rtcpMux               bool
@@ -132,7 +138,14 @@ func settleVideo(local, remote *sdp.Session, weOffered bool, k videoContent) (*v
 			n.pli = true
 		case fb.Type == "ccm" && fb.Param == "fir":
 			n.fir = true
+		case fb.Type == "ccm" && fb.Param == "tmmbr":
+			n.tmmbr = true
+		case fb.Type == "goog-remb" && fb.Param == "":
+			n.remb = true
 		}
+	}
+	if n.maxBitrate = rv.Bitrate; n.maxBitrate == 0 {
+		n.maxBitrate = remote.Bitrate
 	}
 	n.send = lv.Direction.Sends() && rv.Direction.Receives() && !remote.OnHold(rv)
 	n.recv = lv.Direction.Receives() && rv.Direction.Sends()

@@ -21,6 +21,19 @@ type VideoQuality struct {
 	// Sending is false while the room system holds video or cannot decode
 	// it.
 	Sending bool `json:"sending"`
+	// SendBitrateCap is the limit in bit/s on the video sent to the room
+	// system that its source was given: the least of the room system's
+	// b=TIAS/b=AS, TMMBR and REMB; 0 when none, or while the slate is
+	// shown.
+	SendBitrateCap int `json:"send_bitrate_cap"`
+	// ReceiveBitrateCap is the limit in bit/s the room system was last
+	// asked for by TMMBR or REMB, from the room's receivers of its
+	// picture; 0 when none.
+	ReceiveBitrateCap int `json:"receive_bitrate_cap"`
+	// BandwidthMessagesReceived and BandwidthMessagesSent count RTCP
+	// TMMBR, TMMBN and REMB from and to the room system.
+	BandwidthMessagesReceived uint64 `json:"bandwidth_messages_received"`
+	BandwidthMessagesSent     uint64 `json:"bandwidth_messages_sent"`
 }
 
 // videoQuality is the quality of the call's stream k, nil without it.
@@ -37,5 +50,7 @@ func (c *call) videoQuality(k videoContent) *VideoQuality {
 		FramesReceived: in.Frames, KeyframesReceived: in.Keyframes, PacketsLost: in.Lost, FramesDropped: in.Dropped,
 		FramesSent: l.out.sent.Load(), PacketsSent: l.sess.Stats().PacketsSent,
 		Switches: l.out.switches.Load(), Sending: l.neg.Load().send,
+		SendBitrateCap: int(l.out.capShown.Load()), ReceiveBitrateCap: int(l.bw.asked.Load()),
+		BandwidthMessagesReceived: l.bw.received.Load(), BandwidthMessagesSent: l.bw.sent.Load(),
 	}
 }

@@ -126,7 +126,7 @@ func (c *call) roomEvent(ev room.Event) error {
 			l.SetMuted(ev.Muted)
 			c.log.Info("muted by the room", "muted", ev.Muted)
 		}
-	case room.EventKeyframeRequested, room.EventActiveSpeakers, room.EventPinned:
+	case room.EventKeyframeRequested, room.EventActiveSpeakers, room.EventPinned, room.EventVideoBitrate:
 		c.videoEvent(ev)
 	case room.EventParticipantJoined:
 		if c.g.cfg.IVR.JoinTones {

@@ -155,8 +155,11 @@ type roomCamera struct {
 	// says loud while speaking is set.
 	mic      room.AudioLevelWriter
 	speaking atomic.Bool
-	stop     chan struct{}
-	wg       sync.WaitGroup
+	// bitrate is the last limit the room set on the camera (bit/s, 0
+	// none), limits how many it was given.
+	bitrate, limits atomic.Int64
+	stop            chan struct{}
+	wg              sync.WaitGroup
 }
 
 func startCamera(t *testing.T, f *fixture, stream string) *roomCamera {
@@ -211,10 +214,14 @@ func startSourceAs(t *testing.T, f *fixture, id string, audio bool, src room.Tra
 func (c *roomCamera) events() {
 	defer c.wg.Done()
 	for ev := range c.part.Events() {
-		if ev.Type == room.EventKeyframeRequested {
+		switch ev.Type {
+		case room.EventKeyframeRequested:
 			c.askedAt.Store(time.Now().UnixNano())
 			c.asked.Add(1)
 			c.restart.Store(true)
+		case room.EventVideoBitrate:
+			c.bitrate.Store(int64(ev.Bitrate))
+			c.limits.Add(1)
 		}
 	}
 }

@@ -85,6 +85,12 @@ type videoLeg struct {
 	infoBusy bool
 	closed   bool
 
+	// Bit rate across the bridge (videoleg_bw.go); ownLimit is the
+	// bit rate we announced for what we receive (sip.video_bitrate).
+	bw       legBandwidth
+	ownLimit int
+	m        *metrics
+
 	out videoOut
 	// floor is the BFCP floor control server of a content leg whose room
 	// system negotiated one; the out loop tells it who in the room shares.
@@ -99,6 +105,7 @@ type videoTrack struct{ w room.VideoWriter }
 func newVideoLeg(ctx context.Context, c *call, ports *rtp.PortPair, n *videoNeg, k videoContent) (*videoLeg, error) {
 	l := &videoLeg{
 		log: c.log.With("media", "video", "content", k), ic: c.ic, content: k, self: c.id, start: c.start, ports: ports,
+		ownLimit: c.g.cfg.VideoBitrate, m: c.g.m,
 	}
 	l.ctx, l.cancel = context.WithCancel(ctx)
 	l.neg.Store(n)
@@ -132,7 +139,7 @@ func newVideoLeg(ctx context.Context, c *call, ports *rtp.PortPair, n *videoNeg,
 	l.wg.Add(1)
 	go l.out.run()
 	l.log.Info("video started", "mode", n.mode, "send", n.send, "recv", n.recv, "pli", n.pli, "fir", n.fir,
-		"srtp", n.srtp != nil, "remote", n.remoteRTP)
+		"tmmbr", n.tmmbr, "remb", n.remb, "max_bitrate", n.maxBitrate, "srtp", n.srtp != nil, "remote", n.remoteRTP)
 	return l, nil
 }
 
@@ -187,8 +194,14 @@ func (l *videoLeg) onAccessUnit(au video.AccessUnit) {
 	}
 }
 
-// onRTCP takes keyframe requests the room system sends about our stream.
+// onRTCP takes keyframe requests and bit-rate limits the room system
+// sends about our stream.
 func (l *videoLeg) onRTCP(p rtcp.Packet) {
+	switch p.(type) {
+	case *rtcp.RawPacket, *rtcp.ReceiverEstimatedMaximumBitrate:
+		l.onBitrateRTCP(p)
+		return
+	}
 	if l.out.fir.Check([]rtcp.Packet{p}, l.sess.SSRC()) {
 		l.out.roomSystemWantsKeyframe()
 	}
@@ -227,18 +240,38 @@ func (l *videoLeg) trackID() string {
 
 // askRoomSystem asks the room system for a keyframe, at most once per
 // limiter interval (a request that comes too soon is sent when due).
-func (l *videoLeg) askRoomSystem(now time.Time) { l.keyframeToRoomSystem(now, false) }
+func (l *videoLeg) askRoomSystem(now time.Time) { l.keyframeToRoomSystem(now, kfLoss) }
 
 // askRoomSystemIfDue sends a request the limiter held back, once due.
-func (l *videoLeg) askRoomSystemIfDue(now time.Time) { l.keyframeToRoomSystem(now, true) }
+func (l *videoLeg) askRoomSystemIfDue(now time.Time) { l.keyframeToRoomSystem(now, kfDue) }
 
-func (l *videoLeg) keyframeToRoomSystem(now time.Time, due bool) {
+// askRoomSystemForRoom passes on a request of the room's (a subscriber
+// that starts, or lost a picture): the backend spaces them already, and
+// one that follows an answered request goes after answeredGap, not the
+// whole interval, so that a page that subscribes just after the room
+// system's first keyframe does not wait half a second for its own.
+func (l *videoLeg) askRoomSystemForRoom(now time.Time) { l.keyframeToRoomSystem(now, kfRoom) }
+
+// Kinds of keyframe request towards the room system.
+const (
+	kfLoss = iota
+	kfDue
+	kfRoom
+)
+
+// answeredGap is the least time between two requests to the room system
+// when a keyframe answered the first (see askRoomSystemForRoom).
+const answeredGap = 100 * time.Millisecond
+
+func (l *videoLeg) keyframeToRoomSystem(now time.Time, kind int) {
 	l.kmu.Lock()
 	var send bool
 	switch {
 	case l.closed:
-	case due:
+	case kind == kfDue:
 		send = l.toRS.Due(now)
+	case kind == kfRoom:
+		send = l.toRS.RequestAfterKeyframe(now, answeredGap)
 	default:
 		send = l.toRS.Request(now)
 	}
@@ -330,6 +363,7 @@ func (l *videoLeg) close() error {
 	l.kmu.Unlock()
 	l.cancel()
 	l.wg.Wait()
+	l.out.uncap()
 	var errs []error
 	if t := l.writer.Swap(nil); t != nil {
 		errs = append(errs, t.w.Close())
@@ -338,6 +372,6 @@ func (l *videoLeg) close() error {
 	st := l.depack.Stats()
 	l.log.Info("video ended", "frames_in", st.Frames, "keyframes_in", st.Keyframes, "lost", st.Lost,
 		"width", st.Width, "height", st.Height, "fps", st.FrameRate, "bitrate", st.Bitrate,
-		"switches", l.out.switches.Load())
+		"switches", l.out.switches.Load(), "bandwidth_in", l.bw.received.Load(), "bandwidth_out", l.bw.sent.Load())
 	return errors.Join(errs...)
 }

@@ -81,6 +81,11 @@ type videoOut struct {
 	sendPT    uint8
 	emitFn    func([]byte, bool) error
 	tooLarge  uint64
+	// capTrack is the source given the room system's limit capSet
+	// (videoleg_bw.go); capShown is capSet for the room API.
+	capTrack string
+	capSet   int
+	capShown atomic.Int64
 	// toldFloor and told are the BFCP server last told who in the room
 	// holds the floor, and whom (content leg).
 	toldFloor *bfcp.Server
@@ -280,6 +285,10 @@ func (o *videoOut) step(now time.Time) {
 	}
 	o.pollTracks(part, now)
 	o.slateStep(roomName, now)
+	if part != nil {
+		o.capSource(part)
+	}
+	o.l.sendLimitIfDue(now)
 	o.floorStep()
 }
 

@@ -30,6 +30,10 @@ type videoOpts struct {
 	// noFeedback offers no rtcp-fb, so that keyframes are asked for by
 	// SIP INFO.
 	mode0, noFeedback bool
+	// bitrate is the b=TIAS/b=AS of the offer's video (0: none), tmmbr
+	// and remb offer "ccm tmmbr" and "goog-remb".
+	bitrate     int
+	tmmbr, remb bool
 	// slides also offers a content stream (a=content:slides) that sends
 	// the same file; bfcp adds a UDP/BFCP line for it (the phone's own
 	// BFCP client socket is videoPhone.bfcp).
@@ -76,8 +80,14 @@ type videoPhone struct {
 	pli               atomic.Int64 // RTCP PLI/FIR received
 	askedAt           atomic.Int64 // unix nanoseconds of the last PLI, FIR or INFO
 	restart           atomic.Bool  // send the IDR next
-	wg                sync.WaitGroup
-	stop              chan struct{}
+	// Bit-rate messages from the gateway: the last TMMBR and REMB about
+	// our stream (bit/s), and TMMBNs confirming ours (the last entry's
+	// rate, and their count).
+	tmmbr, remb, tmmbn atomic.Int64
+	tmmbns             atomic.Int64
+	gatewaySSRC        atomic.Uint32
+	wg                 sync.WaitGroup
+	stop               chan struct{}
 }
 
 // addVideoOffer puts a video stream into the phone's offer.
@@ -141,6 +151,7 @@ func (p *phone) videoPolicy() sdp.Policy {
 		Codecs: []sdp.Codec{p.opts.codec}, SRTP: p.opts.srtp, Addr: netip.MustParseAddr("127.0.0.1"),
 		AudioPort: int(p.ports.RTPAddr().Port()), Video: true, VideoPort: int(p.video.ports.RTPAddr().Port()),
 		Suites: []sdp.CryptoSuite{sdp.AES_CM_128_HMAC_SHA1_80}, H264Profiles: []sdp.H264Profile{sdp.H264ConstrainedBaseline},
+		VideoBitrate: p.opts.video.bitrate,
 	}
 	if p.content != nil {
 		pol.Slides, pol.SlidesPort = true, int(p.content.ports.RTPAddr().Port())
@@ -182,6 +193,12 @@ func (v *videoPhone) shape(m *sdp.Media) *sdp.Media {
 	}
 	if o.noFeedback {
 		m.RTCPFb = nil
+	}
+	if o.tmmbr {
+		m.RTCPFb = append(m.RTCPFb, sdp.RTCPFeedback{PT: "*", Type: "ccm", Param: "tmmbr"})
+	}
+	if o.remb {
+		m.RTCPFb = append(m.RTCPFb, sdp.RTCPFeedback{PT: "*", Type: "goog-remb"})
 	}
 	return m
 }
@@ -228,6 +245,7 @@ func (v *videoPhone) startVideo(local, remote *sdp.Session, weOffered bool) {
 			v.pli.Add(1)
 			v.restart.Store(true)
 		}
+		v.bitrateRTCP(p)
 	})
 	v.wg.Add(1)
 	go v.send()
@@ -237,6 +255,7 @@ func (v *videoPhone) startVideo(local, remote *sdp.Session, weOffered bool) {
 // A new SSRC (the gateway's stream added again by a re-INVITE) is a new
 // stream for the depacketizer, as for a room system's decoder.
 func (v *videoPhone) HandleRTP(pkt *rtp.Packet) {
+	v.gatewaySSRC.Store(pkt.SSRC)
 	v.mu.Lock()
 	if v.ssrc != 0 && pkt.SSRC != v.ssrc {
 		v.depack = video.NewDepacketizer(v.onAU, 0)
@@ -295,6 +314,38 @@ func (v *videoPhone) send() {
 		}
 		ts += video.ClockRate / streamFPS
 	}
+}
+
+// bitrateRTCP records the gateway's TMMBR, REMB and TMMBN.
+func (v *videoPhone) bitrateRTCP(p rtcp.Packet) {
+	if t, ok := video.AsTMMB(p); ok && t.Format == video.FormatTMMBN {
+		for _, e := range t.Entries {
+			if e.SSRC == v.sess.SSRC() {
+				v.tmmbn.Store(int64(e.Bitrate))
+				v.tmmbns.Add(1)
+			}
+		}
+		return
+	}
+	for _, r := range video.BitrateRequests([]rtcp.Packet{p}, v.sess.SSRC()) {
+		if r.TMMBR {
+			v.tmmbr.Store(int64(r.Bitrate))
+		} else {
+			v.remb.Store(int64(r.Bitrate))
+		}
+	}
+}
+
+// sendBitrate asks the gateway to send at most bitrate bit/s, by TMMBR
+// or REMB.
+func (v *videoPhone) sendBitrate(bitrate int, tmmbr bool) error {
+	var fb rtcp.Packet = &rtcp.ReceiverEstimatedMaximumBitrate{SenderSSRC: v.sess.SSRC(), Bitrate: float32(bitrate), SSRCs: []uint32{v.gatewaySSRC.Load()}}
+	if tmmbr {
+		fb = &video.TMMB{Format: video.FormatTMMBR, SenderSSRC: v.sess.SSRC(), Entries: []video.TMMBEntry{
+			{SSRC: v.gatewaySSRC.Load(), Bitrate: uint64(bitrate), Overhead: 40},
+		}}
+	}
+	return v.sess.WriteRTCP([]rtcp.Packet{&rtcp.ReceiverReport{SSRC: v.sess.SSRC()}, fb})
 }
 
 // sendKeyframeRequest sends an RTCP PLI about the gateway's stream.

@@ -36,10 +36,11 @@ type bot struct {
 }
 
 var (
-	_ room.Participant   = (*bot)(nil)
-	_ room.TrackFilter   = (*bot)(nil)
-	_ room.KindFilter    = (*bot)(nil)
-	_ room.TrackReleaser = (*bot)(nil)
+	_ room.Participant        = (*bot)(nil)
+	_ room.TrackFilter        = (*bot)(nil)
+	_ room.KindFilter         = (*bot)(nil)
+	_ room.TrackReleaser      = (*bot)(nil)
+	_ room.VideoBitrateCapper = (*bot)(nil)
 )
 
 func newBot(s *SFU, m *member) *bot {
@@ -247,6 +248,26 @@ func (b *bot) RequestKeyframe(trackID string) error {
 	return nil
 }
 
+// CapVideoBitrate implements room.VideoBitrateCapper: the bot's limit on
+// a video track it receives, which the track's source is given with its
+// other receivers' (the least of them).
+func (b *bot) CapVideoBitrate(trackID string, bitrate int) error {
+	b.mu.Lock()
+	var bt *botTrack
+	for t, s := range b.subs {
+		if t.id == trackID {
+			bt = s
+			break
+		}
+	}
+	b.mu.Unlock()
+	if bt == nil || bt.src.caps == nil {
+		return fmt.Errorf("%w: %q is no video track received", ErrUnknownTrack, trackID)
+	}
+	bt.src.caps.set(bt, uint64(max(bitrate, 0)))
+	return nil
+}
+
 // SetMuted implements room.Participant.
 func (b *bot) SetMuted(kind room.TrackKind, muted bool) error {
 	return b.m.room.setMuted(b.m, kind, muted, false)
@@ -288,6 +309,12 @@ func (b *bot) PublishVideo(codec room.VideoCodec) (room.VideoWriter, error) {
 	t = newPubTrack(newID("TR_"), room.TrackKindVideo, ci, b.m, b.s.m, func() {
 		b.emit(room.Event{Type: room.EventKeyframeRequested, TrackID: t.id})
 	})
+	// Its receivers' limits go to the leg, which asks the room system
+	// for them by TMMBR or REMB.
+	t.caps = newBitrateCaps(func(bitrate uint64) {
+		b.emit(room.Event{Type: room.EventVideoBitrate, TrackID: t.id, Bitrate: int(min(bitrate, 1<<40))})
+	})
+	t.rembCaps = true
 	t.source = codec.Source
 	if t.source != room.TrackSourceScreen {
 		t.source = room.TrackSourceCamera

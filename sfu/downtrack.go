@@ -97,8 +97,11 @@ func (d *downTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameter
 		}
 	}
 	d.bound.Store(b)
-	// A new video subscriber can only start decoding at a keyframe.
-	d.src.keyframe(false)
+	// A new video subscriber can only start decoding at a keyframe; on a
+	// sub connection still setting up, it is asked for once connected.
+	if d.peer.subUp.Load() {
+		d.src.keyframe(false)
+	}
 	return *chosen, nil
 }
 
@@ -157,7 +160,36 @@ func (d *downTrack) readRTCP(sender *webrtc.RTPSender) {
 				d.src.keyframe(false)
 			case *rtcp.TransportLayerNack:
 				d.onNack(pkt)
+			case *rtcp.ReceiverEstimatedMaximumBitrate:
+				d.onREMB(pkt)
 			}
 		}
 	}
+}
+
+// onREMB takes a subscriber's receive estimate (goog-remb) as its limit on
+// a track of the gateway's participants (see pubTrack.rembCaps). A REMB
+// estimates everything the subscriber receives over the SSRCs it lists,
+// so each of them is given an equal share.
+func (d *downTrack) onREMB(p *rtcp.ReceiverEstimatedMaximumBitrate) {
+	if !d.src.rembCaps || d.src.caps == nil || len(p.SSRCs) == 0 || p.Bitrate <= 0 {
+		return
+	}
+	d.src.caps.set(d, uint64(p.Bitrate)/uint64(len(p.SSRCs)))
+}
+
+// subConnected records the sub connection's state; once connected, its
+// video subscriptions ask their sources for a keyframe, which the ones
+// bound while it was setting up did not.
+func (p *rtcPeer) subConnected(up bool) {
+	if p.subUp.Swap(up) == up || !up {
+		return
+	}
+	p.post(func() {
+		for t, d := range p.downs {
+			if t.kind == room.TrackKindVideo && d.bound.Load() != nil {
+				t.keyframe(false)
+			}
+		}
+	})
 }

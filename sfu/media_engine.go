@@ -77,6 +77,10 @@ func newAPI(cfg Config) (*webrtc.API, error) {
 	ir.Add(gen)
 	me.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack"}, webrtc.RTPCodecTypeVideo)
 	me.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack", Parameter: "pli"}, webrtc.RTPCodecTypeVideo)
+	// REMB: subscribers' receive estimates for what the gateway's
+	// participants publish (bitrate.go), and room systems' limits
+	// towards publishing browsers.
+	me.RegisterFeedback(webrtc.RTCPFeedback{Type: webrtc.TypeRTCPFBGoogREMB}, webrtc.RTPCodecTypeVideo)
 	if err := webrtc.ConfigureRTCPReports(ir); err != nil {
 		return nil, fmt.Errorf("sfu: rtcp reports: %w", err)
 	}

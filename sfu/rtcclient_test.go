@@ -29,11 +29,15 @@ type rtcClient struct {
 	audio    pcmSink
 	packets  atomic.Int64
 	videoPkt atomic.Int64
-	ctx      context.Context
-	cancel   context.CancelFunc
-	wg       sync.WaitGroup
-	closed   chan struct{}
-	closeErr error
+	// remb is the last REMB the SFU sent about the published video;
+	// videoSSRC the SSRC of the video last subscribed to.
+	remb      atomic.Uint64
+	videoSSRC atomic.Uint32
+	ctx       context.Context
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
+	closed    chan struct{}
+	closeErr  error
 }
 
 func newClientAPI(t testing.TB) *webrtc.API {
@@ -161,6 +165,7 @@ func (c *rtcClient) onTrack(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 	go func() {
 		defer c.wg.Done()
 		if tr.Kind() == webrtc.RTPCodecTypeVideo {
+			c.videoSSRC.Store(uint32(tr.SSRC()))
 			for {
 				if _, _, err := tr.ReadRTP(); err != nil {
 					return
@@ -234,8 +239,11 @@ func (c *rtcClient) publishVideo() *atomic.Int64 {
 				return
 			}
 			for _, p := range pkts {
-				if _, ok := p.(*rtcp.PictureLossIndication); ok {
+				switch p := p.(type) {
+				case *rtcp.PictureLossIndication:
 					plis.Add(1)
+				case *rtcp.ReceiverEstimatedMaximumBitrate:
+					c.remb.Store(uint64(p.Bitrate))
 				}
 			}
 		}

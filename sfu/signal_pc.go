@@ -217,6 +217,17 @@ func (p *rtcPeer) readTrack(tr *webrtc.TrackRemote, rc *webrtc.RTPReceiver) {
 			levelID = uint8(e.ID)
 		}
 	}
+	if kind == room.TrackKindVideo {
+		// Room systems' limits reach the browser's encoder as REMB,
+		// which Chrome and Firefox take as a ceiling on their send-side
+		// estimate.
+		t.caps = newBitrateCaps(func(bitrate uint64) {
+			if bitrate == 0 {
+				bitrate = uncappedREMB
+			}
+			_ = p.pub.WriteRTCP([]rtcp.Packet{&rtcp.ReceiverEstimatedMaximumBitrate{Bitrate: float32(bitrate), SSRCs: []uint32{ssrc}}})
+		})
+	}
 	t.source = p.sourceOf(kind, tr.ID())
 	if err := p.m.room.publish(t); err != nil {
 		return

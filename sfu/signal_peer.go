@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -58,6 +59,10 @@ type rtcPeer struct {
 	pendingSub    []webrtc.ICECandidateInit
 	offerOut      bool // a sub offer waits for its answer
 	needNegotiate bool
+
+	// subUp is set while the sub PeerConnection is connected: a keyframe
+	// asked for before then would reach nobody.
+	subUp atomic.Bool
 }
 
 func newRTCPeer(s *SFU, conn *websocket.Conn, roomName, name string, attrs map[string]string) (*rtcPeer, error) {
@@ -104,6 +109,9 @@ func (p *rtcPeer) newPC(name string, gate *candidateGate) (*webrtc.PeerConnectio
 	})
 	pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
 		p.log.Debug("peer connection state", "pc", name, "state", st.String())
+		if name == PCSub {
+			p.subConnected(st == webrtc.PeerConnectionStateConnected)
+		}
 		if st == webrtc.PeerConnectionStateFailed {
 			p.cancel(fmt.Errorf("%w: %s", errPCFailed, name))
 		}

@@ -87,6 +87,16 @@ type pubTrack struct {
 
 	// ring keeps recent video packets to answer NACKs; nil for audio.
 	ring *packetRing
+
+	// caps limits the source's bit rate to what its receivers take
+	// (bitrate.go); nil for audio. rembCaps says whether WebRTC
+	// subscribers' REMBs count among them: they do for the gateway's
+	// participants (a room system's camera, which has no congestion
+	// control of its own towards the SFU), not for browsers, whose
+	// encoders follow their own transport-wide congestion control. Both
+	// are set before the track is published.
+	caps     *bitrateCaps
+	rembCaps bool
 }
 
 func newPubTrack(id string, kind room.TrackKind, codec codecInfo, owner *member, m *metrics, kf func()) *pubTrack {
@@ -144,7 +154,6 @@ func (t *pubTrack) addSubscriber(s subscriber) bool {
 // packet it loaded before the swap, which subscribers tolerate.
 func (t *pubTrack) removeSubscriber(s subscriber) {
 	t.subMu.Lock()
-	defer t.subMu.Unlock()
 	old := *t.subs.Load()
 	next := make([]subscriber, 0, len(old))
 	for _, o := range old {
@@ -156,6 +165,12 @@ func (t *pubTrack) removeSubscriber(s subscriber) {
 		t.listeners.Add(-1)
 	}
 	t.subs.Store(&next)
+	t.subMu.Unlock()
+	if t.caps != nil {
+		// Outside subMu: the source may be given its new limit, which
+		// writes to the network.
+		t.caps.remove(s)
+	}
 }
 
 // end stops forwarding and tells every subscriber.
@@ -170,6 +185,9 @@ func (t *pubTrack) end() {
 	t.subs.Store(&empty)
 	t.listeners.Store(0)
 	t.subMu.Unlock()
+	if t.caps != nil {
+		t.caps.stop()
+	}
 	for _, s := range old {
 		s.trackEnded()
 	}

@@ -265,12 +265,13 @@ func TestBrowserScreenToRoomSystem(t *testing.T) {
 
 	mustEval(ctx, t, page, `document.getElementById('screen').click()`)
 	wait(ctx, t, page, `window.roombridge.screen === null`)
-	time.Sleep(time.Second) // pictures in flight
-	before, _ := content.stats()
-	time.Sleep(time.Second)
-	if after, _ := content.stats(); after.Frames != before.Frames {
-		t.Errorf("%d pictures at the content port after the share ended", after.Frames-before.Frames)
-	}
+	last, since := uint64(0), time.Now()
+	waitUntilCtx(ctx, t, "the content port quiet for 2 s after the share ended", func() bool {
+		if st, _ := content.stats(); st.Frames != last {
+			last, since = st.Frames, time.Now()
+		}
+		return time.Since(since) >= 2*time.Second
+	})
 
 	sippExitOK(ctx, t, p)
 }

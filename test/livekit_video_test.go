@@ -87,6 +87,7 @@ type lkvClient struct {
 	t      *testing.T
 	room   *lksdk.Room
 	slate  *video.Slate
+	w, h   int          // the camera's picture
 	keyNow atomic.Bool  // the next picture is an IDR
 	plis   atomic.Int64 // keyframe requests at our camera
 	stop   chan struct{}
@@ -103,12 +104,19 @@ type lkvClient struct {
 // ends.
 func joinLKVClient(t *testing.T, lk *lkServer) *lkvClient {
 	t.Helper()
-	slate, err := video.NewSlate(video.SlateConfig{Width: lkvClientWidth, Height: lkvClientHeight, Lines: []string{"viewer"}})
+	return joinLKVClientAs(t, lk, "viewer", lkvClientWidth, lkvClientHeight)
+}
+
+// joinLKVClientAs connects identity, whose camera will show a w×h
+// picture.
+func joinLKVClientAs(t *testing.T, lk *lkServer, identity string, w, h int) *lkvClient {
+	t.Helper()
+	slate, err := video.NewSlate(video.SlateConfig{Width: w, Height: h, Lines: []string{identity}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	c := &lkvClient{
-		t: t, slate: slate, stop: make(chan struct{}),
+		t: t, slate: slate, w: w, h: h, stop: make(chan struct{}),
 		joined: map[string]time.Time{}, rx: map[string]*lkvPictures{},
 		remote: map[string]*lksdk.RemoteParticipant{}, ssrc: map[string]webrtc.SSRC{},
 	}
@@ -122,7 +130,7 @@ func joinLKVClient(t *testing.T, lk *lkServer) *lkvClient {
 	}
 	r, err := lksdk.ConnectToRoom(lk.url(), lksdk.ConnectInfo{
 		APIKey: lkKey, APISecret: lkSecret, RoomName: "demo",
-		ParticipantIdentity: "viewer", ParticipantName: "viewer",
+		ParticipantIdentity: identity, ParticipantName: identity,
 	}, cb)
 	if err != nil {
 		t.Fatalf("LiveKit client: %v", err)
@@ -140,7 +148,7 @@ func joinLKVClient(t *testing.T, lk *lkServer) *lkvClient {
 // frames a second, an IDR at the start and whenever asked (RTCP PLI/FIR).
 func (c *lkvClient) publish() {
 	c.t.Helper()
-	lkPublishH264(c.t, c.room, lkvClientWidth, lkvClientHeight, time.Second/15, c.stop, &c.wg,
+	lkPublishH264(c.t, c.room, c.w, c.h, time.Second/15, c.stop, &c.wg,
 		func() {
 			c.plis.Add(1)
 			c.keyNow.Store(true)
@@ -509,7 +517,7 @@ func lkvNoLeaks(t *testing.T, lk *lkServer, srv *harness.Server, goroutines int)
 	t.Helper()
 	waitUntil(t, 10*time.Second, "the call's participants gone from LiveKit", func() bool {
 		for _, id := range lkvLiveKitIdentities(t, lk) {
-			if id != "viewer" {
+			if strings.HasPrefix(id, "sip_") {
 				return false
 			}
 		}
@@ -608,8 +616,8 @@ func TestLiveKitRoomSystemVideo(t *testing.T) {
 // adds video by re-INVITE: its pictures reach the LiveKit client as its
 // camera track and the client's camera reaches it, through a hidden
 // companion participant that receives for it. A re-INVITE removing video
-// makes the companion leave LiveKit and gives the video ports back; the
-// hang-up leaves nothing behind.
+// makes the companion leave LiveKit and gives the video ports back (twice);
+// a hang-up with video on leaves nothing behind either.
 func TestLiveKitReinviteAddsVideo(t *testing.T) {
 	if !lkgwEnter(t) {
 		return
@@ -667,6 +675,9 @@ func TestLiveKitReinviteAddsVideo(t *testing.T) {
 		rs.rx = newLKVPictures()
 		rs.mu.Unlock()
 	}
+	// Hung up with video on: the companion leaves with the call.
+	rs.reinvite(true)
+	waitUntil(t, 10*time.Second, "the companion in LiveKit again", func() bool { return lkvCompanions(t, lk) == 1 })
 	rs.hangup()
 	lkvNoLeaks(t, lk, srv, before)
 }
@@ -728,4 +739,44 @@ func TestLiveKitBaresipRoomSystem(t *testing.T) {
 		t.Fatal(err)
 	}
 	lkvNoLeaks(t, lk, srv, before)
+}
+
+// TestLiveKitRoomSystemPin: two LiveKit clients with cameras of different
+// sizes (320×240 and 176×144) in room demo; pinning one through the room
+// API (a LiveKit participant attribute) switches the room system to its
+// picture, pinning the other switches again, each at a keyframe and with
+// no RTP packet lost at the room system.
+func TestLiveKitRoomSystemPin(t *testing.T) {
+	if !lkgwEnter(t) {
+		return
+	}
+	lk, srv := lkgwStart(t)
+	alice := joinLKVClientAs(t, lk, "alice", 320, 240)
+	bob := joinLKVClientAs(t, lk, "bob", 176, 144)
+	alice.publish()
+	bob.publish()
+	rs := dialLKVRoomSystem(t, srv, true)
+	lkvSIPID(t, srv)
+	for _, c := range []*lkvClient{bob, alice, bob} {
+		id := c.room.LocalParticipant.Identity()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		status, body, err := srv.API(ctx, "POST", "/v1/rooms/demo/participants/"+id+"/pin", nil)
+		cancel()
+		if err != nil || status/100 != 2 {
+			t.Fatalf("pin %s: %d %s %v", id, status, body, err)
+		}
+		pinned := time.Now()
+		size := [2]int{c.w, c.h}
+		before, _ := rs.received()
+		waitUntil(t, 10*time.Second, id+"'s pictures at the room system", func() bool {
+			got, _ := rs.received()
+			return got.bySize[size] >= before.bySize[size]+5 && got.lastKey.After(pinned)
+		})
+		got, _ := rs.received()
+		t.Logf("pin %s → a keyframe at the room system %v", id, got.lastKey.Sub(pinned).Round(time.Millisecond))
+	}
+	if got, _ := rs.received(); got.stats.Lost != 0 {
+		t.Errorf("the room system lost %d packets across the switches", got.stats.Lost)
+	}
+	rs.hangup()
 }

@@ -74,6 +74,7 @@ type videoQuality struct {
 	FramesSent     uint64 `json:"frames_sent"`
 	PacketsLost    uint64 `json:"packets_lost"`
 	Switches       uint64 `json:"switches"`
+	SendBitrateCap int    `json:"send_bitrate_cap"`
 }
 
 func (p sipParticipant) String() string { return fmt.Sprintf("%s(%s,%s)", p.Name, p.Kind, p.ID) }

@@ -4,10 +4,12 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/roombridge/roombridge/test/internal/baresip"
+	"github.com/roombridge/roombridge/test/internal/chrome"
 	"github.com/roombridge/roombridge/test/internal/harness"
 )
 
@@ -140,6 +142,22 @@ func TestBrowserSeesRoomSystem(t *testing.T) {
 	if err := baresip.WriteToneWAV(src, 600, 8000, 40); err != nil {
 		t.Fatal(err)
 	}
+	// The page has been in the room a while: its camera is published.
+	sipWaitRoom(t, srv, "demo", 15*time.Second, nil, "the page's camera in the room", func(ps []sipParticipant) bool {
+		for _, p := range ps {
+			for _, tr := range p.Tracks {
+				if p.Kind == "webrtc" && tr.Kind == "video" {
+					return true
+				}
+			}
+		}
+		return false
+	})
+	// The page notes (on the host's clock) when it first decodes a
+	// picture, polling its own stats every 10 ms.
+	if _, err := page.Evaluate(ctx, firstDecodedJS); err != nil {
+		t.Fatal(err)
+	}
 	start := time.Now()
 	phone := baresip.Start(t, baresip.Options{
 		User: "room", Target: "sip:demo@" + srv.SIPAddr, Source: src, Duration: 20 * time.Second,
@@ -158,6 +176,7 @@ func TestBrowserSeesRoomSystem(t *testing.T) {
 	}
 	waitDecoded(ctx, t, page, id, 1, 320, 240)
 	t.Logf("baresip started → its first picture decoded in the page: %v", time.Since(start).Round(time.Millisecond))
+	reportFirstPicture(ctx, t, srv, page)
 	got := waitDecoded(ctx, t, page, id, 30, 320, 240)
 	t.Logf("the page decodes the room system: %+v", got)
 	sipWaitRoom(t, srv, "demo", 20*time.Second, phone.Done(), "the page's camera sent to the room system",
@@ -172,4 +191,77 @@ func TestBrowserSeesRoomSystem(t *testing.T) {
 	if err := phone.Wait(ctx); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// firstDecodedJS starts a watcher that sets window.firstDecodedAt to
+// Date.now() when the page's "sub" connection first decodes video.
+const firstDecodedJS = `(() => {
+	window.firstDecodedAt = 0;
+	const iv = setInterval(async () => {
+		const pc = window.roombridge.sub;
+		if (!pc) return;
+		(await pc.getStats()).forEach(s => {
+			if (s.type === 'inbound-rtp' && s.kind === 'video' && s.framesDecoded > 0 && !window.firstDecodedAt) {
+				window.firstDecodedAt = Date.now();
+				clearInterval(iv);
+			}
+		});
+	}, 10);
+	return true;
+})()`
+
+// reportFirstPicture logs the room system's join to first decoded picture
+// from the INVITE's arrival at the gateway, with the gateway's milestones
+// from its log (the page's clock and the gateway's are the host's).
+func reportFirstPicture(ctx context.Context, t *testing.T, srv *harness.Server, page *chrome.Page) {
+	t.Helper()
+	var ms float64
+	if err := page.EvalInto(ctx, `window.firstDecodedAt`, &ms); err != nil || ms == 0 {
+		t.Fatalf("first decoded time: %v %v", ms, err)
+	}
+	decoded := time.UnixMilli(int64(ms))
+	steps := callSteps(srv.Logs(), "call answered", "joined the room", "video started", "first keyframe published to the room")
+	answered, ok := steps["call answered"]
+	if !ok {
+		t.Fatalf("no \"call answered\" in the gateway's log")
+	}
+	invite := answered.at.Add(-answered.setup)
+	for _, name := range []string{"call answered", "joined the room", "video started", "first keyframe published to the room"} {
+		if st, ok := steps[name]; ok {
+			t.Logf("  INVITE → %s: %v", name, st.at.Sub(invite).Round(time.Millisecond))
+		}
+	}
+	t.Logf("INVITE → first picture decoded in the page: %v", decoded.Sub(invite).Round(time.Millisecond))
+}
+
+type callStep struct {
+	at    time.Time
+	setup time.Duration
+}
+
+// callSteps finds the first gateway log line (slog text) of each message
+// and its time (and setup= duration, if any).
+func callSteps(logs string, msgs ...string) map[string]callStep {
+	out := map[string]callStep{}
+	for _, line := range strings.Split(logs, "\n") {
+		for _, m := range msgs {
+			if _, seen := out[m]; seen || !strings.Contains(line, `msg="`+m+`"`) {
+				continue
+			}
+			var st callStep
+			for _, f := range strings.Fields(line) {
+				k, v, _ := strings.Cut(f, "=")
+				switch k {
+				case "time":
+					st.at, _ = time.Parse(time.RFC3339Nano, v)
+				case "setup":
+					st.setup, _ = time.ParseDuration(v)
+				}
+			}
+			if !st.at.IsZero() {
+				out[m] = st
+			}
+		}
+	}
+	return out
 }

@@ -205,6 +205,7 @@ type Event struct {
 	TrackID     string           // for keyframe requested
 	Reason      string           // for removed
 	Pinned      string           // for pinned: the pinned participant, "" once unpinned
+	Bitrate     int              // for video bitrate: bit/s, 0 for no limit
 }
 
 // ListenedWriter is implemented by writers that know whether anyone

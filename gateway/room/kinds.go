@@ -90,6 +90,11 @@ const (
 	// EventPinned: the room's pinned participant changed (Pinned set, ""
 	// when the pin was removed); see Pinner.
 	EventPinned
+	// EventVideoBitrate: the receivers of this participant's video track
+	// (TrackID set) can take at most Bitrate bit/s, 0 when none limits
+	// it any more; see VideoBitrateCapper. A SIP leg turns it into an
+	// RTCP TMMBR or REMB to the room system.
+	EventVideoBitrate
 )
 
 // String names the event type for logs.
@@ -109,6 +114,8 @@ func (t EventType) String() string {
 		return "keyframe_requested"
 	case EventPinned:
 		return "pinned"
+	case EventVideoBitrate:
+		return "video_bitrate"
 	default:
 		return "unknown"
 	}

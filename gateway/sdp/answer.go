@@ -423,8 +423,9 @@ func chooseH264(offered []Codec, profiles []H264Profile) (Codec, H264Params, boo
 
 // answerFeedback keeps, of the offered RTCP feedback for pt (or "*"), the
 // kinds the video path handles: generic NACK, PLI and FIR (RFC 4585 §4.2,
-// RFC 5104 §7.1). Feedback is never answered unless offered (RFC 4585
-// §4.2).
+// RFC 5104 §7.1), TMMBR (RFC 5104 §7.1, "ccm tmmbr") and REMB
+// ("goog-remb", draft-alvestrand-rmcat-remb). Feedback is never answered
+// unless offered (RFC 4585 §4.2).
 func answerFeedback(offered []RTCPFeedback, pt uint8) []RTCPFeedback {
 	pts := strconv.Itoa(int(pt))
 	var out []RTCPFeedback
@@ -432,7 +433,8 @@ func answerFeedback(offered []RTCPFeedback, pt uint8) []RTCPFeedback {
 		if f.PT != "*" && f.PT != pts {
 			continue
 		}
-		ok := (f.Type == "nack" && (f.Param == "" || f.Param == "pli")) || (f.Type == "ccm" && f.Param == "fir")
+		ok := (f.Type == "nack" && (f.Param == "" || f.Param == "pli")) || (f.Type == "ccm" && (f.Param == "fir" || f.Param == "tmmbr")) ||
+			(f.Type == "goog-remb" && f.Param == "")
 		if !ok {
 			continue
 		}

@@ -55,7 +55,7 @@ var answerCases = []answerCase{
 		file: "cisco-room-h264.sdp", codec: "PCMU/8000", pt: 0, tePT: 105, teClock: 8000,
 		dir: DirectionSendRecv, ptime: 20, proto: "RTP/AVP",
 		video:   "profile-level-id=42801f;packetization-mode=1;level-asymmetry-allowed=1",
-		videoPT: 98, videoFb: []string{"98 nack pli", "98 ccm fir"}, mlines: 5,
+		videoPT: 98, videoFb: []string{"98 nack pli", "98 ccm fir", "98 ccm tmmbr"}, mlines: 5,
 	},
 	{
 		file: "cisco-room-h264.sdp", policy: func(p *Policy) { p.Video = false },
@@ -70,14 +70,14 @@ var answerCases = []answerCase{
 		proto: "RTP/AVP", mlines: 5,
 		// No level-asymmetry-allowed in the offer: level min(0x16, 0x1f).
 		video:   "profile-level-id=640c16;packetization-mode=1;level-asymmetry-allowed=1",
-		videoPT: 126, videoFb: []string{"126 nack pli", "126 ccm fir"},
+		videoPT: 126, videoFb: []string{"126 nack pli", "126 ccm fir", "126 ccm tmmbr"},
 	},
 	{
 		file: "cisco-room-h264.sdp", policy: func(p *Policy) { p.Codecs = []Codec{G722, PCMU} },
 		codec: "G722/8000", pt: 9, tePT: 105, teClock: 8000, dir: DirectionSendRecv, ptime: 20,
 		proto: "RTP/AVP", mlines: 5,
 		video:   "profile-level-id=42801f;packetization-mode=1;level-asymmetry-allowed=1",
-		videoPT: 98, videoFb: []string{"98 nack pli", "98 ccm fir"},
+		videoPT: 98, videoFb: []string{"98 nack pli", "98 ccm fir", "98 ccm tmmbr"},
 	},
 	{
 		// baresip 1.0 with avcodec (recorded by test.TestBaresipVideo):
@@ -94,15 +94,15 @@ var answerCases = []answerCase{
 		file: "poly-group-h264.sdp", codec: "PCMU/8000", pt: 0, tePT: 101, teClock: 8000,
 		dir: DirectionSendRecv, ptime: 20, proto: "RTP/AVP", mlines: 4,
 		video:   "profile-level-id=428016;packetization-mode=1;level-asymmetry-allowed=1",
-		videoPT: 110, videoFb: []string{"110 ccm fir", "110 nack pli"},
+		videoPT: 110, videoFb: []string{"110 ccm fir", "110 ccm tmmbr", "110 nack pli"},
 	},
 	{
 		// Yealink VC style: RTP/AVPF, upper-case profile-level-id,
-		// generic NACK and REMB offered (REMB not answered).
+		// generic NACK and REMB offered (and answered).
 		file: "yealink-vc-h264.sdp", codec: "PCMU/8000", pt: 0, tePT: 101, teClock: 8000,
 		dir: DirectionSendRecv, ptime: 20, proto: "RTP/AVP", mlines: 2,
 		video:   "profile-level-id=42801f;packetization-mode=1;level-asymmetry-allowed=1",
-		videoPT: 99, videoFb: []string{"99 nack", "99 nack pli", "99 ccm fir"},
+		videoPT: 99, videoFb: []string{"99 nack", "99 nack pli", "99 ccm fir", "99 goog-remb"},
 	},
 	{
 		// Cisco CE style with SDES on audio and video.

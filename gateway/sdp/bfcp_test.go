@@ -75,3 +75,30 @@ func TestAnswerBFCP(t *testing.T) {
 		})
 	}
 }
+
+// TestAnswerBFCPPrefersUDP: an offer with a TCP/BFCP and a UDP/BFCP line
+// gets the UDP one answered and the TCP one rejected.
+func TestAnswerBFCPPrefersUDP(t *testing.T) {
+	offer := mustParse(t, readSample(t, "cisco-room-h264.sdp"))
+	udp := *offer.BFCP
+	offer.BFCP.Proto = "TCP/BFCP"
+	udp.Index = len(offer.media())
+	offer = mustParse(t, append(offer.Marshal(), []byte("m=application 5072 UDP/BFCP *\r\na=floorctrl:c-s\r\na=floorid:2 mstrm:12\r\n")...))
+	if offer.BFCP == nil || offer.BFCP.Proto != "UDP/BFCP" || offer.BFCP.Index != udp.Index {
+		t.Fatalf("BFCP = %+v", offer.BFCP)
+	}
+	p := testPolicy()
+	p.Slides, p.SlidesPort, p.BFCPPort = true, 10004, 10006
+	ans, err := Answer(offer, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again := mustParse(t, ans.Marshal())
+	lines := again.media()
+	if tcp := lines[3]; tcp.Port != 0 || tcp.Proto != "TCP/BFCP" {
+		t.Errorf("TCP line answered %+v", tcp)
+	}
+	if again.BFCP == nil || again.BFCP.Port != 10006 || again.BFCP.Index != udp.Index {
+		t.Errorf("UDP line answered %+v", again.BFCP)
+	}
+}

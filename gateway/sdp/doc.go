@@ -13,7 +13,8 @@
 //
 // Video for room systems: an H.264 stream (packetization modes 0 and 1,
 // profile-level-id answered within the offer, max-fs/max-mbps read into
-// [H264Params.Limits], rtcp-fb nack/pli/fir echoed when offered, b=AS and
+// [H264Params.Limits], rtcp-fb nack/pli/fir/tmmbr and goog-remb echoed when
+// offered (our own offers name nack/pli/fir only), b=AS and
 // b=TIAS, a=content) and a second, slides stream (RFC 4796) accepted or
 // rejected by [Policy]; a policy without video answers every video line
 // with port 0.

@@ -45,7 +45,7 @@ func FuzzParse(f *testing.F) {
 			q := p
 			q.SRTP = mode
 			if i == 0 {
-				q.Slides, q.SlidesPort = true, 10004
+				q.Slides, q.SlidesPort, q.BFCPPort = true, 10004, 10006
 			}
 			ans, err := Answer(s, q)
 			if err != nil {
@@ -106,7 +106,7 @@ func FuzzAcceptAnswer(f *testing.F) {
 			q := p
 			q.SRTP = mode
 			if i == 0 {
-				q.Slides, q.SlidesPort = true, 10004
+				q.Slides, q.SlidesPort, q.BFCPPort = true, 10004, 10006
 			}
 			offer, err := Offer(q)
 			if err != nil {

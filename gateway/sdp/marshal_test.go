@@ -104,6 +104,7 @@ func TestMarshalAnswerText(t *testing.T) {
 		"a=fmtp:98 profile-level-id=42801f;packetization-mode=1;level-asymmetry-allowed=1",
 		"a=rtcp-fb:98 nack pli",
 		"a=rtcp-fb:98 ccm fir",
+		"a=rtcp-fb:98 ccm tmmbr",
 		"a=content:main",
 		"a=sendrecv",
 		"m=video 0 RTP/AVP 97 98 34 31",

@@ -74,7 +74,8 @@ func Parse(b []byte) (*Session, error) {
 // Others. The first active audio stream is the audio; the first active
 // video stream that is not slides is the video; the first active video
 // stream with a=content:slides (RFC 4796: Cisco, Poly and Yealink offer it
-// for content sharing, floor-controlled by BFCP) is the slides.
+// for content sharing, floor-controlled by BFCP) is the slides; the
+// first active BFCP line, a UDP one before TCP, is the BFCP.
 func (s *Session) place(m *Media) {
 	switch {
 	case m.Type == "audio" && s.Audio == nil && !m.Rejected():
@@ -84,6 +85,11 @@ func (s *Session) place(m *Media) {
 	case m.Type == "video" && s.Slides == nil && !m.Rejected() && m.Content == "slides":
 		s.Slides = m
 	case m.IsBFCP() && s.BFCP == nil && !m.Rejected():
+		s.BFCP = m
+	case m.IsBFCP() && m.Proto == "UDP/BFCP" && s.BFCP != nil && s.BFCP.Proto != "UDP/BFCP" && !m.Rejected():
+		// Offers with a TCP and a UDP line (Poly) get the UDP one
+		// answered: the only transport the floor control server runs.
+		s.Others = append(s.Others, s.BFCP)
 		s.BFCP = m
 	default:
 		s.Others = append(s.Others, m)

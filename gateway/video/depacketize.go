@@ -33,6 +33,9 @@ type DepacketizerStats struct {
 	// Unsupported counts packets of payload structures this package does
 	// not take (STAP-B, MTAP, FU-B: packetization-mode 2).
 	Unsupported uint64
+	// Restarts counts the stream starting afresh: a new SSRC, or sequence
+	// numbers started over (resyncAfter packets in a row "late").
+	Restarts uint64
 	// Width and Height come from the latest SPS, 0 before one arrives.
 	Width, Height int
 	// FrameRate and Bitrate are measured over the last frames delivered.
@@ -75,7 +78,9 @@ type Depacketizer struct {
 	fuStart  int
 
 	started  bool
+	ssrc     uint32
 	lastSeq  uint16
+	lateRun  int  // packets in a row that came late
 	needKey  bool // drop until an IDR arrives whole
 	wantKey  bool // reported by the current Push
 	lossSeen bool
@@ -115,11 +120,24 @@ func (d *Depacketizer) Push(p *rtp.Packet) (keyframeWanted bool) {
 	d.wantKey = false
 	d.stats.Packets++
 	seq := p.SequenceNumber
+	if d.started && p.SSRC != d.ssrc {
+		d.restart() // a new source (a room system's re-INVITE, a restart)
+	}
+	d.ssrc = p.SSRC
 	if d.started {
-		switch diff := int16(seq - d.lastSeq); {
-		case diff <= 0:
+		diff := int16(seq - d.lastSeq)
+		if diff <= 0 {
 			d.stats.Late++
-			return false
+			if d.lateRun++; d.lateRun < resyncAfter {
+				return false
+			}
+			// So many in a row are not late: the sender started its
+			// sequence numbers afresh under the same SSRC.
+			d.restart()
+		}
+		d.lateRun = 0
+		switch {
+		case !d.started:
 		case diff > 1:
 			d.stats.Lost += uint64(diff - 1)
 			d.wantKey = true
@@ -156,6 +174,26 @@ func (d *Depacketizer) Push(p *rtp.Packet) (keyframeWanted bool) {
 		d.finish()
 	}
 	return d.wantKey
+}
+
+// resyncAfter is how many packets in a row may come "late" before the
+// stream is taken to have restarted its sequence numbers: reordering
+// never delays a run this long.
+const resyncAfter = 16
+
+// restart forgets the stream's sequence: a new SSRC or restarted sequence
+// numbers. What was being built belongs to the old stream and goes; the new
+// one is shown from its first whole IDR, asked for now.
+func (d *Depacketizer) restart() {
+	if len(d.buf) > 0 || d.fuActive || d.damaged {
+		d.stats.Dropped++
+	}
+	d.buf = d.buf[:0]
+	d.size = 0
+	d.damaged, d.hasVCL, d.hasIDR, d.hasSPS, d.hasPPS, d.inserted, d.fuActive = false, false, false, false, false, false, false
+	d.started, d.lateRun, d.lossSeen = false, 0, false
+	d.needKey, d.wantKey = true, true
+	d.stats.Restarts++
 }
 
 // payload adds one RTP payload to the access unit (RFC 6184 §5.6–§5.8).

@@ -478,3 +478,54 @@ func TestPayloads(t *testing.T) {
 		t.Errorf("emit error: %v", err)
 	}
 }
+
+// restamp gives copies of pkts the SSRC and a sequence starting at seq.
+func restamp(pkts []*rtp.Packet, ssrc uint32, seq uint16) []*rtp.Packet {
+	out := make([]*rtp.Packet, len(pkts))
+	for i, p := range pkts {
+		c := *p
+		c.SSRC, c.SequenceNumber = ssrc, seq+uint16(i)
+		out[i] = &c
+	}
+	return out
+}
+
+// TestRestart: a room system that changes SSRC (after a re-INVITE, or
+// restarting) with sequence numbers that look old is a new stream, shown
+// from its IDR, not a run of late packets; so are sequence numbers started
+// over under the same SSRC, once resyncAfter of them came in a row.
+func TestRestart(t *testing.T) {
+	aus := readAUs(t, x264Stream)[:10]
+	pkts := packetsOf(t, aus, PacketizerConfig{Mode: 1, MTU: 600})
+	if len(pkts) < 2*resyncAfter {
+		t.Fatalf("%d packets: too few for the test", len(pkts))
+	}
+
+	in := append(restamp(pkts, 1, 40000), restamp(pkts, 2, 10000)...)
+	c, d, _ := depacketize(in)
+	if s := d.Stats(); len(c.aus) != 20 || s.Restarts != 1 || s.Late != 0 || s.Lost != 0 || keyframes(c) != 2 {
+		t.Errorf("new SSRC: %d access units (%d keyframes), %+v", len(c.aus), keyframes(c), s)
+	}
+
+	// The same SSRC, the sequence started over, the same pictures twice:
+	// the first resyncAfter-1 packets are dropped as late, the first
+	// picture with them, and the second IDR shows the stream again.
+	again := append(restamp(pkts, 1, 10000), restamp(pkts, 1, 10000+uint16(len(pkts)))...)
+	for _, p := range again[len(pkts):] {
+		p.Timestamp += 30000 // after the first copy's pictures
+	}
+	c, d, _ = depacketize(append(restamp(pkts, 1, 40000), again...))
+	if s := d.Stats(); s.Restarts != 1 || s.Late != resyncAfter || len(c.aus) != 20 || keyframes(c) != 2 {
+		t.Errorf("restarted sequence: %d access units (%d keyframes), %+v", len(c.aus), keyframes(c), s)
+	}
+}
+
+func keyframes(c *collector) int {
+	n := 0
+	for _, k := range c.keys {
+		if k {
+			n++
+		}
+	}
+	return n
+}

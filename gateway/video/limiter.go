@@ -24,6 +24,8 @@ type KeyframeLimiter struct {
 	last    time.Time
 	sent    bool
 	pending bool
+	// answered: a keyframe came after the last request sent.
+	answered bool
 	// Sent and Folded count requests passed on and requests merged into
 	// another.
 	Sent, Folded uint64
@@ -38,9 +40,24 @@ func (l *KeyframeLimiter) interval() time.Duration {
 
 // Request records that someone wants a keyframe at now, and reports
 // whether a request should go to the sender now.
-func (l *KeyframeLimiter) Request(now time.Time) bool {
-	if !l.sent || now.Sub(l.last) >= l.interval() {
-		l.last, l.sent, l.pending = now, true, false
+func (l *KeyframeLimiter) Request(now time.Time) bool { return l.request(now, l.interval()) }
+
+// RequestAfterKeyframe is Request for a request that does not come from
+// loss at the receiver but from a receiver that is new (a subscriber
+// that joined the room): once a keyframe answered the last request, it
+// goes at once if at least min has passed since that request, instead of
+// waiting out the interval. A new receiver can only start at a keyframe,
+// and the one that answered the last request came before it could see it.
+func (l *KeyframeLimiter) RequestAfterKeyframe(now time.Time, minGap time.Duration) bool {
+	if l.answered {
+		return l.request(now, min(minGap, l.interval()))
+	}
+	return l.Request(now)
+}
+
+func (l *KeyframeLimiter) request(now time.Time, gap time.Duration) bool {
+	if !l.sent || now.Sub(l.last) >= gap {
+		l.last, l.sent, l.pending, l.answered = now, true, false, false
 		l.Sent++
 		return true
 	}
@@ -58,7 +75,7 @@ func (l *KeyframeLimiter) Due(now time.Time) bool {
 	if !l.pending || now.Sub(l.last) < l.interval() {
 		return false
 	}
-	l.last, l.pending = now, false
+	l.last, l.pending, l.answered = now, false, false
 	l.Sent++
 	return true
 }
@@ -79,4 +96,5 @@ func (l *KeyframeLimiter) Satisfied() {
 		l.Folded++
 	}
 	l.pending = false
+	l.answered = l.sent
 }

@@ -268,6 +268,23 @@ func TestKeyframeLimiter(t *testing.T) {
 	if !l.Request(now.Add(2*time.Second)) || l.Sent != 3 || l.Folded != 2 {
 		t.Errorf("sent %d folded %d", l.Sent, l.Folded)
 	}
+	// A new receiver's request after an answered one: at once once the
+	// least gap has passed, but not sooner, and not while unanswered.
+	at := now.Add(2 * time.Second)
+	if l.RequestAfterKeyframe(at.Add(50*time.Millisecond), 100*time.Millisecond) {
+		t.Error("new receiver's request sent unanswered within the interval")
+	}
+	l.Satisfied()
+	if l.RequestAfterKeyframe(at.Add(80*time.Millisecond), 100*time.Millisecond) {
+		t.Error("new receiver's request sent within the least gap")
+	}
+	l.Satisfied()
+	if !l.RequestAfterKeyframe(at.Add(120*time.Millisecond), 100*time.Millisecond) {
+		t.Error("new receiver's request held after a keyframe answered the last")
+	}
+	if l.RequestAfterKeyframe(at.Add(250*time.Millisecond), 100*time.Millisecond) {
+		t.Error("sent again before its keyframe came")
+	}
 }
 
 // BenchmarkSwitch passes the forwarded source's access units through the

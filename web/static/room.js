@@ -215,7 +215,19 @@ class Session {
     await debug.pub.setRemoteDescription({ type: 'answer', sdp: msg.sdp });
     this.offering = false;
     await this.flush('pub');
-    if (this.again) await this.negotiate();
+    if (this.again) this.negotiateAside();
+  }
+
+  /**
+   * Runs negotiate outside the message queue: building a "pub" offer
+   * (an encoder for a new camera) can take hundreds of milliseconds, and
+   * the server's "sub" offer behind it in the queue, with a room system's
+   * first picture, should not wait for it. The answer still comes through
+   * the queue, after the offer is sent; the offering flag, set before the
+   * first await, folds overlapping calls into one.
+   */
+  negotiateAside() {
+    this.negotiate().catch((err) => console.error('pub: negotiate failed:', err));
   }
 
   /**
@@ -233,7 +245,7 @@ class Session {
     this.camera.stop();
     this.camera = null;
     if (track) this.addCamera(track);
-    await this.negotiate();
+    this.negotiateAside();
   }
 
   /** Starts or stops sharing the screen (the "Share screen" button). */
