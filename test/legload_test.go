@@ -126,7 +126,7 @@ func joinHub(t *testing.T, b room.Backend, roomName string, want func(id string)
 // bothBackends starts livekit-server with the LiveKit backend on it, and
 // an embedded SFU; all stop when the test ends.
 func bothBackends(t *testing.T) (*lkServer, room.Backend, room.Backend) {
-	s := startLiveKit(t)
+	s := startLiveKitRTC(t, lkAnnouncedOnly) // joins as fast as LiveKit allows
 	lk := newLiveKitBackend(t, s)
 	emb, err := sfu.New(sfu.Config{Logger: testLogger(t)})
 	if err != nil {

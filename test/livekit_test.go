@@ -101,6 +101,16 @@ func startLiveKit(t *testing.T) *lkServer {
 	return startLiveKitRTC(t, "")
 }
 
+// lkAnnouncedOnly makes livekit-server gather on its announced address
+// only (startLiveKitRTC): it then answers ICE checks from the address it
+// announces, as a server on its own host or behind a 1:1 NAT does.
+// Gathering on both ends of the veth pair, it answers from Peer, which
+// pion takes for a peer-reflexive candidate and nominates only after 1 s:
+// every join takes over a second. (The conformance suite keeps that setup:
+// with this one its ReleaseTracks subtest missed a keyframe request now
+// and then, on main too, when run with the whole suite.)
+const lkAnnouncedOnly = "  ips:\n    includes: [" + netns.Addr + "/32]\n"
+
 // startLiveKitRTC is startLiveKit with more settings under rtc: (YAML
 // lines indented by two spaces).
 func startLiveKitRTC(t *testing.T, rtc string) *lkServer {
@@ -114,13 +124,6 @@ rtc:
   tcp_port: 7881
   udp_port: 7882
   use_external_ip: false
-  # Only the announced address: LiveKit then answers ICE checks from the
-  # address it announces, as a server on its own host or behind a 1:1 NAT
-  # does. Gathering on both ends of the veth pair, it answered from Peer,
-  # which pion takes for a peer-reflexive candidate and nominates only
-  # after 1 s (every join took over a second).
-  ips:
-    includes: [%s/32]
 %skeys:
   %s: %s
 room:
@@ -128,7 +131,7 @@ room:
   empty_timeout: 10
 logging:
   level: info
-`, lkPort, netns.Addr, netns.Addr, netns.Addr, rtc, lkKey, lkSecret)
+`, lkPort, netns.Addr, netns.Addr, rtc, lkKey, lkSecret)
 	if err := os.WriteFile(conf, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -525,8 +528,8 @@ func TestLiveKitPublishOnlyJoins(t *testing.T) {
 		return
 	}
 	for _, tc := range []struct{ name, rtc string }{
-		{"default", ""},
-		{"ICE lite", "  use_ice_lite: true\n"},
+		{"announced address", lkAnnouncedOnly},
+		{"ICE lite", lkAnnouncedOnly + "  use_ice_lite: true\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) { testPublishOnlyJoins(t, startLiveKitRTC(t, tc.rtc)) })
 	}
