@@ -106,9 +106,8 @@ func startLiveKit(t *testing.T) *lkServer {
 // announces, as a server on its own host or behind a 1:1 NAT does.
 // Gathering on both ends of the veth pair, it answers from Peer, which
 // pion takes for a peer-reflexive candidate and nominates only after 1 s:
-// every join takes over a second. (The conformance suite keeps that setup:
-// with this one its ReleaseTracks subtest missed a keyframe request now
-// and then, on main too, when run with the whole suite.)
+// every join takes over a second. The other tests keep that setup as
+// they were written for it.
 const lkAnnouncedOnly = "  ips:\n    includes: [" + netns.Addr + "/32]\n"
 
 // startLiveKitRTC is startLiveKit with more settings under rtc: (YAML
