@@ -3,10 +3,12 @@ package test
 import (
 	"context"
 	"maps"
+	"math"
 	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,7 +21,11 @@ import (
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
+	"github.com/pion/webrtc/v4/pkg/media"
 
+	"github.com/roombridge/roombridge/gateway/media/opus"
+	"github.com/roombridge/roombridge/gateway/media/tone"
+	"github.com/roombridge/roombridge/gateway/media/vad"
 	"github.com/roombridge/roombridge/gateway/sdp"
 	"github.com/roombridge/roombridge/gateway/sip/uac"
 	"github.com/roombridge/roombridge/gateway/video"
@@ -50,7 +56,16 @@ type lkvPictures struct {
 	firstOf map[[2]int]time.Time // first picture of each size
 	first   time.Time            // first picture
 	lastKey time.Time
+	shown   [2]int                  // the size of the last picture
+	changes []lkvChange             // every change of picture size
 	stats   video.DepacketizerStats // in snapshots
+}
+
+// lkvChange is the first picture of a new size.
+type lkvChange struct {
+	at   time.Time
+	size [2]int
+	key  bool
 }
 
 func newLKVPictures() *lkvPictures {
@@ -69,6 +84,10 @@ func newLKVPictures() *lkvPictures {
 			p.keys++
 			p.lastKey = time.Now()
 		}
+		if size != p.shown {
+			p.changes = append(p.changes, lkvChange{at: time.Now(), size: size, key: au.Keyframe})
+			p.shown = size
+		}
 	}, 0)
 	return p
 }
@@ -78,6 +97,7 @@ func newLKVPictures() *lkvPictures {
 func (p *lkvPictures) snapshot() lkvPictures {
 	cp := *p
 	cp.bySize, cp.firstOf = maps.Clone(p.bySize), maps.Clone(p.firstOf)
+	cp.changes = slices.Clone(p.changes)
 	cp.stats, cp.d = p.d.Stats(), nil
 	return cp
 }
@@ -90,6 +110,7 @@ type lkvClient struct {
 	w, h   int          // the camera's picture
 	keyNow atomic.Bool  // the next picture is an IDR
 	plis   atomic.Int64 // keyframe requests at our camera
+	loud   atomic.Bool  // the microphone sends a tone, else silence
 	stop   chan struct{}
 	wg     sync.WaitGroup
 
@@ -154,6 +175,55 @@ func (c *lkvClient) publish() {
 			c.keyNow.Store(true)
 		},
 		func(int) []byte { return c.slate.Next(c.keyNow.Swap(false)) })
+}
+
+// publishMic starts the client's microphone: Opus in 20 ms frames, each
+// with the RFC 6464 audio level LiveKit finds its active speakers by; a
+// tone while c.loud is set, digital silence (level 127) otherwise.
+func (c *lkvClient) publishMic() {
+	c.t.Helper()
+	track, err := lksdk.NewLocalSampleTrack(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2})
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	if _, err := c.room.LocalParticipant.PublishTrack(track, &lksdk.TrackPublicationOptions{
+		Name: "mic", Source: lkproto.TrackSource_MICROPHONE, DisableDTX: true,
+	}); err != nil {
+		c.t.Fatalf("LiveKit client %s: publish the microphone: %v", c.room.LocalParticipant.Identity(), err)
+	}
+	enc, err := opus.NewEncoder(48000, 1, opus.EncoderConfig{})
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	gen := tone.NewGenerator(440, 48000, 32767*math.Pow(10, lkgwSentDB/20))
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		pcm := make([]int16, 960)
+		out := make([]byte, opus.MaxFrameBytes)
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-c.stop:
+				return
+			case <-tick.C:
+			}
+			if c.loud.Load() {
+				gen.Fill(pcm)
+			} else {
+				clear(pcm)
+			}
+			level := vad.AudioLevel(vad.Level(pcm))
+			n, err := enc.Encode(pcm, out)
+			if err != nil {
+				c.t.Errorf("opus encode: %v", err)
+				return
+			}
+			_ = track.WriteSample(media.Sample{Data: slices.Clone(out[:n]), Duration: 20 * time.Millisecond},
+				&lksdk.SampleWriteOptions{AudioLevel: &level})
+		}
+	}()
 }
 
 func (c *lkvClient) onTrack(tr *webrtc.TrackRemote, _ *lksdk.RemoteTrackPublication, rp *lksdk.RemoteParticipant) {
@@ -774,6 +844,71 @@ func TestLiveKitRoomSystemPin(t *testing.T) {
 		})
 		got, _ := rs.received()
 		t.Logf("pin %s → a keyframe at the room system %v", id, got.lastKey.Sub(pinned).Round(time.Millisecond))
+	}
+	if got, _ := rs.received(); got.stats.Lost != 0 {
+		t.Errorf("the room system lost %d packets across the switches", got.stats.Lost)
+	}
+	rs.hangup()
+}
+
+// TestLiveKitRoomSystemSpeakerSwitch: two LiveKit clients in room demo,
+// each with an H.264 camera of its own size (320×240 and 176×144) and an
+// Opus microphone whose packets carry their RFC 6464 audio level. The one
+// that speaks (a tone) while the other is silent becomes LiveKit's active
+// speaker, and the room system switches to its picture: three switches,
+// each starting with a keyframe of the new size, no picture of the
+// previous speaker after it, and no RTP packet lost at the room system.
+func TestLiveKitRoomSystemSpeakerSwitch(t *testing.T) {
+	if !lkgwEnter(t) {
+		return
+	}
+	lk, srv := lkgwStart(t)
+	alice := joinLKVClientAs(t, lk, "alice", 320, 240)
+	bob := joinLKVClientAs(t, lk, "bob", 176, 144)
+	clients := []*lkvClient{alice, bob}
+	for _, c := range clients {
+		c.publish()
+		c.publishMic()
+	}
+	rs := dialLKVRoomSystem(t, srv, true)
+	lkvSIPID(t, srv)
+	sizeOf := func(c *lkvClient) [2]int { return [2]int{c.w, c.h} }
+	// Nobody speaks yet: the room system shows one of the cameras.
+	var shown *lkvClient
+	waitUntil(t, 10*time.Second, "a camera at the room system", func() bool {
+		got, _ := rs.received()
+		for _, c := range clients {
+			if got.shown == sizeOf(c) && got.bySize[sizeOf(c)] >= 5 {
+				shown = c
+				return true
+			}
+		}
+		return false
+	})
+	other := func(c *lkvClient) *lkvClient {
+		if c == alice {
+			return bob
+		}
+		return alice
+	}
+	for range 3 {
+		c := other(shown)
+		id, size, prev := c.room.LocalParticipant.Identity(), sizeOf(c), sizeOf(shown)
+		before, _ := rs.received()
+		shown.loud.Store(false)
+		c.loud.Store(true)
+		spoke := time.Now()
+		waitUntil(t, 10*time.Second, id+"'s pictures at the room system once it speaks", func() bool {
+			got, _ := rs.received()
+			return got.shown == size && got.bySize[size] >= before.bySize[size]+10
+		})
+		got, _ := rs.received()
+		changes := got.changes[len(before.changes):]
+		if len(changes) != 1 || changes[0].size != size || !changes[0].key {
+			t.Fatalf("%s speaks: picture size changes at the room system %+v, want one, from %v to %v at a keyframe", id, changes, prev, size)
+		}
+		t.Logf("%s speaks → its first picture (a keyframe) at the room system %v", id, changes[0].at.Sub(spoke).Round(time.Millisecond))
+		shown = c
 	}
 	if got, _ := rs.received(); got.stats.Lost != 0 {
 		t.Errorf("the room system lost %d packets across the switches", got.stats.Lost)
