@@ -2,6 +2,7 @@ package test
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"math"
 	"net"
@@ -114,11 +115,13 @@ type lkvClient struct {
 	stop   chan struct{}
 	wg     sync.WaitGroup
 
-	mu     sync.Mutex
-	joined map[string]time.Time // when each participant appeared
-	rx     map[string]*lkvPictures
-	remote map[string]*lksdk.RemoteParticipant
-	ssrc   map[string]webrtc.SSRC
+	mu        sync.Mutex
+	joined    map[string]time.Time // when each participant appeared
+	rx        map[string]*lkvPictures
+	remote    map[string]*lksdk.RemoteParticipant
+	ssrc      map[string]webrtc.SSRC
+	loudest   string    // LiveKit's loudest active speaker
+	loudestAt time.Time // when it was last named first
 }
 
 // joinLKVClient connects "viewer" to room demo; it leaves when the test
@@ -146,6 +149,13 @@ func joinLKVClientAs(t *testing.T, lk *lkServer, identity string, w, h int) *lkv
 			c.mu.Lock()
 			c.joined[rp.Identity()] = time.Now()
 			c.mu.Unlock()
+		},
+		OnActiveSpeakersChanged: func(ps []lksdk.Participant) {
+			c.mu.Lock()
+			defer c.mu.Unlock()
+			if len(ps) > 0 && ps[0].Identity() != c.loudest {
+				c.loudest, c.loudestAt = ps[0].Identity(), time.Now()
+			}
 		},
 		ParticipantCallback: lksdk.ParticipantCallback{OnTrackSubscribed: c.onTrack},
 	}
@@ -907,7 +917,15 @@ func TestLiveKitRoomSystemSpeakerSwitch(t *testing.T) {
 		if len(changes) != 1 || changes[0].size != size || !changes[0].key {
 			t.Fatalf("%s speaks: picture size changes at the room system %+v, want one, from %v to %v at a keyframe", id, changes, prev, size)
 		}
-		t.Logf("%s speaks → its first picture (a keyframe) at the room system %v", id, changes[0].at.Sub(spoke).Round(time.Millisecond))
+		o := other(c)
+		o.mu.Lock()
+		loudest, at := o.loudest, o.loudestAt
+		o.mu.Unlock()
+		named := ""
+		if loudest == id {
+			named = fmt.Sprintf(" (LiveKit named it the loudest speaker at the other client after %v)", at.Sub(spoke).Round(time.Millisecond))
+		}
+		t.Logf("%s speaks → its first picture (a keyframe) at the room system %v%s", id, changes[0].at.Sub(spoke).Round(time.Millisecond), named)
 		shown = c
 	}
 	if got, _ := rs.received(); got.stats.Lost != 0 {
