@@ -236,11 +236,18 @@ func (c *lkvClient) publishMic() {
 	}()
 }
 
-func (c *lkvClient) onTrack(tr *webrtc.TrackRemote, _ *lksdk.RemoteTrackPublication, rp *lksdk.RemoteParticipant) {
+// lkvScreen follows a participant's identity in what a client received
+// of its screen share.
+const lkvScreen = "/screen"
+
+func (c *lkvClient) onTrack(tr *webrtc.TrackRemote, pub *lksdk.RemoteTrackPublication, rp *lksdk.RemoteParticipant) {
 	if tr.Kind() != webrtc.RTPCodecTypeVideo {
 		return
 	}
 	id := rp.Identity()
+	if pub.Source() == lkproto.TrackSource_SCREEN_SHARE {
+		id += lkvScreen
+	}
 	pics := newLKVPictures()
 	c.mu.Lock()
 	c.rx[id], c.remote[id], c.ssrc[id] = pics, rp, tr.SSRC()
@@ -932,4 +939,57 @@ func TestLiveKitRoomSystemSpeakerSwitch(t *testing.T) {
 		t.Errorf("the room system lost %d packets across the switches", got.stats.Lost)
 	}
 	rs.hangup()
+}
+
+// TestLiveKitRoomSystemContent: sipp as a room system sharing content
+// (content_offer.xml: a video line a=content:slides besides its main
+// video, and BFCP; over TCP) on `backend: livekit`. The H.264 it sends on
+// the content line (x264, 320×180) reaches a LiveKit client as the SIP
+// participant's track of source SCREEN_SHARE, from a keyframe, no packet
+// lost; the re-INVITE dropping the content line unpublishes it.
+func TestLiveKitRoomSystemContent(t *testing.T) {
+	harness.RequireTool(t, "sipp")
+	if !lkgwEnter(t) {
+		return
+	}
+	lk, srv := lkgwStart(t)
+	viewer := joinLKVClient(t, lk)
+	start := time.Now()
+	p := startContentSipp(t, srv, "content_offer.xml", 9*time.Second)
+	id := lkvSIPID(t, srv)
+	waitUntil(t, 15*time.Second, "the room system's content at the LiveKit client as a screen share", func() bool {
+		got, _ := viewer.from(id + lkvScreen)
+		return got.bySize[[2]int{lkvRSWidth, lkvRSHeight}] >= 20
+	})
+	got, _ := viewer.from(id + lkvScreen)
+	t.Logf("sipp started → its content's first picture at the LiveKit client %v", got.first.Sub(start).Round(time.Millisecond))
+	if len(got.changes) == 0 || !got.changes[0].key || got.stats.Lost != 0 {
+		t.Errorf("the client's screen share of the room system: first picture %+v, stats %+v", got.changes, got.stats)
+	}
+	screens := func() int { // -1 when the participant has left
+		rp := viewer.room.GetParticipantByIdentity(id)
+		if rp == nil {
+			return -1
+		}
+		n := 0
+		for _, pub := range rp.TrackPublications() {
+			if pub.Source() == lkproto.TrackSource_SCREEN_SHARE {
+				n++
+			}
+		}
+		return n
+	}
+	if n := screens(); n != 1 {
+		t.Errorf("%d screen shares of the room system at the LiveKit client, want 1", n)
+	}
+	waitUntil(t, 20*time.Second, "the screen share unpublished after the re-INVITE dropping content (before the BYE)", func() bool {
+		n := screens()
+		if n < 0 {
+			t.Fatal("the room system left LiveKit with its screen share still published")
+		}
+		return n == 0
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	sippExitOK(ctx, t, p)
 }
