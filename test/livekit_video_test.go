@@ -2,11 +2,14 @@ package test
 
 import (
 	"context"
+	"fmt"
 	"maps"
+	"math"
 	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,7 +22,11 @@ import (
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
+	"github.com/pion/webrtc/v4/pkg/media"
 
+	"github.com/roombridge/roombridge/gateway/media/opus"
+	"github.com/roombridge/roombridge/gateway/media/tone"
+	"github.com/roombridge/roombridge/gateway/media/vad"
 	"github.com/roombridge/roombridge/gateway/sdp"
 	"github.com/roombridge/roombridge/gateway/sip/uac"
 	"github.com/roombridge/roombridge/gateway/video"
@@ -50,7 +57,16 @@ type lkvPictures struct {
 	firstOf map[[2]int]time.Time // first picture of each size
 	first   time.Time            // first picture
 	lastKey time.Time
+	shown   [2]int                  // the size of the last picture
+	changes []lkvChange             // every change of picture size
 	stats   video.DepacketizerStats // in snapshots
+}
+
+// lkvChange is the first picture of a new size.
+type lkvChange struct {
+	at   time.Time
+	size [2]int
+	key  bool
 }
 
 func newLKVPictures() *lkvPictures {
@@ -69,6 +85,10 @@ func newLKVPictures() *lkvPictures {
 			p.keys++
 			p.lastKey = time.Now()
 		}
+		if size != p.shown {
+			p.changes = append(p.changes, lkvChange{at: time.Now(), size: size, key: au.Keyframe})
+			p.shown = size
+		}
 	}, 0)
 	return p
 }
@@ -78,6 +98,7 @@ func newLKVPictures() *lkvPictures {
 func (p *lkvPictures) snapshot() lkvPictures {
 	cp := *p
 	cp.bySize, cp.firstOf = maps.Clone(p.bySize), maps.Clone(p.firstOf)
+	cp.changes = slices.Clone(p.changes)
 	cp.stats, cp.d = p.d.Stats(), nil
 	return cp
 }
@@ -90,14 +111,17 @@ type lkvClient struct {
 	w, h   int          // the camera's picture
 	keyNow atomic.Bool  // the next picture is an IDR
 	plis   atomic.Int64 // keyframe requests at our camera
+	loud   atomic.Bool  // the microphone sends a tone, else silence
 	stop   chan struct{}
 	wg     sync.WaitGroup
 
-	mu     sync.Mutex
-	joined map[string]time.Time // when each participant appeared
-	rx     map[string]*lkvPictures
-	remote map[string]*lksdk.RemoteParticipant
-	ssrc   map[string]webrtc.SSRC
+	mu        sync.Mutex
+	joined    map[string]time.Time // when each participant appeared
+	rx        map[string]*lkvPictures
+	remote    map[string]*lksdk.RemoteParticipant
+	ssrc      map[string]webrtc.SSRC
+	loudest   string    // LiveKit's loudest active speaker
+	loudestAt time.Time // when it was last named first
 }
 
 // joinLKVClient connects "viewer" to room demo; it leaves when the test
@@ -125,6 +149,13 @@ func joinLKVClientAs(t *testing.T, lk *lkServer, identity string, w, h int) *lkv
 			c.mu.Lock()
 			c.joined[rp.Identity()] = time.Now()
 			c.mu.Unlock()
+		},
+		OnActiveSpeakersChanged: func(ps []lksdk.Participant) {
+			c.mu.Lock()
+			defer c.mu.Unlock()
+			if len(ps) > 0 && ps[0].Identity() != c.loudest {
+				c.loudest, c.loudestAt = ps[0].Identity(), time.Now()
+			}
 		},
 		ParticipantCallback: lksdk.ParticipantCallback{OnTrackSubscribed: c.onTrack},
 	}
@@ -156,11 +187,67 @@ func (c *lkvClient) publish() {
 		func(int) []byte { return c.slate.Next(c.keyNow.Swap(false)) })
 }
 
-func (c *lkvClient) onTrack(tr *webrtc.TrackRemote, _ *lksdk.RemoteTrackPublication, rp *lksdk.RemoteParticipant) {
+// publishMic starts the client's microphone: Opus in 20 ms frames, each
+// with the RFC 6464 audio level LiveKit finds its active speakers by; a
+// tone while c.loud is set, digital silence (level 127) otherwise.
+func (c *lkvClient) publishMic() {
+	c.t.Helper()
+	track, err := lksdk.NewLocalSampleTrack(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2})
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	if _, err := c.room.LocalParticipant.PublishTrack(track, &lksdk.TrackPublicationOptions{
+		Name: "mic", Source: lkproto.TrackSource_MICROPHONE, DisableDTX: true,
+	}); err != nil {
+		c.t.Fatalf("LiveKit client %s: publish the microphone: %v", c.room.LocalParticipant.Identity(), err)
+	}
+	enc, err := opus.NewEncoder(48000, 1, opus.EncoderConfig{})
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	gen := tone.NewGenerator(440, 48000, 32767*math.Pow(10, lkgwSentDB/20))
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		pcm := make([]int16, 960)
+		out := make([]byte, opus.MaxFrameBytes)
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-c.stop:
+				return
+			case <-tick.C:
+			}
+			if c.loud.Load() {
+				gen.Fill(pcm)
+			} else {
+				clear(pcm)
+			}
+			level := vad.AudioLevel(vad.Level(pcm))
+			n, err := enc.Encode(pcm, out)
+			if err != nil {
+				c.t.Errorf("opus encode: %v", err)
+				return
+			}
+			_ = track.WriteSample(media.Sample{Data: slices.Clone(out[:n]), Duration: 20 * time.Millisecond},
+				&lksdk.SampleWriteOptions{AudioLevel: &level})
+		}
+	}()
+}
+
+// lkvScreen follows a participant's identity in what a client received
+// of its screen share.
+const lkvScreen = "/screen"
+
+func (c *lkvClient) onTrack(tr *webrtc.TrackRemote, pub *lksdk.RemoteTrackPublication, rp *lksdk.RemoteParticipant) {
 	if tr.Kind() != webrtc.RTPCodecTypeVideo {
 		return
 	}
 	id := rp.Identity()
+	if pub.Source() == lkproto.TrackSource_SCREEN_SHARE {
+		id += lkvScreen
+	}
 	pics := newLKVPictures()
 	c.mu.Lock()
 	c.rx[id], c.remote[id], c.ssrc[id] = pics, rp, tr.SSRC()
@@ -779,4 +866,130 @@ func TestLiveKitRoomSystemPin(t *testing.T) {
 		t.Errorf("the room system lost %d packets across the switches", got.stats.Lost)
 	}
 	rs.hangup()
+}
+
+// TestLiveKitRoomSystemSpeakerSwitch: two LiveKit clients in room demo,
+// each with an H.264 camera of its own size (320×240 and 176×144) and an
+// Opus microphone whose packets carry their RFC 6464 audio level. The one
+// that speaks (a tone) while the other is silent becomes LiveKit's active
+// speaker, and the room system switches to its picture: three switches,
+// each starting with a keyframe of the new size, no picture of the
+// previous speaker after it, and no RTP packet lost at the room system.
+func TestLiveKitRoomSystemSpeakerSwitch(t *testing.T) {
+	if !lkgwEnter(t) {
+		return
+	}
+	lk, srv := lkgwStart(t)
+	alice := joinLKVClientAs(t, lk, "alice", 320, 240)
+	bob := joinLKVClientAs(t, lk, "bob", 176, 144)
+	clients := []*lkvClient{alice, bob}
+	for _, c := range clients {
+		c.publish()
+		c.publishMic()
+	}
+	rs := dialLKVRoomSystem(t, srv, true)
+	lkvSIPID(t, srv)
+	sizeOf := func(c *lkvClient) [2]int { return [2]int{c.w, c.h} }
+	// Nobody speaks yet: the room system shows one of the cameras.
+	var shown *lkvClient
+	waitUntil(t, 10*time.Second, "a camera at the room system", func() bool {
+		got, _ := rs.received()
+		for _, c := range clients {
+			if got.shown == sizeOf(c) && got.bySize[sizeOf(c)] >= 5 {
+				shown = c
+				return true
+			}
+		}
+		return false
+	})
+	other := func(c *lkvClient) *lkvClient {
+		if c == alice {
+			return bob
+		}
+		return alice
+	}
+	for range 3 {
+		c := other(shown)
+		id, size, prev := c.room.LocalParticipant.Identity(), sizeOf(c), sizeOf(shown)
+		before, _ := rs.received()
+		shown.loud.Store(false)
+		c.loud.Store(true)
+		spoke := time.Now()
+		waitUntil(t, 10*time.Second, id+"'s pictures at the room system once it speaks", func() bool {
+			got, _ := rs.received()
+			return got.shown == size && got.bySize[size] >= before.bySize[size]+10
+		})
+		got, _ := rs.received()
+		changes := got.changes[len(before.changes):]
+		if len(changes) != 1 || changes[0].size != size || !changes[0].key {
+			t.Fatalf("%s speaks: picture size changes at the room system %+v, want one, from %v to %v at a keyframe", id, changes, prev, size)
+		}
+		o := other(c)
+		o.mu.Lock()
+		loudest, at := o.loudest, o.loudestAt
+		o.mu.Unlock()
+		named := ""
+		if loudest == id {
+			named = fmt.Sprintf(" (LiveKit named it the loudest speaker at the other client after %v)", at.Sub(spoke).Round(time.Millisecond))
+		}
+		t.Logf("%s speaks → its first picture (a keyframe) at the room system %v%s", id, changes[0].at.Sub(spoke).Round(time.Millisecond), named)
+		shown = c
+	}
+	if got, _ := rs.received(); got.stats.Lost != 0 {
+		t.Errorf("the room system lost %d packets across the switches", got.stats.Lost)
+	}
+	rs.hangup()
+}
+
+// TestLiveKitRoomSystemContent: sipp as a room system sharing content
+// (content_offer.xml: a video line a=content:slides besides its main
+// video, and BFCP; over TCP) on `backend: livekit`. The H.264 it sends on
+// the content line (x264, 320×180) reaches a LiveKit client as the SIP
+// participant's track of source SCREEN_SHARE, from a keyframe, no packet
+// lost; the re-INVITE dropping the content line unpublishes it.
+func TestLiveKitRoomSystemContent(t *testing.T) {
+	harness.RequireTool(t, "sipp")
+	if !lkgwEnter(t) {
+		return
+	}
+	lk, srv := lkgwStart(t)
+	viewer := joinLKVClient(t, lk)
+	start := time.Now()
+	p := startContentSipp(t, srv, "content_offer.xml", 9*time.Second)
+	id := lkvSIPID(t, srv)
+	waitUntil(t, 15*time.Second, "the room system's content at the LiveKit client as a screen share", func() bool {
+		got, _ := viewer.from(id + lkvScreen)
+		return got.bySize[[2]int{lkvRSWidth, lkvRSHeight}] >= 20
+	})
+	got, _ := viewer.from(id + lkvScreen)
+	t.Logf("sipp started → its content's first picture at the LiveKit client %v", got.first.Sub(start).Round(time.Millisecond))
+	if len(got.changes) == 0 || !got.changes[0].key || got.stats.Lost != 0 {
+		t.Errorf("the client's screen share of the room system: first picture %+v, stats %+v", got.changes, got.stats)
+	}
+	screens := func() int { // -1 when the participant has left
+		rp := viewer.room.GetParticipantByIdentity(id)
+		if rp == nil {
+			return -1
+		}
+		n := 0
+		for _, pub := range rp.TrackPublications() {
+			if pub.Source() == lkproto.TrackSource_SCREEN_SHARE {
+				n++
+			}
+		}
+		return n
+	}
+	if n := screens(); n != 1 {
+		t.Errorf("%d screen shares of the room system at the LiveKit client, want 1", n)
+	}
+	waitUntil(t, 20*time.Second, "the screen share unpublished after the re-INVITE dropping content (before the BYE)", func() bool {
+		n := screens()
+		if n < 0 {
+			t.Fatal("the room system left LiveKit with its screen share still published")
+		}
+		return n == 0
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	sippExitOK(ctx, t, p)
 }
