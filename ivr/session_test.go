@@ -182,6 +182,27 @@ func playing(prompt string) step {
 }
 
 // state waits until the session is in st (for the lookup's goroutine).
+// lookingUp waits until the lookup of pin has begun: the session's state
+// says it is looking up before its lookup goroutine has run.
+func lookingUp(pin string) step {
+	return func(h *harness) {
+		h.t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			h.mu.Lock()
+			begun := slices.Contains(h.lookups, pin)
+			h.mu.Unlock()
+			if begun {
+				return
+			}
+			if time.Now().After(deadline) {
+				h.t.Fatalf("the lookup of %s never began; actions: %s", pin, h.transcript())
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+}
+
 func state(st ivr.State) step {
 	return func(h *harness) {
 		h.t.Helper()
@@ -503,7 +524,7 @@ func TestSession(t *testing.T) {
 		},
 		{
 			name:    "hang up during the lookup",
-			steps:   seq(greeting, keys("888#"), state(ivr.StateLookingUp), hangup, release),
+			steps:   seq(greeting, keys("888#"), state(ivr.StateLookingUp), lookingUp("888"), hangup, release),
 			want:    greeted,
 			outcome: ivr.OutcomeHungUp, lookups: []string{"888"},
 		},
