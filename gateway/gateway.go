@@ -421,29 +421,27 @@ func (g *Gateway) rtpTotals() rtpTotals {
 	return t
 }
 
-// joinHub returns the hub of a room, starting it with the room's first leg
-// on this node, and tells it that id is one of our legs.
-func (g *Gateway) joinHub(ctx context.Context, roomName, id string) (*roomHub, error) {
+// joinHub makes leg id a user of roomName's hub, starting the hub's own
+// join in the background if it is the room's first leg here, and records
+// id as one of our legs before the leg publishes, so that its track is
+// never decoded back into the mix. Its caller waits for the hub
+// (roomHub.wait) before publishing into it.
+func (g *Gateway) joinHub(roomName, id string) *roomHub {
 	g.mu.Lock()
 	h := g.hubs[roomName]
 	created := h == nil
 	if created {
 		h = g.newHub(roomName)
 		g.hubs[roomName] = h
+		h.start(g.joins)
 	}
 	h.users++
 	g.mu.Unlock()
 	if created && g.cfg.OnRoomHub != nil && !isPrivateRoom(roomName) {
 		g.cfg.OnRoomHub(roomName, true)
 	}
-	// start is idempotent and serialised inside the hub, so a second leg
-	// arriving while the first starts the hub waits for it.
-	if err := h.Start(ctx); err != nil {
-		g.leaveHub(h, id, nil)
-		return nil, err
-	}
 	h.Expect(id)
-	return h, nil
+	return h
 }
 
 // leaveHub takes the leg id (and l, once it was added) out of h and stops
@@ -461,6 +459,9 @@ func (g *Gateway) leaveHub(h *roomHub, id string, l *bridge.Leg) {
 		g.cfg.OnRoomHub(h.Room(), false)
 	}
 	if last {
+		// A start still joining gives up; Close must come after it.
+		h.cancel()
+		<-h.started
 		if err := h.Close(); err != nil && !errors.Is(err, room.ErrClosed) {
 			g.log.Warn("room hub close", "room", h.Room(), "err", err)
 		}

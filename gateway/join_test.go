@@ -134,3 +134,91 @@ func TestFailedJoinHangsUp(t *testing.T) {
 		t.Errorf(`roombridge_calls_total{result="answered"} = %v, want 1`, n)
 	}
 }
+
+// hubGateBackend holds the room hub's join (the hidden participant) until
+// gate opens; the phones' own joins go through.
+type hubGateBackend struct {
+	room.Backend
+	gate chan struct{}
+}
+
+func (b *hubGateBackend) Join(ctx context.Context, roomName string, info room.ParticipantInfo) (room.Participant, error) {
+	if info.Hidden {
+		select {
+		case <-b.gate:
+		case <-ctx.Done():
+			return nil, context.Cause(ctx)
+		}
+	}
+	return b.Backend.Join(ctx, roomName, info)
+}
+
+// TestHubJoinsBesideTheLegs: the room hub joins beside its legs, not
+// after the first of them, and no leg holds a join slot while it waits
+// for the hub: with two slots and the hub's join held, three phones all
+// make their own participants. The first caller hangs up before the hub
+// is in; that does not fail the hub's join for the others, who hear each
+// other once it is.
+func TestHubJoinsBesideTheLegs(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end media test")
+	}
+	hb := &hubGateBackend{gate: make(chan struct{})}
+	f := newFixture(t, func(c *Config) {
+		hb.Backend = c.Backend
+		c.Backend = hb
+		c.MaxJoins = 2
+	})
+	ag := newAgent(t)
+	var phones []*phone
+	for _, freq := range []float64{440, 1000, 1500} {
+		p, code := ag.dial(f.uri("demo"), phoneOpts{freq: freq})
+		if code != 200 {
+			t.Fatalf("dial: %d", code)
+		}
+		phones = append(phones, p)
+	}
+	waitUntil(t, 5*time.Second, "three phones' own participants in the room while the hub waits", func() bool {
+		return len(f.sipParticipants("demo")) == 3
+	})
+	if n := f.metric("roombridge_room_joins_queued", ""); n != 0 {
+		t.Errorf("roombridge_room_joins_queued = %v while only the hub's join is held", n)
+	}
+	phones[0].hangup()
+	waitUntil(t, 5*time.Second, "the first caller out of the room", func() bool { return len(f.sipParticipants("demo")) == 2 })
+	close(hb.gate)
+	phones[1].waitHears(1500, 440, 1000)
+	phones[2].waitHears(1000, 440, 1500)
+	if n := f.metric("roombridge_room_join_failures_total", ""); n != 0 {
+		t.Errorf("roombridge_room_join_failures_total = %v, want 0", n)
+	}
+	phones[1].hangup()
+	phones[2].hangup()
+	f.waitIdle()
+}
+
+// TestHubStartGivesUpWithItsLastLeg: the only caller of a room hangs up
+// while the room hub is still joining; the hub's join is abandoned and
+// nothing of the room stays behind.
+func TestHubStartGivesUpWithItsLastLeg(t *testing.T) {
+	hb := &hubGateBackend{gate: make(chan struct{})}
+	f := newFixture(t, func(c *Config) {
+		hb.Backend = c.Backend
+		c.Backend = hb
+	})
+	call := dialDemo(t, f)
+	waitUntil(t, 5*time.Second, "the caller's participant in the room", func() bool { return len(f.sipParticipants("demo")) == 1 })
+	if err := call.Hangup(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	f.waitIdle()
+	f.gw.mu.Lock()
+	hubs := len(f.gw.hubs)
+	f.gw.mu.Unlock()
+	if hubs != 0 {
+		t.Errorf("%d room hubs left after the last caller hung up", hubs)
+	}
+	if n := f.metric("roombridge_room_joins_in_progress", ""); n != 0 {
+		t.Errorf("roombridge_room_joins_in_progress = %v, want 0", n)
+	}
+}

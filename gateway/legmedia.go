@@ -81,25 +81,26 @@ type videoHooks interface {
 }
 
 // joinParticipant makes the leg's participant in a room as info
-// describes, one that publishes one Opus track, and puts the room's audio
-// hub on this node, in one of the join queue's slots. What it made is in
+// describes, one that publishes one Opus track, in one of the join queue's
+// slots, and puts the room's audio hub on this node. What it made is in
 // m for release, also when it fails half way; the caller records the
 // join (m.room) once it may be reported.
 func (m *legMedia) joinParticipant(roomName string, info room.ParticipantInfo) error {
+	// The hub (if this is the room's first leg here) joins beside us, and
+	// learns our identity before we publish.
+	m.hub = m.g.joinHub(roomName, m.id)
 	release, err := m.g.joins.acquire(m.ctx)
 	if err != nil {
 		return err
 	}
-	defer release()
 	p, err := m.g.backendOf(roomName).Join(m.ctx, roomName, info)
+	release()
 	if err != nil {
 		return fmt.Errorf("%w: join: %w", ErrBackend, err)
 	}
 	m.part = p
 	m.roomName = roomName
-	// The hub must know our identity before we publish, or it would
-	// decode our own track back into the mix.
-	if m.hub, err = m.g.joinHub(m.ctx, roomName, m.id); err != nil {
+	if err := m.hub.wait(m.ctx); err != nil {
 		return err
 	}
 	m.writer, err = p.PublishAudio(room.AudioCodec{

@@ -15,7 +15,8 @@
 # the script starts livekit-server, found as $LIVEKIT_SERVER,
 # livekit-server on PATH or GOPATH/bin/server, and the gateway uses it),
 # PPROF (true: heap and CPU profiles of the gateway with every leg up, in
-# the run's folder; `go tool pprof -top DIR/roombridge DIR/heap.pprof`).
+# the run's folder; `go tool pprof -top DIR/roombridge DIR/heap.pprof`;
+# ramp: a CPU profile and a trace while the calls come in).
 #
 # With BACKEND=livekit everything runs in a network namespace of its own
 # with a veth pair, as the tests do (test/internal/netns): LiveKit's SDK
@@ -93,7 +94,7 @@ rtp: { port_min: $rtp_min, port_max: $rtp_max }
 api: { keys: [perf-key-0123456789] }
 store: { path: $dir/roombridge.db }
 limits: { max_cpu: $MAX_CPU, max_machine_cpu: $MAX_MACHINE_CPU, max_late_ticks: $MAX_LATE_TICKS, max_legs: $MAX_LEGS, concurrent_joins: $CONCURRENT_JOINS }
-metrics: { pprof: ${PPROF:-false} }
+metrics: { pprof: $([ "${PPROF:-false}" = false ] && echo false || echo true) }
 YAML
 
 # The processes the script starts, stopped when it exits however it does.
@@ -173,6 +174,16 @@ if [ "${PPROF:-false}" = true ]; then
     curl -fs -o "$dir/cpu.pprof" "http://127.0.0.1:$HTTP_PORT/debug/pprof/profile?seconds=10"
     echo "perf: profiles with $LEGS legs up: $dir/heap.pprof, $dir/cpu.pprof"
   ) &
+fi
+# PPROF=ramp: a CPU profile and an execution trace of the gateway while
+# the calls come in (the first RAMP_SECONDS, default LEGS/RATE + 2 s), for
+# what answering and joining cost under the burst
+# (`go tool trace DIR/ramp.trace`, its scheduler latency profile).
+if [ "${PPROF:-false}" = ramp ]; then
+  ramp=${RAMP_SECONDS:-$(((LEGS + RATE - 1) / RATE + 2))}
+  curl -fs -o "$dir/ramp-cpu.pprof" "http://127.0.0.1:$HTTP_PORT/debug/pprof/profile?seconds=$ramp" &
+  curl -fs -o "$dir/ramp.trace" "http://127.0.0.1:$HTTP_PORT/debug/pprof/trace?seconds=$ramp" &
+  echo "perf: CPU profile and trace of the first $ramp s: $dir/ramp-cpu.pprof, $dir/ramp.trace"
 fi
 status=0
 "$dir/roombridge" load --target "127.0.0.1:$SIP_PORT" --legs "$LEGS" --room-size "$ROOM_SIZE" --rate "$RATE" \
