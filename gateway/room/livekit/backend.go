@@ -39,6 +39,8 @@ type Backend struct {
 	m      *metrics
 	// opts are the SDK options participants join with.
 	opts clientOptions
+	// media is what lean (publish-only) participants share.
+	media *leanMedia
 
 	// health is the last check's result: nil when LiveKit answered.
 	health  atomic.Pointer[healthState]
@@ -92,6 +94,9 @@ func New(ctx context.Context, cfg Config) (*Backend, error) {
 	// the first backend routes it, before any connection exists.
 	sdkLogOnce.Do(func() { lksdk.SetLogger(b.sdkLog) })
 	if err := b.check(ctx); err != nil {
+		return nil, err
+	}
+	if b.media, err = newLeanMedia(cfg.UDPPort, cfg.Logger); err != nil {
 		return nil, err
 	}
 	b.health.Store(&healthState{})
@@ -218,7 +223,8 @@ func (b *Backend) Close() error {
 	}
 	wg.Wait()
 	b.wg.Wait()
-	return nil
+	// Every participant has left: nobody uses the shared socket now.
+	return b.media.close()
 }
 
 // newIdentity makes an identity for a participant that came without one.
@@ -280,6 +286,10 @@ func (b *Backend) Join(ctx context.Context, roomName string, info room.Participa
 	}
 	p := newParticipant(b, roomName, id, info.Hidden, b.log.With("room", roomName, "participant", id, "kind", kind.String()))
 	p.publishOnly = info.PublishOnly
+	lean := info.PublishOnly && !info.Hidden
+	if lean {
+		p.lean = newLeanClient(p)
+	}
 	if err := b.register(p); err != nil {
 		return nil, err
 	}
@@ -296,6 +306,9 @@ func (b *Backend) Join(ctx context.Context, roomName string, info room.Participa
 		return nil, err
 	}
 	p.log.Info("participant joined")
+	if lean {
+		return leanLeg{p}, nil
+	}
 	return p, nil
 }
 

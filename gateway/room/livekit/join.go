@@ -33,6 +33,16 @@ const joinAttempts = 3
 func (p *participant) connect(ctx context.Context, token string) error {
 	ctx, cancel := context.WithTimeout(ctx, p.b.cfg.ConnectTimeout)
 	defer cancel()
+	if p.lean != nil {
+		if err := p.lean.join(ctx, token); err != nil {
+			p.disconnect()
+			p.wait()
+			return joinError(err)
+		}
+		p.recountAudience()
+		p.pinAtJoin()
+		return nil
+	}
 	for attempt := 1; ; attempt++ {
 		lost := make(chan struct{})
 		r, joinAudio, done, err := p.startJoin(ctx, token, lost)

@@ -3,6 +3,7 @@ package livekit
 import (
 	"slices"
 
+	lkproto "github.com/livekit/protocol/livekit"
 	lksdk "github.com/livekit/server-sdk-go/v2"
 
 	"github.com/roombridge/roombridge/gateway/room"
@@ -40,15 +41,20 @@ func (p *participant) listened(lt *localTrack) bool {
 // onLocalTrackSubscribed: a visible participant subscribed to one of our
 // tracks for the first time. It may come before PublishTrack has returned.
 func (p *participant) onLocalTrackSubscribed(pub *lksdk.LocalTrackPublication, _ *lksdk.LocalParticipant) {
+	p.localTrackSubscribed(pub.SID())
+}
+
+// localTrackSubscribed: a visible participant subscribed to our track sid.
+func (p *participant) localTrackSubscribed(sid string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for lt := range p.writers {
-		if lt.pub == pub {
+		if lt.pub != nil && lt.pub.SID() == sid {
 			lt.subscribed.Store(true)
 			return
 		}
 	}
-	p.subscribedEarly[pub.SID()] = true
+	p.subscribedEarly[sid] = true
 }
 
 func (p *participant) onRecordingStatusChanged(recording bool) {
@@ -61,17 +67,17 @@ func (p *participant) onRecordingStatusChanged(recording bool) {
 func (p *participant) recountAudience() {
 	p.audMu.Lock()
 	defer p.audMu.Unlock()
-	lk := p.lk.Load()
-	if lk == nil {
+	peers, recording, ok := p.roomView()
+	if !ok {
 		return
 	}
 	var audience int32
 	foreignSIP := false
-	for _, rp := range lk.GetRemoteParticipants() {
-		own := p.b.own(p.roomName, rp.Identity())
+	for _, rp := range peers {
+		own := p.b.own(p.roomName, rp.identity)
 		if own == nil {
 			audience++
-			foreignSIP = foreignSIP || rp.Kind() == lksdk.ParticipantSIP
+			foreignSIP = foreignSIP || rp.kind == lkproto.ParticipantInfo_SIP
 			continue
 		}
 		if own.receives(p.id) {
@@ -80,7 +86,33 @@ func (p *participant) recountAudience() {
 	}
 	p.audience.Store(audience)
 	p.foreignSIP.Store(foreignSIP)
-	p.recording.Store(lk.IsRecording())
+	p.recording.Store(recording)
+}
+
+// peer is what the adapter needs of another participant of the room.
+type peer struct {
+	identity string
+	kind     lkproto.ParticipantInfo_Kind
+	pinned   bool
+}
+
+// roomView is the participant's current view of its room, from its SDK
+// client or its lean one; ok is false before it has one.
+func (p *participant) roomView() (peers []peer, recording, ok bool) {
+	if p.lean != nil {
+		return p.lean.roomView()
+	}
+	lk := p.lk.Load()
+	if lk == nil {
+		return nil, false, false
+	}
+	for _, rp := range lk.GetRemoteParticipants() {
+		peers = append(peers, peer{
+			identity: rp.Identity(), kind: lkproto.ParticipantInfo_Kind(rp.Kind()),
+			pinned: rp.Attributes()[attrPinned] != "",
+		})
+	}
+	return peers, lk.IsRecording(), true
 }
 
 // receives says whether this participant, one of the backend's own, is a

@@ -31,8 +31,10 @@ type participant struct {
 	publishOnly bool
 	log         *slog.Logger
 	// lk is the participant's SDK client; a publish-only join may replace
-	// it before it succeeds (join.go), so it is read with Load.
-	lk atomic.Pointer[lksdk.Room]
+	// it before it succeeds (join.go), so it is read with Load. It is nil
+	// for a lean participant, whose own client is lean.
+	lk   atomic.Pointer[lksdk.Room]
+	lean *leanClient
 
 	mu         sync.Mutex
 	handler    func(room.RemoteTrack)
@@ -310,7 +312,7 @@ func (p *participant) SetMuted(kind room.TrackKind, muted bool) error {
 		return fmt.Errorf("%w: participant %q has left", room.ErrClosed, p.id)
 	}
 	p.muted[kind] = muted
-	var pubs []*lksdk.LocalTrackPublication
+	var pubs []publication
 	for w := range p.writers {
 		if w.kind == kind {
 			pubs = append(pubs, w.pub)
@@ -330,10 +332,12 @@ func (p *participant) onMuted(pub lksdk.TrackPublication, who lksdk.Participant,
 	if _, local := who.(*lksdk.LocalParticipant); !local {
 		return
 	}
-	kind := room.TrackKindAudio
-	if pub.Kind() == lksdk.TrackKindVideo {
-		kind = room.TrackKindVideo
-	}
+	p.mutedBy(kindOf(pub.Kind()), muted)
+}
+
+// mutedBy: this participant's tracks of kind were muted or unmuted, by
+// itself or by someone else (who makes EventMuted).
+func (p *participant) mutedBy(kind room.TrackKind, muted bool) {
 	p.mu.Lock()
 	if p.muted[kind] == muted {
 		p.mu.Unlock()
@@ -345,14 +349,24 @@ func (p *participant) onMuted(pub lksdk.TrackPublication, who lksdk.Participant,
 }
 
 func (p *participant) onParticipantConnected(rp *lksdk.RemoteParticipant) {
-	p.recountAudience()
-	p.emit(room.Event{Type: room.EventParticipantJoined, Participant: remoteState(rp)})
+	p.peerJoined(remoteState(rp))
 }
 
 func (p *participant) onParticipantDisconnected(rp *lksdk.RemoteParticipant) {
+	p.peerLeft(remoteState(rp))
+}
+
+// peerJoined: another participant joined the room.
+func (p *participant) peerJoined(st room.ParticipantState) {
 	p.recountAudience()
-	p.setPinned("", rp.Identity()) // a pin ends with its participant
-	p.emit(room.Event{Type: room.EventParticipantLeft, Participant: remoteState(rp)})
+	p.emit(room.Event{Type: room.EventParticipantJoined, Participant: st})
+}
+
+// peerLeft: another participant left the room.
+func (p *participant) peerLeft(st room.ParticipantState) {
+	p.recountAudience()
+	p.setPinned("", st.ID) // a pin ends with its participant
+	p.emit(room.Event{Type: room.EventParticipantLeft, Participant: st})
 }
 
 func (p *participant) onActiveSpeakers(ps []lksdk.Participant) {
@@ -393,13 +407,19 @@ func (p *participant) onReconnected() {
 // onDisconnected: LiveKit ended the session (kick, room deleted, server
 // shutdown) or the SDK gave up reconnecting.
 func (p *participant) onDisconnected(lksdk.DisconnectionReason) {
-	reason := reasonText(p.lk.Load().DisconnectReason())
+	p.disconnectedBy(p.lk.Load().DisconnectReason(), false)
+}
+
+// disconnectedBy: LiveKit ended the session for r; disconnect says whether
+// the client is still to be closed.
+func (p *participant) disconnectedBy(r lkproto.DisconnectReason, disconnect bool) {
+	reason := reasonText(r)
 	p.mu.Lock()
-	if p.kickReason != "" && p.lk.Load().DisconnectReason() == lkproto.DisconnectReason_PARTICIPANT_REMOVED {
+	if p.kickReason != "" && r == lkproto.DisconnectReason_PARTICIPANT_REMOVED {
 		reason = p.kickReason
 	}
 	p.mu.Unlock()
-	p.remove(reason, false)
+	p.remove(reason, disconnect)
 }
 
 // reasonText is the EventRemoved reason for a LiveKit disconnect reason.
@@ -439,7 +459,13 @@ func (p *participant) remove(reason string, disconnect bool) {
 
 // disconnect closes the SDK's session once.
 func (p *participant) disconnect() {
-	p.disconnectOnce.Do(func() { p.lk.Load().Disconnect() })
+	p.disconnectOnce.Do(func() {
+		if p.lean != nil {
+			p.lean.close()
+			return
+		}
+		p.lk.Load().Disconnect()
+	})
 }
 
 // finish ends events, tracks and writers once; it reports whether this call

@@ -110,15 +110,18 @@ func isNotFoundErr(err error) bool {
 
 // onAttributesChanged turns changes of the pin attribute into EventPinned.
 func (p *participant) onAttributesChanged(changed map[string]string, who lksdk.Participant) {
-	v, ok := changed[attrPinned]
-	if !ok {
+	if v, ok := changed[attrPinned]; ok {
+		p.pinChanged(who.Identity(), v != "")
+	}
+}
+
+// pinChanged: the pin attribute of who was set or cleared.
+func (p *participant) pinChanged(who string, pinned bool) {
+	if pinned {
+		p.setPinned(who, "")
 		return
 	}
-	if v != "" {
-		p.setPinned(who.Identity(), "")
-		return
-	}
-	p.setPinned("", who.Identity())
+	p.setPinned("", who)
 }
 
 // setPinned records the room's pin (or with id "", clears the pin of
@@ -136,9 +139,10 @@ func (p *participant) setPinned(id, only string) {
 
 // pinAtJoin tells a participant that joins a room with a pin.
 func (p *participant) pinAtJoin() {
-	for _, rp := range p.lk.Load().GetRemoteParticipants() {
-		if rp.Attributes()[attrPinned] != "" {
-			p.setPinned(rp.Identity(), "")
+	peers, _, _ := p.roomView()
+	for _, rp := range peers {
+		if rp.pinned {
+			p.setPinned(rp.identity, "")
 			return
 		}
 	}

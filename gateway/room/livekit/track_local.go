@@ -34,9 +34,17 @@ const (
 
 // rtpSink is where a local track's packets go: the SDK's LocalTrack, which
 // adds nothing but what opts asks for and writes to the PeerConnection
-// (interceptors, SRTP, the socket).
+// (interceptors, SRTP, the socket), or a lean participant's leanTrack.
 type rtpSink interface {
 	WriteRTP(p *rtp.Packet, opts *lksdk.SampleWriteOptions) error
+}
+
+// publication is a local track's publication as LiveKit knows it: the
+// SDK's LocalTrackPublication or a lean participant's leanPub.
+type publication interface {
+	SID() string
+	IsMuted() bool
+	SetMuted(muted bool)
 }
 
 // localTrack is a track this participant publishes. The writers number the
@@ -48,11 +56,13 @@ type rtpSink interface {
 // 20 ms clock) never waits for the PeerConnection, and a PeerConnection
 // that stalls loses its oldest packets rather than delaying anyone.
 type localTrack struct {
-	p     *participant
-	kind  room.TrackKind
+	p    *participant
+	kind room.TrackKind
+	// track is the SDK's track, nil for a lean participant's.
 	track *lksdk.LocalTrack
-	pub   *lksdk.LocalTrackPublication
+	pub   publication
 	sink  rtpSink
+	mime  string
 
 	mu      sync.Mutex
 	seq     uint16
@@ -245,6 +255,16 @@ func (p *participant) publish(kind room.TrackKind, c webrtc.RTPCodecCapability, 
 	if p.isClosed() {
 		return nil, fmt.Errorf("%w: participant %q has left", room.ErrClosed, p.id)
 	}
+	if p.lean != nil {
+		lt, err := p.lean.publish(kind, c, opts)
+		if err != nil {
+			return nil, err
+		}
+		if err := p.started(lt); err != nil {
+			return nil, err
+		}
+		return lt, nil
+	}
 	lt, err := p.newTrack(kind, c)
 	if err != nil {
 		return nil, err
@@ -278,6 +298,7 @@ func (p *participant) newTrack(kind room.TrackKind, c webrtc.RTPCodecCapability)
 		return nil, fmt.Errorf("livekit: new track: %w", err)
 	}
 	lt = newLocalTrack(p, kind, c.ClockRate, track)
+	lt.mime = c.MimeType
 	if kind == room.TrackKindAudio {
 		track.OnBind(lt.onBind)
 	}
@@ -295,7 +316,7 @@ func (p *participant) started(lt *localTrack) error {
 	if muted {
 		lt.pub.SetMuted(true)
 	}
-	p.log.Info("track published", "track", lt.pub.SID(), "codec", lt.track.Codec().MimeType)
+	p.log.Info("track published", "track", lt.pub.SID(), "codec", lt.mime)
 	return nil
 }
 
@@ -384,6 +405,9 @@ func (lt *localTrack) close() error {
 	lt.p.mu.Lock()
 	delete(lt.p.writers, lt)
 	lt.p.mu.Unlock()
+	if lt.p.lean != nil {
+		return lt.p.lean.unpublish(lt)
+	}
 	if err := lt.p.lk.Load().LocalParticipant.UnpublishTrack(lt.pub.SID()); err != nil {
 		return fmt.Errorf("livekit: unpublish: %w", err)
 	}

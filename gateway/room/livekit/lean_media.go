@@ -1,0 +1,163 @@
+package livekit
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/pion/dtls/v3"
+	"github.com/pion/ice/v4"
+	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/nack"
+	"github.com/pion/interceptor/pkg/report"
+	"github.com/pion/sdp/v3"
+	"github.com/pion/webrtc/v4"
+
+	"github.com/roombridge/roombridge/gateway/pionlog"
+)
+
+// ICE and DTLS timings of the lean participants: the SDK's own
+// (transport.go), so that a lean leg gives up on a dead path when an SDK
+// one would.
+const (
+	leanICEDisconnected = 10 * time.Second
+	leanICEFailed       = 5 * time.Second
+	leanICEKeepalive    = 2 * time.Second
+	leanDTLSRetransmit  = 100 * time.Millisecond
+)
+
+// leanMedia is what every lean participant of a backend shares: one
+// webrtc.API (codecs, interceptors, settings), one UDP mux, so that all
+// legs' ICE goes through one socket per local address instead of four
+// sockets and four reading goroutines per leg, and one DTLS certificate,
+// generated once instead of per PeerConnection.
+type leanMedia struct {
+	api  *webrtc.API
+	mux  *ice.MultiUDPMuxDefault
+	cert webrtc.Certificate
+}
+
+// newLeanMedia opens the shared UDP mux on port (0: an ephemeral port)
+// on every non-loopback IPv4 address and builds the API around it.
+func newLeanMedia(port int, log *slog.Logger) (*leanMedia, error) {
+	pl := pionlog.New(log.With("component", "livekit-pion"))
+	mux, err := ice.NewMultiUDPMuxFromPort(port,
+		ice.UDPMuxFromPortWithNetworks(ice.NetworkTypeUDP4),
+		ice.UDPMuxFromPortWithLogger(pl.NewLogger("udpmux")))
+	if err != nil {
+		return nil, fmt.Errorf("livekit: UDP mux on port %d: %w", port, err)
+	}
+	m, err := leanMediaEngine()
+	if err != nil {
+		return nil, errors.Join(err, mux.Close())
+	}
+	reg := &interceptor.Registry{}
+	// Sender reports (LiveKit's clients sync and measure with them) and
+	// the NACK responder for video; nothing that receives (see
+	// clientOptions.publishOnly).
+	sr, err := report.NewSenderInterceptor()
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("livekit: sender reports: %w", err), mux.Close())
+	}
+	resp, err := nack.NewResponderInterceptor(nack.ResponderSize(nackBuffer))
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("livekit: nack responder: %w", err), mux.Close())
+	}
+	reg.Add(sr)
+	reg.Add(resp)
+
+	var se webrtc.SettingEngine
+	se.LoggerFactory = pl
+	se.SetICEUDPMux(mux)
+	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	se.SetICETimeouts(leanICEDisconnected, leanICEFailed, leanICEKeepalive)
+	se.SetDTLSRetransmissionInterval(leanDTLSRetransmit)
+	se.SetSRTPProtectionProfiles(dtls.SRTP_AEAD_AES_128_GCM, dtls.SRTP_AES128_CM_HMAC_SHA1_80)
+
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("livekit: DTLS key: %w", err), mux.Close())
+	}
+	cert, err := webrtc.GenerateCertificate(key)
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("livekit: DTLS certificate: %w", err), mux.Close())
+	}
+	return &leanMedia{
+		api:  webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithSettingEngine(se), webrtc.WithInterceptorRegistry(reg)),
+		mux:  mux,
+		cert: *cert,
+	}, nil
+}
+
+// leanH264 are the H.264 formats a lean participant offers: pion's
+// default list (payload types as pion numbers them), which covers the
+// profiles a room system's video may come in (PublishVideo keeps the
+// room system's fmtp, and pion matches H.264 by profile and
+// packetization mode).
+var leanH264 = []struct {
+	pt   webrtc.PayloadType
+	fmtp string
+}{
+	{102, "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42001f"},
+	{104, "level-asymmetry-allowed=1;packetization-mode=0;profile-level-id=42001f"},
+	{106, "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"},
+	{108, "level-asymmetry-allowed=1;packetization-mode=0;profile-level-id=42e01f"},
+	{127, "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=4d001f"},
+	{39, "level-asymmetry-allowed=1;packetization-mode=0;profile-level-id=4d001f"},
+	{112, "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=64001f"},
+}
+
+// leanMediaEngine has only what a phone leg publishes: Opus as
+// opusCapability offers it, H.264 and VP8 for video added by re-INVITE,
+// and the audio level extension LiveKit finds active speakers with. The
+// SDK's full codec list (and pion's fmtp parsing of every entry of
+// LiveKit's answer against it) was a quarter of a join's CPU.
+func leanMediaEngine() (*webrtc.MediaEngine, error) {
+	m := &webrtc.MediaEngine{}
+	fb := []webrtc.RTCPFeedback{{Type: "nack"}, {Type: "nack", Parameter: "pli"}, {Type: "ccm", Parameter: "fir"}}
+	codecs := []struct {
+		c    webrtc.RTPCodecParameters
+		kind webrtc.RTPCodecType
+	}{
+		{webrtc.RTPCodecParameters{RTPCodecCapability: opusCapability, PayloadType: 111}, webrtc.RTPCodecTypeAudio},
+		{webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{
+			MimeType: webrtc.MimeTypeVP8, ClockRate: 90000, RTCPFeedback: fb,
+		}, PayloadType: 96}, webrtc.RTPCodecTypeVideo},
+	}
+	for _, h := range leanH264 {
+		codecs = append(codecs, struct {
+			c    webrtc.RTPCodecParameters
+			kind webrtc.RTPCodecType
+		}{webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{
+			MimeType: webrtc.MimeTypeH264, ClockRate: 90000, SDPFmtpLine: h.fmtp, RTCPFeedback: fb,
+		}, PayloadType: h.pt}, webrtc.RTPCodecTypeVideo})
+	}
+	for _, c := range codecs {
+		if err := m.RegisterCodec(c.c, c.kind); err != nil {
+			return nil, fmt.Errorf("livekit: codec %s: %w", c.c.MimeType, err)
+		}
+	}
+	if err := m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: sdp.AudioLevelURI}, webrtc.RTPCodecTypeAudio); err != nil {
+		return nil, fmt.Errorf("livekit: audio level extension: %w", err)
+	}
+	if err := m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: sdp.SDESMidURI}, webrtc.RTPCodecTypeVideo); err != nil {
+		return nil, fmt.Errorf("livekit: mid extension: %w", err)
+	}
+	return m, nil
+}
+
+// newPeerConnection makes a lean participant's PeerConnection.
+func (lm *leanMedia) newPeerConnection() (*webrtc.PeerConnection, error) {
+	return lm.api.NewPeerConnection(webrtc.Configuration{
+		Certificates: []webrtc.Certificate{lm.cert},
+		BundlePolicy: webrtc.BundlePolicyMaxBundle,
+	})
+}
+
+// close closes the shared mux; every lean participant has left.
+func (lm *leanMedia) close() error { return lm.mux.Close() }
