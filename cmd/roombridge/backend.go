@@ -32,7 +32,6 @@ func (a *app) openBackend(ctx context.Context, cfg config.Config, reg prometheus
 			ConnectTimeout: cfg.LiveKit.ConnectTimeout,
 			HealthInterval: cfg.LiveKit.HealthInterval,
 			ReconnectGrace: cfg.LiveKit.ReconnectGrace,
-			UDPPort:        cfg.LiveKit.UDPPort,
 			Registerer:     reg,
 			// A restarted LiveKit has forgotten the rooms; make them again
 			// so that LiveKit's own clients find them before a phone joins.

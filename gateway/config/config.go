@@ -210,10 +210,6 @@ type LiveKit struct {
 	// ReconnectGrace is how long a participant whose connection dropped
 	// may try to resume before its call is ended.
 	ReconnectGrace time.Duration `yaml:"reconnect_grace"`
-	// UDPPort is the one UDP port every phone leg's media to LiveKit
-	// goes through (all legs share it); 0, the default, picks an
-	// ephemeral port at start.
-	UDPPort int `yaml:"udp_port"`
 }
 
 // Trunk is a SIP peer allowed to send calls.

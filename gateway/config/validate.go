@@ -136,9 +136,6 @@ func (c *Config) Validate() error {
 		if c.LiveKit.APISecret == "" {
 			bad("livekit.api_secret", "must not be empty with backend: livekit")
 		}
-		if c.LiveKit.UDPPort < 0 || c.LiveKit.UDPPort > 65535 {
-			bad("livekit.udp_port", "must be a UDP port or 0, not %d", c.LiveKit.UDPPort)
-		}
 	default:
 		bad("backend", "must be embedded or livekit, not %q", c.Backend)
 	}

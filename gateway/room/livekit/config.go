@@ -36,11 +36,6 @@ type Config struct {
 	// would keep trying for over a minute, with the caller listening to
 	// silence); 5 s when zero.
 	ReconnectGrace time.Duration
-	// UDPPort is the UDP port all publish-only participants (phone legs)
-	// share for their media, on every non-loopback IPv4 address; 0 picks
-	// an ephemeral port. Participants that subscribe (the room hub, room
-	// systems) keep ports of their own, which the SDK picks.
-	UDPPort int
 	// Registerer receives the backend's Prometheus metrics; nil registers
 	// none.
 	Registerer prometheus.Registerer
@@ -78,9 +73,6 @@ func (c *Config) validate() error {
 	case "ws", "wss", "http", "https":
 	default:
 		return fmt.Errorf("%w: URL %q: scheme must be ws, wss, http or https", ErrConfig, c.URL)
-	}
-	if c.UDPPort < 0 || c.UDPPort > 65535 {
-		return fmt.Errorf("%w: UDPPort %d is not a port", ErrConfig, c.UDPPort)
 	}
 	if c.APIKey == "" || c.APISecret == "" {
 		return fmt.Errorf("%w: APIKey and APISecret are required", ErrConfig)

@@ -4,7 +4,6 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
-	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -31,29 +30,28 @@ const (
 )
 
 // leanMedia is what every lean participant of a backend shares: one
-// webrtc.API (codecs, interceptors, settings), one UDP mux, so that all
-// legs' ICE goes through one socket per local address instead of four
-// sockets and four reading goroutines per leg, and one DTLS certificate,
+// webrtc.API (codecs, interceptors, settings) and one DTLS certificate,
 // generated once instead of per PeerConnection.
+//
+// Each participant keeps a UDP socket of its own, one per local IPv4
+// address (no IPv6, no loopback, no mDNS: one socket and one reading
+// goroutine on a host with one interface, where the SDK had four and
+// three more for mDNS). A UDP mux shared by all legs cannot work against
+// LiveKit: every leg's media goes to the same LiveKit address (its
+// rtc.udp_port, or the same node's port), and one 5-tuple carries one ICE
+// session, one DTLS association and one SRTP context at both ends, so a
+// second leg's packets would reach the first leg's session (pion's mux,
+// and LiveKit's, route by remote address once a session has it).
 type leanMedia struct {
 	api  *webrtc.API
-	mux  *ice.MultiUDPMuxDefault
 	cert webrtc.Certificate
 }
 
-// newLeanMedia opens the shared UDP mux on port (0: an ephemeral port)
-// on every non-loopback IPv4 address and builds the API around it.
-func newLeanMedia(port int, log *slog.Logger) (*leanMedia, error) {
-	pl := pionlog.New(log.With("component", "livekit-pion"))
-	mux, err := ice.NewMultiUDPMuxFromPort(port,
-		ice.UDPMuxFromPortWithNetworks(ice.NetworkTypeUDP4),
-		ice.UDPMuxFromPortWithLogger(pl.NewLogger("udpmux")))
-	if err != nil {
-		return nil, fmt.Errorf("livekit: UDP mux on port %d: %w", port, err)
-	}
+// newLeanMedia builds the shared API and certificate.
+func newLeanMedia(log *slog.Logger) (*leanMedia, error) {
 	m, err := leanMediaEngine()
 	if err != nil {
-		return nil, errors.Join(err, mux.Close())
+		return nil, err
 	}
 	reg := &interceptor.Registry{}
 	// Sender reports (LiveKit's clients sync and measure with them) and
@@ -61,18 +59,17 @@ func newLeanMedia(port int, log *slog.Logger) (*leanMedia, error) {
 	// clientOptions.publishOnly).
 	sr, err := report.NewSenderInterceptor()
 	if err != nil {
-		return nil, errors.Join(fmt.Errorf("livekit: sender reports: %w", err), mux.Close())
+		return nil, fmt.Errorf("livekit: sender reports: %w", err)
 	}
 	resp, err := nack.NewResponderInterceptor(nack.ResponderSize(nackBuffer))
 	if err != nil {
-		return nil, errors.Join(fmt.Errorf("livekit: nack responder: %w", err), mux.Close())
+		return nil, fmt.Errorf("livekit: nack responder: %w", err)
 	}
 	reg.Add(sr)
 	reg.Add(resp)
 
 	var se webrtc.SettingEngine
-	se.LoggerFactory = pl
-	se.SetICEUDPMux(mux)
+	se.LoggerFactory = pionlog.New(log.With("component", "livekit-pion"))
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	se.SetICETimeouts(leanICEDisconnected, leanICEFailed, leanICEKeepalive)
@@ -81,15 +78,14 @@ func newLeanMedia(port int, log *slog.Logger) (*leanMedia, error) {
 
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		return nil, errors.Join(fmt.Errorf("livekit: DTLS key: %w", err), mux.Close())
+		return nil, fmt.Errorf("livekit: DTLS key: %w", err)
 	}
 	cert, err := webrtc.GenerateCertificate(key)
 	if err != nil {
-		return nil, errors.Join(fmt.Errorf("livekit: DTLS certificate: %w", err), mux.Close())
+		return nil, fmt.Errorf("livekit: DTLS certificate: %w", err)
 	}
 	return &leanMedia{
 		api:  webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithSettingEngine(se), webrtc.WithInterceptorRegistry(reg)),
-		mux:  mux,
 		cert: *cert,
 	}, nil
 }
@@ -120,26 +116,22 @@ var leanH264 = []struct {
 func leanMediaEngine() (*webrtc.MediaEngine, error) {
 	m := &webrtc.MediaEngine{}
 	fb := []webrtc.RTCPFeedback{{Type: "nack"}, {Type: "nack", Parameter: "pli"}, {Type: "ccm", Parameter: "fir"}}
-	codecs := []struct {
-		c    webrtc.RTPCodecParameters
-		kind webrtc.RTPCodecType
-	}{
-		{webrtc.RTPCodecParameters{RTPCodecCapability: opusCapability, PayloadType: 111}, webrtc.RTPCodecTypeAudio},
-		{webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{
-			MimeType: webrtc.MimeTypeVP8, ClockRate: 90000, RTCPFeedback: fb,
-		}, PayloadType: 96}, webrtc.RTPCodecTypeVideo},
+	if err := m.RegisterCodec(webrtc.RTPCodecParameters{RTPCodecCapability: opusCapability, PayloadType: 111}, webrtc.RTPCodecTypeAudio); err != nil {
+		return nil, fmt.Errorf("livekit: codec opus: %w", err)
 	}
+	video := []webrtc.RTPCodecParameters{{
+		RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000, RTCPFeedback: fb},
+		PayloadType:        96,
+	}}
 	for _, h := range leanH264 {
-		codecs = append(codecs, struct {
-			c    webrtc.RTPCodecParameters
-			kind webrtc.RTPCodecType
-		}{webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{
-			MimeType: webrtc.MimeTypeH264, ClockRate: 90000, SDPFmtpLine: h.fmtp, RTCPFeedback: fb,
-		}, PayloadType: h.pt}, webrtc.RTPCodecTypeVideo})
+		video = append(video, webrtc.RTPCodecParameters{
+			RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: 90000, SDPFmtpLine: h.fmtp, RTCPFeedback: fb},
+			PayloadType:        h.pt,
+		})
 	}
-	for _, c := range codecs {
-		if err := m.RegisterCodec(c.c, c.kind); err != nil {
-			return nil, fmt.Errorf("livekit: codec %s: %w", c.c.MimeType, err)
+	for _, c := range video {
+		if err := m.RegisterCodec(c, webrtc.RTPCodecTypeVideo); err != nil {
+			return nil, fmt.Errorf("livekit: codec %s: %w", c.MimeType, err)
 		}
 	}
 	if err := m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: sdp.AudioLevelURI}, webrtc.RTPCodecTypeAudio); err != nil {
@@ -158,6 +150,3 @@ func (lm *leanMedia) newPeerConnection() (*webrtc.PeerConnection, error) {
 		BundlePolicy: webrtc.BundlePolicyMaxBundle,
 	})
 }
-
-// close closes the shared mux; every lean participant has left.
-func (lm *leanMedia) close() error { return lm.mux.Close() }
