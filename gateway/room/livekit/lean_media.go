@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/pion/dtls/v3"
@@ -43,9 +44,16 @@ const (
 // second leg's packets would reach the first leg's session (pion's mux,
 // and LiveKit's, route by remote address once a session has it).
 type leanMedia struct {
-	api  *webrtc.API
+	api *webrtc.API
+
+	mu   sync.Mutex
 	cert webrtc.Certificate
 }
+
+// certRenewal is how long before its expiry the shared certificate is
+// replaced: pion's certificates are valid for a month, and pion refuses
+// to make a PeerConnection with an expired one.
+const certRenewal = 24 * time.Hour
 
 // newLeanMedia builds the shared API and certificate.
 func newLeanMedia(log *slog.Logger) (*leanMedia, error) {
@@ -76,18 +84,41 @@ func newLeanMedia(log *slog.Logger) (*leanMedia, error) {
 	se.SetDTLSRetransmissionInterval(leanDTLSRetransmit)
 	se.SetSRTPProtectionProfiles(dtls.SRTP_AEAD_AES_128_GCM, dtls.SRTP_AES128_CM_HMAC_SHA1_80)
 
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	cert, err := newLeanCertificate()
 	if err != nil {
-		return nil, fmt.Errorf("livekit: DTLS key: %w", err)
-	}
-	cert, err := webrtc.GenerateCertificate(key)
-	if err != nil {
-		return nil, fmt.Errorf("livekit: DTLS certificate: %w", err)
+		return nil, err
 	}
 	return &leanMedia{
 		api:  webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithSettingEngine(se), webrtc.WithInterceptorRegistry(reg)),
-		cert: *cert,
+		cert: cert,
 	}, nil
+}
+
+// newLeanCertificate makes a DTLS certificate (ECDSA P-256, as pion's own).
+func newLeanCertificate() (webrtc.Certificate, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return webrtc.Certificate{}, fmt.Errorf("livekit: DTLS key: %w", err)
+	}
+	cert, err := webrtc.GenerateCertificate(key)
+	if err != nil {
+		return webrtc.Certificate{}, fmt.Errorf("livekit: DTLS certificate: %w", err)
+	}
+	return *cert, nil
+}
+
+// certificate is the shared certificate, renewed when it nears expiry.
+func (lm *leanMedia) certificate() (webrtc.Certificate, error) {
+	lm.mu.Lock()
+	defer lm.mu.Unlock()
+	if time.Until(lm.cert.Expires()) < certRenewal {
+		cert, err := newLeanCertificate()
+		if err != nil {
+			return webrtc.Certificate{}, err
+		}
+		lm.cert = cert
+	}
+	return lm.cert, nil
 }
 
 // leanH264 are the H.264 formats a lean participant offers: pion's
@@ -145,8 +176,12 @@ func leanMediaEngine() (*webrtc.MediaEngine, error) {
 
 // newPeerConnection makes a lean participant's PeerConnection.
 func (lm *leanMedia) newPeerConnection() (*webrtc.PeerConnection, error) {
+	cert, err := lm.certificate()
+	if err != nil {
+		return nil, err
+	}
 	return lm.api.NewPeerConnection(webrtc.Configuration{
-		Certificates: []webrtc.Certificate{lm.cert},
+		Certificates: []webrtc.Certificate{cert},
 		BundlePolicy: webrtc.BundlePolicyMaxBundle,
 	})
 }

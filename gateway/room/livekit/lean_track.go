@@ -124,9 +124,13 @@ func (pub *leanPub) SetMuted(muted bool) {
 	if pub.muted.Swap(muted) == muted {
 		return
 	}
-	pub.c.send(&lkproto.SignalRequest{Message: &lkproto.SignalRequest_Mute{
+	err := pub.c.send(&lkproto.SignalRequest{Message: &lkproto.SignalRequest_Mute{
 		Mute: &lkproto.MuteTrackRequest{Sid: pub.sid, Muted: muted},
 	}})
+	if err != nil {
+		// The connection is ending; the participant ends with it.
+		pub.c.p.log.Debug("mute not sent", "track", pub.sid, "err", err)
+	}
 }
 
 // remoteMuted: LiveKit muted or unmuted the track (the room API); it
