@@ -63,7 +63,7 @@ type leanClient struct {
 
 	connected   chan struct{} // closed when DTLS is up
 	failed      chan error    // the join's end, if it fails
-	joined      atomic.Bool
+	joined      bool          // under mu: the join is complete
 	closeOnce   sync.Once
 	connectOnce sync.Once
 	serverLeft  atomic.Bool
@@ -163,8 +163,32 @@ func (c *leanClient) join(ctx context.Context, token string) error {
 	c.p.mu.Lock()
 	c.p.joinTrack = lt
 	c.p.mu.Unlock()
-	c.joined.Store(true)
+	// Whatever ended the session from here on ends the participant, not
+	// the join; what ended it before is the join's failure.
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	select {
+	case err := <-c.failed:
+		return err
+	default:
+	}
+	c.joined = true
 	return nil
+}
+
+// endJoin fails the join in progress with err and says so; false once
+// the join is complete.
+func (c *leanClient) endJoin(err error) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.joined {
+		return false
+	}
+	select {
+	case c.failed <- err:
+	default:
+	}
+	return true
 }
 
 // addTrack makes a local track of kind and its send-only transceiver,
@@ -364,11 +388,7 @@ func (c *leanClient) readLoop(conn *lksignal.Conn) {
 
 // lost ends the join in progress or the participant: LiveKit is gone.
 func (c *leanClient) lost(err error) {
-	if !c.joined.Load() {
-		select {
-		case c.failed <- fmt.Errorf("%w: livekit join: %w", room.ErrUnavailable, err):
-		default:
-		}
+	if c.endJoin(fmt.Errorf("%w: livekit join: %w", room.ErrUnavailable, err)) {
 		return
 	}
 	c.p.log.Warn("connection to LiveKit lost", "err", err)
@@ -408,10 +428,15 @@ func (c *leanClient) close() {
 		if pc != nil {
 			_ = pc.Close()
 		}
+		// Whoever waits for LiveKit (a publication, an answer) stops.
 		c.mu.Lock()
 		for cid, ch := range c.published {
 			close(ch)
 			delete(c.published, cid)
+		}
+		if c.answered != nil {
+			c.answered <- errLeanClosed
+			c.answered = nil
 		}
 		c.mu.Unlock()
 	})

@@ -196,11 +196,7 @@ func (c *leanClient) onSpeakers(changed []*lkproto.SpeakerInfo) {
 // too: the lean client does not resume.
 func (c *leanClient) onLeave(l *lkproto.LeaveRequest) {
 	c.serverLeft.Store(true)
-	if !c.joined.Load() {
-		select {
-		case c.failed <- leaveError(l):
-		default:
-		}
+	if c.endJoin(leaveError(l)) {
 		return
 	}
 	c.p.log.Info("LiveKit ended the session", "reason", l.GetReason().String(), "action", l.GetAction().String())
