@@ -284,9 +284,11 @@ func (b *Backend) Join(ctx context.Context, roomName string, info room.Participa
 		kind = room.ParticipantKindBot
 	}
 	p := newParticipant(b, roomName, id, info.Hidden, b.log.With("room", roomName, "participant", id, "kind", kind.String()))
-	p.publishOnly = info.PublishOnly
+	// A phone leg joins with the adapter's lean client; a hidden
+	// participant publishes nothing, so PublishOnly means nothing to it.
 	lean := info.PublishOnly && !info.Hidden
 	if lean {
+		p.publishOnly = true
 		p.lean = newLeanClient(p)
 	}
 	if err := b.register(p); err != nil {

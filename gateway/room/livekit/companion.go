@@ -16,7 +16,7 @@ const companionSuffix = "~rx"
 var _ room.TrackReleaser = (*participant)(nil)
 
 // A publish-only participant (a phone leg) joins with one PeerConnection,
-// which must never receive (see singlePC). When it asks for tracks after
+// whose lean PeerConnection never receives. When it asks for tracks after
 // all (a re-INVITE added video to an audio call, so the room system wants
 // the room's video), a companion receives for it: a hidden participant of
 // its own identity plus companionSuffix, joined with the SDK's two

@@ -1,17 +1,12 @@
 package livekit
 
-import (
-	"errors"
-
-	"github.com/prometheus/client_golang/prometheus"
-)
+import "github.com/prometheus/client_golang/prometheus"
 
 // metrics are the backend's Prometheus collectors. They always exist, so
 // that the media path never checks for nil; they are registered only when
 // Config.Registerer is set.
 type metrics struct {
 	packetsDropped prometheus.Counter
-	joinRestarts   prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -20,13 +15,9 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Namespace: "roombridge", Subsystem: "livekit", Name: "packets_dropped_total",
 			Help: "RTP packets of the gateway's participants dropped (oldest first) because their track's send queue was full: LiveKit, or the way to it, is slower than the room's clock.",
 		}),
-		joinRestarts: prometheus.NewCounter(prometheus.CounterOpts{
-			Namespace: "roombridge", Subsystem: "livekit", Name: "join_restarts_total",
-			Help: "Joins of publish-only participants started over because the LiveKit SDK lost LiveKit's SDP answer (it came before the SDK had applied its own offer).",
-		}),
 	}
 	if reg == nil {
 		return m, nil
 	}
-	return m, errors.Join(reg.Register(m.packetsDropped), reg.Register(m.joinRestarts))
+	return m, reg.Register(m.packetsDropped)
 }

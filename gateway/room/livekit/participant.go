@@ -27,12 +27,11 @@ type participant struct {
 	id       string
 	roomName string
 	hidden   bool
-	// publishOnly joins with one PeerConnection and never subscribes.
+	// publishOnly: a phone leg, joined lean, which never subscribes.
 	publishOnly bool
 	log         *slog.Logger
-	// lk is the participant's SDK client; a publish-only join may replace
-	// it before it succeeds (join.go), so it is read with Load. It is nil
-	// for a lean participant, whose own client is lean.
+	// lk is the participant's SDK client, stored once its join starts;
+	// it is nil for a lean participant, whose client is lean.
 	lk   atomic.Pointer[lksdk.Room]
 	lean *leanClient
 
@@ -54,8 +53,8 @@ type participant struct {
 	// subscribedEarly holds the SIDs of tracks LiveKit said were
 	// subscribed before PublishTrack returned them.
 	subscribedEarly map[string]bool
-	// joinTrack is the audio track a publish-only participant published
-	// with its join, until PublishAudio hands it out.
+	// joinTrack is the audio track a lean participant published with its
+	// join, until PublishAudio hands it out.
 	joinTrack *localTrack
 	// released holds the tracks ReleaseTracks unsubscribed whose RTP has
 	// not ended yet (companion.go).
@@ -149,8 +148,8 @@ func (p *participant) OnTrack(fn func(room.RemoteTrack)) {
 	p.wantTracks = true
 	closed := p.closed
 	if p.publishOnly {
-		// Its single PeerConnection must never receive (see singlePC):
-		// a companion receives for it.
+		// Its lean PeerConnection never receives: a companion receives
+		// for it.
 		p.startCompanionLocked()
 	}
 	p.mu.Unlock()

@@ -204,26 +204,6 @@ func audioPublication() *lksdk.TrackPublicationOptions {
 	return &lksdk.TrackPublicationOptions{Name: "phone", Source: lkproto.TrackSource_MICROPHONE}
 }
 
-// keepJoinTrack finds the publication of lt, the audio track a publish-only
-// participant published with its join (lksdk.WithTrack: the track rides in
-// the join request's offer, which saves the renegotiation, the second SDP
-// answer to parse and the round trips a PublishTrack after the join would
-// cost), and keeps lt for PublishAudio.
-func (p *participant) keepJoinTrack(lt *localTrack) error {
-	for _, pub := range p.lk.Load().LocalParticipant.TrackPublications() {
-		if lp, ok := pub.(*lksdk.LocalTrackPublication); ok && lp.TrackLocal() == lt.track {
-			lt.pub = lp
-		}
-	}
-	if lt.pub == nil {
-		return fmt.Errorf("%w: livekit join: the audio track published with the join has no publication", room.ErrUnavailable)
-	}
-	p.mu.Lock()
-	p.joinTrack = lt
-	p.mu.Unlock()
-	return nil
-}
-
 // PublishVideo implements room.Participant; H.264 and VP8 are carried.
 func (p *participant) PublishVideo(codec room.VideoCodec) (room.VideoWriter, error) {
 	var c webrtc.RTPCodecCapability
