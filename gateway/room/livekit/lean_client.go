@@ -81,9 +81,10 @@ func newLeanClient(p *participant) *leanClient {
 // (the track rides in the offer and needs no renegotiation after) and
 // waits, within ctx, until LiveKit has answered, published the track and
 // DTLS is up. The offer is set locally and its candidates gathered (at
-// once: the shared mux's addresses) before the request goes, so that
-// LiveKit's answer, however fast, always finds it; the SDK applies its
-// offer only after the join response and loses fast answers (join.go).
+// once: host candidates only, no STUN) before the request goes, so that
+// LiveKit's answer, however fast, always finds it and no trickle is
+// needed our way; the SDK applied its offer only after the join response
+// and lost answers that came sooner.
 func (c *leanClient) join(ctx context.Context, token string) error {
 	pc, err := c.p.b.media.newPeerConnection()
 	if err != nil {
