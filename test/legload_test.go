@@ -154,8 +154,9 @@ func legCounts(t *testing.T, env, example string) []int {
 }
 
 // TestLegCPU measures the gateway's CPU per phone leg with each backend,
-// with one hidden hub receiving every leg's track. It runs only with
-// ROOMBRIDGE_BENCH_LEGS set, e.g. "20,50,100".
+// with one hidden hub receiving every leg's track, and with
+// ROOMBRIDGE_PPROF_DIR set writes a CPU profile of each steady window
+// there. It runs only with ROOMBRIDGE_BENCH_LEGS set, e.g. "20,50,100".
 func TestLegCPU(t *testing.T) {
 	counts := legCounts(t, "ROOMBRIDGE_BENCH_LEGS", "20,50,100")
 	if !netns.Enter(t) {
@@ -174,10 +175,22 @@ func TestLegCPU(t *testing.T) {
 			_, got := joinHub(t, bk.b, roomName, nil)
 			legs := startLegs(t, bk.b, roomName, n)
 			time.Sleep(3 * time.Second) // subscriptions settle
+			var prof *os.File
+			if dir := os.Getenv("ROOMBRIDGE_PPROF_DIR"); dir != "" {
+				prof, _ = os.Create(filepath.Join(dir, fmt.Sprintf("cpu-steady-%s-%d.pprof", bk.name, n)))
+				if prof != nil && pprof.StartCPUProfile(prof) != nil {
+					_ = prof.Close()
+					prof = nil
+				}
+			}
 			u0, s0 := cpuTime(0), cpuTime(bk.pid)
 			g0, sent0 := got.Load(), legs.sent.Load()
 			time.Sleep(window)
 			u1, s1 := cpuTime(0), cpuTime(bk.pid)
+			if prof != nil {
+				pprof.StopCPUProfile()
+				_ = prof.Close()
+			}
 			g1, sent1 := got.Load(), legs.sent.Load()
 			legs.close()
 			gw := (u1 - u0).Seconds() / window.Seconds()
