@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -290,4 +291,134 @@ func TestLiveKitLeanLeaks(t *testing.T) {
 	goleak.VerifyNone(t, before,
 		goleak.IgnoreAnyFunction("net/http.(*persistConn).readLoop"),
 		goleak.IgnoreAnyFunction("net/http.(*persistConn).writeLoop"))
+}
+
+// eventWatch collects a participant's events for waiting on.
+type eventWatch struct {
+	mu  sync.Mutex
+	evs []room.Event
+}
+
+func watchLeanEvents(p room.Participant) *eventWatch {
+	w := &eventWatch{}
+	go func() {
+		for ev := range p.Events() {
+			w.mu.Lock()
+			w.evs = append(w.evs, ev)
+			w.mu.Unlock()
+		}
+	}()
+	return w
+}
+
+// has says whether an event matching ok has come.
+func (w *eventWatch) has(ok func(room.Event) bool) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, ev := range w.evs {
+		if ok(ev) {
+			return true
+		}
+	}
+	return false
+}
+
+// TestLiveKitLeanEvents: what a phone leg learns of its room and of its
+// own tracks reaches it as the SDK's participants had it: others joining
+// and leaving, the pin (and its end with the pinned participant), a mute
+// by the room API (EventMuted), its own mute shown to others without an
+// EventMuted, and the active speakers (another leg's audio level).
+func TestLiveKitLeanEvents(t *testing.T) {
+	if !enterLiveKitTest(t) {
+		return
+	}
+	s := startLiveKit(t)
+	b := newLiveKitBackend(t, s)
+	ctx := context.Background()
+	const r = "lean-events"
+	leg, err := b.Join(ctx, r, room.ParticipantInfo{Name: "leg", Kind: room.ParticipantKindSIP, PublishOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer leg.Leave("test over")
+	legAudio, err := leg.PublishAudio(leanOpus)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := watchLeanEvents(leg)
+	other, err := b.Join(ctx, r, room.ParticipantInfo{Name: "other", Kind: room.ParticipantKindWebRTC})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, 10*time.Second, "EventParticipantJoined", func() bool {
+		return w.has(func(e room.Event) bool {
+			return e.Type == room.EventParticipantJoined && e.Participant.ID == other.ID() && e.Participant.Kind == room.ParticipantKindWebRTC
+		})
+	})
+	if err := b.Pin(ctx, r, other.ID()); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, 10*time.Second, "EventPinned", func() bool {
+		return w.has(func(e room.Event) bool { return e.Type == room.EventPinned && e.Pinned == other.ID() })
+	})
+
+	// The leg speaks: its audio level (RFC 6464, which the lean track
+	// carries) makes it an active speaker for LiveKit, which tells it
+	// (LiveKit tells a participant of the speakers it subscribes to and of
+	// itself; a phone leg subscribes to nobody).
+	loud := func() bool {
+		return w.has(func(e room.Event) bool {
+			return e.Type == room.EventActiveSpeakers && slices.Contains(e.Speakers, leg.ID())
+		})
+	}
+	frame := []byte{0xf8, 0xff, 0xfe}
+	for deadline := time.Now().Add(10 * time.Second); !loud(); {
+		if time.Now().After(deadline) {
+			t.Fatal("the leg was never told that it speaks")
+		}
+		for range 10 { // 200 ms of loud audio at a time
+			_ = legAudio.(room.AudioLevelWriter).WriteAudioLevel(frame, 20*time.Millisecond, 5)
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+
+	mutedListed := func(want bool) func() bool {
+		return func() bool {
+			ps, err := b.Participants(ctx, r)
+			if err != nil {
+				return false
+			}
+			for _, p := range ps {
+				if p.ID == leg.ID() {
+					return p.AudioMuted == want
+				}
+			}
+			return false
+		}
+	}
+	if err := leg.SetMuted(room.TrackKindAudio, true); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, 10*time.Second, "the leg listed as muted", mutedListed(true))
+	if err := leg.SetMuted(room.TrackKindAudio, false); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, 10*time.Second, "the leg listed as unmuted", mutedListed(false))
+	if w.has(func(e room.Event) bool { return e.Type == room.EventMuted }) {
+		t.Error("EventMuted after the leg muted itself")
+	}
+	if err := b.MuteParticipant(ctx, r, leg.ID(), room.TrackKindAudio, true); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, 10*time.Second, "EventMuted by the room API", func() bool {
+		return w.has(func(e room.Event) bool { return e.Type == room.EventMuted && e.Kind == room.TrackKindAudio && e.Muted })
+	})
+
+	if err := other.Leave("bye"); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, 10*time.Second, "EventParticipantLeft and the pin's end", func() bool {
+		return w.has(func(e room.Event) bool { return e.Type == room.EventParticipantLeft && e.Participant.ID == other.ID() }) &&
+			w.has(func(e room.Event) bool { return e.Type == room.EventPinned && e.Pinned == "" })
+	})
 }
