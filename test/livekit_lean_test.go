@@ -372,15 +372,17 @@ func TestLiveKitLeanEvents(t *testing.T) {
 		})
 	}
 	frame := []byte{0xf8, 0xff, 0xfe}
-	for deadline := time.Now().Add(10 * time.Second); !loud(); {
-		if time.Now().After(deadline) {
+	clock := time.NewTicker(20 * time.Millisecond) // the audio's pace
+	deadline := time.After(10 * time.Second)
+	for !loud() {
+		select {
+		case <-deadline:
 			t.Fatal("the leg was never told that it speaks")
-		}
-		for range 10 { // 200 ms of loud audio at a time
+		case <-clock.C:
 			_ = legAudio.(room.AudioLevelWriter).WriteAudioLevel(frame, 20*time.Millisecond, 5)
-			time.Sleep(20 * time.Millisecond)
 		}
 	}
+	clock.Stop()
 
 	mutedListed := func(want bool) func() bool {
 		return func() bool {
