@@ -51,10 +51,10 @@ type leanClient struct {
 	// published receive LiveKit's TrackPublishedResponse, by cid.
 	published map[string]chan *lkproto.TrackInfo
 	pubs      map[string]*leanPub // by track SID
-	// The room as LiveKit last told: other participants by identity,
+	// The room as LiveKit last told: other participants by identity (only
+	// what the adapter uses of them, not LiveKit's whole record),
 	// identities by SID (speakers name SIDs), the active speakers' levels.
-	self      *lkproto.ParticipantInfo
-	peers     map[string]*lkproto.ParticipantInfo
+	peers     map[string]leanPeer
 	sids      map[string]string
 	speakers  map[string]float32
 	recording bool
@@ -72,7 +72,7 @@ type leanClient struct {
 func newLeanClient(p *participant) *leanClient {
 	return &leanClient{
 		p: p, published: map[string]chan *lkproto.TrackInfo{}, pubs: map[string]*leanPub{},
-		peers: map[string]*lkproto.ParticipantInfo{}, sids: map[string]string{}, speakers: map[string]float32{},
+		peers: map[string]leanPeer{}, sids: map[string]string{}, speakers: map[string]float32{},
 		connected: make(chan struct{}), failed: make(chan error, 1),
 	}
 }

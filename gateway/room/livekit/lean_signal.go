@@ -22,13 +22,12 @@ import (
 func (c *leanClient) onJoinResponse(res *lkproto.JoinResponse) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.self = res.Participant
 	if res.Participant != nil {
 		c.sids[res.Participant.Sid] = c.p.id
 	}
 	c.recording = res.Room.GetActiveRecording()
 	for _, pi := range res.OtherParticipants {
-		c.peers[pi.Identity] = pi
+		c.peers[pi.Identity] = newLeanPeer(pi)
 		c.sids[pi.Sid] = pi.Identity
 	}
 }
@@ -137,8 +136,8 @@ func (c *leanClient) onParticipants(infos []*lkproto.ParticipantInfo) {
 			continue // ourselves: our mutes are told by Mute messages
 		}
 		c.mu.Lock()
-		old := c.peers[pi.Identity]
-		if old != nil && pi.Version < old.Version && pi.State != lkproto.ParticipantInfo_DISCONNECTED {
+		old, known := c.peers[pi.Identity]
+		if known && pi.Version < old.version && pi.State != lkproto.ParticipantInfo_DISCONNECTED {
 			c.mu.Unlock()
 			continue // stale
 		}
@@ -147,22 +146,22 @@ func (c *leanClient) onParticipants(infos []*lkproto.ParticipantInfo) {
 			delete(c.sids, pi.Sid)
 			delete(c.speakers, pi.Sid)
 		} else {
-			c.peers[pi.Identity] = pi
+			c.peers[pi.Identity] = newLeanPeer(pi)
 			c.sids[pi.Sid] = pi.Identity
 		}
 		c.mu.Unlock()
 		switch {
 		case pi.State == lkproto.ParticipantInfo_DISCONNECTED:
-			if old != nil {
+			if known {
 				c.p.peerLeft(infoState(pi))
 			}
-		case old == nil:
+		case !known:
 			c.p.peerJoined(infoState(pi))
 			if pi.Attributes[attrPinned] != "" {
 				c.p.pinChanged(pi.Identity, true)
 			}
 		default:
-			if was, is := old.Attributes[attrPinned] != "", pi.Attributes[attrPinned] != ""; was != is {
+			if is := pi.Attributes[attrPinned] != ""; old.pinned != is {
 				c.p.pinChanged(pi.Identity, is)
 			}
 		}
@@ -208,10 +207,21 @@ func (c *leanClient) roomView() ([]peer, bool, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	peers := make([]peer, 0, len(c.peers))
-	for _, pi := range c.peers {
-		peers = append(peers, peer{identity: pi.Identity, kind: pi.Kind, pinned: pi.Attributes[attrPinned] != ""})
+	for _, lp := range c.peers {
+		peers = append(peers, lp.peer)
 	}
 	return peers, c.recording, true
+}
+
+// leanPeer is what a lean participant keeps of another: what the adapter
+// uses, and the version of LiveKit's record it came from.
+type leanPeer struct {
+	peer
+	version uint32
+}
+
+func newLeanPeer(pi *lkproto.ParticipantInfo) leanPeer {
+	return leanPeer{peer: peer{identity: pi.Identity, kind: pi.Kind, pinned: pi.Attributes[attrPinned] != ""}, version: pi.Version}
 }
 
 // infoState is the room's view of another participant from its
