@@ -62,6 +62,17 @@ type Conn struct {
 	pingTimer                 *time.Timer
 }
 
+// dialer is the WebSocket dialer of every connection: signalling is a few
+// messages a minute, so a small read buffer each and write buffers shared
+// by all connections between writes (gorilla keeps a 4 KiB buffer of each
+// per connection by default: 8 KiB per phone leg).
+var dialer = &websocket.Dialer{
+	Proxy:            http.ProxyFromEnvironment,
+	HandshakeTimeout: 45 * time.Second,
+	ReadBufferSize:   1024,
+	WriteBufferPool:  &sync.Pool{},
+}
+
 // Dial joins through url (ws(s):// or http(s)://) with token: join goes
 // in the WebSocket URL uncompressed (WrappedJoinRequest NONE, which saves
 // the gzip the SDK does), and the server's first message, the
@@ -85,7 +96,7 @@ func Dial(ctx context.Context, serverURL, token string, join *lkproto.JoinReques
 	}
 	u.RawQuery = url.Values{"join_request": {base64.URLEncoding.EncodeToString(wrapped)}}.Encode()
 	hdr := http.Header{"Authorization": {"Bearer " + token}}
-	ws, resp, err := websocket.DefaultDialer.DialContext(ctx, u.String(), hdr)
+	ws, resp, err := dialer.DialContext(ctx, u.String(), hdr)
 	if err != nil {
 		if resp != nil {
 			body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
