@@ -82,6 +82,15 @@ func newLeanMedia(log *slog.Logger) (*leanMedia, error) {
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	se.SetICETimeouts(leanICEDisconnected, leanICEFailed, leanICEKeepalive)
 	se.SetDTLSRetransmissionInterval(leanDTLSRetransmit)
+	// A phone leg talks to one LiveKit node: the first candidate pair that
+	// works is as good as any, so it is nominated at once. pion's
+	// controlling agent otherwise waits 1 s before nominating a
+	// peer-reflexive pair (LiveKit answering from another address than it
+	// announced: a NAT, a second interface) and 500 ms for a
+	// server-reflexive one, hoping for a host pair.
+	se.SetHostAcceptanceMinWait(0)
+	se.SetSrflxAcceptanceMinWait(0)
+	se.SetPrflxAcceptanceMinWait(0)
 	se.SetSRTPProtectionProfiles(dtls.SRTP_AEAD_AES_128_GCM, dtls.SRTP_AES128_CM_HMAC_SHA1_80)
 
 	cert, err := newLeanCertificate()
